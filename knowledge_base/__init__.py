@@ -1,0 +1,1 @@
+"""Knowledge base: articles, synonyms, Chinese-aware search (no Flask)."""

@@ -1,0 +1,46 @@
+"""The Flask application factory. Domain packages never import this module."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+
+from sandbox.config import load_settings
+from sandbox.runtime import Runtime
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web app for one instance.
+
+    ``config`` may carry ``HOME``, ``DATABASE_URL``, ``SECRET_KEY``, ``TESTING``,
+    ``DEMO_MODE`` and ``CLOCK`` (an object with ``now()``); any other upper-case
+    key is copied into ``app.config``.
+    """
+    config = dict(config or {})
+    clock = config.pop("CLOCK", None)
+    settings = load_settings(config)
+    app = Flask(__name__, instance_path=str(settings.home), instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="bankdrill_session",
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.config.update({k: v for k, v in settings.extra.items() if k.isupper()})
+    runtime = Runtime(settings, clock=clock)
+    app.extensions["bankdrill"] = runtime
+
+    from sandbox.web import register_web
+
+    register_web(app)
+
+    from sandbox.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,1 @@
+"""The mock core bank: customers, accounts, cards, identity check, masking (no Flask)."""

@@ -1,0 +1,51 @@
+"""Injectable clocks: every drill deadline, SLA and code expiry reads one of these."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Anything that can tell the current time as an aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class FixedClock:
+    """A clock that only moves when told to; for tests and rehearsals."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc)
+        if self._now.tzinfo is None:
+            self._now = self._now.replace(tzinfo=timezone.utc)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float = 0, **kwargs: float) -> datetime:
+        """Move the clock forward by ``seconds`` (plus any timedelta keyword arguments)."""
+        with self._lock:
+            self._now = self._now + timedelta(seconds=seconds, **kwargs)
+            return self._now
+
+    def set(self, when: datetime) -> None:
+        with self._lock:
+            self._now = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Databases such as SQLite hand back naive datetimes; we store UTC, so label them."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

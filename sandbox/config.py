@@ -1,0 +1,91 @@
+"""Settings for one sandbox instance.
+
+An instance lives in a folder (``BANKDRILL_HOME``, default ``./instance``) holding
+the SQLite database, the search index and a secret key generated on first start.
+``BANKDRILL_DATABASE_URL`` points the instance at another database (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from sandbox.errors import ConfigurationError
+
+SECRET_KEY_FILE = "secret_key"
+
+
+@dataclass
+class Settings:
+    """Everything the app and the CLI need to know about one instance."""
+
+    home: Path
+    database_url: str
+    secret_key: str = ""
+    demo_mode: bool = True
+    testing: bool = False
+    # Anything else the factory was given (Flask config keys, domain knobs).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "search_index"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def ensure_home(home: Path) -> Path:
+    """Create the instance folder, or explain in one line why it cannot be used."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = home / ".write-probe"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"实例目录 {home} 无法写入（{exc.strerror or exc}）；请设置可写的 BANKDRILL_HOME。",
+            code="home_not_writable",
+        ) from exc
+    return home
+
+
+def load_or_create_secret_key(home: Path) -> str:
+    """Read the instance's secret key, generating it (mode 0600) on first start."""
+    path = home / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    os.chmod(path, 0o600)
+    return key
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Build settings from overrides, then the environment, then defaults.
+
+    Recognised override keys: ``HOME`` (instance folder), ``DATABASE_URL``,
+    ``SECRET_KEY``, ``DEMO_MODE``, ``TESTING``; everything else is kept in ``extra``.
+    """
+    overrides = dict(overrides or {})
+    home = Path(overrides.pop("HOME", None) or os.environ.get("BANKDRILL_HOME") or "instance").resolve()
+    ensure_home(home)
+    url = overrides.pop("DATABASE_URL", None) or os.environ.get("BANKDRILL_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{home / 'bankdrill.sqlite3'}"
+    elif url.startswith("postgresql://") or url.startswith("postgres://"):
+        # psycopg 3 is the driver we ship; accept the plain URL people copy around.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    secret = overrides.pop("SECRET_KEY", None) or load_or_create_secret_key(home)
+    demo = overrides.pop("DEMO_MODE", None)
+    if demo is None:
+        demo = os.environ.get("BANKDRILL_DEMO", "1") not in ("0", "false", "no")
+    testing = bool(overrides.pop("TESTING", False))
+    return Settings(home=home, database_url=url, secret_key=secret, demo_mode=bool(demo),
+                    testing=testing, extra=overrides)

@@ -1,0 +1,72 @@
+"""Error answers: JSON ``{"error": {"code", "message"}}`` under /api/, HTML pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from sandbox.errors import DomainError
+from sandbox.web.security import is_api_request
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: ("bad_request", "请求格式不正确。"),
+    401: ("unauthenticated", "请先登录或提供有效的 API 令牌。"),
+    403: ("forbidden", "您的角色无权访问此内容。"),
+    404: ("not_found", "请求的内容不存在。"),
+    405: ("method_not_allowed", "不支持该请求方法。"),
+    409: ("conflict", "请求与当前状态冲突。"),
+    413: ("payload_too_large", "提交的内容过大。"),
+    429: ("too_many_requests", "操作过于频繁，请稍后再试。"),
+    500: ("internal_error", "服务器内部错误，请稍后重试；如持续出现请联系管理员。"),
+    503: ("service_unavailable", "服务暂时不可用，请稍后重试。"),
+}
+
+
+def error_response(status: int, code: str | None = None, message: str | None = None,
+                   **details: object) -> Response:
+    """Build the error answer for this request's kind (API or page)."""
+    default_code, default_message = HTTP_CODES.get(status, ("error", "请求无法完成。"))
+    code = code or default_code
+    message = message or default_message
+    if is_api_request():
+        body = {"code": code, "message": message}
+        body.update(details)
+        response = jsonify({"error": body})
+    else:
+        response = Response(render_template("errors/error.html", status=status, code=code,
+                                            message=message), mimetype="text/html")
+    response.status_code = status
+    return response
+
+
+def init_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        details = {k: v for k, v in exc.details.items()}
+        return error_response(exc.status, exc.code, exc.message, **details)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Response:
+        return error_response(400, "csrf_failed", "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        message = None
+        if status == 400 and exc.description and "CSRF" not in exc.description:
+            message = None
+        return error_response(status, message=message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            return _http(exc)
+        log.exception("unhandled error", exc_info=exc)
+        if app.config.get("PROPAGATE_UNEXPECTED"):
+            raise exc
+        return error_response(500)

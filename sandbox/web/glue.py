@@ -1,0 +1,90 @@
+"""One database session per request, the current user, and the runtime accessor."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from flask import Flask, current_app, g, request, session
+from sqlalchemy.orm import Session
+
+from sandbox.accounts.models import User
+from sandbox.accounts.services import user_for_token
+from sandbox.runtime import Runtime
+
+
+def runtime() -> Runtime:
+    """The instance's runtime (engine, clock, services)."""
+    return current_app.extensions["bankdrill"]
+
+
+def db() -> Session:
+    """This request's session, opened on first use and closed on teardown."""
+    if "db" not in g:
+        g.db = runtime().session_factory()
+    return g.db
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """The request's session; commits when the block succeeds, rolls back when it raises."""
+    s = db()
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise
+
+
+def current_user() -> User | None:
+    return g.get("user")
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return None
+
+
+def _load_user() -> None:
+    g.user = None
+    g.via_token = False
+    if request.endpoint == "static":
+        return
+    token = bearer_token()
+    if token is not None and request.path.startswith("/api/"):
+        with unit_of_work() as s:
+            g.user = user_for_token(s, runtime().clock, token)
+        g.via_token = g.user is not None
+        return
+    uid = session.get("uid")
+    if uid is not None:
+        user = db().get(User, uid)
+        if user is not None and user.active and session.get("role") == user.role:
+            g.user = user
+        else:
+            session.clear()
+
+
+def _close_db(exc: BaseException | None) -> None:
+    s = g.pop("db", None)
+    if s is not None:
+        if exc is not None:
+            s.rollback()
+        s.close()
+
+
+def init_request_glue(app: Flask) -> None:
+    app.before_request(_load_user)
+    app.teardown_appcontext(_close_db)
+
+    @app.context_processor
+    def _inject() -> dict:
+        from sandbox.accounts.services import ROLES
+        from sandbox.web.nav import navigation_for
+
+        user = current_user()
+        return {"current_user": user, "role_names": ROLES,
+                "nav_items": navigation_for(user.role if user else None)}

@@ -1,0 +1,38 @@
+"""Dashboard and administration pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+
+from sandbox.accounts.services import ADMIN, create_user, list_users
+from sandbox.errors import DomainError
+from sandbox.web.forms import CreateUserForm
+from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.security import any_user, roles_required
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@any_user
+def dashboard():
+    return render_template("main/dashboard.html", user=current_user())
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@roles_required(ADMIN)
+def users():
+    form = CreateUserForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as s:
+                user = create_user(s, runtime().clock, form.username.data, form.role.data,
+                                   form.password.data, form.display_name.data or "")
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = 400
+        else:
+            flash(f"已创建用户 {user.username}。", "success")
+            return redirect(url_for("main.users"))
+    return render_template("main/users.html", form=form, users=list_users(db())), status

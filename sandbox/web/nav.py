@@ -1,0 +1,26 @@
+"""The navigation bar per role: one table, read by the base template."""
+
+from __future__ import annotations
+
+from flask import url_for
+from werkzeug.routing import BuildError
+
+# (endpoint, label, roles)
+NAV: list[tuple[str, str, tuple[str, ...]]] = [
+    ("main.dashboard", "首页", ("candidate", "examiner", "trainer", "admin")),
+    ("main.users", "用户管理", ("admin",)),
+]
+
+
+def navigation_for(role: str | None) -> list[tuple[str, str]]:
+    """(url, label) pairs this role sees; endpoints not registered yet are skipped."""
+    if role is None:
+        return []
+    items = []
+    for endpoint, label, roles in NAV:
+        if role in roles:
+            try:
+                items.append((url_for(endpoint), label))
+            except BuildError:
+                continue
+    return items

@@ -1,0 +1,75 @@
+"""Role checks, CSRF and security headers.
+
+Every view declares who may reach it, with ``@roles_required(...)`` or ``@public``;
+a test walks the URL map and fails on any view that declares nothing.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Flask, abort, g, redirect, request, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from sandbox.accounts.services import ALL_ROLES
+
+csrf = CSRFProtect()
+PUBLIC = "public"
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def public(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view as reachable without logging in."""
+    view.allowed_roles = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let only users holding one of ``roles`` through; others get 401/403 (or the login page)."""
+    unknown = set(roles) - set(ALL_ROLES)
+    if unknown or not roles:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = g.get("user")
+            if user is None:
+                if is_api_request():
+                    abort(401)
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def any_user(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Any logged-in role."""
+    return roles_required(*ALL_ROLES)(view)
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def init_security(app: Flask) -> None:
+    csrf.init_app(app)
+
+    @app.after_request
+    def _headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith("/api/") or g.get("user") is not None:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,1 @@
+"""Seed content shipped with the sandbox (knowledge base, mock bank, scenarios)."""

@@ -1,0 +1,1 @@
+"""Work orders and human handoff (no Flask)."""
