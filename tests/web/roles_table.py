@@ -18,6 +18,7 @@ ROUTE_ROLES: dict[str, dict] = {
     "main.users": {"roles": {A}, "url": "/admin/users"},
     "api.health": {"roles": PUBLIC, "url": "/api/v1/health"},
     "api.me": {"roles": ALL, "url": "/api/v1/me"},
+    "api.change_password": {"roles": ALL, "url": "/api/v1/me/password", "method": "post"},
     # --- knowledge base -----------------------------------------------------
     # --- mock bank ------------------------------------------------------------
     # --- work orders and handoff --------------------------------------------

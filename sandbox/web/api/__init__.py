@@ -8,7 +8,9 @@ from flask import Blueprint, g, jsonify, request
 
 from sandbox import __version__
 from sandbox.errors import ValidationFailed
-from sandbox.web.glue import current_user
+from werkzeug.security import check_password_hash
+from sandbox.accounts.services import set_password
+from sandbox.web.glue import current_user, unit_of_work
 from sandbox.web.security import any_user, csrf, public
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -19,7 +21,7 @@ csrf.exempt(bp)
 def _csrf_for_cookie_sessions() -> None:
     # Bearer-token clients carry no cookie, so CSRF cannot touch them; browser
     # sessions calling the API must send the page's token in X-CSRFToken.
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("via_token"):
+    if request.method not in ("GET", "HEAD", "OPTIONS") and g.get("user") is not None and not g.get("via_token"):
         csrf.protect()
 
 
@@ -42,3 +44,16 @@ def health():
 def me():
     user = current_user()
     return jsonify({"username": user.username, "role": user.role, "display_name": user.label})
+
+
+@bp.post("/me/password")
+@any_user
+def change_password():
+    """Change one's own password: ``{"old_password", "new_password"}``."""
+    data = json_body()
+    with unit_of_work() as s:
+        user = s.merge(current_user())
+        if not check_password_hash(user.password_hash, str(data.get("old_password") or "")):
+            raise ValidationFailed("原密码不正确。", code="bad_credentials")
+        set_password(user, str(data.get("new_password") or ""))
+    return jsonify({"changed": True})
