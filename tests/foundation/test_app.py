@@ -49,12 +49,17 @@ def test_secret_key_is_generated_private_and_stable(tmp_path):
 
 
 @pytest.mark.db
-def test_sqlite_runs_in_wal_with_foreign_keys(runtime):
-    if not runtime.settings.is_sqlite:
-        pytest.skip("SQLite pragmas do not apply to PostgreSQL")
-    with runtime.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+def test_database_enforces_foreign_keys_and_sqlite_uses_wal(runtime, clock):
+    from sqlalchemy.exc import IntegrityError
+
+    from sandbox.accounts.models import ApiToken
+
+    if runtime.settings.is_sqlite:
+        with runtime.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    with pytest.raises(IntegrityError):
+        with runtime.transaction() as s:
+            s.add(ApiToken(user_id=999999, token_hash="x" * 64, prefix="x", created_at=clock.now()))
 
 
 @pytest.mark.db
