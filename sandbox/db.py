@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from sandbox.errors import ConfigurationError
@@ -32,6 +32,7 @@ MODEL_MODULES = (
     "knowledge_base.models",
     "sandbox.bank.models",
     "workorders.models",
+    "sandbox.drill.models",
 )
 
 
@@ -91,7 +92,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # A transaction that will write takes the write lock up front: a deferred
+            # transaction that reads, then writes after another writer committed,
+            # fails at once with SQLITE_BUSY instead of waiting.
+            immediate = conn.get_execution_options().get("sqlite_immediate")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:
@@ -111,6 +116,15 @@ def check_connection(engine: Engine) -> None:
             f"无法连接数据库 {engine.url.render_as_string(hide_password=True)}：{reason}",
             code="database_unreachable",
         ) from exc
+
+
+def begin_write(session: Session) -> None:
+    """Start ``session``'s transaction as a writer (BEGIN IMMEDIATE on SQLite; a no-op elsewhere).
+
+    Call it before the first statement of a transaction that will write.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_immediate": True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

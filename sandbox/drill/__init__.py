@@ -1,0 +1,1 @@
+"""The drill engine: scenarios, simulated customers, timers and the event log (no Flask)."""

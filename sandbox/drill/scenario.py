@@ -1,0 +1,613 @@
+"""Scenario files: parsing, validation with file/line/field errors, and the typed model.
+
+The format is documented in docs/scenario-format.md. Run
+``python -m sandbox.drill.scenario PATH...`` (or ``bankdrill scenarios validate``) to check files.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from sandbox.errors import ValidationFailed
+
+DIMENSIONS = ("智能适配", "专业适配", "沟通与服务", "应急处置", "职业素养")
+DIFFICULTIES = ("初级", "中级", "高级")
+PERSONAS = ("老年", "青年", "企业", "普通", "情绪激动", "焦虑", "特殊需求")
+CHANNELS = ("文字", "语音")
+FAULT_COMPONENTS = {"bot": "智能识别/机器人", "kb": "知识库检索", "lookup": "客户信息查询"}
+
+LOOKUP_EVENTS = ("lookup.customer", "lookup.accounts", "lookup.transactions", "lookup.cards", "lookup.bill")
+EVENT_TYPES = (
+    "drill.started", "drill.finished", "drill.expired", "contact.arrived", "message.customer",
+    "message.agent", "asr.recognized", "kb.search", "kb.open", "suggestion.use", "identity.sms",
+    "identity.failed", "identity.verified", "identity.locked", *LOOKUP_EVENTS, "freeze",
+    "workorder.created", "workorder.updated", "handoff", "handoff.accepted", "fault.started",
+    "fault.ended", "fault.blocked", "compliance.flag",
+)
+# Operation names usable in rules and checks: every event type, plus "lookup" for any lookup.
+OP_NAMES = frozenset(EVENT_TYPES) | {"lookup"}
+
+REFERENCE_OPS = {
+    "say": {"text"}, "recognize": set(), "kb.search": {"query"}, "kb.open": {"article"},
+    "suggestion.use": {"article"}, "identity.sms": set(), "identity.verify": {"method"},
+    "lookup.customer": set(), "lookup.accounts": set(), "lookup.cards": set(),
+    "lookup.transactions": set(), "lookup.bill": set(), "freeze": {"target"},
+    "workorder.create": {"type", "priority", "queue"}, "handoff": {"queue", "summary"}, "finish": set(),
+}
+CHECK_TYPES = {
+    "op": {"op"}, "no_op": {"op"}, "before": {"first", "then"}, "first_reply_within": {"seconds"},
+    "reply_fact": {"fact"}, "said_any": {"phrases"}, "article": {"articles"}, "workorder": {"expect"},
+    "handoff": set(), "greeting": set(), "closing": set(), "empathy_first": set(),
+    "fault_handled": {"within"}, "compliance": set(),
+}
+RULE_CONDITIONS = {"said_any", "said_all", "not_said_any", "said_fact", "op", "after_rule", "not_after_rule",
+                   "silence", "mood_below", "mood_at_least"}
+TRIGGER_CONDITIONS = {"said_any", "said_all", "said_fact", "op", "silence"}
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+KEY_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+CUSTOMER_ID = re.compile(r"^C\d{3,}$")
+DEFAULT_ASR_CONFIDENCE = 0.93
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str
+    asr_text: str | None = None
+    asr_confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    when: dict[str, Any]
+    replies: tuple[Turn, ...]
+    mood: int = 0
+    once: bool = True
+    ends: bool = False
+
+
+@dataclass(frozen=True)
+class Contact:
+    key: str
+    customer: str
+    channel: str
+    arrives_at: int
+    mood: int
+    patience: int
+    claims: dict[str, str]
+    opening: tuple[Turn, ...]
+    rules: tuple[Rule, ...]
+    fallback: tuple[Turn, ...]
+
+
+@dataclass(frozen=True)
+class TimedEvent:
+    at: int
+    type: str
+    component: str
+    duration: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    type: str
+    dimension: str
+    points: int
+    title: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    id: str
+    version: int
+    title: str
+    summary: str
+    difficulty: str
+    persona: tuple[str, ...]
+    tags: tuple[str, ...]
+    time_limit: int
+    brief: str
+    expected_outcome: str
+    facts: dict[str, str]
+    contacts: tuple[Contact, ...]
+    events: tuple[TimedEvent, ...]
+    reference_run: tuple[dict[str, Any], ...]
+    checks: tuple[Check, ...]
+    raw: dict[str, Any] = field(compare=False, repr=False, default_factory=dict)
+
+    @property
+    def channel(self) -> str:
+        return "语音" if any(c.channel == "语音" for c in self.contacts) else "文字"
+
+    def contact(self, key: str) -> Contact:
+        for c in self.contacts:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+    def summary_dict(self) -> dict[str, Any]:
+        """The public, answer-free description (what `scenarios list --json` prints)."""
+        return {"id": self.id, "version": self.version, "title": self.title, "summary": self.summary,
+                "difficulty": self.difficulty, "channel": self.channel, "persona": list(self.persona),
+                "tags": list(self.tags), "time_limit": self.time_limit, "contacts": len(self.contacts)}
+
+
+# --------------------------------------------------------------------------- errors with lines
+
+
+@dataclass
+class ScenarioError:
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}"
+
+
+class ScenarioInvalid(ValidationFailed):
+    """A scenario file failed validation; ``errors`` lists each problem with its line."""
+
+    code = "scenario_invalid"
+
+    def __init__(self, errors: list[ScenarioError]) -> None:
+        self.errors = errors
+        super().__init__("场景文件有误：\n" + "\n".join(str(e) for e in errors),
+                         details={"errors": [e.__dict__ for e in errors]})
+
+
+def _line_index(text: str) -> dict[tuple, int]:
+    """Map each value's path (tuple of keys/indexes) to its 1-based line in the YAML text."""
+    index: dict[tuple, int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return index
+
+    def walk(node: yaml.Node, path: tuple) -> None:
+        index[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = key_node.value
+                index[path + (key,)] = key_node.start_mark.line + 1
+                walk(value_node, path + (key,))
+                index[path + (key,)] = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, path + (i,))
+
+    if root is not None:
+        walk(root, ())
+    return index
+
+
+class _Collector:
+    def __init__(self, file: str, lines: dict[tuple, int]) -> None:
+        self.file = file
+        self.lines = lines
+        self.errors: list[ScenarioError] = []
+
+    def add(self, path: tuple, message: str) -> None:
+        line = None
+        probe = path
+        while probe and line is None:
+            line = self.lines.get(probe)
+            probe = probe[:-1]
+        label = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+        self.errors.append(ScenarioError(self.file, line or self.lines.get(()), label or "(文件)", message))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _turns(value: Any, path: tuple, c: _Collector, required: bool = True) -> tuple[Turn, ...]:
+    if value is None:
+        if required:
+            c.add(path, "至少需要一句话")
+        return ()
+    if not isinstance(value, list):
+        value = [value]
+    turns = []
+    for i, item in enumerate(value):
+        p = path + (i,)
+        if isinstance(item, str) and item.strip():
+            turns.append(Turn(item.strip()))
+        elif isinstance(item, dict) and isinstance(item.get("text"), str) and item["text"].strip():
+            asr = item.get("asr")
+            if asr is None:
+                turns.append(Turn(item["text"].strip()))
+            elif isinstance(asr, dict) and isinstance(asr.get("text"), str):
+                conf = asr.get("confidence", DEFAULT_ASR_CONFIDENCE)
+                if not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
+                    c.add(p + ("asr", "confidence"), "识别置信度必须是 0 到 1 之间的数")
+                    conf = DEFAULT_ASR_CONFIDENCE
+                turns.append(Turn(item["text"].strip(), asr["text"].strip(), float(conf)))
+            else:
+                c.add(p + ("asr",), "asr 需要 text（识别结果）和可选的 confidence")
+        else:
+            c.add(p, "每句话必须是非空字符串，或带 text 的对象")
+    if required and not turns and value:
+        pass
+    elif required and not value:
+        c.add(path, "至少需要一句话")
+    return tuple(turns)
+
+
+def _str(data: dict, key: str, path: tuple, c: _Collector, required: bool = True, max_len: int = 4000) -> str:
+    value = data.get(key)
+    if value is None:
+        if required:
+            c.add(path + (key,), "缺少必填字段")
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        c.add(path + (key,), "必须是非空文本")
+        return ""
+    if len(value) > max_len:
+        c.add(path + (key,), f"文本过长（最多 {max_len} 字）")
+    return value.strip()
+
+
+def _int(data: dict, key: str, path: tuple, c: _Collector, lo: int, hi: int, default: int | None = None) -> int:
+    value = data.get(key, default)
+    if value is None:
+        c.add(path + (key,), "缺少必填字段")
+        return lo
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        c.add(path + (key,), f"必须是 {lo} 到 {hi} 之间的整数")
+        return lo
+    return value
+
+
+def _str_list(value: Any, path: tuple, c: _Collector, allowed: Iterable[str] | None = None,
+              required: bool = False) -> tuple[str, ...]:
+    if value is None:
+        if required:
+            c.add(path, "缺少必填字段")
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        c.add(path, "必须是文本列表")
+        return ()
+    items = tuple(str(v).strip() for v in value if str(v).strip())
+    if required and not items:
+        c.add(path, "列表不能为空")
+    if allowed is not None:
+        allowed = tuple(allowed)
+        for i, v in enumerate(items):
+            if v not in allowed:
+                c.add(path + (i,), f"取值 {v!r} 无效；可选：{'、'.join(allowed)}")
+    return items
+
+
+def _rule(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Rule | None:
+    if not isinstance(data, dict):
+        c.add(path, "规则必须是对象")
+        return None
+    rid = data.get("id")
+    if not isinstance(rid, str) or not KEY_SLUG.match(rid):
+        c.add(path + ("id",), "规则 id 必须是小写字母、数字、连字符组成的短标识")
+        rid = f"rule-{path[-1]}"
+    when = data.get("when")
+    if not isinstance(when, dict) or not when:
+        c.add(path + ("when",), "缺少触发条件 when")
+        when = {}
+    for key, value in when.items():
+        p = path + ("when", key)
+        if key not in RULE_CONDITIONS:
+            c.add(p, f"未知条件；可选：{', '.join(sorted(RULE_CONDITIONS))}")
+        elif key in ("said_any", "said_all", "not_said_any"):
+            _str_list(value, p, c, required=True)
+        elif key == "said_fact" and value not in facts:
+            c.add(p, f"未知事实 {value!r}；可用：{', '.join(sorted(facts))}")
+        elif key == "op" and value not in OP_NAMES:
+            c.add(p, f"未知操作 {value!r}")
+        elif key in ("silence",) and (not isinstance(value, int) or isinstance(value, bool) or not 5 <= value <= 3600):
+            c.add(p, "必须是 5 到 3600 之间的秒数")
+        elif key in ("mood_below", "mood_at_least") and (not isinstance(value, int) or not -5 <= value <= 5):
+            c.add(p, "必须是 -5 到 5 之间的整数")
+        elif key in ("after_rule", "not_after_rule") and not isinstance(value, str):
+            c.add(p, "必须是规则 id")
+    if when and not (set(when) & TRIGGER_CONDITIONS):
+        c.add(path + ("when",), "至少需要一个触发条件：said_any / said_all / said_fact / op / silence")
+    if "reply" in data and "replies" in data:
+        c.add(path, "reply 与 replies 只能写一个")
+    replies = _turns(data.get("replies", data.get("reply")), path + ("replies" if "replies" in data else "reply",),
+                     c, required=not data.get("ends") and "mood" not in data)
+    mood = data.get("mood", 0)
+    if not isinstance(mood, int) or isinstance(mood, bool) or not -5 <= mood <= 5:
+        c.add(path + ("mood",), "情绪变化必须是 -5 到 5 之间的整数")
+        mood = 0
+    once = data.get("once", True)
+    if not isinstance(once, bool):
+        c.add(path + ("once",), "必须是 true 或 false")
+        once = True
+    ends = data.get("ends", False)
+    if not isinstance(ends, bool):
+        c.add(path + ("ends",), "必须是 true 或 false")
+        ends = False
+    unknown = set(data) - {"id", "when", "reply", "replies", "mood", "once", "ends"}
+    for key in sorted(unknown):
+        c.add(path + (key,), "未知字段")
+    return Rule(rid, dict(when), replies, mood, once, ends)
+
+
+def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact | None:
+    if not isinstance(data, dict):
+        c.add(path, "联系人必须是对象")
+        return None
+    key = data.get("key")
+    if not isinstance(key, str) or not KEY_SLUG.match(key):
+        c.add(path + ("key",), "key 必须是小写字母、数字组成的短标识")
+        key = f"contact-{path[-1]}"
+    customer = data.get("customer")
+    if not isinstance(customer, str) or not CUSTOMER_ID.match(customer):
+        c.add(path + ("customer",), "必须是模拟客户编号，如 C001")
+        customer = ""
+    channel = data.get("channel")
+    if channel not in CHANNELS:
+        c.add(path + ("channel",), f"渠道必须是 {'、'.join(CHANNELS)} 之一")
+        channel = "文字"
+    arrives_at = _int(data, "arrives_at", path, c, 0, 3600, default=0)
+    mood = _int(data, "mood", path, c, -5, 5, default=0)
+    patience = _int(data, "patience", path, c, 10, 3600, default=90)
+    claims = data.get("claims") or {}
+    if not isinstance(claims, dict) or set(claims) - {"name", "id_last6", "phone_last4"}:
+        c.add(path + ("claims",), "claims 只能包含 name、id_last6、phone_last4")
+        claims = {}
+    opening = _turns(data.get("opening"), path + ("opening",), c)
+    rules: list[Rule] = []
+    raw_rules = data.get("rules") or []
+    if not isinstance(raw_rules, list):
+        c.add(path + ("rules",), "rules 必须是列表")
+        raw_rules = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_rules):
+        rule = _rule(raw, path + ("rules", i), c, facts)
+        if rule is None:
+            continue
+        if rule.id in seen:
+            c.add(path + ("rules", i, "id"), f"规则 id {rule.id!r} 重复")
+        seen.add(rule.id)
+        rules.append(rule)
+    for i, rule in enumerate(rules):
+        for key in ("after_rule", "not_after_rule"):
+            ref = rule.when.get(key)
+            if isinstance(ref, str) and ref not in seen:
+                c.add(path + ("rules", i, "when", key), f"引用了不存在的规则 {ref!r}")
+    fallback = _turns(data.get("fallback"), path + ("fallback",), c, required=False)
+    unknown = set(data) - {"key", "customer", "channel", "arrives_at", "mood", "patience", "claims", "opening",
+                           "rules", "fallback"}
+    for k in sorted(unknown):
+        c.add(path + (k,), "未知字段")
+    return Contact(key, customer, channel, arrives_at, mood, patience, {k: str(v) for k, v in claims.items()},
+                   opening, tuple(rules), fallback)
+
+
+def _check(data: Any, path: tuple, c: _Collector, facts: set[str], contact_keys: set[str]) -> Check | None:
+    if not isinstance(data, dict):
+        c.add(path, "评分项必须是对象")
+        return None
+    cid = data.get("id")
+    if not isinstance(cid, str) or not KEY_SLUG.match(cid):
+        c.add(path + ("id",), "评分项 id 必须是小写字母、数字、连字符组成的短标识")
+        cid = f"check-{path[-1]}"
+    ctype = data.get("type")
+    if ctype not in CHECK_TYPES:
+        c.add(path + ("type",), f"未知评分类型；可选：{', '.join(CHECK_TYPES)}")
+        return None
+    dimension = data.get("dimension")
+    if dimension not in DIMENSIONS:
+        c.add(path + ("dimension",), f"维度必须是 {'、'.join(DIMENSIONS)} 之一")
+    points = _int(data, "points", path, c, 1, 30)
+    title = _str(data, "title", path, c, max_len=60)
+    params = {k: v for k, v in data.items() if k not in ("id", "type", "dimension", "points", "title")}
+    for key in CHECK_TYPES[ctype] - set(params):
+        c.add(path + (key,), f"{ctype} 类型的评分项缺少 {key}")
+    for key in ("op", "first", "then", "after_op"):
+        if key in params and params[key] not in OP_NAMES:
+            c.add(path + (key,), f"未知操作 {params[key]!r}")
+    if "fact" in params and params["fact"] not in facts:
+        c.add(path + ("fact",), f"未知事实 {params['fact']!r}；可用：{', '.join(sorted(facts))}")
+    if "contact" in params and params["contact"] not in contact_keys:
+        c.add(path + ("contact",), f"未知联系人 {params['contact']!r}")
+    for key in ("within", "seconds"):
+        if key in params and (not isinstance(params[key], int) or not 1 <= params[key] <= 3600):
+            c.add(path + (key,), "必须是 1 到 3600 之间的秒数")
+    if "phrases" in params:
+        _str_list(params["phrases"], path + ("phrases",), c, required=True)
+    if "articles" in params:
+        _str_list(params["articles"], path + ("articles",), c, required=True)
+    if "expect" in params:
+        expect = params["expect"]
+        if not isinstance(expect, dict) or not expect or set(expect) - {"type", "category", "priority", "queue"}:
+            c.add(path + ("expect",), "expect 只能包含 type、category、priority、queue，且至少一项")
+    if "summary_mentions" in params:
+        _str_list(params["summary_mentions"], path + ("summary_mentions",), c,
+                  allowed=("intent", "request", "actions_taken", "verification_status", "mood"))
+    return Check(cid, ctype, dimension or "", points, title, params)
+
+
+def _reference(data: Any, path: tuple, c: _Collector, contact_keys: set[str]) -> tuple[dict[str, Any], ...]:
+    if not isinstance(data, list) or not data:
+        c.add(path, "参考答案（reference_run）至少需要一步")
+        return ()
+    steps = []
+    for i, step in enumerate(data):
+        p = path + (i,)
+        if not isinstance(step, dict) or step.get("op") not in REFERENCE_OPS:
+            c.add(p + ("op",), f"未知步骤；可选：{', '.join(REFERENCE_OPS)}")
+            continue
+        for key in REFERENCE_OPS[step["op"]] - set(step):
+            c.add(p + (key,), f"{step['op']} 步骤缺少 {key}")
+        if "contact" in step and step["contact"] not in contact_keys:
+            c.add(p + ("contact",), f"未知联系人 {step['contact']!r}")
+        if "wait" in step and (not isinstance(step["wait"], int) or not 0 <= step["wait"] <= 3600):
+            c.add(p + ("wait",), "必须是 0 到 3600 之间的秒数")
+        steps.append(dict(step))
+    if steps and steps[-1].get("op") != "finish":
+        c.add(path + (len(data) - 1,), "最后一步必须是 finish")
+    return tuple(steps)
+
+
+BASE_FACTS = {"name", "id_last6", "phone_last4", "card_last4", "bill_amount", "bill_minimum", "bill_due_date",
+              "account_last4", "balance", "segment", "risk_level"}
+
+
+def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] | None = None) -> ScenarioSpec:
+    """Parse and validate one scenario's YAML text; raise ScenarioInvalid listing every error."""
+    c = _Collector(file, _line_index(text))
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioInvalid([ScenarioError(file, mark.line + 1 if mark else None, "(YAML)",
+                                             f"YAML 语法错误：{problem}")]) from None
+    if not isinstance(data, dict):
+        raise ScenarioInvalid([ScenarioError(file, 1, "(文件)", "场景文件的顶层必须是键值对象")])
+    sid = data.get("id")
+    if not isinstance(sid, str) or not SLUG.match(sid):
+        c.add(("id",), "id 必须是 3–64 位小写字母、数字、连字符")
+        sid = ""
+    stem = Path(file).stem
+    if sid and file.endswith((".yaml", ".yml")) and stem != sid:
+        c.add(("id",), f"id {sid!r} 与文件名 {stem!r} 不一致")
+    version = _int(data, "version", (), c, 1, 100000, default=1)
+    title = _str(data, "title", (), c, max_len=60)
+    summary = _str(data, "summary", (), c, max_len=200)
+    difficulty = data.get("difficulty")
+    if difficulty not in DIFFICULTIES:
+        c.add(("difficulty",), f"难度必须是 {'、'.join(DIFFICULTIES)} 之一")
+    persona = _str_list(data.get("persona"), ("persona",), c, allowed=PERSONAS, required=True)
+    tags = _str_list(data.get("tags"), ("tags",), c)
+    time_limit = _int(data, "time_limit", (), c, 60, 3600)
+    brief = _str(data, "brief", (), c)
+    expected = _str(data, "expected_outcome", (), c)
+    facts_raw = data.get("facts") or {}
+    if not isinstance(facts_raw, dict):
+        c.add(("facts",), "facts 必须是键值对象")
+        facts_raw = {}
+    facts = {str(k): str(v) for k, v in facts_raw.items()}
+    fact_names = BASE_FACTS | set(facts)
+    contacts: list[Contact] = []
+    raw_contacts = data.get("contacts")
+    if not isinstance(raw_contacts, list) or not raw_contacts:
+        c.add(("contacts",), "至少需要一位客户（contacts）")
+        raw_contacts = []
+    keys: set[str] = set()
+    for i, raw in enumerate(raw_contacts):
+        contact = _contact(raw, ("contacts", i), c, fact_names)
+        if contact is None:
+            continue
+        if contact.key in keys:
+            c.add(("contacts", i, "key"), f"联系人 key {contact.key!r} 重复")
+        if customer_ids is not None and contact.customer and contact.customer not in customer_ids:
+            c.add(("contacts", i, "customer"), f"模拟客户 {contact.customer} 不存在")
+        keys.add(contact.key)
+        contacts.append(contact)
+    if contacts and contacts[0].arrives_at != 0:
+        c.add(("contacts", 0, "arrives_at"), "第一位客户必须在第 0 秒到达")
+    events: list[TimedEvent] = []
+    raw_events = data.get("events") or []
+    if not isinstance(raw_events, list):
+        c.add(("events",), "events 必须是列表")
+        raw_events = []
+    for i, ev in enumerate(raw_events):
+        p = ("events", i)
+        if not isinstance(ev, dict):
+            c.add(p, "事件必须是对象")
+            continue
+        if ev.get("type") != "fault":
+            c.add(p + ("type",), "目前只支持 fault（系统故障）事件")
+            continue
+        if ev.get("component") not in FAULT_COMPONENTS:
+            c.add(p + ("component",), f"故障组件必须是 {', '.join(FAULT_COMPONENTS)} 之一")
+            continue
+        at = _int(ev, "at", p, c, 0, 3600)
+        duration = ev.get("duration")
+        if duration is not None and (not isinstance(duration, int) or duration < 1):
+            c.add(p + ("duration",), "持续时间必须是正整数秒")
+            duration = None
+        message = ev.get("message") or f"{FAULT_COMPONENTS[ev['component']]}服务异常"
+        events.append(TimedEvent(at, "fault", ev["component"], duration, str(message)))
+    reference = _reference(data.get("reference_run"), ("reference_run",), c, keys)
+    checks: list[Check] = []
+    raw_checks = data.get("checks")
+    if not isinstance(raw_checks, list) or not raw_checks:
+        c.add(("checks",), "至少需要一个评分项（checks）")
+        raw_checks = []
+    check_ids: set[str] = set()
+    for i, raw in enumerate(raw_checks):
+        check = _check(raw, ("checks", i), c, fact_names, keys)
+        if check is None:
+            continue
+        if check.id in check_ids:
+            c.add(("checks", i, "id"), f"评分项 id {check.id!r} 重复")
+        check_ids.add(check.id)
+        checks.append(check)
+    known = {"id", "version", "title", "summary", "difficulty", "persona", "tags", "time_limit", "brief",
+             "expected_outcome", "facts", "contacts", "events", "reference_run", "checks"}
+    for key in sorted(set(data) - known):
+        c.add((key,), "未知字段")
+    if c.errors:
+        raise ScenarioInvalid(c.errors)
+    return ScenarioSpec(sid, version, title, summary, str(difficulty), persona, tags, time_limit, brief, expected,
+                        facts, tuple(contacts), tuple(events), reference, tuple(checks), raw=data)
+
+
+def scenario_files(path: Path) -> list[Path]:
+    """The YAML files at ``path`` (a file or a folder)."""
+    if path.is_dir():
+        return sorted(list(path.glob("*.yaml")) + list(path.glob("*.yml")))
+    return [path]
+
+
+def load_file(path: Path, customer_ids: set[str] | None = None) -> ScenarioSpec:
+    """Read and validate one file; unreadable files are reported like validation errors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioInvalid([ScenarioError(str(path), None, "(文件)", f"无法读取：{exc}")]) from None
+    return parse_scenario(text, str(path), customer_ids)
+
+
+def seeded_scenarios_dir() -> Path:
+    import seed_data
+
+    return Path(seed_data.__file__).parent / "scenarios"
+
+
+def _main(argv: list[str]) -> int:
+    paths = [Path(a) for a in argv] or [seeded_scenarios_dir()]
+    bad = 0
+    total = 0
+    for root in paths:
+        for file in scenario_files(root):
+            total += 1
+            try:
+                spec = load_file(file)
+            except ScenarioInvalid as exc:
+                bad += 1
+                for err in exc.errors:
+                    print(err)
+            else:
+                print(f"OK {file}  ({spec.title}, {len(spec.checks)} 个评分项)")
+    print(f"{total - bad}/{total} 个场景通过校验")
+    return 1 if bad or not total else 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
