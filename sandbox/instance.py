@@ -37,7 +37,9 @@ AfterSeed = Callable[[Runtime], str]
 
 def _seeders() -> list[Seeder]:
     """Content loaders run inside the seed transaction, in order."""
-    return []
+    from sandbox.drill.seed import load_seed_scenarios
+
+    return [load_seed_scenarios]
 
 
 def _after_seed() -> list[AfterSeed]:

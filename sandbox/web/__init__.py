@@ -8,6 +8,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Attach request glue, security, error handlers and every blueprint."""
     from sandbox.web import api, auth, errors, main, security
+    from sandbox.web.api import drills  # noqa: F401  (routes attach to api.bp)
     from sandbox.web.glue import init_request_glue
 
     init_request_glue(app)

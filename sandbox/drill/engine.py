@@ -1,0 +1,492 @@
+"""Drills: start, the server-side clock, the simulated customer, messages and the event log.
+
+Everything lives in the database, so a drill survives a server restart: a new process
+reads the drill, the scenario version it pinned and the contacts' state, and goes on.
+Functions take a session and a clock and never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from sandbox.clock import Clock
+from sandbox.drill.facts import contains_any, customer_facts, fill, states_fact
+from sandbox.drill.models import (ConversationMessage, Drill, DrillContact, DrillEvent, MessageCounter, Scenario,
+                                  ScenarioVersion)
+from sandbox.drill.scenario import LOOKUP_EVENTS, Contact, Rule, ScenarioSpec, Turn, parse_scenario
+from sandbox.errors import Conflict, DrillExpired, Forbidden, NotFound, ValidationFailed
+from sandbox.scoring.compliance import check_text
+
+RUNNING, PAUSED, FINISHED = "running", "paused", "finished"
+MODES = ("practice", "exam")
+MAX_MESSAGE_CHARS = 2000
+
+# Opens a mock-bank conversation for a contact: (session, owner_user_id, customer_id, channel, drill_id) -> id.
+ConversationOpener = Callable[[Session, int, str, str, int], int]
+
+
+# --------------------------------------------------------------------------- scenarios
+
+_SPEC_CACHE: dict[str, ScenarioSpec] = {}
+
+
+def spec_from_text(text: str) -> ScenarioSpec:
+    """Parse a scenario version's YAML once per process (versions never change)."""
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    spec = _SPEC_CACHE.get(key)
+    if spec is None:
+        spec = _SPEC_CACHE[key] = parse_scenario(text)
+    return spec
+
+
+def scenario_spec(session: Session, scenario_id: str, version: int | None = None) -> ScenarioSpec:
+    """The parsed scenario (the current version unless ``version`` is given)."""
+    if version is None:
+        row = session.get(Scenario, scenario_id)
+        if row is None:
+            raise NotFound(f"场景 {scenario_id} 不存在。", code="unknown_scenario")
+        version = row.version
+    text = session.scalar(select(ScenarioVersion.yaml_text).where(
+        ScenarioVersion.scenario_id == scenario_id, ScenarioVersion.version == version))
+    if text is None:
+        raise NotFound(f"场景 {scenario_id} 的第 {version} 版不存在。", code="unknown_scenario")
+    return spec_from_text(text)
+
+
+def save_scenario(session: Session, clock: Clock, yaml_text: str, user_id: int | None = None,
+                  file: str = "<upload>") -> Scenario:
+    """Validate and store a scenario; a changed text becomes a new version."""
+    from sandbox.drill.facts import customer_ids
+
+    spec = parse_scenario(yaml_text, file, customer_ids())
+    row = session.get(Scenario, spec.id)
+    now = clock.now()
+    if row is not None:
+        current = session.scalar(select(ScenarioVersion.yaml_text).where(
+            ScenarioVersion.scenario_id == spec.id, ScenarioVersion.version == row.version))
+        if current == yaml_text:
+            return row
+        version = max(row.version + 1, spec.version)
+    else:
+        version = spec.version
+        row = Scenario(id=spec.id, enabled=True)
+        session.add(row)
+    row.version = version
+    row.title = spec.title
+    row.difficulty = spec.difficulty
+    row.channel = spec.channel
+    row.time_limit = spec.time_limit
+    row.updated_at = now
+    session.flush()
+    session.add(ScenarioVersion(scenario_id=spec.id, version=version, yaml_text=yaml_text, created_at=now,
+                                created_by=user_id))
+    session.flush()
+    return row
+
+
+def list_scenarios(session: Session, include_disabled: bool = False) -> list[ScenarioSpec]:
+    stmt = select(Scenario).order_by(Scenario.id)
+    if not include_disabled:
+        stmt = stmt.where(Scenario.enabled.is_(True))
+    return [scenario_spec(session, row.id, row.version) for row in session.scalars(stmt)]
+
+
+# --------------------------------------------------------------------------- clock
+
+
+def drill_seconds(drill: Drill, now: datetime) -> float:
+    """Seconds of drill time elapsed (pauses excluded), frozen once the drill ends."""
+    end = drill.finished_at or drill.paused_at or now
+    return max(0.0, (end - drill.started_at).total_seconds() - (drill.paused_seconds or 0.0))
+
+
+def remaining_seconds(drill: Drill, now: datetime) -> float:
+    if drill.status == FINISHED:
+        return 0.0
+    ref = drill.paused_at or now
+    return max(0.0, (drill.deadline - ref).total_seconds())
+
+
+# --------------------------------------------------------------------------- events and messages
+
+
+def record_event(session: Session, drill: Drill, now: datetime, type_: str, contact: DrillContact | None = None,
+                 **data: Any) -> DrillEvent:
+    """Append one event to the drill's log."""
+    event = DrillEvent(drill_id=drill.id, conversation_id=contact.conversation_id if contact else None,
+                       contact_key=contact.contact_key if contact else None, type=type_, at=now,
+                       t=round(drill_seconds(drill, now), 3), data=data)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _next_seq(session: Session, conversation_id: int) -> int:
+    dialect = session.get_bind().dialect.name
+    make_insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    session.execute(make_insert(MessageCounter).values(conversation_id=conversation_id, last_seq=0)
+                    .on_conflict_do_nothing(index_elements=["conversation_id"]))
+    return session.execute(update(MessageCounter).where(MessageCounter.conversation_id == conversation_id)
+                           .values(last_seq=MessageCounter.last_seq + 1)
+                           .returning(MessageCounter.last_seq)).scalar_one()
+
+
+def append_message(session: Session, now: datetime, conversation_id: int, speaker: str, text: str,
+                   kind: str = "text", asr_text: str | None = None, asr_confidence: float | None = None,
+                   author_id: int | None = None) -> ConversationMessage:
+    """Add a message with the conversation's next sequence number (gap-free under concurrency)."""
+    msg = ConversationMessage(conversation_id=conversation_id, seq=_next_seq(session, conversation_id),
+                              speaker=speaker, kind=kind, text=text, asr_text=asr_text,
+                              asr_confidence=asr_confidence, recognized=kind != "audio", author_id=author_id,
+                              created_at=now)
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+def messages_after(session: Session, conversation_id: int, after_seq: int = 0, limit: int = 500) -> list[ConversationMessage]:
+    return list(session.scalars(select(ConversationMessage).where(
+        ConversationMessage.conversation_id == conversation_id, ConversationMessage.seq > after_seq)
+        .order_by(ConversationMessage.seq).limit(limit)))
+
+
+def events_of(session: Session, drill_id: int) -> list[DrillEvent]:
+    return list(session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill_id)
+                                .order_by(DrillEvent.t, DrillEvent.id)))
+
+
+# --------------------------------------------------------------------------- drills
+
+
+def start_drill(session: Session, clock: Clock, user_id: int, scenario_id: str, mode: str,
+                open_conversation: ConversationOpener, round_id: int | None = None,
+                time_limit: int | None = None, scenario_version: int | None = None) -> Drill:
+    """Start a drill of ``scenario_id`` for ``user_id``; the first contacts arrive at once."""
+    if mode not in MODES:
+        raise ValidationFailed("模式必须是 practice（练习）或 exam（考试）。", code="invalid_mode")
+    row = session.get(Scenario, scenario_id) if isinstance(scenario_id, str) else None
+    if row is None or (not row.enabled and round_id is None):
+        raise NotFound(f"场景 {scenario_id!r} 不存在或已停用。", code="unknown_scenario")
+    version = scenario_version or row.version
+    spec = scenario_spec(session, scenario_id, version)
+    now = clock.now()
+    limit = time_limit or spec.time_limit
+    drill = Drill(user_id=user_id, scenario_id=spec.id, scenario_version=version, mode=mode, status=RUNNING,
+                  started_at=now, deadline=now + timedelta(seconds=limit), paused_seconds=0.0, round_id=round_id)
+    session.add(drill)
+    session.flush()
+    record_event(session, drill, now, "drill.started", scenario=spec.id, version=version, mode=mode,
+                 time_limit=limit)
+    for contact in spec.contacts:
+        conv_id = open_conversation(session, user_id, contact.customer, contact.channel, drill.id)
+        session.add(DrillContact(drill_id=drill.id, contact_key=contact.key, customer_id=contact.customer,
+                                 channel=contact.channel, arrives_at=contact.arrives_at, conversation_id=conv_id,
+                                 mood=contact.mood, fired=[], fallback_index=0, last_customer_seq=0,
+                                 silence_fired_seq=0))
+    session.flush()
+    session.refresh(drill)
+    tick(session, clock, drill, spec)
+    return drill
+
+
+def get_drill(session: Session, drill_id: int, user_id: int | None = None, for_update: bool = False) -> Drill:
+    """The drill; with ``user_id``, refuse (403) a drill that belongs to someone else."""
+    drill = session.get(Drill, drill_id, with_for_update=for_update or None)
+    if drill is None:
+        raise NotFound("演练不存在。", code="unknown_drill")
+    if user_id is not None and drill.user_id != user_id:
+        raise Forbidden("这不是您的演练。", code="forbidden")
+    return drill
+
+
+def contact_for_conversation(session: Session, conversation_id: int) -> DrillContact | None:
+    return session.scalar(select(DrillContact).where(DrillContact.conversation_id == conversation_id))
+
+
+def _contact_spec(spec: ScenarioSpec, row: DrillContact) -> Contact:
+    return spec.contact(row.contact_key)
+
+
+def _facts(spec: ScenarioSpec, row: DrillContact) -> dict[str, str]:
+    return customer_facts(row.customer_id, spec.facts)
+
+
+def _say(session: Session, drill: Drill, now: datetime, row: DrillContact, turn: Turn, facts: dict[str, str],
+         rule_id: str | None = None) -> ConversationMessage:
+    text = fill(turn.text, facts)
+    if row.channel == "语音":
+        asr = fill(turn.asr_text, facts) if turn.asr_text else text
+        conf = turn.asr_confidence if turn.asr_confidence is not None else 0.93
+        msg = append_message(session, now, row.conversation_id, "customer", text, kind="audio", asr_text=asr,
+                             asr_confidence=conf)
+    else:
+        msg = append_message(session, now, row.conversation_id, "customer", text)
+    row.last_customer_seq = msg.seq
+    row.last_customer_at = now
+    record_event(session, drill, now, "message.customer", row, seq=msg.seq, kind=msg.kind, rule=rule_id,
+                 mood=row.mood)
+    return msg
+
+
+def active_faults(drill: Drill, spec: ScenarioSpec, now: datetime, extra: Iterable[dict] = ()) -> list[dict[str, Any]]:
+    """Faults in force now: the scenario's timed ones plus any injected by an examiner."""
+    t = drill_seconds(drill, now)
+    faults = [{"component": e.component, "message": e.message, "source": "scenario"}
+              for e in spec.events if e.at <= t and (e.duration is None or t < e.at + e.duration)]
+    faults.extend(extra)
+    return faults
+
+
+def _due(drill: Drill, spec: ScenarioSpec, now: datetime) -> bool:
+    """Whether tick() has anything to do (checked before taking the write lock)."""
+    if drill.status != RUNNING:
+        return False
+    if now >= drill.deadline:
+        return True
+    t = drill_seconds(drill, now)
+    for row in drill.contacts:
+        if not row.arrived and row.arrives_at <= t:
+            return True
+        if row.arrived and not row.closed and row.last_customer_at and row.silence_fired_seq < row.last_customer_seq \
+                and (row.last_agent_at is None or row.last_agent_at < row.last_customer_at):
+            silent = (now - row.last_customer_at).total_seconds()
+            contact = _contact_spec(spec, row)
+            if any("silence" in r.when and silent >= r.when["silence"] for r in contact.rules):
+                return True
+    return False
+
+
+def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None = None) -> bool:
+    """Advance the drill to now: deadline, arrivals, timed faults, customer impatience.
+
+    Returns True when something changed. Safe to call from every poll.
+    """
+    spec = spec or scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    now = clock.now()
+    if not _due(drill, spec, now):
+        return False
+    if now >= drill.deadline:
+        finish(session, clock, drill, ended_by="deadline")
+        return True
+    t = drill_seconds(drill, now)
+    for row in drill.contacts:
+        contact = _contact_spec(spec, row)
+        if not row.arrived and row.arrives_at <= t:
+            row.arrived = True
+            record_event(session, drill, now, "contact.arrived", row, customer=row.customer_id, channel=row.channel)
+            facts = _facts(spec, row)
+            for turn in contact.opening:
+                _say(session, drill, now, row, turn, facts)
+            continue
+        if row.arrived and not row.closed and row.last_customer_at and row.silence_fired_seq < row.last_customer_seq \
+                and (row.last_agent_at is None or row.last_agent_at < row.last_customer_at):
+            silent = (now - row.last_customer_at).total_seconds()
+            if not _react(session, drill, now, spec, row, {"kind": "silence", "seconds": silent}):
+                # Nothing (more) to say until the customer's next turn; a message resets the timer itself.
+                if any(silent >= r.when["silence"] for r in contact.rules if "silence" in r.when):
+                    row.silence_fired_seq = row.last_customer_seq
+    _record_fault_changes(session, drill, spec, now)
+    return True
+
+
+def _record_fault_changes(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> None:
+    if not spec.events:
+        return
+    t = drill_seconds(drill, now)
+    seen = {(e.type, e.data.get("index")) for e in session.scalars(select(DrillEvent).where(
+        DrillEvent.drill_id == drill.id, DrillEvent.type.in_(("fault.started", "fault.ended"))))}
+    for i, ev in enumerate(spec.events):
+        if ev.at <= t and ("fault.started", i) not in seen:
+            record_event(session, drill, now, "fault.started", None, index=i, component=ev.component,
+                         message=ev.message, source="scenario", scheduled_at=ev.at)
+        if ev.duration is not None and ev.at + ev.duration <= t and ("fault.ended", i) not in seen:
+            record_event(session, drill, now, "fault.ended", None, index=i, component=ev.component,
+                         source="scenario")
+
+
+def ensure_open(session: Session, clock: Clock, drill: Drill) -> ScenarioSpec:
+    """Refuse operations on a finished or expired drill (ending it at its deadline)."""
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    tick(session, clock, drill, spec)
+    if drill.status == FINISHED:
+        raise DrillExpired("演练已结束（已到时间或已交卷），不能再操作。", code="drill_expired")
+    if drill.status == PAUSED:
+        raise Conflict("考官已暂停本场考试，请稍候。", code="drill_paused")
+    return spec
+
+
+# --------------------------------------------------------------------------- the simulated customer
+
+
+def _matches(rule: Rule, trigger: dict[str, Any], row: DrillContact, facts: dict[str, str]) -> bool:
+    when = rule.when
+    kind = trigger["kind"]
+    said_keys = {"said_any", "said_all", "not_said_any", "said_fact"}
+    if "silence" in when:
+        if kind != "silence" or trigger["seconds"] < when["silence"]:
+            return False
+    elif kind == "silence":
+        return False
+    if "op" in when:
+        if kind != "op":
+            return False
+        op = when["op"]
+        if not (trigger["op"] == op or (op == "lookup" and trigger["op"] in LOOKUP_EVENTS)):
+            return False
+    if said_keys & set(when):
+        if kind != "message":
+            return False
+        text = trigger["text"]
+        if "said_any" in when and not contains_any(text, when["said_any"]):
+            return False
+        if "said_all" in when and not all(contains_any(text, [p]) for p in when["said_all"]):
+            return False
+        if "not_said_any" in when and contains_any(text, when["not_said_any"]):
+            return False
+        if "said_fact" in when and not states_fact(text, facts.get(when["said_fact"], "")):
+            return False
+    elif kind == "message" and not ({"op", "silence"} & set(when)):
+        return False
+    fired = set(row.fired or [])
+    if "after_rule" in when and when["after_rule"] not in fired:
+        return False
+    if "not_after_rule" in when and when["not_after_rule"] in fired:
+        return False
+    if "mood_below" in when and not row.mood < when["mood_below"]:
+        return False
+    if "mood_at_least" in when and not row.mood >= when["mood_at_least"]:
+        return False
+    return True
+
+
+def _react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, row: DrillContact,
+           trigger: dict[str, Any]) -> list[ConversationMessage]:
+    """Let the simulated customer answer ``trigger`` by the scenario's rules."""
+    if row.closed or not row.arrived:
+        return []
+    contact = _contact_spec(spec, row)
+    facts = _facts(spec, row)
+    said: list[ConversationMessage] = []
+    fired = list(row.fired or [])
+    for rule in contact.rules:
+        if rule.once and rule.id in fired:
+            continue
+        if not _matches(rule, trigger, row, facts):
+            continue
+        fired.append(rule.id)
+        row.fired = list(fired)
+        row.mood = max(-5, min(5, row.mood + rule.mood))
+        for turn in rule.replies:
+            said.append(_say(session, drill, now, row, turn, facts, rule.id))
+        if rule.ends:
+            row.closed = True
+            record_event(session, drill, now, "contact.closed", row, rule=rule.id)
+            break
+    if not said and trigger["kind"] == "message" and contact.fallback and not row.closed:
+        turn = contact.fallback[row.fallback_index % len(contact.fallback)]
+        row.fallback_index += 1
+        said.append(_say(session, drill, now, row, turn, facts, "fallback"))
+    return said
+
+
+@dataclass
+class AgentReply:
+    message: ConversationMessage
+    customer_replies: list[ConversationMessage]
+    hints: list[dict[str, str]]
+
+
+def post_agent_message(session: Session, clock: Clock, drill: Drill, row: DrillContact, text: str,
+                       author_id: int) -> AgentReply:
+    """The candidate writes to a contact; the simulated customer answers; hints in practice mode."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed("消息不能为空。", code="empty_message")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise ValidationFailed(f"消息过长（最多 {MAX_MESSAGE_CHARS} 字）。", code="message_too_long")
+    spec = ensure_open(session, clock, drill)
+    if not row.arrived:
+        raise Conflict("该客户尚未接入。", code="contact_not_arrived")
+    if row.closed:
+        raise Conflict("该会话已结束。", code="conversation_closed")
+    now = clock.now()
+    findings = check_text(text)
+    msg = append_message(session, now, row.conversation_id, "agent", text, author_id=author_id)
+    row.last_agent_at = now
+    record_event(session, drill, now, "message.agent", row, seq=msg.seq, text=text,
+                 flags=[f.to_dict() for f in findings])
+    for finding in findings:
+        record_event(session, drill, now, "compliance.flag", row, **finding.to_dict())
+    replies = _react(session, drill, now, spec, row, {"kind": "message", "text": text})
+    hints = [f.to_dict() for f in findings] if drill.mode == "practice" else []
+    return AgentReply(msg, replies, hints)
+
+
+def on_operation(session: Session, clock: Clock, drill: Drill, row: DrillContact | None, op: str,
+                 **data: Any) -> list[ConversationMessage]:
+    """Log an operation on the drill (lookup, search, work order...) and let the customer react."""
+    now = clock.now()
+    record_event(session, drill, now, op, row, **data)
+    if row is None or data.get("allowed") is False:
+        return []
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    return _react(session, drill, now, spec, row, {"kind": "op", "op": op})
+
+
+def recognize(session: Session, clock: Clock, drill: Drill, row: DrillContact) -> list[ConversationMessage]:
+    """Run voice recognition over the contact's audio turns not yet recognised."""
+    ensure_open(session, clock, drill)
+    if row.channel != "语音":
+        raise Conflict("文字渠道无需语音识别。", code="not_voice")
+    pending = list(session.scalars(select(ConversationMessage).where(
+        ConversationMessage.conversation_id == row.conversation_id, ConversationMessage.kind == "audio",
+        ConversationMessage.recognized.is_(False)).order_by(ConversationMessage.seq)))
+    now = clock.now()
+    for msg in pending:
+        msg.recognized = True
+        record_event(session, drill, now, "asr.recognized", row, seq=msg.seq, transcript=msg.asr_text,
+                     confidence=msg.asr_confidence)
+    return pending
+
+
+def finish(session: Session, clock: Clock, drill: Drill, ended_by: str = "candidate") -> Drill:
+    """End the drill (by the candidate, the deadline or an examiner) and score it."""
+    if drill.status == FINISHED:
+        return drill
+    now = clock.now()
+    end = min(now, drill.deadline) if ended_by == "deadline" else now
+    if drill.paused_at is not None:
+        drill.paused_seconds += (end - drill.paused_at).total_seconds()
+        drill.paused_at = None
+    drill.status = FINISHED
+    drill.ended_by = ended_by
+    drill.finished_at = end
+    record_event(session, drill, end, "drill.expired" if ended_by == "deadline" else "drill.finished",
+                 ended_by=ended_by)
+    from sandbox.scoring.rubric import score_drill
+
+    report = score_drill(session, drill)
+    drill.report = report
+    drill.total = report["total"]
+    drill.hard_fail = report["hard_fail"]
+    return drill
+
+
+def mood_label(mood: int) -> str:
+    if mood >= 1:
+        return "满意"
+    if mood == 0:
+        return "平静"
+    if mood >= -2:
+        return "着急"
+    if mood == -3:
+        return "不满"
+    return "愤怒"

@@ -1,0 +1,192 @@
+"""/api/v1 drills, scenarios and conversation messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+
+from sandbox.accounts.services import ADMIN, CANDIDATE, EXAMINER, TRAINER
+from sandbox.bank.masking import mask_name, redact
+from sandbox.drill import engine
+from sandbox.drill.facts import customer_record
+from sandbox.drill.models import ConversationMessage, Drill, DrillContact
+from sandbox.errors import Forbidden, NotFound, ValidationFailed
+from sandbox.web.api import bp, json_body
+from sandbox.web.drill_context import conversation_opener, extra_faults, load_contact
+from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.security import any_user, roles_required
+
+STAFF = (EXAMINER, ADMIN)
+
+
+def message_json(msg: ConversationMessage, audience: str = "agent") -> dict[str, Any]:
+    """A message as the agent (or the customer side) may see it; audio stays hidden until recognised."""
+    body: dict[str, Any] = {"seq": msg.seq, "speaker": msg.speaker, "kind": msg.kind,
+                            "at": msg.created_at.isoformat()}
+    if msg.kind == "audio" and audience == "agent":
+        body["recognized"] = msg.recognized
+        body["audio_seconds"] = max(2, round(len(msg.text) / 4))
+        if msg.recognized:
+            body["text"] = redact(msg.asr_text or "")
+            body["confidence"] = msg.asr_confidence
+        else:
+            body["text"] = None
+    else:
+        body["text"] = redact(msg.text) if audience == "agent" else msg.text
+    return body
+
+
+def contact_json(row: DrillContact, now) -> dict[str, Any]:
+    customer = customer_record(row.customer_id)
+    waiting = None
+    if row.arrived and not row.closed and row.last_customer_at and (
+            row.last_agent_at is None or row.last_agent_at < row.last_customer_at):
+        waiting = int((now - row.last_customer_at).total_seconds())
+    return {"id": row.conversation_id, "contact": row.contact_key, "channel": row.channel,
+            "customer": {"label": mask_name(customer["name"]), "segment": customer.get("segment")},
+            "arrived": row.arrived, "closed": row.closed, "mood": engine.mood_label(row.mood),
+            "waiting_seconds": waiting, "last_seq": row.last_customer_seq}
+
+
+def drill_json(drill: Drill, with_report: bool = False) -> dict[str, Any]:
+    s = db()
+    now = runtime().clock.now()
+    spec = engine.scenario_spec(s, drill.scenario_id, drill.scenario_version)
+    faults = engine.active_faults(drill, spec, now, extra_faults(s, drill)) if drill.status != engine.FINISHED else []
+    body = {
+        "id": drill.id, "scenario": spec.summary_dict(), "brief": spec.brief, "mode": drill.mode,
+        "status": drill.status, "started_at": drill.started_at.isoformat(), "deadline": drill.deadline.isoformat(),
+        "remaining_seconds": round(engine.remaining_seconds(drill, now), 1),
+        "elapsed_seconds": round(engine.drill_seconds(drill, now), 1),
+        "conversations": [contact_json(c, now) for c in drill.contacts if c.arrived],
+        "faults": [{"component": f["component"], "message": f["message"]} for f in faults],
+        "round_id": drill.round_id, "ended_by": drill.ended_by,
+    }
+    if drill.status == engine.FINISHED:
+        body["total"] = drill.total
+        body["hard_fail"] = drill.hard_fail
+    return body
+
+
+def _own_drill(drill_id: int, for_update: bool = False) -> Drill:
+    user = current_user()
+    owner = None if user.role in STAFF else user.id
+    return engine.get_drill(db(), drill_id, owner, for_update=for_update)
+
+
+@bp.get("/scenarios")
+@any_user
+def scenarios_list():
+    """Scenarios a drill can be started on (no answers in it)."""
+    return jsonify([spec.summary_dict() for spec in engine.list_scenarios(db())])
+
+
+@bp.post("/drills")
+@roles_required(CANDIDATE, EXAMINER, TRAINER, ADMIN)
+def drills_start():
+    data = json_body()
+    scenario = data.get("scenario")
+    mode = data.get("mode", "practice")
+    if not isinstance(scenario, str) or not scenario:
+        raise ValidationFailed("请指定场景（scenario）。", code="missing_scenario")
+    if current_user().role == CANDIDATE and mode == "exam":
+        raise Forbidden("考试模式只能通过考官发起的考试场次进入。", code="exam_via_round_only")
+    with unit_of_work() as s:
+        drill = engine.start_drill(s, runtime().clock, current_user().id, scenario, mode, conversation_opener())
+        body = drill_json(drill)
+    return jsonify(body), 201
+
+
+@bp.get("/drills/<int:drill_id>")
+@any_user
+def drills_get(drill_id: int):
+    with unit_of_work() as s:
+        drill = _own_drill(drill_id, for_update=True)
+        engine.tick(s, runtime().clock, drill)
+        body = drill_json(drill)
+    return jsonify(body)
+
+
+@bp.post("/drills/<int:drill_id>/finish")
+@any_user
+def drills_finish(drill_id: int):
+    with unit_of_work() as s:
+        drill = _own_drill(drill_id, for_update=True)
+        engine.tick(s, runtime().clock, drill)
+        engine.finish(s, runtime().clock, drill, ended_by="candidate")
+        report = report_json(drill)
+    return jsonify(report)
+
+
+def report_json(drill: Drill) -> dict[str, Any]:
+    from sandbox.web.reports import visible_report
+
+    return visible_report(drill, current_user())
+
+
+@bp.get("/drills/<int:drill_id>/report")
+@any_user
+def drills_report(drill_id: int):
+    with unit_of_work() as s:
+        drill = _own_drill(drill_id, for_update=True)
+        engine.tick(s, runtime().clock, drill)
+        if drill.status != engine.FINISHED:
+            raise ValidationFailed("演练尚未结束，暂无评分报告。", code="drill_not_finished", status=409)
+        body = report_json(drill)
+    return jsonify(body)
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@bp.get("/conversations/<int:conversation_id>/messages")
+@any_user
+def messages_list(conversation_id: int):
+    try:
+        after = int(request.args.get("after", 0))
+    except ValueError:
+        raise ValidationFailed("after 必须是整数。", code="invalid_after") from None
+    with unit_of_work() as s:
+        ctx = load_contact(conversation_id)
+        if ctx.drill is not None:
+            engine.tick(s, runtime().clock, ctx.drill)
+        msgs = engine.messages_after(s, conversation_id, after)
+        body = {"conversation": conversation_id, "messages": [message_json(m, ctx.audience) for m in msgs]}
+        if ctx.drill is not None:
+            body["drill"] = {"status": ctx.drill.status,
+                             "remaining_seconds": round(engine.remaining_seconds(ctx.drill, runtime().clock.now()), 1)}
+            body["closed"] = ctx.contact.closed
+            body["mood"] = engine.mood_label(ctx.contact.mood)
+    return jsonify(body)
+
+
+@bp.post("/conversations/<int:conversation_id>/messages")
+@any_user
+def messages_post(conversation_id: int):
+    data = json_body()
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise ValidationFailed("text 必须是文本。", code="invalid_text")
+    with unit_of_work() as s:
+        ctx = load_contact(conversation_id, write=True)
+        if ctx.drill is None:
+            msg = ctx.post_free(s, text)
+            body = {"message": message_json(msg, ctx.audience), "replies": [], "hints": []}
+        else:
+            result = engine.post_agent_message(s, runtime().clock, ctx.drill, ctx.contact, text, current_user().id)
+            body = {"message": message_json(result.message), "hints": result.hints,
+                    "replies": [message_json(m) for m in result.customer_replies]}
+    return jsonify(body), 201
+
+
+@bp.post("/conversations/<int:conversation_id>/recognize")
+@any_user
+def messages_recognize(conversation_id: int):
+    with unit_of_work() as s:
+        ctx = load_contact(conversation_id, write=True)
+        if ctx.drill is None:
+            raise NotFound("该会话不是演练会话。", code="not_a_drill_conversation")
+        msgs = engine.recognize(s, runtime().clock, ctx.drill, ctx.contact)
+        body = {"recognized": [message_json(m) for m in msgs]}
+    return jsonify(body)
