@@ -37,7 +37,9 @@ AfterSeed = Callable[[Runtime], str]
 
 def _seeders() -> list[Seeder]:
     """Content loaders run inside the seed transaction, in order."""
-    return []
+    from sandbox.bank.seed import seed_bank
+
+    return [seed_bank]
 
 
 def _after_seed() -> list[AfterSeed]:
