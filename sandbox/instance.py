@@ -37,9 +37,10 @@ AfterSeed = Callable[[Runtime], str]
 
 def _seeders() -> list[Seeder]:
     """Content loaders run inside the seed transaction, in order."""
+    from sandbox.bank.seed import seed_bank
     from sandbox.drill.seed import load_seed_scenarios
 
-    return [load_seed_scenarios]
+    return [seed_bank, load_seed_scenarios]
 
 
 def _after_seed() -> list[AfterSeed]:

@@ -2,7 +2,7 @@
 
 Card ``990001******1234`` (first 6 and last 4 at most), ID number
 ``1101**********123X`` (first 4 and last 4), mobile ``138****5678``, name with the
-given name masked (``张*``, ``欧阳**``).
+given name masked (``张*``, ``欧阳**``), address down to the district (``广东省广州市天河区****``).
 """
 
 from __future__ import annotations
@@ -50,6 +50,22 @@ def mask_name(name: str | None) -> str:
         return ""
     surname = value[:2] if value[:2] in _COMPOUND_SURNAMES and len(value) > 2 else value[:1]
     return surname + "*" * (len(value) - len(surname))
+
+
+_DISTRICT = re.compile(r"^.{2,14}?(?:区|县|旗)")
+
+
+def mask_address(address: str | None) -> str:
+    """Keep the province/city/district, hide the street and the door number.
+
+    ``广东省广州市天河区体育东路378号…`` → ``广东省广州市天河区****``.
+    """
+    value = (address or "").strip()
+    if not value:
+        return ""
+    m = _DISTRICT.match(value)
+    keep = m.group() if m else value[:6]
+    return keep + "****" if len(value) > len(keep) else keep
 
 
 def luhn_valid(number: str) -> bool:

@@ -16,4 +16,9 @@ def register_web(app: Flask) -> None:
     errors.init_error_handlers(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
+    from sandbox.web.api import bank as _bank_api  # noqa: F401  (routes on api.bp)
+
     app.register_blueprint(api.bp)
+    from sandbox.web import bank as bank_pages
+
+    app.register_blueprint(bank_pages.bp)

@@ -9,6 +9,8 @@ from werkzeug.routing import BuildError
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("main.dashboard", "首页", ("candidate", "examiner", "trainer", "admin")),
     ("main.users", "用户管理", ("admin",)),
+    ("bank.practice", "练习会话", ("candidate", "examiner", "trainer", "admin")),
+    ("bank.examiner_customers", "模拟客户", ("examiner", "admin")),
 ]
 
 

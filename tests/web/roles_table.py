@@ -21,5 +21,28 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.change_password": {"roles": ALL, "url": "/api/v1/me/password", "method": "post"},
     # --- knowledge base -----------------------------------------------------
     # --- mock bank ------------------------------------------------------------
+    "bank.practice": {"roles": ALL, "url": "/practice"},
+    "bank.practice_conversation": {"roles": ALL, "url": "/practice/999999"},
+    "bank.practice_phone": {"roles": ALL, "url": "/practice/999999/phone"},
+    "bank.examiner_customers": {"roles": {E, A}, "url": "/bank/customers"},
+    "api.open_conversation": {"roles": ALL, "url": "/api/v1/conversations", "method": "post"},
+    "api.conversation": {"roles": ALL, "url": "/api/v1/conversations/999999"},
+    "api.close_conversation": {"roles": ALL, "url": "/api/v1/conversations/999999/close", "method": "post"},
+    "api.identity_sms": {"roles": ALL, "url": "/api/v1/conversations/999999/identity/sms", "method": "post"},
+    "api.identity_verify": {"roles": ALL, "url": "/api/v1/conversations/999999/identity/verify", "method": "post"},
+    "api.phone": {"roles": ALL, "url": "/api/v1/conversations/999999/phone"},
+    "api.customer_profile": {"roles": ALL, "url": "/api/v1/conversations/999999/customer"},
+    "api.accounts": {"roles": ALL, "url": "/api/v1/conversations/999999/accounts"},
+    "api.account_transactions": {"roles": ALL, "url": "/api/v1/conversations/999999/accounts/A1/transactions"},
+    "api.account_freeze": {"roles": ALL, "url": "/api/v1/conversations/999999/accounts/A1/freeze", "method": "post"},
+    "api.account_unfreeze": {"roles": ALL, "url": "/api/v1/conversations/999999/accounts/A1/unfreeze",
+                             "method": "post"},
+    "api.cards": {"roles": ALL, "url": "/api/v1/conversations/999999/cards"},
+    "api.card_status": {"roles": ALL, "url": "/api/v1/conversations/999999/cards/K1"},
+    "api.card_bill": {"roles": ALL, "url": "/api/v1/conversations/999999/cards/K1/bill"},
+    "api.card_freeze": {"roles": ALL, "url": "/api/v1/conversations/999999/cards/K1/freeze", "method": "post"},
+    "api.card_unfreeze": {"roles": ALL, "url": "/api/v1/conversations/999999/cards/K1/unfreeze", "method": "post"},
+    "api.bank_customers": {"roles": ALL, "url": "/api/v1/bank/customers"},
+    "api.bank_reveal": {"roles": {E, A}, "url": "/api/v1/bank/customers/C001/reveal", "method": "post"},
     # --- work orders and handoff --------------------------------------------
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from sandbox import __version__
 from sandbox.errors import ValidationFailed
@@ -21,7 +21,10 @@ csrf.exempt(bp)
 def _csrf_for_cookie_sessions() -> None:
     # Bearer-token clients carry no cookie, so CSRF cannot touch them; browser
     # sessions calling the API must send the page's token in X-CSRFToken.
-    if request.method not in ("GET", "HEAD", "OPTIONS") and g.get("user") is not None and not g.get("via_token"):
+    # Anonymous callers are left to the view's role check (401), and the check follows
+    # WTF_CSRF_ENABLED like the rest of the app (``protect()`` itself ignores it).
+    if (request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("via_token")
+            and g.get("user") is not None and current_app.config.get("WTF_CSRF_ENABLED", True)):
         csrf.protect()
 
 

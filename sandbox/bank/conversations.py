@@ -1,0 +1,162 @@
+"""Conversations: one contact between an agent and one mock customer.
+
+Public functions (all take a SQLAlchemy ``Session`` and never commit):
+
+- ``open_conversation(session, clock, user, customer_code, channel="文字", drill_id=None)``
+  opens a contact and hands out opaque references to the customer's accounts and cards.
+- ``get_conversation(session, conversation_id, user, watch=False)`` loads one and checks
+  that ``user`` may act in it (its owner), or watch it (``watch=True``: also examiners/admins).
+- ``close_conversation(session, clock, conversation, user)``; ``list_conversations(session, user)``.
+- ``resolve_ref(session, conversation, kind, ref)`` → the account/card id behind ``ref``.
+- ``conversation_view(session, clock, conversation)`` → the masked JSON-ready summary.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sandbox.accounts.models import User
+from sandbox.bank import audit, masking
+from sandbox.bank.models import Account, Conversation, ConversationRef, CreditCard, Customer
+from sandbox.clock import Clock
+from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+CHANNELS = ("文字", "语音")
+OPEN, CLOSED = "open", "closed"
+ACCOUNT, CARD = "account", "card"
+REF_PREFIX = {ACCOUNT: "A", CARD: "K"}
+# Roles that may watch (not act in) any conversation, e.g. to play the customer's side.
+WATCHER_ROLES = ("examiner", "admin")
+
+
+def get_customer(session: Session, code: object) -> Customer:
+    """The customer with code ``code`` (``C001``); 404 ``unknown_customer`` otherwise."""
+    customer = None
+    if isinstance(code, str) and code.strip():
+        customer = session.scalar(select(Customer).where(Customer.code == code.strip().upper()))
+    if customer is None:
+        raise NotFound("没有这位模拟客户。", code="unknown_customer")
+    return customer
+
+
+def open_conversation(session: Session, clock: Clock, user: User, customer_code: object,
+                      channel: object = "文字", drill_id: int | None = None) -> Conversation:
+    """Open a contact with a mock customer, owned by ``user`` (the agent).
+
+    Every account and card of the customer gets a reference (``A1``…, ``K1``…) valid in
+    this conversation only. Raises ``unknown_customer`` (404) or ``invalid_channel`` (400).
+    """
+    if channel is None:
+        channel = "文字"
+    if channel not in CHANNELS:
+        raise ValidationFailed("渠道只能是“文字”或“语音”。", code="invalid_channel")
+    customer = get_customer(session, customer_code)
+    now = clock.now()
+    conversation = Conversation(owner_id=user.id, customer_id=customer.id, channel=channel, status=OPEN,
+                                created_at=now, last_activity_at=now, drill_id=drill_id)
+    session.add(conversation)
+    session.flush()
+    account_ids = session.scalars(select(Account.id).where(Account.customer_id == customer.id)
+                                  .order_by(Account.id))
+    card_ids = session.scalars(select(CreditCard.id).where(CreditCard.customer_id == customer.id)
+                               .order_by(CreditCard.id))
+    for kind, ids in ((ACCOUNT, list(account_ids)), (CARD, list(card_ids))):
+        for i, target_id in enumerate(ids, start=1):
+            session.add(ConversationRef(conversation_id=conversation.id, ref=f"{REF_PREFIX[kind]}{i}",
+                                        kind=kind, target_id=target_id))
+    audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation.id,
+                 customer_id=customer.id)
+    session.flush()
+    return conversation
+
+
+def get_conversation(session: Session, conversation_id: object, user: User, *, watch: bool = False) -> Conversation:
+    """Load a conversation ``user`` may act in (owner only) or, with ``watch``, look at.
+
+    404 ``unknown_conversation`` when it does not exist; 403 ``forbidden`` for anyone else
+    (a candidate never reaches another candidate's conversation).
+    """
+    conversation = session.get(Conversation, conversation_id) if isinstance(conversation_id, int) else None
+    if conversation is None:
+        raise NotFound("会话不存在。", code="unknown_conversation")
+    if conversation.owner_id != user.id and not (watch and user.role in WATCHER_ROLES):
+        raise Forbidden("这不是您的会话，无权查看。", code="forbidden")
+    return conversation
+
+
+def ensure_open(conversation: Conversation) -> None:
+    if conversation.status != OPEN:
+        raise Conflict("会话已结束。", code="conversation_closed")
+
+
+def close_conversation(session: Session, clock: Clock, conversation: Conversation, user: User) -> Conversation:
+    """End a contact; later lookups answer 409 ``conversation_closed``."""
+    ensure_open(conversation)
+    conversation.status = CLOSED
+    conversation.last_activity_at = clock.now()
+    audit.record(session, clock, user, "close_conversation", allowed=True, conversation_id=conversation.id,
+                 customer_id=conversation.customer_id)
+    return conversation
+
+
+def resolve_ref(session: Session, conversation: Conversation, kind: str, ref: object) -> int:
+    """The id of the account or card behind ``ref`` in this conversation; 404 ``unknown_ref``."""
+    target = None
+    if isinstance(ref, str) and 0 < len(ref) <= 8:
+        target = session.scalar(select(ConversationRef.target_id).where(
+            ConversationRef.conversation_id == conversation.id, ConversationRef.kind == kind,
+            ConversationRef.ref == ref.strip().upper()))
+    if target is None:
+        what = "账户" if kind == ACCOUNT else "信用卡"
+        raise NotFound(f"本会话中没有这个{what}引用。", code="unknown_ref")
+    return target
+
+
+def refs_for(session: Session, conversation: Conversation, kind: str) -> dict[int, str]:
+    """target id → reference, for one kind, in this conversation."""
+    rows = session.execute(select(ConversationRef.target_id, ConversationRef.ref).where(
+        ConversationRef.conversation_id == conversation.id, ConversationRef.kind == kind))
+    return {target_id: ref for target_id, ref in rows}
+
+
+def age_on(birth: date | None, today: date) -> int | None:
+    if birth is None:
+        return None
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def salutation(customer: Customer) -> str:
+    """``张先生`` / ``李女士`` from the masked name's surname."""
+    masked = masking.mask_name(customer.name)
+    surname = masked.rstrip("*") or masked
+    return surname + {"男": "先生", "女": "女士"}.get(customer.gender, "")
+
+
+def customer_summary(customer: Customer, today: date, *, include_magic: bool = False) -> dict:
+    """The masked summary shown before verification and in customer pickers."""
+    body = {"id": customer.code, "name": masking.mask_name(customer.name), "salutation": salutation(customer),
+            "gender": customer.gender, "age": age_on(customer.birth_date, today), "segment": customer.segment}
+    if include_magic:
+        body["magic"] = customer.magic
+    return body
+
+
+def conversation_view(session: Session, clock: Clock, conversation: Conversation) -> dict:
+    """JSON-ready, masked: id, channel, status, customer summary and identity-check state."""
+    from sandbox.bank.identity import identity_state
+
+    today = clock.now().date()
+    return {"id": conversation.id, "channel": conversation.channel, "status": conversation.status,
+            "drill_id": conversation.drill_id, "created_at": conversation.created_at.isoformat(),
+            "customer": customer_summary(conversation.customer, today),
+            "identity": identity_state(session, clock, conversation)}
+
+
+def list_conversations(session: Session, user: User, *, limit: int = 20) -> list[Conversation]:
+    """``user``'s own free practice conversations, newest first."""
+    return list(session.scalars(select(Conversation).where(Conversation.owner_id == user.id,
+                                                           Conversation.drill_id.is_(None))
+                                .order_by(Conversation.id.desc()).limit(limit)))

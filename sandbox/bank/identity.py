@@ -1,0 +1,302 @@
+"""Identity check (身份核验), scoped to one conversation and one customer.
+
+Rules (one place): method ``id_phone`` compares name + last 6 of the ID number + last 4
+of the registered mobile; method ``sms`` compares a 6-digit code sent to the customer's
+simulated phone (valid 5 minutes, single use, only the newest code counts, stored
+hashed, at most one per minute). Three failed attempts lock the check for the
+conversation. A verification lapses after 15 minutes without an allowed lookup. A
+failure never says which field was wrong. Malformed input (wrong length, non-digits)
+is refused with a clear 400 and is not counted as an attempt.
+
+Public functions (session + clock, never commit; the caller must commit even when a
+``DomainError`` is raised, so refusals and counters are kept):
+
+- ``send_sms(session, clock, conversation, user)`` → dict
+- ``verify(session, clock, conversation, user, payload)`` → ``VerifyResult``
+- ``require_verified(session, clock, conversation, user, action, target_ref="")``
+- ``identity_state(session, clock, conversation)`` → dict for the UI
+- ``phone_messages(session, conversation)`` → the simulated phone's inbox
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sandbox.accounts.models import User
+from sandbox.bank import audit, masking
+from sandbox.bank.conversations import ensure_open
+from sandbox.bank.models import Conversation, IdentityCheck, PhoneMessage, SmsCode
+from sandbox.clock import Clock, as_utc
+from sandbox.errors import Forbidden, IdentityNotVerified, TooManyAttempts, ValidationFailed
+
+MAX_FAILURES = 3
+INACTIVITY = timedelta(minutes=15)
+SMS_VALIDITY = timedelta(minutes=5)
+SMS_RESEND_AFTER = timedelta(seconds=60)
+SMS_SENDER = "演练银行"
+
+ID_PHONE, SMS = "id_phone", "sms"
+METHODS = (ID_PHONE, SMS)
+
+_ID_LAST6 = re.compile(r"\d{5}[\dX]")
+_PHONE_LAST4 = re.compile(r"\d{4}")
+_CODE = re.compile(r"\d{6}")
+
+MISMATCH_MESSAGE = "核验信息与登记信息不一致，请与客户重新确认。"
+LOCKED_MESSAGE = "核验失败次数已达上限，本会话的身份核验已锁定；请引导客户持有效证件到网点办理。"
+
+
+@dataclass
+class VerifyResult:
+    verified: bool
+    attempts_left: int
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"verified": self.verified, "attempts_left": self.attempts_left, "message": self.message}
+
+
+def _check(session: Session, conversation: Conversation) -> IdentityCheck:
+    check = session.scalar(select(IdentityCheck).where(
+        IdentityCheck.conversation_id == conversation.id, IdentityCheck.customer_id == conversation.customer_id))
+    if check is None:
+        check = IdentityCheck(conversation_id=conversation.id, customer_id=conversation.customer_id,
+                              failed_attempts=0, locked=False)
+        session.add(check)
+        session.flush()
+    return check
+
+
+def _is_verified(check: IdentityCheck | None, now: datetime) -> bool:
+    if check is None or check.locked or check.verified_at is None:
+        return False
+    last = as_utc(check.last_activity_at) or as_utc(check.verified_at)
+    return now - last <= INACTIVITY
+
+
+def is_verified(session: Session, clock: Clock, conversation: Conversation) -> bool:
+    """True while the conversation's customer is verified and the check has not lapsed."""
+    check = session.scalar(select(IdentityCheck).where(
+        IdentityCheck.conversation_id == conversation.id, IdentityCheck.customer_id == conversation.customer_id))
+    return _is_verified(check, clock.now())
+
+
+def identity_state(session: Session, clock: Clock, conversation: Conversation) -> dict:
+    """``{"verified", "locked", "attempts_left", "method", "expires_at"}`` for the UI."""
+    check = session.scalar(select(IdentityCheck).where(
+        IdentityCheck.conversation_id == conversation.id, IdentityCheck.customer_id == conversation.customer_id))
+    now = clock.now()
+    verified = _is_verified(check, now)
+    expires = None
+    if verified:
+        expires = ((as_utc(check.last_activity_at) or as_utc(check.verified_at)) + INACTIVITY).isoformat()
+    failed = check.failed_attempts if check else 0
+    return {"verified": verified, "locked": bool(check and check.locked),
+            "attempts_left": max(MAX_FAILURES - failed, 0), "method": check.method if verified else None,
+            "expires_at": expires}
+
+
+def _locked_error(session: Session, clock: Clock, conversation: Conversation, user: User, action: str) -> TooManyAttempts:
+    audit.record(session, clock, user, action, allowed=False, conversation_id=conversation.id,
+                 customer_id=conversation.customer_id, reason="verification_locked")
+    return TooManyAttempts(LOCKED_MESSAGE, code="verification_locked", details={"attempts_left": 0})
+
+
+def _hash_code(code: str, salt: str) -> str:
+    return salt + "$" + hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
+
+
+def _code_matches(code: str, stored: str) -> bool:
+    salt, _, _digest = stored.partition("$")
+    return hmac.compare_digest(_hash_code(code, salt), stored)
+
+
+def send_sms(session: Session, clock: Clock, conversation: Conversation, user: User) -> dict:
+    """Send a fresh 6-digit code to the customer's simulated phone.
+
+    The code appears only in the phone's inbox (the customer's side). Refused with 429
+    ``verification_locked`` after three failures and ``sms_too_frequent`` within a minute
+    of the previous code.
+    """
+    ensure_open(conversation)
+    check = _check(session, conversation)
+    if check.locked:
+        raise _locked_error(session, clock, conversation, user, "sms_send")
+    now = clock.now()
+    last = session.scalar(select(SmsCode).where(SmsCode.conversation_id == conversation.id,
+                                                SmsCode.customer_id == conversation.customer_id)
+                          .order_by(SmsCode.id.desc()).limit(1))
+    if last is not None and now - as_utc(last.created_at) < SMS_RESEND_AFTER:
+        wait = int((SMS_RESEND_AFTER - (now - as_utc(last.created_at))).total_seconds()) + 1
+        audit.record(session, clock, user, "sms_send", allowed=False, conversation_id=conversation.id,
+                     customer_id=conversation.customer_id, reason="sms_too_frequent")
+        raise TooManyAttempts(f"验证码发送过于频繁，请 {wait} 秒后再试。", code="sms_too_frequent",
+                              details={"retry_after": wait})
+    code = f"{secrets.randbelow(10 ** 6):06d}"
+    session.add(SmsCode(conversation_id=conversation.id, customer_id=conversation.customer_id,
+                        code_hash=_hash_code(code, secrets.token_hex(8)), created_at=now,
+                        expires_at=now + SMS_VALIDITY))
+    minutes = int(SMS_VALIDITY.total_seconds() // 60)
+    session.add(PhoneMessage(conversation_id=conversation.id, customer_id=conversation.customer_id,
+                             sender=SMS_SENDER, at=now,
+                             body=f"【演练银行】您正在办理客服身份核验，验证码 {code}，{minutes} 分钟内有效。"
+                                  "银行工作人员不会向您索要验证码，请勿告诉任何人。"))
+    audit.record(session, clock, user, "sms_send", allowed=True, conversation_id=conversation.id,
+                 customer_id=conversation.customer_id)
+    session.flush()
+    return {"sent": True, "phone": masking.mask_phone(conversation.customer.phone),
+            "expires_in": int(SMS_VALIDITY.total_seconds())}
+
+
+def _text(payload: dict, key: str) -> str | None:
+    value = payload.get(key)
+    return value.strip() if isinstance(value, str) else None
+
+
+def _parse(payload: dict) -> tuple[str, dict]:
+    """Check the answer is well-formed; raise 400 (not counted) otherwise."""
+    method = payload.get("method")
+    if method not in METHODS:
+        raise ValidationFailed("核验方式只能是 id_phone（姓名+证件号后6位+手机号后4位）或 sms（短信验证码）。",
+                               code="invalid_method")
+    if method == ID_PHONE:
+        name = _text(payload, "name")
+        if not name or len(name) > 64:
+            raise ValidationFailed("请填写客户姓名（不超过 64 个字）。", code="invalid_name")
+        id_last6 = _text(payload, "id_last6")
+        if id_last6 is None or not _ID_LAST6.fullmatch(id_last6.upper()):
+            raise ValidationFailed("证件号后 6 位应为 6 位数字（最后一位可以是 X）。", code="invalid_id_last6")
+        phone_last4 = _text(payload, "phone_last4")
+        if phone_last4 is None or not _PHONE_LAST4.fullmatch(phone_last4):
+            raise ValidationFailed("手机号后 4 位应为 4 位数字。", code="invalid_phone_last4")
+        return method, {"name": name, "id_last6": id_last6.upper(), "phone_last4": phone_last4}
+    code = _text(payload, "code")
+    if code is None or not _CODE.fullmatch(code):
+        raise ValidationFailed("短信验证码应为 6 位数字。", code="invalid_code")
+    return method, {"code": code}
+
+
+def _id_phone_matches(conversation: Conversation, answer: dict) -> bool:
+    customer = conversation.customer
+    # Compare every field (no short cut) so timing says nothing about which one failed.
+    checks = [
+        hmac.compare_digest(answer["name"].encode(), (customer.name or "").strip().encode()),
+        hmac.compare_digest(answer["id_last6"].encode(), (customer.id_number or "")[-6:].upper().encode()),
+        hmac.compare_digest(answer["phone_last4"].encode(), (customer.phone or "")[-4:].encode()),
+    ]
+    return all(checks)
+
+
+def _sms_matches(session: Session, conversation: Conversation, code: str, now: datetime) -> bool:
+    latest = session.scalar(select(SmsCode).where(SmsCode.conversation_id == conversation.id,
+                                                  SmsCode.customer_id == conversation.customer_id)
+                            .order_by(SmsCode.id.desc()).limit(1))
+    if latest is None or latest.used_at is not None or as_utc(latest.expires_at) <= now:
+        return False
+    if not _code_matches(code, latest.code_hash):
+        return False
+    latest.used_at = now
+    return True
+
+
+def verify(session: Session, clock: Clock, conversation: Conversation, user: User, payload: dict) -> VerifyResult:
+    """Check the customer's answer and update the conversation's verification state.
+
+    Returns ``VerifyResult(verified, attempts_left, message)``; a wrong answer is a
+    result, not an error. Raises 400 for malformed input (not counted) and 429
+    ``verification_locked`` once three attempts failed.
+    """
+    ensure_open(conversation)
+    check = _check(session, conversation)
+    if check.locked:
+        raise _locked_error(session, clock, conversation, user, "verify")
+    method, answer = _parse(payload)
+    now = clock.now()
+    ok = _id_phone_matches(conversation, answer) if method == ID_PHONE else _sms_matches(session, conversation,
+                                                                                       answer["code"], now)
+    if ok:
+        check.failed_attempts = 0
+        check.verified_at = now
+        check.last_activity_at = now
+        check.method = method
+        conversation.last_activity_at = now
+        audit.record(session, clock, user, "verify", allowed=True, conversation_id=conversation.id,
+                     customer_id=conversation.customer_id, target_ref=method)
+        session.flush()
+        return VerifyResult(True, MAX_FAILURES, "身份核验通过。")
+    check.failed_attempts += 1
+    reason = "mismatch"
+    if check.failed_attempts >= MAX_FAILURES:
+        check.locked = True
+        check.verified_at = None
+        reason = "mismatch_locked"
+    audit.record(session, clock, user, "verify", allowed=False, conversation_id=conversation.id,
+                 customer_id=conversation.customer_id, target_ref=method, reason=reason)
+    session.flush()
+    left = max(MAX_FAILURES - check.failed_attempts, 0)
+    if method == SMS:
+        message = "验证码不正确或已失效。" + (f"还可尝试 {left} 次。" if left else "")
+    else:
+        message = MISMATCH_MESSAGE + (f"还可尝试 {left} 次。" if left else "")
+    return VerifyResult(False, left, LOCKED_MESSAGE if check.locked else message)
+
+
+def require_verified(session: Session, clock: Clock, conversation: Conversation, user: User, action: str,
+                     target_ref: str = "") -> IdentityCheck:
+    """Gate a lookup or an action: refuse (403 ``identity_not_verified``, audited) unless verified.
+
+    On success the inactivity timer restarts; the caller audits the allowed lookup.
+    """
+    ensure_open(conversation)
+    check = session.scalar(select(IdentityCheck).where(
+        IdentityCheck.conversation_id == conversation.id, IdentityCheck.customer_id == conversation.customer_id))
+    now = clock.now()
+    if not _is_verified(check, now):
+        lapsed = check is not None and check.verified_at is not None and not check.locked
+        reason = "verification_expired" if lapsed else "identity_not_verified"
+        audit.record(session, clock, user, action, allowed=False, conversation_id=conversation.id,
+                     customer_id=conversation.customer_id, target_ref=target_ref, reason=reason)
+        if lapsed:
+            check.verified_at = None
+            message = "身份核验已超时（15 分钟无操作），请重新核验后再查询。"
+        elif check is not None and check.locked:
+            message = "本会话的身份核验已锁定，不能查询或办理任何业务。"
+        else:
+            message = "请先完成客户身份核验，再查询或办理业务。"
+        raise IdentityNotVerified(message)
+    check.last_activity_at = now
+    conversation.last_activity_at = now
+    return check
+
+
+PHONE_WATCHERS = ("examiner", "admin")
+
+
+def can_see_phone(conversation: Conversation, user: User) -> bool:
+    """The customer's side: examiners/admins, or the owner of a free practice conversation
+    (who then plays the customer too); never a candidate inside a drill."""
+    if user.role in PHONE_WATCHERS:
+        return True
+    return conversation.owner_id == user.id and conversation.drill_id is None
+
+
+def phone_messages(session: Session, conversation: Conversation, user: User | None = None) -> list[dict]:
+    """The customer's simulated phone inbox for this conversation, oldest first.
+
+    This is the customer's side: the only place an SMS code is shown. With ``user``,
+    refuses (403 ``forbidden``) anyone ``can_see_phone`` does not allow.
+    """
+    if user is not None and not can_see_phone(conversation, user):
+        raise Forbidden("只有练习会话的发起人或考官可以查看客户手机。", code="forbidden")
+    rows = session.scalars(select(PhoneMessage).where(PhoneMessage.conversation_id == conversation.id)
+                           .order_by(PhoneMessage.id))
+    return [{"id": m.id, "sender": m.sender, "body": masking.redact(m.body), "at": as_utc(m.at).isoformat()}
+            for m in rows]

@@ -1,0 +1,139 @@
+"""Load the mock bank from ``seed_data/bank/customers.json`` (written by its generator).
+
+``load_seed(session, path=None)`` inserts products, customers, accounts, transactions,
+cards, bills, instalments, card transactions and holdings; the caller commits. Times in
+the file are Beijing time without an offset; they are stored as UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from sandbox.bank.models import (Account, CardBill, CardTransaction, CreditCard, Customer, Holding, Instalment,
+                                 Product, Transaction)
+from sandbox.errors import ConfigurationError
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def default_path() -> Path:
+    import seed_data
+
+    return Path(seed_data.__file__).resolve().parent / "bank" / "customers.json"
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def parse_local(value: str) -> datetime:
+    """A seed timestamp (Beijing time, offset optional) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=BEIJING)
+    return moment.astimezone(timezone.utc)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value if value is not None else "0")).quantize(Decimal("0.01"))
+
+
+def read_seed(path: Path | None = None) -> dict:
+    path = path or default_path()
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigurationError(f"找不到模拟银行种子数据 {path}。", code="seed_missing") from exc
+    except ValueError as exc:
+        raise ConfigurationError(f"模拟银行种子数据 {path} 不是有效的 JSON：{exc}", code="seed_invalid") from exc
+
+
+def load_seed(session: Session, path: Path | None = None) -> dict[str, int]:
+    """Insert the whole mock bank; returns counts per kind. Refuses to load twice."""
+    if session.scalar(select(func.count()).select_from(Customer)):
+        raise ConfigurationError("模拟银行数据已存在，不能重复导入。", code="seed_loaded")
+    data = read_seed(path)
+    counts = {"customers": 0, "accounts": 0, "transactions": 0, "cards": 0, "card_transactions": 0,
+              "holdings": 0, "products": 0}
+    for p in data.get("products", []):
+        session.add(Product(code=p["code"], name=p["name"], type=p.get("type") or "", risk=p.get("risk") or "",
+                            benchmark=p.get("benchmark"), min_amount=_money(p.get("min_amount"))))
+        counts["products"] += 1
+    txn_rows: list[dict] = []
+    card_txn_rows: list[dict] = []
+    for c in data["customers"]:
+        customer = Customer(code=c["id"], name=c["name"], gender=c.get("gender") or "", id_number=c["id_number"],
+                            phone=c["phone"], birth_date=_date(c["birth_date"]), segment=c.get("segment") or "",
+                            risk_level=c.get("risk_level") or "", risk_expires=_date(c.get("risk_expires")),
+                            risk_assessed=_date(c.get("risk_assessed")), address=c.get("address") or "",
+                            company=c.get("company"), magic=c.get("magic"),
+                            examiner_note=c.get("examiner_note") or "")
+        session.add(customer)
+        session.flush()
+        counts["customers"] += 1
+        for a in c.get("accounts", []):
+            account = Account(customer_id=customer.id, number=a["number"], kind=a.get("kind") or "",
+                              status=a["status"], status_memo=a.get("status_memo"), balance=_money(a["balance"]),
+                              currency=a.get("currency") or "CNY", opened=_date(a.get("opened")),
+                              branch=a.get("branch") or "", risk_events=a.get("risk_events") or [])
+            session.add(account)
+            session.flush()
+            counts["accounts"] += 1
+            for t in a.get("transactions", []):
+                txn_rows.append({"account_id": account.id, "code": t["id"], "at": parse_local(t["at"]),
+                                 "amount": _money(t["amount"]), "balance_after": _money(t["balance_after"]),
+                                 "type": t.get("type") or "", "counterparty": t.get("counterparty") or "",
+                                 "channel": t.get("channel") or "", "memo": t.get("memo") or ""})
+        for k in c.get("credit_cards", []):
+            card = CreditCard(customer_id=customer.id, number=k["number"], product=k.get("product") or "",
+                              status=k["status"], status_memo=k.get("status_memo"), opened=_date(k.get("opened")),
+                              credit_limit=_money(k["limit"]), available=_money(k["available"]),
+                              statement_day=int(k["statement_day"]), due_day_offset=int(k.get("due_day_offset", 20)),
+                              overdue_days=int(k.get("overdue_days") or 0), annual_fee=k.get("annual_fee"))
+            session.add(card)
+            session.flush()
+            counts["cards"] += 1
+            b = k.get("bill")
+            if b:
+                session.add(CardBill(card_id=card.id, statement_date=_date(b["statement_date"]),
+                                     period_start=_date(b["period_start"]), period_end=_date(b["period_end"]),
+                                     amount=_money(b["amount"]), minimum=_money(b["minimum"]),
+                                     due_date=_date(b["due_date"]), paid=_money(b.get("paid")),
+                                     status=b.get("status") or "", breakdown=b.get("breakdown")))
+            for i in k.get("instalments", []):
+                session.add(Instalment(card_id=card.id, kind=i.get("kind") or "", total=_money(i["total"]),
+                                       periods=int(i["periods"]), paid_periods=int(i["paid_periods"]),
+                                       current_period=int(i["current_period"]), per_period=_money(i["per_period"]),
+                                       fee_per_period=_money(i.get("fee_per_period")),
+                                       remaining_principal=_money(i.get("remaining_principal"))))
+            for t in k.get("recent_transactions", []):
+                card_txn_rows.append({"card_id": card.id, "code": t["id"], "at": parse_local(t["at"]),
+                                      "amount": _money(t["amount"]), "type": t.get("type") or "",
+                                      "counterparty": t.get("counterparty") or "",
+                                      "channel": t.get("channel") or "", "memo": t.get("memo") or ""})
+        for h in c.get("holdings", []):
+            session.add(Holding(customer_id=customer.id, product_code=h["product_code"], amount=_money(h["amount"]),
+                                bought=_date(h.get("bought")), status=h.get("status") or ""))
+            counts["holdings"] += 1
+    if txn_rows:
+        session.execute(insert(Transaction), txn_rows)
+    if card_txn_rows:
+        session.execute(insert(CardTransaction), card_txn_rows)
+    counts["transactions"] = len(txn_rows)
+    counts["card_transactions"] = len(card_txn_rows)
+    session.flush()
+    return counts
+
+
+def seed_bank(session: Session, runtime: Any) -> str:
+    """Seeder for ``sandbox.instance``: loads the mock bank, returns a one-line summary."""
+    counts = load_seed(session)
+    return (f"模拟银行：客户 {counts['customers']} 位，账户 {counts['accounts']} 个（交易 {counts['transactions']} 笔），"
+            f"信用卡 {counts['cards']} 张，理财产品 {counts['products']} 只")
