@@ -45,4 +45,13 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.bank_customers": {"roles": ALL, "url": "/api/v1/bank/customers"},
     "api.bank_reveal": {"roles": {E, A}, "url": "/api/v1/bank/customers/C001/reveal", "method": "post"},
     # --- work orders and handoff --------------------------------------------
+    # --- drills -----------------------------------------------------------------
+    "api.scenarios_list": {"roles": ALL, "url": "/api/v1/scenarios"},
+    "api.drills_start": {"roles": ALL, "url": "/api/v1/drills", "method": "post"},
+    "api.drills_get": {"roles": ALL, "url": "/api/v1/drills/999999"},
+    "api.drills_finish": {"roles": ALL, "url": "/api/v1/drills/999999/finish", "method": "post"},
+    "api.drills_report": {"roles": ALL, "url": "/api/v1/drills/999999/report"},
+    "api.messages_list": {"roles": ALL, "url": "/api/v1/conversations/999999/messages"},
+    "api.messages_post": {"roles": ALL, "url": "/api/v1/conversations/999999/messages", "method": "post"},
+    "api.messages_recognize": {"roles": ALL, "url": "/api/v1/conversations/999999/recognize", "method": "post"},
 }

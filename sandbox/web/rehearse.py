@@ -1,0 +1,180 @@
+"""Rehearsal: play a scenario's reference run through the real API, in process.
+
+Used by ``bankdrill scenarios rehearse`` (on a throwaway copy of the instance, with a
+clock the rehearsal moves) and by the tests. A scenario whose model answer does not
+score well is not winnable, and the trainer sees why.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from sandbox.clock import FixedClock
+from sandbox.drill.facts import customer_facts, customer_record, fill
+from sandbox.drill.scenario import ScenarioSpec
+
+
+class RehearsalFailed(Exception):
+    """A step of the reference run was refused by the API."""
+
+
+@dataclass
+class Rehearsal:
+    scenario: str
+    report: dict[str, Any] | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"scenario": self.scenario, "steps": len(self.steps), "error": self.error}
+        if self.report:
+            body.update(total=self.report["total"], hard_fail=self.report["hard_fail"],
+                        failed_checks=[c["id"] for c in self.report["checks"] if not c["passed"]],
+                        dimensions={k: v["score"] for k, v in self.report["dimensions"].items()})
+        else:
+            body.update(total=None, hard_fail=None, failed_checks=[], dimensions={})
+        return body
+
+
+class _Player:
+    def __init__(self, app: Flask, clock: FixedClock, token: str, staff_token: str, spec: ScenarioSpec) -> None:
+        self.client = app.test_client()
+        self.clock = clock
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.staff_headers = {"Authorization": f"Bearer {staff_token}"}
+        self.spec = spec
+        self.drill: dict[str, Any] = {}
+        self.conversations: dict[str, int] = {}
+
+    def call(self, method: str, url: str, staff: bool = False, **kwargs: Any) -> Any:
+        resp = getattr(self.client, method)(url, headers=self.staff_headers if staff else self.headers, **kwargs)
+        data = resp.get_json(silent=True)
+        if resp.status_code >= 400:
+            message = (data or {}).get("error", {}).get("message") if isinstance(data, dict) else resp.status
+            raise RehearsalFailed(f"{method.upper()} {url} → {resp.status_code} {message}")
+        return data
+
+    def refresh(self) -> None:
+        self.drill = self.call("get", f"/api/v1/drills/{self.drill['id']}")
+        for conv in self.drill["conversations"]:
+            self.conversations[conv["contact"]] = conv["id"]
+
+    def conversation(self, contact_key: str) -> int:
+        if contact_key not in self.conversations:
+            contact = self.spec.contact(contact_key)
+            elapsed = self.drill.get("elapsed_seconds", 0)
+            if contact.arrives_at > elapsed:
+                self.clock.advance(contact.arrives_at - elapsed + 1)
+            self.refresh()
+        return self.conversations[contact_key]
+
+    def facts(self, contact_key: str) -> dict[str, str]:
+        return customer_facts(self.spec.contact(contact_key).customer, self.spec.facts)
+
+    def step(self, step: dict[str, Any]) -> Any:
+        if step.get("wait"):
+            self.clock.advance(step["wait"])
+        op = step["op"]
+        if op == "finish":
+            return self.call("post", f"/api/v1/drills/{self.drill['id']}/finish")
+        key = step.get("contact") or self.spec.contacts[0].key
+        cid = self.conversation(key)
+        base = f"/api/v1/conversations/{cid}"
+        facts = self.facts(key)
+        if op == "say":
+            return self.call("post", f"{base}/messages", json={"text": fill(step["text"], facts)})
+        if op == "recognize":
+            return self.call("post", f"{base}/recognize")
+        if op == "kb.search":
+            return self.call("get", "/api/v1/kb/search", query_string={"q": step["query"], "conversation": cid})
+        if op == "kb.open":
+            return self.call("get", f"/api/v1/kb/articles/{step['article']}", query_string={"conversation": cid})
+        if op == "suggestion.use":
+            return self.call("post", f"{base}/suggestions/use", json={"article": step["article"]})
+        if op == "identity.sms":
+            return self.call("post", f"{base}/identity/sms")
+        if op == "identity.verify":
+            if step["method"] == "sms":
+                phone = self.call("get", f"{base}/phone", staff=True)
+                code = next(m["code"] for m in reversed(phone["messages"]) if m.get("code"))
+                return self.call("post", f"{base}/identity/verify", json={"method": "sms", "code": code})
+            record = customer_record(self.spec.contact(key).customer)
+            body = {"method": "id_phone", "name": step.get("name", record["name"]),
+                    "id_last6": str(step.get("id_last6", record["id_number"][-6:])),
+                    "phone_last4": str(step.get("phone_last4", record["phone"][-4:]))}
+            return self.call("post", f"{base}/identity/verify", json=body)
+        if op == "lookup.customer":
+            return self.call("get", f"{base}/customer")
+        if op == "lookup.accounts":
+            return self.call("get", f"{base}/accounts")
+        if op == "lookup.cards":
+            return self.call("get", f"{base}/cards")
+        if op == "lookup.transactions":
+            ref = self.call("get", f"{base}/accounts")["accounts"][step.get("account", 0)]["ref"]
+            params = {k: step[k] for k in ("from", "to") if k in step}
+            return self.call("get", f"{base}/accounts/{ref}/transactions", query_string=params)
+        if op == "lookup.bill":
+            ref = self.call("get", f"{base}/cards")["cards"][step.get("card", 0)]["ref"]
+            return self.call("get", f"{base}/cards/{ref}/bill")
+        if op == "freeze":
+            kind = "cards" if step["target"] == "card" else "accounts"
+            ref = self.call("get", f"{base}/{kind}")[kind][step.get("index", 0)]["ref"]
+            return self.call("post", f"{base}/{kind}/{ref}/freeze")
+        if op == "workorder.create":
+            body = {k: fill(str(step[k]), facts) for k in ("type", "category", "priority", "queue", "title",
+                                                           "description") if k in step}
+            body.setdefault("title", f"{self.spec.title}")
+            body.setdefault("description", self.spec.title)
+            body["conversation_id"] = cid
+            return self.call("post", "/api/v1/workorders", json=body)
+        if op == "handoff":
+            summary = {k: fill(str(v), facts) for k, v in (step.get("summary") or {}).items()}
+            return self.call("post", f"{base}/handoff", json={"queue": step["queue"], "summary": summary})
+        raise RehearsalFailed(f"未知步骤 {op}")
+
+
+def rehearse(app: Flask, clock: FixedClock, spec: ScenarioSpec, token: str, staff_token: str) -> Rehearsal:
+    """Start a practice drill of ``spec`` with ``token``'s user and play its reference run."""
+    player = _Player(app, clock, token, staff_token, spec)
+    result = Rehearsal(spec.id)
+    try:
+        player.drill = player.call("post", "/api/v1/drills", json={"scenario": spec.id, "mode": "practice"})
+        player.refresh()
+        for step in spec.reference_run:
+            player.step(step)
+            result.steps.append(step)
+        result.report = player.call("get", f"/api/v1/drills/{player.drill['id']}/report")
+    except RehearsalFailed as exc:
+        result.error = str(exc)
+    return result
+
+
+def rehearse_in_sandbox(scenario_texts: dict[str, str]) -> list[Rehearsal]:
+    """Rehearse scenarios on a throwaway seeded instance (the real one is not touched)."""
+    from sandbox.accounts.services import get_user, issue_token
+    from sandbox.app import create_app
+    from sandbox.drill.engine import save_scenario, spec_from_text
+    from sandbox.instance import initialise
+
+    home = Path(tempfile.mkdtemp(prefix="bankdrill-rehearse-"))
+    clock = FixedClock()
+    app = create_app({"HOME": str(home), "DATABASE_URL": f"sqlite:///{home / 'rehearse.sqlite3'}", "CLOCK": clock,
+                      "DEMO_MODE": True, "TESTING": True})
+    runtime = app.extensions["bankdrill"]
+    try:
+        initialise(runtime, seed=True)
+        with runtime.transaction() as s:
+            for sid, text in scenario_texts.items():
+                save_scenario(s, clock, text, file=f"{sid}.yaml")
+            token = issue_token(s, clock, get_user(s, "candidate1"))
+            staff = issue_token(s, clock, get_user(s, "examiner"))
+        return [rehearse(app, clock, spec_from_text(text), token, staff) for text in scenario_texts.values()]
+    finally:
+        runtime.dispose()
+        shutil.rmtree(home, ignore_errors=True)
