@@ -37,12 +37,16 @@ AfterSeed = Callable[[Runtime], str]
 
 def _seeders() -> list[Seeder]:
     """Content loaders run inside the seed transaction, in order."""
-    return []
+    from knowledge_base.seed import seed_kb
+
+    return [seed_kb]
 
 
 def _after_seed() -> list[AfterSeed]:
     """Steps after the seed committed (derived data such as the search index)."""
-    return []
+    from knowledge_base.seed import build_index
+
+    return [build_index]
 
 
 @dataclass
