@@ -7,7 +7,8 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach request glue, security, error handlers and every blueprint."""
-    from sandbox.web import api, auth, errors, main, security
+    from sandbox.web import api, auth, errors, kb, main, security
+    from sandbox.web.api import kb as _api_kb  # noqa: F401 (registers routes)
     from sandbox.web.glue import init_request_glue
 
     init_request_glue(app)
@@ -15,4 +16,5 @@ def register_web(app: Flask) -> None:
     errors.init_error_handlers(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
+    app.register_blueprint(kb.bp)
     app.register_blueprint(api.bp)

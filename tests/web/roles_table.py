@@ -19,6 +19,10 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.health": {"roles": PUBLIC, "url": "/api/v1/health"},
     "api.me": {"roles": ALL, "url": "/api/v1/me"},
     # --- knowledge base -----------------------------------------------------
+    "kb.index": {"roles": ALL, "url": "/kb/?q=挂失"},
+    "kb.article": {"roles": ALL, "url": "/kb/articles/no-such-article"},
+    "api.kb_search": {"roles": ALL, "url": "/api/v1/kb/search?q=挂失"},
+    "api.kb_article": {"roles": ALL, "url": "/api/v1/kb/articles/no-such-article"},
     # --- mock bank ------------------------------------------------------------
     # --- work orders and handoff --------------------------------------------
 }
