@@ -8,9 +8,11 @@ a meta document committed together with the articles.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -79,23 +81,31 @@ class SearchIndex:
     # -- opening ----------------------------------------------------------------
     def open(self, retries: int = 5):
         """The opened index; raises IndexUnavailable when it must be rebuilt."""
-        last: Exception | None = None
+        last = ""
         for attempt in range(retries):
-            try:
-                if not whoosh_index.exists_in(str(self.directory), indexname=INDEX_NAME):
-                    raise IndexUnavailable("no index")
-                ix = whoosh_index.open_dir(str(self.directory), indexname=INDEX_NAME)
-                if set(ix.schema.names()) != set(make_schema().names()):
-                    raise IndexUnavailable("schema changed")
-                self._ix = ix
-                return ix
-            except IndexUnavailable:
-                raise
-            except FileNotFoundError as exc:  # a commit in another process swapped the TOC
-                last = exc
-                time.sleep(0.01 * (attempt + 1))
-            except Exception as exc:  # corrupt files: rebuild
-                raise IndexUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            failure = None
+            with warnings.catch_warnings():
+                # Whoosh leaks the file handle of a corrupt TOC; it is closed below.
+                warnings.simplefilter("ignore", ResourceWarning)
+                try:
+                    if not whoosh_index.exists_in(str(self.directory), indexname=INDEX_NAME):
+                        failure = "no index"
+                    else:
+                        ix = whoosh_index.open_dir(str(self.directory), indexname=INDEX_NAME)
+                        if set(ix.schema.names()) != set(make_schema().names()):
+                            failure = "schema changed"
+                        else:
+                            self._ix = ix
+                            return ix
+                except FileNotFoundError as exc:  # a commit in another process swapped the TOC
+                    last = str(exc)
+                except Exception as exc:  # corrupt files: rebuild
+                    failure = f"{type(exc).__name__}: {exc}"
+                if failure or last:
+                    gc.collect()
+            if failure:
+                raise IndexUnavailable(failure)
+            time.sleep(0.01 * (attempt + 1))
         raise IndexUnavailable(f"cannot open: {last}")
 
     def searcher(self):

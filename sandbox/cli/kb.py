@@ -119,6 +119,6 @@ def reindex() -> None:
     service = get_kb(runtime)
     with runtime.transaction() as s:
         total = len(services.list_articles(s))
-    with click.progressbar(length=total, label="重建索引", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=total, label="重建索引") as bar:
         count = service.rebuild(progress=bar.update)
     click.echo(f"索引已重建：{count} 篇文章。")
