@@ -37,15 +37,18 @@ AfterSeed = Callable[[Runtime], str]
 
 def _seeders() -> list[Seeder]:
     """Content loaders run inside the seed transaction, in order."""
+    from knowledge_base.seed import seed_kb
     from sandbox.bank.seed import seed_bank
     from sandbox.drill.seed import load_seed_scenarios
 
-    return [seed_bank, load_seed_scenarios]
+    return [seed_kb, seed_bank, load_seed_scenarios]
 
 
 def _after_seed() -> list[AfterSeed]:
     """Steps after the seed committed (derived data such as the search index)."""
-    return []
+    from knowledge_base.seed import build_index
+
+    return [build_index]
 
 
 @dataclass

@@ -28,9 +28,9 @@ class CommandError(click.ClickException):
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to ``app.cli``."""
-    from sandbox.cli import bank, core, users
+    from sandbox.cli import bank, core, kb, users
 
-    for command in (core.serve, core.init, core.db_group, users.users, bank.bank):
+    for command in (core.serve, core.init, core.db_group, users.users, kb.kb, bank.bank):
         app.cli.add_command(command)
 
 

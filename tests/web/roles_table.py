@@ -20,6 +20,10 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.me": {"roles": ALL, "url": "/api/v1/me"},
     "api.change_password": {"roles": ALL, "url": "/api/v1/me/password", "method": "post"},
     # --- knowledge base -----------------------------------------------------
+    "kb.index": {"roles": ALL, "url": "/kb/?q=挂失"},
+    "kb.article": {"roles": ALL, "url": "/kb/articles/no-such-article"},
+    "api.kb_search": {"roles": ALL, "url": "/api/v1/kb/search?q=挂失"},
+    "api.kb_article": {"roles": ALL, "url": "/api/v1/kb/articles/no-such-article"},
     # --- mock bank ------------------------------------------------------------
     "bank.practice": {"roles": ALL, "url": "/practice"},
     "bank.practice_conversation": {"roles": ALL, "url": "/practice/999999"},

@@ -12,7 +12,7 @@ import sandbox.db
 
 
 revision: str = 'drill_0001'
-down_revision: Union[str, Sequence[str], None] = 'bank_0001'
+down_revision: Union[str, Sequence[str], None] = 'kb_0001'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

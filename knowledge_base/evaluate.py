@@ -1,0 +1,67 @@
+"""``kb eval``: hit@1, hit@k and MRR@10 of the search over a file of {"text","target"} lines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.errors import ValidationFailed
+
+
+@dataclass
+class EvalReport:
+    n: int
+    k: int
+    hit1: float
+    hitk: float
+    mrr10: float
+    misses: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "k": self.k, "hit@1": round(self.hit1, 4), "hit@k": round(self.hitk, 4),
+                "mrr@10": round(self.mrr10, 4), "misses": self.misses}
+
+
+def read_cases(path: Path) -> list[dict[str, str]]:
+    """Each non-blank line ``{"text", "target"}``; raises ValidationFailed on anything else."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(f"无法读取评测文件 {path}：{exc}", code="file_unreadable") from exc
+    cases = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(f"评测文件第 {number} 行不是有效的 JSON：{exc.msg}", code="bad_eval_file") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not isinstance(item.get("target"), str):
+            raise ValidationFailed(f"评测文件第 {number} 行需要字符串字段 text 和 target。", code="bad_eval_file")
+        cases.append({"text": item["text"], "target": item["target"]})
+    return cases
+
+
+def evaluate(kb: Any, cases: list[dict[str, str]], k: int = 3) -> EvalReport:
+    k = max(1, k)
+    hit1 = hitk = 0
+    mrr = 0.0
+    misses = []
+    depth = max(10, k)
+    for case in cases:
+        result = kb.search(case["text"], limit=depth)
+        ids = [h.id for h in result.hits]
+        rank = ids.index(case["target"]) + 1 if case["target"] in ids else None
+        if rank == 1:
+            hit1 += 1
+        if rank is not None and rank <= k:
+            hitk += 1
+        else:
+            misses.append({"text": case["text"], "target": case["target"], "rank": rank, "got": ids[:k]})
+        if rank is not None and rank <= 10:
+            mrr += 1.0 / rank
+    n = len(cases)
+    return EvalReport(n=n, k=k, hit1=hit1 / n if n else 0.0, hitk=hitk / n if n else 0.0,
+                      mrr10=mrr / n if n else 0.0, misses=misses)

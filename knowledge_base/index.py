@@ -1,0 +1,200 @@
+"""The Whoosh index: schema, opening with retries, full rebuilds and incremental updates.
+
+The only module that talks to Whoosh (``whoosh-reloaded``). Never ``Searcher.refresh()``
+(broken in 2.7.5): callers check ``up_to_date()`` and open a new searcher. Writers wait
+for the lock (``timeout=30, delay=0.02``). The KB version an index reflects is stored in
+a meta document committed together with the articles.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from whoosh import index as whoosh_index
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.query import Or, Term
+from whoosh.writing import CLEAR
+
+from knowledge_base.analysis import BigramAnalyzer, WordAnalyzer
+
+INDEX_NAME = "kb"
+META_ID = "__meta__"
+SCHEMA_VERSION = 2
+WRITER_TIMEOUT = 30.0
+WRITER_DELAY = 0.02
+
+# field -> (analyzer factory, query boost). The word field (rjieba) is optional: see
+# USE_WORD_FIELD and the measurements in the module docstring of knowledge_base.service.
+BIGRAM_FIELDS = {"title": 3.0, "questions": 2.5, "body": 1.0}
+WORD_FIELDS = {"words": 1.5}
+USE_WORD_FIELD = False
+
+
+def make_schema() -> Schema:
+    analyzer, words = BigramAnalyzer(), WordAnalyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        category=ID(stored=False),
+        status=ID(stored=False),
+        kbv=STORED(),
+        schema_version=NUMERIC(stored=True),
+        title=TEXT(analyzer=analyzer, phrase=False),
+        questions=TEXT(analyzer=analyzer, phrase=False),
+        body=TEXT(analyzer=analyzer, phrase=False),
+        words=TEXT(analyzer=words, phrase=False),
+    )
+
+
+def field_boosts() -> dict[str, float]:
+    boosts = dict(BIGRAM_FIELDS)
+    if USE_WORD_FIELD:
+        boosts.update(WORD_FIELDS)
+    return boosts
+
+
+def article_document(entry: Any) -> dict[str, Any]:
+    """The Whoosh document of an article entry (see ``service.Entry``)."""
+    questions = "\n".join(entry.questions)
+    doc = {"id": entry.id, "category": entry.category, "status": entry.status,
+           "title": entry.title, "questions": questions,
+           "body": "\n".join([entry.plain_text, entry.plain_answer, " ".join(entry.tags)])}
+    if USE_WORD_FIELD:
+        doc["words"] = entry.title + "\n" + questions
+    return doc
+
+
+class IndexUnavailable(Exception):
+    """The index folder is missing, empty, from another schema or unreadable."""
+
+
+class SearchIndex:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._ix = None
+
+    # -- opening ----------------------------------------------------------------
+    def open(self, retries: int = 5):
+        """The opened index; raises IndexUnavailable when it must be rebuilt."""
+        last = ""
+        for attempt in range(retries):
+            failure = None
+            with warnings.catch_warnings():
+                # Whoosh leaks the file handle of a corrupt TOC; it is closed below.
+                warnings.simplefilter("ignore", ResourceWarning)
+                try:
+                    if not whoosh_index.exists_in(str(self.directory), indexname=INDEX_NAME):
+                        failure = "no index"
+                    else:
+                        ix = whoosh_index.open_dir(str(self.directory), indexname=INDEX_NAME)
+                        if set(ix.schema.names()) != set(make_schema().names()):
+                            failure = "schema changed"
+                        else:
+                            self._ix = ix
+                            return ix
+                except FileNotFoundError as exc:  # a commit in another process swapped the TOC
+                    last = str(exc)
+                except Exception as exc:  # corrupt files: rebuild
+                    failure = f"{type(exc).__name__}: {exc}"
+                if failure or last:
+                    gc.collect()
+            if failure:
+                raise IndexUnavailable(failure)
+            time.sleep(0.01 * (attempt + 1))
+        raise IndexUnavailable(f"cannot open: {last}")
+
+    def searcher(self):
+        ix = self._ix or self.open()
+        try:
+            return ix.searcher()
+        except FileNotFoundError:
+            return self.open().searcher()
+
+    @staticmethod
+    def version_of(searcher) -> int | None:
+        """The KB version the searcher's index reflects, or None."""
+        doc = searcher.document(id=META_ID)
+        if not doc or doc.get("schema_version") != SCHEMA_VERSION:
+            return None
+        return doc.get("kbv")
+
+    def _create(self):
+        shutil.rmtree(self.directory, ignore_errors=True)
+        os.makedirs(self.directory, exist_ok=True)
+        self._ix = whoosh_index.create_in(str(self.directory), make_schema(), indexname=INDEX_NAME)
+        return self._ix
+
+    def _writer(self, ix):
+        return ix.writer(timeout=WRITER_TIMEOUT, delay=WRITER_DELAY, limitmb=128)
+
+    @staticmethod
+    def _meta(writer, version: int) -> None:
+        writer.update_document(id=META_ID, kbv=version, schema_version=SCHEMA_VERSION)
+
+    # -- writing ----------------------------------------------------------------
+    def rebuild(self, entries: Iterable[Any], version: int,
+                progress: Callable[[int], None] | None = None) -> int:
+        """Replace the whole index with ``entries`` (one commit); returns the count."""
+        try:
+            ix = self.open()
+        except IndexUnavailable:
+            ix = self._create()
+        writer = self._writer(ix)
+        count = 0
+        try:
+            for entry in entries:
+                writer.add_document(**article_document(entry))
+                count += 1
+                if progress is not None:
+                    progress(1)
+            writer.add_document(id=META_ID, kbv=version, schema_version=SCHEMA_VERSION)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=CLEAR)
+        return count
+
+    def apply(self, updates: dict[str, Any | None], version: int) -> bool:
+        """Replace (entry) or delete (None) the given articles and set the version.
+
+        Returns False when another process already brought the index to ``version``."""
+        ix = self._ix or self.open()
+        writer = self._writer(ix)
+        try:
+            with writer.searcher() as searcher:
+                current = self.version_of(searcher)
+            if current is not None and current >= version:
+                writer.cancel()
+                return False
+            for external_id, entry in updates.items():
+                if entry is None:
+                    writer.delete_by_term("id", external_id)
+                else:
+                    writer.update_document(**article_document(entry))
+            self._meta(writer, version)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        return True
+
+    def close(self) -> None:
+        if self._ix is not None:
+            self._ix.close()
+            self._ix = None
+
+
+def build_query(bigram_terms: list[tuple[str, float]],
+                word_terms: list[tuple[str, float]] = ()) -> Or | None:
+    """An OR of every analysed (term, weight) in every field, with the field boosts."""
+    clauses = []
+    for field, boost in field_boosts().items():
+        terms = word_terms if field in WORD_FIELDS else bigram_terms
+        for term, weight in terms:
+            clauses.append(Term(field, term, boost=boost * weight))
+    return Or(clauses) if clauses else None

@@ -1,0 +1,364 @@
+"""Articles, synonyms and the KB version: the only code that writes knowledge-base rows.
+
+Every change bumps the KB version (one row, updated with ``version = version + 1`` so
+concurrent writers serialise in the database) and records what changed, so that each
+search process can catch up. Functions take a session and never commit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from knowledge_base import embedding
+from knowledge_base.categories import CATEGORIES, PUBLISHED, STATUSES
+from knowledge_base.models import (Article, ArticleOpenLog, ArticleVersion, KbChange, KbState,
+                                   SearchLog, SynonymGroup)
+from sandbox.clock import Clock
+from sandbox.errors import NotFound, ValidationFailed
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+FIELDS = ("id", "title", "questions", "answer", "plain_answer", "category", "tags", "status")
+MAX_TITLE = 200
+MAX_QUESTION = 300
+MAX_QUESTIONS = 100
+MAX_ANSWER = 20000
+MAX_TAG = 32
+MAX_TAGS = 30
+# Above this many changed articles in one version, search processes rebuild instead.
+FULL_REBUILD_AFTER = 50
+
+
+# --- the KB version --------------------------------------------------------------
+
+def get_version(session: Session) -> int:
+    return session.scalar(select(KbState.version).where(KbState.id == 1)) or 0
+
+
+def bump_version(session: Session, clock: Clock, article_ids: Iterable[str] = (),
+                 synonyms: bool = False, full: bool = False) -> int:
+    """Increase the KB version by one and record what it changed; returns the new version."""
+    now = clock.now()
+    result = session.execute(update(KbState).where(KbState.id == 1)
+                             .values(version=KbState.version + 1, updated_at=now))
+    if result.rowcount == 0:
+        session.add(KbState(id=1, version=1, updated_at=now))
+        session.flush()
+    version = get_version(session)
+    ids = sorted(set(article_ids))
+    if full or len(ids) > FULL_REBUILD_AFTER:
+        session.add(KbChange(version=version, kind="full"))
+    else:
+        for external_id in ids:
+            session.add(KbChange(version=version, kind="article", article_id=external_id))
+    if synonyms:
+        session.add(KbChange(version=version, kind="synonyms"))
+    session.flush()
+    return version
+
+
+def changes_since(session: Session, version: int) -> list[KbChange]:
+    return list(session.scalars(select(KbChange).where(KbChange.version > version)
+                                .order_by(KbChange.version, KbChange.id)))
+
+
+# --- validation -------------------------------------------------------------------
+
+def _str_list(value: Any, name: str, max_items: int, max_len: int) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{name} 必须是字符串列表")
+    if len(value) > max_items:
+        raise ValueError(f"{name} 最多 {max_items} 项")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ValueError(f"{name} 中的每一项都必须是字符串")
+        item = item.strip()
+        if not item:
+            continue
+        if len(item) > max_len:
+            raise ValueError(f"{name} 中的一项超过 {max_len} 字")
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def clean_record(raw: Any) -> dict[str, Any]:
+    """A validated, normalised article record; raises ValueError with a Chinese message."""
+    if not isinstance(raw, dict):
+        raise ValueError("每条记录必须是一个对象")
+    unknown = sorted(set(raw) - set(FIELDS))
+    if unknown:
+        raise ValueError(f"未知字段 {', '.join(unknown)}（可用字段：{', '.join(FIELDS)}）")
+    external_id = raw.get("id")
+    if not isinstance(external_id, str) or not ID_RE.match(external_id.strip()):
+        raise ValueError("id 必须是 1–64 位字母、数字、下划线、点或连字符")
+    title = raw.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("title（标题）不能为空")
+    if len(title.strip()) > MAX_TITLE:
+        raise ValueError(f"title（标题）不能超过 {MAX_TITLE} 字")
+    answer = raw.get("answer")
+    if not isinstance(answer, str) or not answer.strip():
+        raise ValueError("answer（规范话术）不能为空")
+    if len(answer) > MAX_ANSWER:
+        raise ValueError(f"answer（规范话术）不能超过 {MAX_ANSWER} 字")
+    plain = raw.get("plain_answer") or ""
+    if not isinstance(plain, str) or len(plain) > MAX_ANSWER:
+        raise ValueError("plain_answer（通俗版）必须是不超过 20000 字的文本")
+    category = raw.get("category")
+    if category not in CATEGORIES:
+        raise ValueError(f"category（分类）{category!r} 无效；可选：{'、'.join(CATEGORIES)}")
+    status = raw.get("status") or PUBLISHED
+    if status not in STATUSES:
+        raise ValueError(f"status（状态）{status!r} 无效；可选：{'、'.join(STATUSES)}")
+    return {
+        "id": external_id.strip(), "title": title.strip(),
+        "questions": _str_list(raw.get("questions"), "questions（相似问法）", MAX_QUESTIONS, MAX_QUESTION),
+        "answer": answer.strip(), "plain_answer": plain.strip(), "category": category,
+        "tags": _str_list(raw.get("tags"), "tags（标签）", MAX_TAGS, MAX_TAG), "status": status,
+    }
+
+
+@dataclass
+class RowError:
+    line: int
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"第 {self.line} 行：{self.message}"
+
+
+def validate_rows(rows: Sequence[tuple[int, Any]]) -> tuple[list[dict[str, Any]], list[RowError]]:
+    """Validate every row (``(line, raw)``); duplicate ids are errors too."""
+    records: list[dict[str, Any]] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for line, raw in rows:
+        try:
+            record = clean_record(raw)
+        except ValueError as exc:
+            errors.append(RowError(line, str(exc)))
+            continue
+        if record["id"] in seen:
+            errors.append(RowError(line, f"id {record['id']} 与第 {seen[record['id']]} 行重复"))
+            continue
+        seen[record["id"]] = line
+        records.append(record)
+    return records, errors
+
+
+def raise_row_errors(errors: Sequence[RowError]) -> None:
+    if errors:
+        first = "；".join(str(e) for e in errors[:3])
+        more = f"（共 {len(errors)} 处错误）" if len(errors) > 3 else ""
+        raise ValidationFailed(f"导入文件有错误，未导入任何内容：{first}{more}", code="invalid_import",
+                               details={"errors": [e.to_dict() for e in errors]})
+
+
+# --- articles ---------------------------------------------------------------------
+
+def get_article(session: Session, external_id: str, published_only: bool = False) -> Article:
+    article = session.scalar(select(Article).where(Article.external_id == external_id))
+    if article is None or (published_only and article.status != PUBLISHED):
+        raise NotFound(f"知识库文章 {external_id} 不存在或未发布。", code="article_not_found")
+    return article
+
+
+def list_articles(session: Session) -> list[Article]:
+    return list(session.scalars(select(Article).order_by(Article.external_id)))
+
+
+def article_versions(session: Session, external_id: str) -> list[ArticleVersion]:
+    return list(session.scalars(select(ArticleVersion).where(ArticleVersion.external_id == external_id)
+                                .order_by(ArticleVersion.version)))
+
+
+def _snapshot(session: Session, article: Article, now: datetime, by: str) -> None:
+    session.add(ArticleVersion(external_id=article.external_id, version=article.version,
+                               snapshot=article.to_record(), saved_at=now, saved_by=by))
+
+
+def compute_vectors(articles: Sequence[Article]) -> int:
+    """Embed title + questions of each article in one batch; returns how many got vectors."""
+    texts: list[str] = []
+    spans: list[tuple[Article, int, int]] = []
+    for article in articles:
+        parts = embedding.article_texts(article.title, article.questions or [])
+        spans.append((article, len(texts), len(texts) + len(parts)))
+        texts.extend(parts)
+    matrix = embedding.encode(texts) if texts else None
+    for article, start, end in spans:
+        if matrix is None:
+            article.vectors, article.vector_model = None, ""
+        else:
+            article.vectors, article.vector_model = embedding.to_bytes(matrix[start:end]), embedding.MODEL_NAME
+    return 0 if matrix is None else len(spans)
+
+
+def _upsert(session: Session, now: datetime, record: dict[str, Any], by: str) -> tuple[Article, str]:
+    """Create or update one article from a clean record: (article, 'created'|'updated'|'unchanged')."""
+    article = session.scalar(select(Article).where(Article.external_id == record["id"]))
+    if article is None:
+        previous = session.scalar(select(func.max(ArticleVersion.version))
+                                  .where(ArticleVersion.external_id == record["id"])) or 0
+        article = Article(external_id=record["id"], version=previous + 1, created_at=now,
+                          updated_at=now, updated_by=by)
+        _apply(article, record)
+        session.add(article)
+        return article, "created"
+    if article.to_record() == record:
+        return article, "unchanged"
+    _snapshot(session, article, now, by)
+    _apply(article, record)
+    article.version += 1
+    article.updated_at = now
+    article.updated_by = by
+    return article, "updated"
+
+
+def _apply(article: Article, record: dict[str, Any]) -> None:
+    article.title = record["title"]
+    article.questions = list(record["questions"])
+    article.answer = record["answer"]
+    article.plain_answer = record["plain_answer"]
+    article.category = record["category"]
+    article.tags = list(record["tags"])
+    article.status = record["status"]
+
+
+def save_article(session: Session, clock: Clock, raw: dict[str, Any], by: str = "") -> Article:
+    """Create or update one article (the previous state is kept as a version)."""
+    try:
+        record = clean_record(raw)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), code="invalid_article") from exc
+    bump_version(session, clock, [record["id"]])  # first: takes the write lock up front
+    article, outcome = _upsert(session, clock.now(), record, by)
+    if outcome != "unchanged":
+        compute_vectors([article])
+    session.flush()
+    return article
+
+
+def delete_article(session: Session, clock: Clock, external_id: str, by: str = "") -> None:
+    bump_version(session, clock, [external_id])
+    article = get_article(session, external_id)
+    _snapshot(session, article, clock.now(), by)
+    session.delete(article)
+    session.flush()
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def summary(self) -> str:
+        return f"新增 {self.created} 篇，更新 {self.updated} 篇，未变 {self.unchanged} 篇，删除 {self.deleted} 篇"
+
+
+def import_rows(session: Session, clock: Clock, rows: Sequence[tuple[int, Any]], replace: bool = False,
+                by: str = "", parse_errors: Sequence[RowError] = ()) -> ImportReport:
+    """Validate every row, then import all of them or none (ValidationFailed lists each bad row)."""
+    records, errors = validate_rows(rows)
+    errors = sorted([*parse_errors, *errors], key=lambda e: e.line)
+    raise_row_errors(errors)
+    version = bump_version(session, clock, full=True)
+    del version
+    now = clock.now()
+    report = ImportReport()
+    touched: list[Article] = []
+    for record in records:
+        article, outcome = _upsert(session, now, record, by)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        if outcome != "unchanged" or article.vectors is None:
+            touched.append(article)
+    if replace:
+        keep = {r["id"] for r in records}
+        for article in list_articles(session):
+            if article.external_id not in keep:
+                _snapshot(session, article, now, by)
+                session.delete(article)
+                report.deleted += 1
+    session.flush()
+    compute_vectors(touched)
+    session.flush()
+    return report
+
+
+def export_records(session: Session) -> list[dict[str, Any]]:
+    return [a.to_record() for a in list_articles(session)]
+
+
+# --- synonyms ---------------------------------------------------------------------
+
+def parse_synonyms(text: str) -> list[list[str]]:
+    """One group per line, words separated by white space, ``#`` starts a comment."""
+    groups = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        words: list[str] = []
+        for word in line.replace("，", " ").replace(",", " ").replace("/", " ").split():
+            if word not in words:
+                words.append(word)
+        if len(words) >= 2:
+            groups.append(words)
+    return groups
+
+
+def list_synonym_groups(session: Session) -> list[list[str]]:
+    return [g.word_list for g in session.scalars(select(SynonymGroup).order_by(SynonymGroup.id))]
+
+
+def replace_synonyms(session: Session, clock: Clock, groups: Sequence[Sequence[str]]) -> int:
+    """Make the synonym table exactly ``groups``; returns the number of groups."""
+    bump_version(session, clock, synonyms=True)
+    now = clock.now()
+    session.execute(delete(SynonymGroup))
+    count = 0
+    for words in groups:
+        words = [w.strip() for w in words if w and w.strip()]
+        if len(words) >= 2:
+            session.add(SynonymGroup(words=" ".join(words), created_at=now, updated_at=now))
+            count += 1
+    session.flush()
+    return count
+
+
+def add_synonym_group(session: Session, clock: Clock, words: Sequence[str]) -> SynonymGroup:
+    words = [w.strip() for w in words if w and w.strip()]
+    if len(words) < 2 or any(len(w) > 32 for w in words):
+        raise ValidationFailed("同义词组至少需要两个词，每个词不超过 32 字。", code="invalid_synonyms")
+    bump_version(session, clock, synonyms=True)
+    group = SynonymGroup(words=" ".join(words), created_at=clock.now(), updated_at=clock.now())
+    session.add(group)
+    session.flush()
+    return group
+
+
+# --- logs -------------------------------------------------------------------------
+
+def log_search(session: Session, clock: Clock, query: str, normalised: str, user_id: int | None,
+               result_count: int, top_ids: Sequence[str], took_ms: float, category: str | None = None,
+               source: str = "web") -> None:
+    session.add(SearchLog(query=(query or "")[:2000], normalised=(normalised or "")[:200],
+                          category=category, user_id=user_id, result_count=result_count,
+                          top_ids=list(top_ids)[:10], took_ms=round(float(took_ms), 3), source=source,
+                          created_at=clock.now()))
+
+
+def log_article_opened(session: Session, clock: Clock, external_id: str, user_id: int | None) -> None:
+    session.add(ArticleOpenLog(article_id=external_id, user_id=user_id, created_at=clock.now()))

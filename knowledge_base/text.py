@@ -1,0 +1,83 @@
+"""Text folding shared by indexing, queries and highlighting: NFKC, traditional to
+simplified (OpenCC t2s), 帐→账, lower case.
+
+OpenCC objects do not pickle, so the converter is a module-level cached object and is
+never stored on a tokenizer (Whoosh pickles analyzers into the index).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+
+_converter = None
+_converter_lock = threading.Lock()
+
+# Characters people type for the same thing after t2s conversion.
+_FOLD = str.maketrans({"帐": "账"})
+
+# A run of CJK ideographs, or a run of letters/digits.
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+TOKEN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[._][a-z0-9]+)*")
+
+
+def _t2s():
+    global _converter
+    if _converter is None:
+        with _converter_lock:
+            if _converter is None:
+                import opencc
+
+                _converter = opencc.OpenCC("t2s")
+    return _converter
+
+
+def fold(text: str) -> str:
+    """The searchable form of ``text``; may change its length (NFKC)."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    text = _t2s().convert(text)
+    return text.translate(_FOLD).lower()
+
+
+def fold_aligned(text: str) -> str:
+    """Like :func:`fold` but keeps one output character per input character, so that
+    offsets found in the result point into ``text`` (used for highlighting)."""
+    if not text:
+        return ""
+    folded = fold(text)
+    if len(folded) == len(text):
+        return folded
+    out = []
+    for ch in text:
+        f = fold(ch)
+        out.append(f if len(f) == 1 else ch.lower())
+    return "".join(out)
+
+
+def normalise_query(text: str | None, max_chars: int = 200) -> str:
+    """The cache key form of a query: folded, whitespace collapsed, bounded length."""
+    if not text:
+        return ""
+    text = str(text)[: max_chars * 4]
+    text = " ".join(fold(text).split())
+    return text[:max_chars]
+
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_MARKS = re.compile(r"(^|\n)\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)")
+_MD_INLINE = re.compile(r"[*_`~]{1,3}")
+_HTML_TAG = re.compile(r"<[^>]{0,200}>")
+
+
+def markdown_to_plain(text: str) -> str:
+    """Readable plain text from Markdown (for snippets and the body field)."""
+    if not text:
+        return ""
+    text = _MD_LINK.sub(r"\1", text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _MD_MARKS.sub(r"\1", text)
+    text = _MD_INLINE.sub("", text)
+    return " ".join(text.split())

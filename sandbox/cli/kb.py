@@ -1,0 +1,124 @@
+"""``bankdrill kb``: import, export, search, evaluate and reindex the knowledge base."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from knowledge_base import evaluate as kb_eval
+from knowledge_base import services, transfer
+from knowledge_base.categories import CATEGORIES
+from knowledge_base.service import get_kb
+from sandbox.cli import CommandError
+from sandbox.errors import DomainError
+
+
+def _runtime():
+    return current_app.extensions["bankdrill"]
+
+
+@click.group("kb")
+def kb() -> None:
+    """知识库：导入、导出、检索、评测、重建索引。"""
+
+
+@kb.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--replace", is_flag=True, help="导入后知识库恰好等于文件中的文章（其余文章删除）")
+@click.option("--format", "fmt", type=click.Choice(transfer.FORMATS), default=None,
+              help="文件格式（默认按扩展名判断，其余按 jsonl）")
+@with_appcontext
+def import_(file: Path, replace: bool, fmt: str | None) -> None:
+    """导入文章：先校验每一行，全部正确才导入，否则一篇也不导入。"""
+    runtime = _runtime()
+    try:
+        fmt = transfer.detect_format(file, fmt)
+        rows, parse_errors = transfer.parse(transfer.read_text(file), fmt)
+        with runtime.transaction() as s:
+            report = services.import_rows(s, runtime.clock, rows, replace=replace, by="cli",
+                                          parse_errors=parse_errors)
+    except DomainError as exc:
+        for error in exc.details.get("errors", []):
+            click.echo(f"第 {error['line']} 行：{error['message']}", err=True)
+        if exc.details.get("errors"):
+            raise CommandError(f"{file} 有 {len(exc.details['errors'])} 处错误，未导入任何内容。") from exc
+        raise CommandError(exc.message) from exc
+    get_kb(runtime).sync()
+    click.echo(f"导入完成：{report.summary()}。")
+
+
+@kb.command("export")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(transfer.FORMATS), default=None)
+@with_appcontext
+def export(file: Path, fmt: str | None) -> None:
+    """导出全部文章（与导入格式相同，可无损往返）。"""
+    runtime = _runtime()
+    try:
+        fmt = transfer.detect_format(file, fmt)
+    except DomainError as exc:
+        raise CommandError(exc.message) from exc
+    with runtime.transaction() as s:
+        records = services.export_records(s)
+    try:
+        file.write_text(transfer.dump(records, fmt), encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"无法写入 {file}：{exc.strerror or exc}") from exc
+    click.echo(f"已导出 {len(records)} 篇文章到 {file}。")
+
+
+@kb.command("search")
+@click.argument("query")
+@click.option("--category", type=click.Choice(CATEGORIES), default=None, help="分类过滤")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@with_appcontext
+def search(query: str, category: str | None, limit: int, as_json: bool) -> None:
+    """检索已发布的文章。"""
+    result = get_kb(_runtime()).search(query, category=category, limit=limit)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"共 {result.total} 条结果（{result.took_ms:.1f} ms）")
+    for i, hit in enumerate(result.hits, start=1):
+        click.echo(f"{i:>2}. [{hit.id}] {hit.title}  〔{hit.category}〕 {hit.score:.3f}")
+
+
+@kb.command("eval")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--k", "k", type=click.IntRange(1, 100), default=3, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def eval_(file: Path, k: int, as_json: bool) -> None:
+    """评测检索效果：每行 {"text","target"}，输出 hit@1、hit@k、MRR@10 与未命中项。"""
+    try:
+        cases = kb_eval.read_cases(file)
+    except DomainError as exc:
+        raise CommandError(exc.message) from exc
+    report = kb_eval.evaluate(get_kb(_runtime()), cases, k=k)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"样本 {report.n}  hit@1 {report.hit1:.3f}  hit@{k} {report.hitk:.3f}  MRR@10 {report.mrr10:.3f}")
+    if report.misses:
+        click.echo(f"未命中（前 {k} 名内没有目标）{len(report.misses)} 条：")
+        for miss in report.misses:
+            rank = miss["rank"] if miss["rank"] is not None else "-"
+            click.echo(f"  {miss['text']}  →  期望 {miss['target']}（名次 {rank}），得到 {', '.join(miss['got'])}")
+
+
+@kb.command("reindex")
+@with_appcontext
+def reindex() -> None:
+    """从数据库重建检索索引。"""
+    runtime = _runtime()
+    service = get_kb(runtime)
+    with runtime.transaction() as s:
+        total = len(services.list_articles(s))
+    with click.progressbar(length=total, label="重建索引") as bar:
+        count = service.rebuild(progress=bar.update)
+    click.echo(f"索引已重建：{count} 篇文章。")

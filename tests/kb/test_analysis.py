@@ -1,0 +1,60 @@
+import pickle
+
+from knowledge_base import analysis, index
+from knowledge_base.snippets import highlight, snippet
+from knowledge_base.text import fold, fold_aligned, markdown_to_plain, normalise_query
+
+
+def terms(text):
+    return [t.text for t in analysis.BigramAnalyzer()(text)]
+
+
+def test_fold_converts_traditional_and_the_zhang_variant():
+    assert fold("賬單") == "账单"
+    assert fold("帳戶轉帳") == "账户转账"
+    assert fold("ＡＴＭ１２３") == "atm123"
+
+
+def test_fold_aligned_keeps_offsets():
+    text = "ﬁ信用卡帳單"
+    assert len(fold_aligned(text)) == len(text)
+    assert fold_aligned(text).endswith("信用卡账单")
+
+
+def test_bigrams_cover_cjk_runs_and_keep_latin_words():
+    assert terms("信用卡账单") == ["信用", "用卡", "卡账", "账单"]
+    assert terms("卡") == ["卡"]
+    assert terms("ATM 吞卡了!") == ["atm", "吞卡", "卡了"]
+    assert terms("😀，。") == []
+
+
+def test_bigram_offsets_point_into_the_original():
+    tokens = [(t.text, t.startchar, t.endchar) for t in analysis.BigramAnalyzer()("賬單查詢", chars=True)]
+    assert tokens[0] == ("账单", 0, 2)
+
+
+def test_word_tokenizer_segments_and_drops_function_chars():
+    words = [t.text for t in analysis.WordAnalyzer()("我的银行卡丢了")]
+    assert "银行卡" in words and "的" not in words and "了" not in words
+
+
+def test_schema_and_analyzers_pickle():
+    # Whoosh pickles the schema into the index: other processes must load it.
+    schema = pickle.loads(pickle.dumps(index.make_schema()))
+    assert [t.text for t in schema["title"].analyzer("賬單")] == ["账单"]
+
+
+def test_normalise_query_is_bounded_and_collapsed():
+    assert normalise_query("  信用卡   賬單 ") == "信用卡 账单"
+    assert len(normalise_query("卡" * 5000)) == 200
+    assert normalise_query(None) == ""
+
+
+def test_markdown_to_plain():
+    assert markdown_to_plain("## 标题\n\n- **第一**步 [链接](http://x)\n") == "标题 第一步 链接"
+
+
+def test_snippets_escape_and_mark():
+    out = snippet(["请<b>立即</b>挂失您的银行卡"], ["挂失"])
+    assert "<mark>挂失</mark>" in out and "&lt;b&gt;" in out and "<b>" not in out
+    assert highlight("信用卡賬單", ["账单"]) == "信用卡<mark>賬單</mark>"
