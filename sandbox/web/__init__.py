@@ -8,6 +8,8 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Attach request glue, security, error handlers and every blueprint."""
     from sandbox.web import api, auth, errors, main, security
+    from sandbox.web import workorders as workorders_pages
+    from sandbox.web.api import workorders as _workorders_api  # noqa: F401
     from sandbox.web.glue import init_request_glue
 
     init_request_glue(app)
@@ -16,3 +18,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(workorders_pages.bp)

@@ -9,6 +9,8 @@ from werkzeug.routing import BuildError
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("main.dashboard", "首页", ("candidate", "examiner", "trainer", "admin")),
     ("main.users", "用户管理", ("admin",)),
+    ("workorders.index", "工单", ("candidate", "examiner", "admin")),
+    ("workorders.queue", "人工坐席队列", ("examiner", "admin")),
 ]
 
 

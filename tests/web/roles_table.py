@@ -21,4 +21,31 @@ ROUTE_ROLES: dict[str, dict] = {
     # --- knowledge base -----------------------------------------------------
     # --- mock bank ------------------------------------------------------------
     # --- work orders and handoff --------------------------------------------
+    # Trainers have no access to work orders or handoffs (declared decision);
+    # candidates reach only their own (checked in tests/workorders).
+    "workorders.index": {"roles": {C, E, A}, "url": "/workorders"},
+    "workorders.detail": {"roles": {C, E, A}, "url": "/workorders/WO20261128-9999"},
+    "workorders.transition": {"roles": {C, E, A}, "url": "/workorders/WO20261128-9999/transition", "method": "post"},
+    "workorders.follow_up": {"roles": {C, E, A}, "url": "/workorders/WO20261128-9999/follow-up", "method": "post"},
+    "workorders.note": {"roles": {C, E, A}, "url": "/workorders/WO20261128-9999/note", "method": "post"},
+    "workorders.waiting": {"roles": {C, E, A}, "url": "/workorders/WO20261128-9999/waiting", "method": "post"},
+    "workorders.queue": {"roles": {E, A}, "url": "/handoffs"},
+    "workorders.handoff_detail": {"roles": {E, A}, "url": "/handoffs/999"},
+    "workorders.handoff_accept": {"roles": {E, A}, "url": "/handoffs/999/accept", "method": "post"},
+    "workorders.handoff_message": {"roles": {E, A}, "url": "/handoffs/999/message", "method": "post"},
+    "api.workorders_meta": {"roles": {C, E, A}, "url": "/api/v1/workorders/meta"},
+    "api.workorders_create": {"roles": {C, E, A}, "url": "/api/v1/workorders", "method": "post"},
+    "api.workorders_list": {"roles": {C, E, A}, "url": "/api/v1/workorders"},
+    "api.workorders_get": {"roles": {C, E, A}, "url": "/api/v1/workorders/WO20261128-9999"},
+    "api.workorders_update": {"roles": {C, E, A}, "url": "/api/v1/workorders/WO20261128-9999", "method": "patch"},
+    "api.workorders_transition": {"roles": {C, E, A}, "url": "/api/v1/workorders/WO20261128-9999/transitions", "method": "post"},
+    "api.workorders_note": {"roles": {C, E, A}, "url": "/api/v1/workorders/WO20261128-9999/notes", "method": "post"},
+    "api.workorders_follow_up": {"roles": {C, E, A}, "url": "/api/v1/workorders/WO20261128-9999/follow-ups", "method": "post"},
+    "api.workorders_waiting": {"roles": {C, E, A}, "url": "/api/v1/workorders/WO20261128-9999/waiting", "method": "post"},
+    "api.conversation_handoff": {"roles": {C, E, A}, "url": "/api/v1/conversations/999/handoff", "method": "post"},
+    "api.handoff_queue": {"roles": {E, A}, "url": "/api/v1/handoffs"},
+    "api.handoff_get": {"roles": {C, E, A}, "url": "/api/v1/handoffs/999"},
+    "api.handoff_accept": {"roles": {E, A}, "url": "/api/v1/handoffs/999/accept", "method": "post"},
+    "api.handoff_messages": {"roles": {E, A}, "url": "/api/v1/handoffs/999/messages", "method": "post"},
+    "api.handoff_callback": {"roles": {C, E, A}, "url": "/api/v1/handoffs/999/callback", "method": "post"},
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from sandbox import __version__
 from sandbox.errors import ValidationFailed
@@ -19,7 +19,9 @@ csrf.exempt(bp)
 def _csrf_for_cookie_sessions() -> None:
     # Bearer-token clients carry no cookie, so CSRF cannot touch them; browser
     # sessions calling the API must send the page's token in X-CSRFToken.
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("via_token"):
+    # Anonymous callers get their 401 from the role check, not a CSRF 400.
+    if (request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("via_token")
+            and g.get("user") is not None and current_app.config.get("WTF_CSRF_ENABLED", True)):
         csrf.protect()
 
 
