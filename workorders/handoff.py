@@ -227,7 +227,12 @@ def create_callback(session: Session, clock: Clock, actor: Actor, handoff_id: An
     handoff_id = services.positive_int(handoff_id, "id", "转人工编号")
     now = clock.now()
     type_ = services.choice(data.get("type") or CALLBACK_TYPES[0], CALLBACK_TYPES, "unknown_type", "回电工单类型")
-    callback_at = data.get("expected_callback_at") or (now + DEFAULT_CALLBACK_DELAY)
+    callback_at = services.parse_time(data.get("expected_callback_at"), "expected_callback_at", "期望回电时间") \
+        or (now + DEFAULT_CALLBACK_DELAY)
+    if callback_at < now:
+        raise ValidationFailed("期望回电时间不能早于当前时间。", code="invalid_time",
+                               details={"field": "expected_callback_at"})
+    priority = services.choice(data.get("priority") or "中", services.PRIORITIES, "unknown_priority", "优先级")
     note = services.text(data.get("note"), "note", "告知客户的话", MAX_NOTE)
     # Claim the handoff first: the UPDATE is the transaction's first write and decides races.
     claimed = session.execute(
@@ -250,6 +255,13 @@ def create_callback(session: Session, clock: Clock, actor: Actor, handoff_id: An
         owner = actor
     else:  # staff acting for the candidate: the order stays the candidate's
         owner = Actor.of(session.get(User, handoff.owner_id))
+    new = services.check_new_order({
+        "type": type_, "category": CALLBACK_CATEGORY, "priority": priority, "queue": CALLBACK_QUEUE,
+        "title": f"留言回电：{summary.get('request', '')}"[:100],
+        "description": f"人工坐席等待超时，客户留言回电。\n{description}",
+        "customer_id": handoff.customer_id, "customer_name": handoff.customer_label,
+        "conversation_id": handoff.conversation_id, "expected_callback_at": callback_at,
+    }, now)
     order = services.create_order(session, clock, owner, new, note="转人工等待超时，创建留言回电工单")
     if owner is not actor:
         services.record(session, order, actor, now, "note", None, None, f"由{actor.label}代为创建")
