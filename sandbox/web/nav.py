@@ -12,6 +12,8 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("main.users", "用户管理", ("admin",)),
     ("bank.practice", "练习会话", ("candidate", "examiner", "trainer", "admin")),
     ("bank.examiner_customers", "模拟客户", ("examiner", "admin")),
+    ("workorders.index", "工单", ("candidate", "examiner", "admin")),
+    ("workorders.queue", "人工坐席队列", ("examiner", "admin")),
 ]
 
 

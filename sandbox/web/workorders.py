@@ -1,0 +1,313 @@
+"""Work-order pages (list, detail with timeline and forms) and the human-agent queue.
+
+Also the request glue the work-order API shares: the acting user, write
+transactions that start with a write (SQLite), the handoff timeout and the
+conversation gateway.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import OperationalError
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from sandbox.errors import DomainError
+from sandbox.web.glue import current_user, db, runtime
+from sandbox.web.security import roles_required
+from workorders import handoff as handoffs
+from workorders import services, sla, states, vocab
+from workorders.services import Actor
+
+bp = Blueprint("workorders", __name__)
+T = TypeVar("T")
+
+WO_ROLES = ("candidate", "examiner", "admin")
+STAFF = ("examiner", "admin")
+GATEWAY_KEY = "conversation_gateway"
+
+
+# --- glue shared with the API -------------------------------------------------------------
+
+def actor() -> Actor:
+    return Actor.of(current_user())
+
+
+def handoff_timeout() -> int:
+    """``HANDOFF_TIMEOUT_SECONDS`` from the app config (default 120 s)."""
+    value = runtime().settings.extra.get("HANDOFF_TIMEOUT_SECONDS", handoffs.DEFAULT_TIMEOUT_SECONDS)
+    return max(int(value), 0)
+
+
+def conversation_gateway() -> handoffs.ConversationGateway:
+    """The registered gateway, or one under which no conversation exists yet."""
+    return runtime().services.get(GATEWAY_KEY) or handoffs.NoConversations()
+
+
+def _busy(exc: OperationalError) -> bool:
+    text = str(exc.orig or exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def write(fn: Callable[[Any], T], attempts: int = 3) -> T:
+    """Run ``fn(session)`` in a fresh transaction and commit it.
+
+    The request's read transaction (the login lookup) is closed first, so the
+    domain's first statement, always a write, starts the transaction. SQLite
+    "database is locked" answers are retried a few times; anything else rolls back.
+    """
+    s = db()
+    for attempt in range(attempts):
+        if s.in_transaction():
+            s.commit()
+        try:
+            result = fn(s)
+            s.commit()
+            return result
+        except OperationalError as exc:
+            s.rollback()
+            if attempt == attempts - 1 or not _busy(exc):
+                raise
+        except BaseException:
+            s.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@bp.app_template_filter("cst")
+def _cst(value: Any) -> str:
+    """A datetime (or ISO string) as Beijing time ``YYYY-MM-DD HH:MM``."""
+    if not value:
+        return "—"
+    if isinstance(value, str):
+        value = services.parse_time(value, "t", "时间")
+    return value.astimezone(services.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.app_template_filter("duration")
+def _duration(seconds: Any) -> str:
+    return sla.human_duration(int(seconds or 0))
+
+
+@bp.app_context_processor
+def _vocab() -> dict:
+    return {"wo_vocab": {"types": vocab.TYPES, "priorities": vocab.PRIORITIES, "queues": vocab.QUEUES,
+                         "categories": vocab.CATEGORIES, "states": states.STATES,
+                         "defaults": {"type": vocab.DEFAULT_TYPE, "priority": vocab.DEFAULT_PRIORITY,
+                                      "queue": vocab.DEFAULT_QUEUE}}}
+
+
+# --- forms --------------------------------------------------------------------------------
+
+def _choices(values, blank: str | None = None) -> list[SelectChoice]:
+    pairs = values.items() if isinstance(values, dict) else [(v, v) for v in values]
+    out = [SelectChoice("", blank)] if blank is not None else []
+    return out + [SelectChoice(v, label) for v, label in pairs]
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    queue = SelectField("队列", choices=_choices(vocab.QUEUES, "全部队列"), validators=[Optional()], validate_choice=False)
+    status = SelectField("状态", choices=_choices(states.STATES, "全部状态"), validators=[Optional()], validate_choice=False)
+    type = SelectField("类型", choices=_choices(vocab.TYPES, "全部类型"), validators=[Optional()], validate_choice=False)
+    priority = SelectField("优先级", choices=_choices(vocab.PRIORITIES, "全部优先级"), validators=[Optional()], validate_choice=False)
+    overdue = SelectField("时限", choices=_choices({"true": "仅超时", "false": "未超时"}, "不限"),
+                          validators=[Optional()], validate_choice=False)
+
+
+class TransitionForm(FlaskForm):
+    to = SelectField("变更为", choices=_choices(states.STATES), validators=[DataRequired("请选择目标状态。")], validate_choice=False)
+    assignee = StringField("处理人（分派时必填）", validators=[Length(max=vocab.MAX_ASSIGNEE)])
+    resolution_note = TextAreaField("处理结果说明（转待回访时必填）", validators=[Length(max=vocab.MAX_DESCRIPTION)])
+    satisfaction = SelectField("回访满意度（离开待回访时必填）", choices=_choices(vocab.SATISFACTION, "—"), validate_choice=False)
+    note = TextAreaField("说明（撤销、升级时必填）", validators=[Length(max=vocab.MAX_NOTE)])
+    visibility = SelectField("可见范围", choices=_choices(vocab.VISIBILITIES), validate_choice=False)
+    submit = SubmitField("提交变更")
+
+
+class FollowUpForm(FlaskForm):
+    contact_result = SelectField("回访结果", choices=_choices(vocab.CONTACT_RESULTS), validate_choice=False)
+    satisfaction = SelectField("满意度", choices=_choices(vocab.SATISFACTION, "—（未接通时不填）"), validate_choice=False)
+    note = TextAreaField("回访记录", validators=[Length(max=vocab.MAX_NOTE)])
+    submit = SubmitField("登记回访")
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField("备注内容", validators=[DataRequired("请填写备注内容。"), Length(max=vocab.MAX_NOTE)])
+    visibility = SelectField("可见范围", choices=_choices(vocab.VISIBILITIES), validate_choice=False)
+    submit = SubmitField("添加备注")
+
+
+class WaitingForm(FlaskForm):
+    waiting = HiddenField()
+    note = StringField("说明", validators=[Length(max=vocab.MAX_NOTE)])
+    submit = SubmitField("切换")
+
+
+class AcceptForm(FlaskForm):
+    submit = SubmitField("接入")
+
+
+class MessageForm(FlaskForm):
+    text = TextAreaField("回复客户", validators=[DataRequired("请填写回复内容。"), Length(max=vocab.MAX_NOTE)])
+    submit = SubmitField("发送")
+
+
+def _form_errors(form: FlaskForm) -> str:
+    return "；".join(e for errors in form.errors.values() for e in errors) or "表单内容不正确。"
+
+
+# --- work-order pages ---------------------------------------------------------------------
+
+@bp.route("/workorders")
+@roles_required(*WO_ROLES)
+def index():
+    form = FilterForm(request.args)
+    now = runtime().clock.now()
+    try:
+        f = services.parse_filter(request.args)
+        orders = services.list_orders(db(), runtime().clock, actor(), f)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        orders, status = [], 400
+    else:
+        status = 200
+    rows = [(o, services.is_overdue(o, now), services.effective_due(o, now)[1]) for o in orders]
+    return render_template("workorders/index.html", form=form, rows=rows), status
+
+
+def _detail_context(order) -> dict:
+    now = runtime().clock.now()
+    t_form = TransitionForm()
+    t_form.to.choices = _choices({to: f"{to}（{states.TRANSITIONS[(order.status, to)].label}）"
+                                  for to in states.allowed_next(order.status)})
+    return {"order": order, "data": services.order_to_dict(order, now), "now": now,
+            "t_form": t_form, "f_form": FollowUpForm(), "n_form": NoteForm(), "w_form": WaitingForm(waiting="0" if order.waiting_on_customer else "1"),
+            "states": states}
+
+
+@bp.route("/workorders/<number>")
+@roles_required(*WO_ROLES)
+def detail(number: str):
+    order = services.get_order(db(), actor(), number)
+    return render_template("workorders/detail.html", **_detail_context(order))
+
+
+def _post(number: str, form: FlaskForm, action: Callable[[Any, Actor], Any], done: str):
+    who = actor()
+    if not form.validate_on_submit():
+        # Still check the order exists and is the user's, so a bad form leaks nothing.
+        services.get_order(db(), who, number)
+        flash(_form_errors(form), "error")
+        return redirect(url_for("workorders.detail", number=number), code=303)
+    try:
+        write(lambda s: action(s, who))
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("workorders.detail", number=number), code=303)
+
+
+@bp.post("/workorders/<number>/transition")
+@roles_required(*WO_ROLES)
+def transition(number: str):
+    form = TransitionForm()
+    form.to.choices = _choices(states.STATES)
+    return _post(number, form, lambda s, who: services.transition(
+        s, runtime().clock, who, number, form.to.data,
+        {"assignee": form.assignee.data, "resolution_note": form.resolution_note.data,
+         "satisfaction": form.satisfaction.data, "note": form.note.data, "visibility": form.visibility.data}),
+        "状态已变更。")
+
+
+@bp.post("/workorders/<number>/follow-up")
+@roles_required(*WO_ROLES)
+def follow_up(number: str):
+    form = FollowUpForm()
+    return _post(number, form, lambda s, who: services.follow_up(
+        s, runtime().clock, who, number, form.contact_result.data, form.satisfaction.data or None,
+        form.note.data), "回访已登记。")
+
+
+@bp.post("/workorders/<number>/note")
+@roles_required(*WO_ROLES)
+def note(number: str):
+    form = NoteForm()
+    return _post(number, form, lambda s, who: services.add_note(
+        s, runtime().clock, who, number, form.text.data, form.visibility.data), "备注已添加。")
+
+
+@bp.post("/workorders/<number>/waiting")
+@roles_required(*WO_ROLES)
+def waiting(number: str):
+    form = WaitingForm()
+    return _post(number, form, lambda s, who: services.set_waiting(
+        s, runtime().clock, who, number, form.waiting.data == "1", form.note.data), "等待客户状态已更新。")
+
+
+# --- human-agent queue (examiners) ----------------------------------------------------------
+
+@bp.route("/handoffs")
+@roles_required(*STAFF)
+def queue():
+    now, timeout = runtime().clock.now(), handoff_timeout()
+    entries = handoffs.queue_entries(db(), runtime().clock, actor(), timeout)
+    recent = [h for h in handoffs.queue_entries(db(), runtime().clock, actor(), timeout, include_closed=True)
+              if h.status != handoffs.WAITING][-20:]
+    return render_template("workorders/queue.html", now=now, timeout=timeout, form=AcceptForm(),
+                           entries=[handoffs.handoff_to_dict(h, now, timeout, full=False) for h in entries],
+                           recent=[handoffs.handoff_to_dict(h, now, timeout, full=False) for h in reversed(recent)])
+
+
+@bp.route("/handoffs/<int:handoff_id>")
+@roles_required(*STAFF)
+def handoff_detail(handoff_id: int):
+    h = handoffs.get_handoff(db(), actor(), handoff_id)
+    now, timeout = runtime().clock.now(), handoff_timeout()
+    return render_template("workorders/handoff.html", h=handoffs.handoff_to_dict(h, now, timeout),
+                           accept_form=AcceptForm(), message_form=MessageForm(),
+                           mine=h.accepted_by_id == current_user().id or current_user().role == "admin",
+                           summary_labels=handoffs.SUMMARY_FIELDS)
+
+
+@bp.post("/handoffs/<int:handoff_id>/accept")
+@roles_required(*STAFF)
+def handoff_accept(handoff_id: int):
+    who = actor()
+    if not AcceptForm().validate_on_submit():
+        abort(400)
+    try:
+        write(lambda s: handoffs.accept(s, runtime().clock, who, handoff_id))
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("workorders.queue"), code=303)
+    flash("已接入该会话，请继续为客户服务。", "success")
+    return redirect(url_for("workorders.handoff_detail", handoff_id=handoff_id), code=303)
+
+
+@bp.post("/handoffs/<int:handoff_id>/message")
+@roles_required(*STAFF)
+def handoff_message(handoff_id: int):
+    who = actor()
+    form = MessageForm()
+    if not form.validate_on_submit():
+        handoffs.get_handoff(db(), who, handoff_id)
+        flash(_form_errors(form), "error")
+    else:
+        try:
+            write(lambda s: handoffs.add_message(s, runtime().clock, who, handoff_id, form.text.data))
+        except DomainError as exc:
+            if exc.status == 404:
+                raise
+            flash(exc.message, "error")
+    return redirect(url_for("workorders.handoff_detail", handoff_id=handoff_id), code=303)
