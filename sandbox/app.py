@@ -34,6 +34,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.config.update({k: v for k, v in settings.extra.items() if k.isupper()})
     runtime = Runtime(settings, clock=clock)
+    from sandbox.drill.gateway import BankConversationGateway
+
+    runtime.services["conversation_gateway"] = BankConversationGateway()
     app.extensions["bankdrill"] = runtime
 
     from sandbox.web import register_web

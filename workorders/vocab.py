@@ -1,18 +1,16 @@
 """The closed vocabularies of work orders and handoffs (one place for each list).
 
-``CATEGORIES`` is a copy of knowledge_base/categories.py (the KB keeps the master
-copy; the lead dedupes on merge).
+``CATEGORIES`` are the knowledge base's categories (knowledge_base/categories.py).
 """
 
 from __future__ import annotations
 
+from knowledge_base.categories import CATEGORIES as KB_CATEGORIES
+
 TYPES: tuple[str, ...] = ("咨询", "投诉", "建议", "业务办理", "故障")
 PRIORITIES: tuple[str, ...] = ("紧急", "高", "中", "低")
 QUEUES: tuple[str, ...] = ("人工坐席", "信用卡中心", "风险管理部", "运营网点", "科技运维")
-CATEGORIES: tuple[str, ...] = (
-    "账户", "借记卡", "信用卡", "转账汇款", "手机银行", "存款", "理财", "贷款", "征信", "反诈",
-    "投诉建议", "外汇", "网点服务", "老年客户", "人工服务",
-)
+CATEGORIES: tuple[str, ...] = tuple(KB_CATEGORIES)
 
 # Follow-up (回访): how the call went and what the customer said.
 CONTACT_RESULTS: tuple[str, ...] = ("已接通", "未接通", "客户拒绝回访")

@@ -481,12 +481,11 @@ def finish(session: Session, clock: Clock, drill: Drill, ended_by: str = "candid
 
 
 def mood_label(mood: int) -> str:
-    if mood >= 1:
-        return "满意"
-    if mood == 0:
+    """The mood in the handoff summary's words (workorders.vocab.MOODS)."""
+    if mood >= 0:
         return "平静"
     if mood >= -2:
-        return "着急"
+        return "焦虑"
     if mood == -3:
         return "不满"
     return "愤怒"

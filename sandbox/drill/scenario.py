@@ -383,10 +383,10 @@ def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact 
         seen.add(rule.id)
         rules.append(rule)
     for i, rule in enumerate(rules):
-        for key in ("after_rule", "not_after_rule"):
-            ref = rule.when.get(key)
+        for condition in ("after_rule", "not_after_rule"):
+            ref = rule.when.get(condition)
             if isinstance(ref, str) and ref not in seen:
-                c.add(path + ("rules", i, "when", key), f"引用了不存在的规则 {ref!r}")
+                c.add(path + ("rules", i, "when", condition), f"引用了不存在的规则 {ref!r}")
     fallback = _turns(data.get("fallback"), path + ("fallback",), c, required=False)
     unknown = set(data) - {"key", "customer", "channel", "arrives_at", "mood", "patience", "claims", "opening",
                            "rules", "fallback"}
@@ -434,10 +434,45 @@ def _check(data: Any, path: tuple, c: _Collector, facts: set[str], contact_keys:
         expect = params["expect"]
         if not isinstance(expect, dict) or not expect or set(expect) - {"type", "category", "priority", "queue"}:
             c.add(path + ("expect",), "expect 只能包含 type、category、priority、queue，且至少一项")
+        else:
+            _vocab_fields(expect, path + ("expect",), c)
+    if "queue" in params:
+        _vocab_fields({"queue": params["queue"]}, path, c)
     if "summary_mentions" in params:
         _str_list(params["summary_mentions"], path + ("summary_mentions",), c,
                   allowed=("intent", "request", "actions_taken", "verification_status", "mood"))
     return Check(cid, ctype, dimension or "", points, title, params)
+
+
+def _vocab_fields(data: dict, path: tuple, c: _Collector) -> None:
+    """Work-order fields must use the work-order vocabularies (one source: workorders.vocab)."""
+    from workorders import vocab
+
+    lists = {"type": vocab.TYPES, "category": vocab.CATEGORIES, "priority": vocab.PRIORITIES, "queue": vocab.QUEUES}
+    for key, allowed in lists.items():
+        if key in data and data[key] not in allowed:
+            c.add(path + (key,), f"取值 {data[key]!r} 无效；可选：{'、'.join(allowed)}")
+
+
+def _handoff_fields(step: dict, path: tuple, c: _Collector) -> None:
+    from workorders import vocab
+
+    _vocab_fields({"queue": step.get("queue")}, path, c)
+    summary = step.get("summary")
+    if not isinstance(summary, dict):
+        c.add(path + ("summary",), "summary 必须是对象")
+        return
+    allowed_keys = ("intent", "request", "actions_taken", "verification_status", "mood")
+    for key in summary:
+        if key not in allowed_keys:
+            c.add(path + ("summary", key), f"未知字段；可选：{', '.join(allowed_keys)}")
+    for key in ("intent", "request"):
+        if not str(summary.get(key) or "").strip():
+            c.add(path + ("summary", key), "转人工小结必须填写")
+    if "verification_status" in summary and summary["verification_status"] not in vocab.VERIFICATION_STATUSES:
+        c.add(path + ("summary", "verification_status"), f"可选：{'、'.join(vocab.VERIFICATION_STATUSES)}")
+    if "mood" in summary and summary["mood"] not in vocab.MOODS:
+        c.add(path + ("summary", "mood"), f"可选：{'、'.join(vocab.MOODS)}")
 
 
 def _reference(data: Any, path: tuple, c: _Collector, contact_keys: set[str]) -> tuple[dict[str, Any], ...]:
@@ -454,6 +489,10 @@ def _reference(data: Any, path: tuple, c: _Collector, contact_keys: set[str]) ->
             c.add(p + (key,), f"{step['op']} 步骤缺少 {key}")
         if "contact" in step and step["contact"] not in contact_keys:
             c.add(p + ("contact",), f"未知联系人 {step['contact']!r}")
+        if step["op"] == "workorder.create":
+            _vocab_fields(step, p, c)
+        if step["op"] == "handoff":
+            _handoff_fields(step, p, c)
         if "wait" in step and (not isinstance(step["wait"], int) or not 0 <= step["wait"] <= 3600):
             c.add(p + ("wait",), "必须是 0 到 3600 之间的秒数")
         steps.append(dict(step))

@@ -44,7 +44,7 @@ def _kb_search(req: dict, resp: Any) -> dict:
 
 
 def _kb_open(req: dict, resp: Any) -> dict:
-    return {"article": req.get("view_args", {}).get("article_id")}
+    return {"article": req.get("view_args", {}).get("external_id")}
 
 
 def _suggestion(req: dict, resp: Any) -> dict:

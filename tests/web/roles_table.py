@@ -58,6 +58,8 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.messages_list": {"roles": ALL, "url": "/api/v1/conversations/999999/messages"},
     "api.messages_post": {"roles": ALL, "url": "/api/v1/conversations/999999/messages", "method": "post"},
     "api.messages_recognize": {"roles": ALL, "url": "/api/v1/conversations/999999/recognize", "method": "post"},
+    "api.drill_assist": {"roles": ALL, "url": "/api/v1/conversations/999999/assist"},
+    "api.drill_use_suggestion": {"roles": ALL, "url": "/api/v1/conversations/999999/suggestions/use", "method": "post"},
     # Trainers have no access to work orders or handoffs (declared decision);
     # candidates reach only their own (checked in tests/workorders).
     "workorders.index": {"roles": {C, E, A}, "url": "/workorders"},

@@ -190,3 +190,43 @@ def messages_recognize(conversation_id: int):
         msgs = engine.recognize(s, runtime().clock, ctx.drill, ctx.contact)
         body = {"recognized": [message_json(m) for m in msgs]}
     return jsonify(body)
+
+
+# --------------------------------------------------------------------------- 智能识别
+
+
+@bp.get("/conversations/<int:conversation_id>/assist")
+@any_user
+def drill_assist(conversation_id: int):
+    """The recognised intent and KB suggestions for the latest customer turn."""
+    from knowledge_base.service import get_kb
+
+    with unit_of_work() as s:
+        ctx = load_contact(conversation_id)
+        last = next((m for m in reversed(engine.messages_after(s, conversation_id, 0)) if m.speaker == "customer"), None)
+    if last is None:
+        return jsonify({"turn": None, "intent": None, "suggestions": []})
+    if last.kind == "audio" and not last.recognized:
+        return jsonify({"turn": last.seq, "intent": None, "suggestions": [], "pending_audio": True})
+    text = (last.asr_text if last.kind == "audio" else last.text) or ""
+    result = get_kb(runtime()).search(text, limit=3)
+    hits = [h.to_dict() for h in result.hits]
+    return jsonify({"turn": last.seq, "text": redact(text), "intent": hits[0]["category"] if hits else None,
+                    "suggestions": hits, "audience": ctx.audience})
+
+
+@bp.post("/conversations/<int:conversation_id>/suggestions/use")
+@any_user
+def drill_use_suggestion(conversation_id: int):
+    """Take a suggested article's answer as a draft reply (the candidate edits it before sending)."""
+    from knowledge_base.text import markdown_to_plain
+    from sandbox.web.kb import load_article
+
+    data = json_body()
+    article_id = data.get("article")
+    if not isinstance(article_id, str) or not article_id:
+        raise ValidationFailed("请指定知识条目（article）。", code="missing_article")
+    load_contact(conversation_id)
+    article = load_article(article_id, False)
+    return jsonify({"article": article.external_id, "title": article.title,
+                    "draft": markdown_to_plain(article.answer), "plain": markdown_to_plain(article.plain_answer)})

@@ -1,0 +1,34 @@
+"""The conversation gateway the work-order package uses for handoffs (transcript, owner)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from sandbox.bank.masking import mask_name, redact
+from sandbox.bank.models import Conversation
+from sandbox.drill.engine import messages_after
+from sandbox.errors import NotFound
+from workorders.handoff import ConversationInfo
+
+SPEAKERS = {"customer": "客户", "agent": "坐席", "human": "人工坐席", "system": "系统"}
+
+
+class BankConversationGateway:
+    """Reads a mock-bank conversation and its messages (masked) for a handoff."""
+
+    def get(self, session: Session, conversation_id: int) -> ConversationInfo:
+        conversation = session.get(Conversation, conversation_id) if isinstance(conversation_id, int) else None
+        if conversation is None:
+            raise NotFound(f"会话 {conversation_id} 不存在。", code="unknown_conversation")
+        transcript = []
+        for msg in messages_after(session, conversation.id, 0, limit=400):
+            if msg.kind == "audio" and not msg.recognized:
+                text = "[语音，未识别]"
+            else:
+                text = msg.asr_text if msg.kind == "audio" else msg.text
+            transcript.append({"speaker": SPEAKERS.get(msg.speaker, msg.speaker), "text": redact(text or ""),
+                               "at": msg.created_at.isoformat()})
+        customer = conversation.customer
+        return ConversationInfo(conversation_id=conversation.id, owner_user_id=conversation.owner_id,
+                                customer_id=customer.code, customer_label=mask_name(customer.name),
+                                transcript=transcript)
