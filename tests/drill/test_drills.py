@@ -1,0 +1,213 @@
+"""Drills through the API: start, messages, simulated customer, timer, restart, bad input."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from sandbox.app import create_app
+from sandbox.drill.facts import customer_facts
+from sandbox.drill.models import DrillEvent
+
+SCENARIO = "cc-bill-enquiry"
+
+
+def start(api, role="candidate", scenario=SCENARIO, mode="practice"):
+    resp = api.post("/api/v1/drills", json={"scenario": scenario, "mode": mode})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def verify(api, conv, facts):
+    return api.post(f"/api/v1/conversations/{conv}/identity/verify",
+                    json={"method": "id_phone", "name": facts["name"], "id_last6": facts["id_last6"],
+                          "phone_last4": facts["phone_last4"]})
+
+
+@pytest.mark.db
+def test_a_drill_runs_from_opening_to_report(api, clock, session):
+    cand = api("candidate")
+    drill = start(cand)
+    assert drill["remaining_seconds"] == 480 and drill["status"] == "running"
+    conv = drill["conversations"][0]["id"]
+    msgs = cand.get(f"/api/v1/conversations/{conv}/messages").get_json()["messages"]
+    assert msgs[0]["speaker"] == "customer" and "信用卡" in msgs[0]["text"]
+    facts = customer_facts("C001")
+
+    resp = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好，请提供姓名、身份证后六位和手机尾号核实身份。"})
+    assert resp.status_code == 201
+    replies = resp.get_json()["replies"]
+    assert facts["name"] in replies[0]["text"]
+    # Refused lookup before verification is logged (and is a hard fail later).
+    assert cand.get(f"/api/v1/conversations/{conv}/cards").status_code == 403
+    assert verify(cand, conv, facts).get_json()["verified"] is True
+    cards = cand.get(f"/api/v1/conversations/{conv}/cards").get_json()["cards"]
+    bill = cand.get(f"/api/v1/conversations/{conv}/cards/{cards[0]['ref']}/bill")
+    assert bill.status_code == 200
+    clock.advance(20)
+    cand.post(f"/api/v1/conversations/{conv}/messages",
+              json={"text": f"您本期账单{facts['bill_amount']}元，最低还款{facts['bill_minimum']}元，到期日12月15日。"})
+    report = cand.post(f"/api/v1/drills/{drill['id']}/finish").get_json()
+    assert report["hard_fail"] is True  # the refused lookup before verification
+    assert report["total"] <= 40
+    kinds = [f["kind"] for f in report["hard_fails"]]
+    assert kinds == ["lookup_before_verification"]
+    by_id = {c["id"]: c for c in report["checks"]}
+    assert by_id["amount"]["passed"] and by_id["amount"]["evidence"][0]["t"] == 20.0
+    assert not by_id["closing"]["passed"]
+    assert report["reference_run"][-1]["op"] == "finish"
+    types = [e.type for e in session.query(DrillEvent).filter_by(drill_id=drill["id"]).order_by(DrillEvent.id)]
+    for expected in ("drill.started", "contact.arrived", "message.customer", "message.agent", "lookup.cards",
+                     "identity.verified", "lookup.bill", "drill.finished"):
+        assert expected in types
+
+
+def test_practice_mode_hints_and_exam_mode_is_silent(api, app, clock):
+    cand = api("candidate")
+    conv = start(cand)["conversations"][0]["id"]
+    resp = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "我保证今天一定能处理好。"})
+    hints = resp.get_json()["hints"]
+    assert {h["kind"] for h in hints} == {"promise"}
+    examiner = api("examiner")
+    conv = start(examiner, mode="exam")["conversations"][0]["id"]
+    resp = examiner.post(f"/api/v1/conversations/{conv}/messages", json={"text": "我保证今天一定能处理好。"})
+    assert resp.get_json()["hints"] == []
+
+
+def test_candidates_cannot_start_exam_drills_directly(api):
+    resp = api("candidate").post("/api/v1/drills", json={"scenario": SCENARIO, "mode": "exam"})
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "exam_via_round_only"
+
+
+@pytest.mark.db
+def test_deadline_refuses_operations_and_ends_the_drill(api, clock):
+    cand = api("candidate")
+    drill = start(cand)
+    conv = drill["conversations"][0]["id"]
+    clock.advance(479)
+    assert cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好"}).status_code == 201
+    clock.advance(2)
+    resp = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好"})
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "drill_expired"
+    resp = cand.get(f"/api/v1/conversations/{conv}/cards")
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "drill_expired"
+    state = cand.get(f"/api/v1/drills/{drill['id']}").get_json()
+    assert state["status"] == "finished" and state["ended_by"] == "deadline" and state["remaining_seconds"] == 0
+    report = cand.get(f"/api/v1/drills/{drill['id']}/report").get_json()
+    assert report["released"] is True and "total" in report
+
+
+@pytest.mark.db
+def test_a_drill_survives_a_restart(app, api, api_token, clock):
+    cand = api("candidate")
+    drill = start(cand)
+    conv = drill["conversations"][0]["id"]
+    cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好，请提供姓名和身份证后六位核实身份"})
+    clock.advance(100)
+    runtime = app.extensions["bankdrill"]
+    settings = runtime.settings
+    runtime.dispose()
+    # A new process: new app object on the same database and home.
+    app2 = create_app({"HOME": str(settings.home), "DATABASE_URL": settings.database_url, "CLOCK": clock,
+                       "TESTING": True})
+    token = api_token("candidate")
+    client = app2.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    state = client.get(f"/api/v1/drills/{drill['id']}", headers=headers).get_json()
+    assert state["status"] == "running" and state["remaining_seconds"] == 380
+    msgs = client.get(f"/api/v1/conversations/{conv}/messages", headers=headers).get_json()["messages"]
+    assert [m["seq"] for m in msgs] == list(range(1, len(msgs) + 1)) and len(msgs) >= 3
+    resp = client.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好，在的"}, headers=headers)
+    assert resp.status_code == 201 and resp.get_json()["message"]["seq"] == len(msgs) + 1
+    app2.extensions["bankdrill"].dispose()
+
+
+@pytest.mark.db
+def test_message_sequence_has_no_gaps_under_concurrent_posting(app, api_token):
+    token = api_token("candidate")
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    drill = client.post("/api/v1/drills", json={"scenario": SCENARIO}, headers=headers).get_json()
+    conv = drill["conversations"][0]["id"]
+    errors = []
+
+    def post(i):
+        c = app.test_client()
+        for j in range(5):
+            r = c.post(f"/api/v1/conversations/{conv}/messages", json={"text": f"第{i}-{j}条"}, headers=headers)
+            if r.status_code != 201:
+                errors.append(r.get_json())
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    msgs = client.get(f"/api/v1/conversations/{conv}/messages", headers=headers).get_json()["messages"]
+    seqs = [m["seq"] for m in msgs]
+    assert seqs == list(range(1, len(seqs) + 1))
+    agent_texts = [m["text"] for m in msgs if m["speaker"] == "agent"]
+    assert len(agent_texts) == 30 and len(set(agent_texts)) == 30
+    # Reading "after" a sequence number never repeats or skips.
+    tail = client.get(f"/api/v1/conversations/{conv}/messages?after=10", headers=headers).get_json()["messages"]
+    assert [m["seq"] for m in tail] == seqs[10:]
+
+
+def test_another_candidates_drill_is_forbidden(api):
+    drill = start(api("candidate1"))
+    other = api("candidate2")
+    assert other.get(f"/api/v1/drills/{drill['id']}").status_code == 403
+    conv = drill["conversations"][0]["id"]
+    resp = other.post(f"/api/v1/conversations/{conv}/messages", json={"text": "你好"})
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
+    assert other.get(f"/api/v1/conversations/{conv}/messages").status_code == 403
+    assert other.post(f"/api/v1/drills/{drill['id']}/finish").status_code == 403
+
+
+@pytest.mark.parametrize("body,status,code", [
+    ({"scenario": "no-such-scenario"}, 404, "unknown_scenario"),
+    ({}, 400, "missing_scenario"),
+    ({"scenario": SCENARIO, "mode": "party"}, 400, "invalid_mode"),
+])
+def test_bad_drill_requests(api, body, status, code):
+    resp = api("candidate").post("/api/v1/drills", json=body)
+    assert resp.status_code == status and resp.get_json()["error"]["code"] == code
+
+
+def test_malformed_json_and_bad_messages(api, app):
+    cand = api("candidate")
+    resp = cand.post("/api/v1/drills", data="{not json", headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "malformed_json"
+    drill = start(cand)
+    conv = drill["conversations"][0]["id"]
+    before = cand.get(f"/api/v1/conversations/{conv}/messages").get_json()["messages"]
+    for text, code in (("", "empty_message"), ("   ", "empty_message"), ("长" * 10000, "message_too_long")):
+        resp = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": text})
+        assert resp.status_code == 400 and resp.get_json()["error"]["code"] == code
+    assert cand.get(f"/api/v1/conversations/{conv}/messages").get_json()["messages"] == before
+    cand.post(f"/api/v1/drills/{drill['id']}/finish")
+    resp = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "还在吗"})
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "drill_expired"
+
+
+def test_silence_makes_the_customer_impatient(api, clock):
+    cand = api("candidate")
+    conv = start(cand)["conversations"][0]["id"]
+    clock.advance(61)
+    msgs = cand.get(f"/api/v1/conversations/{conv}/messages").get_json()
+    assert "还在吗" in msgs["messages"][-1]["text"]
+    assert msgs["mood"] == "焦虑"
+    clock.advance(61)
+    again = cand.get(f"/api/v1/conversations/{conv}/messages?after={msgs['messages'][-1]['seq']}").get_json()
+    assert len(again["messages"]) == 1  # once: false repeats after another silence, never twice at once
+
+
+def test_assist_suggests_articles_for_the_customer_turn(api):
+    cand = api("candidate")
+    conv = start(cand)["conversations"][0]["id"]
+    body = cand.get(f"/api/v1/conversations/{conv}/assist").get_json()
+    assert body["intent"] == "信用卡" and body["suggestions"]
+    used = cand.post(f"/api/v1/conversations/{conv}/suggestions/use", json={"article": body["suggestions"][0]["id"]})
+    assert used.status_code == 200 and used.get_json()["draft"]
