@@ -8,6 +8,7 @@ Functions take a session and a clock and never commit.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
@@ -438,7 +439,45 @@ def on_operation(session: Session, clock: Clock, drill: Drill, row: DrillContact
     if row is None or data.get("allowed") is False:
         return []
     spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
-    return _react(session, drill, now, spec, row, {"kind": "op", "op": op})
+    said = _react(session, drill, now, spec, row, {"kind": "op", "op": op})
+    if op == "identity.sms":
+        said += _customer_confirms_sms(session, clock, drill, spec, row)
+    return said
+
+
+_SMS_CODE_RE = re.compile(r"验证码\s*(\d{6})")
+
+
+def _customer_confirms_sms(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec,
+                           row: DrillContact) -> list[ConversationMessage]:
+    """The simulated customer confirms the SMS code on their own phone (never tells it to the agent).
+
+    A caller who is not the registered customer (their claimed phone differs) never receives it.
+    """
+    from sandbox.accounts.models import User
+    from sandbox.bank import identity
+    from sandbox.bank.models import Conversation, PhoneMessage
+    from sandbox.drill.facts import customer_record
+
+    now = clock.now()
+    contact = _contact_spec(spec, row)
+    facts = _facts(spec, row)
+    real_tail = customer_record(row.customer_id)["phone"][-4:]
+    if contact.claims.get("phone_last4", real_tail) != real_tail:
+        return [_say(session, drill, now, row, Turn("我手机上没收到验证码啊……是不是发错号码了？"), facts, "sms-not-received")]
+    body = session.scalar(select(PhoneMessage.body).where(PhoneMessage.conversation_id == row.conversation_id)
+                          .order_by(PhoneMessage.id.desc()).limit(1))
+    match = _SMS_CODE_RE.search(body or "")
+    if match is None:
+        return []
+    conversation = session.get(Conversation, row.conversation_id)
+    owner = session.get(User, drill.user_id)
+    result = identity.verify(session, clock, conversation, owner, {"method": "sms", "code": match.group(1)})
+    said = [_say(session, drill, now, row, Turn("收到短信了，我已经在手机上点了确认。"), facts, "sms-confirmed")]
+    if result.verified:
+        record_event(session, drill, now, "identity.verified", row, method="sms", allowed=True)
+        said += _react(session, drill, now, spec, row, {"kind": "op", "op": "identity.verified"})
+    return said
 
 
 def recognize(session: Session, clock: Clock, drill: Drill, row: DrillContact) -> list[ConversationMessage]:

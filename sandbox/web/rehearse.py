@@ -7,6 +7,7 @@ score well is not winnable, and the trainer sees why.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -102,7 +103,8 @@ class _Player:
         if op == "identity.verify":
             if step["method"] == "sms":
                 phone = self.call("get", f"{base}/phone", staff=True)
-                code = next(m["code"] for m in reversed(phone["messages"]) if m.get("code"))
+                code = next(m.group(1) for m in (re.search(r"验证码\s*(\d{6})", x["body"])
+                                                 for x in reversed(phone["messages"])) if m)
                 return self.call("post", f"{base}/identity/verify", json={"method": "sms", "code": code})
             record = customer_record(self.spec.contact(key).customer)
             body = {"method": "id_phone", "name": step.get("name", record["name"]),

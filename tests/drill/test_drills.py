@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -211,3 +212,17 @@ def test_assist_suggests_articles_for_the_customer_turn(api):
     assert body["intent"] == "信用卡" and body["suggestions"]
     used = cand.post(f"/api/v1/conversations/{conv}/suggestions/use", json={"article": body["suggestions"][0]["id"]})
     assert used.status_code == 200 and used.get_json()["draft"]
+
+
+def test_sms_verification_is_confirmed_by_the_customer_on_their_phone(api):
+    cand = api("candidate")
+    conv = start(cand)["conversations"][0]["id"]
+    resp = cand.post(f"/api/v1/conversations/{conv}/identity/sms")
+    assert resp.status_code == 200
+    msgs = cand.get(f"/api/v1/conversations/{conv}/messages").get_json()["messages"]
+    texts = [m["text"] for m in msgs]
+    assert any("手机上点了确认" in t for t in texts)
+    assert not any(re.search(r"\d{6}", t) for t in texts)  # the code never reaches the agent's screen
+    # Verified without the agent ever seeing or asking for the code.
+    assert cand.get(f"/api/v1/conversations/{conv}/cards").status_code == 200
+    assert cand.get(f"/api/v1/conversations/{conv}/phone").status_code == 403
