@@ -419,7 +419,8 @@ def post_agent_message(session: Session, clock: Clock, drill: Drill, row: DrillC
     if row.closed:
         raise Conflict("该会话已结束。", code="conversation_closed")
     now = clock.now()
-    findings = check_text(text)
+    earlier = "\n".join(m.text for m in messages_after(session, row.conversation_id, 0) if m.speaker == "agent")
+    findings = check_text(text, earlier)
     msg = append_message(session, now, row.conversation_id, "agent", text, author_id=author_id)
     row.last_agent_at = now
     record_event(session, drill, now, "message.agent", row, seq=msg.seq, text=text,

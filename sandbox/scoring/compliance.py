@@ -69,7 +69,7 @@ _EXPLAIN_MARKERS = ("也就是", "就是", "意思是", "指的是", "简单说"
 _NEGATIONS = ("不会", "不要", "切勿", "请勿", "不需要", "无需", "不能", "千万别", "别", "不得", "绝不", "不可",
               "谨防", "不向", "不会向")
 _SECRET_RE = re.compile(
-    r"(?:请|麻烦|告诉|提供|报一下|报给|说一下|说出|念一下|发给|输入|告知)[^。！？!?；;]{0,8}?"
+    r"(?:请|麻烦|告诉|提供|报一下|报给|说一下|说出|念一下|发给|告知)[^。！？!?；;]{0,8}?"
     r"(?:(?:银行卡|卡|取款|交易|登录|支付|查询)?密码|(?:短信)?验证码|动态码|动态口令|cvv|cvv2|安全码|卡背面(?:的)?三位)",
     re.IGNORECASE)
 
@@ -90,8 +90,22 @@ def _negated(text: str, start: int, end: int | None = None) -> bool:
     return any(n in window for n in _NEGATIONS)
 
 
-def check_text(text: str) -> list[Finding]:
-    """Every compliance problem in one agent message."""
+def _explained(term: str, plain: str, text: str) -> bool:
+    idx = text.find(term)
+    while idx >= 0:
+        after = text[idx + len(term): idx + len(term) + 12]
+        if any(marker in after for marker in _EXPLAIN_MARKERS):
+            return True
+        idx = text.find(term, idx + 1)
+    return plain[:4] in text
+
+
+def check_text(text: str, earlier: str = "") -> list[Finding]:
+    """Every compliance problem in one agent message.
+
+    ``earlier`` is what the agent already said in this conversation: a term explained
+    there need not be explained again.
+    """
     text = text or ""
     findings: list[Finding] = []
     for label, pattern in _PROMISES:
@@ -106,8 +120,9 @@ def check_text(text: str) -> list[Finding]:
         idx = text.find(term)
         if idx < 0:
             continue
-        after = text[idx + len(term): idx + len(term) + 12]
-        if any(marker in after for marker in _EXPLAIN_MARKERS) or plain[:4] in text:
+        if term == "持有期" and re.search(r"\d+天持有期", text):
+            continue  # part of a product's name (稳盈30天持有期)
+        if _explained(term, plain, text) or _explained(term, plain, earlier or ""):
             continue
         if any(term != other and term in other and other in text for other in JARGON_TERMS):
             continue  # the longer term is reported instead

@@ -8,6 +8,7 @@ from werkzeug.routing import BuildError
 # (endpoint, label, roles)
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("main.dashboard", "首页", ("candidate", "examiner", "trainer", "admin")),
+    ("drills.index", "实操演练", ("candidate", "examiner", "trainer", "admin")),
     ("kb.index", "知识库", ("candidate", "examiner", "trainer", "admin")),
     ("main.users", "用户管理", ("admin",)),
     ("bank.practice", "练习会话", ("candidate", "examiner", "trainer", "admin")),

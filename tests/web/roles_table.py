@@ -58,6 +58,11 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.messages_list": {"roles": ALL, "url": "/api/v1/conversations/999999/messages"},
     "api.messages_post": {"roles": ALL, "url": "/api/v1/conversations/999999/messages", "method": "post"},
     "api.messages_recognize": {"roles": ALL, "url": "/api/v1/conversations/999999/recognize", "method": "post"},
+    "api.drills_compliance": {"roles": ALL, "url": "/api/v1/drills/999999/compliance", "method": "post"},
+    "drills.index": {"roles": ALL, "url": "/drills"},
+    "drills.start": {"roles": ALL, "url": "/drills/start", "method": "post"},
+    "drills.console": {"roles": ALL, "url": "/drills/999999"},
+    "drills.report": {"roles": ALL, "url": "/drills/999999/report"},
     "api.drill_assist": {"roles": ALL, "url": "/api/v1/conversations/999999/assist"},
     "api.drill_use_suggestion": {"roles": ALL, "url": "/api/v1/conversations/999999/suggestions/use", "method": "post"},
     # Trainers have no access to work orders or handoffs (declared decision);

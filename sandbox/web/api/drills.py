@@ -230,3 +230,21 @@ def drill_use_suggestion(conversation_id: int):
     article = load_article(article_id, False)
     return jsonify({"article": article.external_id, "title": article.title,
                     "draft": markdown_to_plain(article.answer), "plain": markdown_to_plain(article.plain_answer)})
+
+
+@bp.post("/drills/<int:drill_id>/compliance")
+@any_user
+def drills_compliance(drill_id: int):
+    """Live wording hints while the candidate types (practice only; exams are scored silently)."""
+    from sandbox.scoring.compliance import check_text
+
+    drill = _own_drill(drill_id)
+    if drill.mode != "practice":
+        raise Forbidden("考试模式不提供实时提示。", code="hints_disabled")
+    text = json_body().get("text")
+    if not isinstance(text, str):
+        raise ValidationFailed("text 必须是文本。", code="invalid_text")
+    return jsonify({"findings": [f.to_dict() for f in check_text(text[:MAX_HINT_CHARS])]})
+
+
+MAX_HINT_CHARS = 2000

@@ -1,0 +1,432 @@
+// 坐席工作台: queue, conversation, countdown, system status and the tool tabs.
+// The server keeps the clock and the log; this page polls and never trusts its own timer.
+(function () {
+  "use strict";
+  const BD = window.BankDrill;
+  const el = BD.el;
+  const root = document.getElementById("console");
+  if (!root) return;
+  const drillId = root.dataset.drillId;
+  const practice = root.dataset.mode === "practice";
+  const watching = root.dataset.watching === "true";
+  const COMPONENT_LABELS = { bot: "智能识别", kb: "知识库检索", lookup: "客户信息查询" };
+
+  const state = {
+    drill: null,
+    selected: null,        // conversation id
+    lastSeq: {},           // conversation id -> last message seq rendered/seen
+    messages: {},          // conversation id -> [message]
+    assistTurn: {},        // conversation id -> customer seq the suggestions are for
+    deadlineAt: 0,         // local ms timestamp of the deadline (from remaining_seconds)
+    finished: false,
+    handoff: {},           // conversation id -> handoff id
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  function fmtSeconds(s) {
+    s = Math.max(0, Math.round(s));
+    return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  function toast(text, bad) {
+    const hints = $("hints");
+    hints.replaceChildren(el("p", { class: bad ? "hint bad" : "hint", text: text }));
+  }
+
+  // ---------------------------------------------------------------- drill state
+
+  async function loadDrill() {
+    const drill = await BD.api("GET", "/api/v1/drills/" + drillId);
+    state.drill = drill;
+    state.deadlineAt = Date.now() + drill.remaining_seconds * 1000;
+    renderStatus(drill);
+    renderQueue(drill);
+    if (!state.selected && drill.conversations.length) select(drill.conversations[0].id);
+    if (drill.status === "finished" && !state.finished) {
+      state.finished = true;
+      onFinished(drill);
+    }
+    return drill;
+  }
+
+  function renderStatus(drill) {
+    const box = $("system-status");
+    if (drill.status === "paused") {
+      box.replaceChildren(el("span", { class: "badge warn", text: "考试已暂停" }));
+    } else if (drill.faults.length) {
+      box.replaceChildren(...drill.faults.map((f) => el("span", { class: "badge bad", text: (COMPONENT_LABELS[f.component] || f.component) + "异常：" + f.message })));
+    } else {
+      box.replaceChildren(el("span", { class: "badge ok", text: "系统正常" }));
+    }
+  }
+
+  function renderQueue(drill) {
+    const list = $("queue-list");
+    const items = drill.conversations.map((c) => {
+      const unread = (c.last_seq || 0) > (state.lastSeq[c.id] || 0) && c.id !== state.selected;
+      const waiting = c.waiting_seconds != null ? "已等待 " + fmtSeconds(c.waiting_seconds) : (c.closed ? "已结束" : "");
+      const li = el("li", { class: "queue-item" + (c.id === state.selected ? " active" : "") + (c.closed ? " closed" : ""),
+        tabindex: "0", "data-conversation": String(c.id) }, [
+        el("div", { class: "q-name" }, [el("strong", { text: c.customer.label }), " ",
+          el("span", { class: "badge", text: c.channel === "语音" ? "🔊 语音" : "💬 文字" }),
+          unread ? el("span", { class: "badge bad", text: "新消息" }) : ""]),
+        el("div", { class: "q-meta muted small", text: [c.customer.segment, "情绪：" + c.mood, waiting].filter(Boolean).join(" · ") }),
+      ]);
+      li.addEventListener("click", () => select(c.id));
+      li.addEventListener("keydown", (ev) => { if (ev.key === "Enter") select(c.id); });
+      return li;
+    });
+    list.replaceChildren(...(items.length ? items : [el("li", { class: "muted", text: "暂无客户接入" })]));
+  }
+
+  function currentContact() {
+    return state.drill ? state.drill.conversations.find((c) => c.id === state.selected) : null;
+  }
+
+  // ---------------------------------------------------------------- conversation
+
+  function messageNode(m) {
+    const who = { customer: "客户", agent: "我", human: "人工坐席", system: "系统" }[m.speaker] || m.speaker;
+    const children = [el("div", { class: "m-who small muted", text: who })];
+    if (m.kind === "audio" && m.recognized === false) {
+      const btn = el("button", { type: "button", class: "recognize", text: "识别语音" });
+      btn.addEventListener("click", recognize);
+      children.push(el("div", { class: "m-audio" }, ["🔊 语音 " + (m.audio_seconds || 3) + " 秒 ", watching ? "" : btn]));
+    } else {
+      children.push(el("div", { class: "m-text", text: m.text || "" }));
+      if (m.kind === "audio") {
+        const low = (m.confidence || 0) < 0.8;
+        children.push(el("div", { class: "m-asr small " + (low ? "bad" : "muted"),
+          text: "语音识别置信度 " + Number(m.confidence || 0).toFixed(2) + (low ? "，识别可能有误，请向客户复述确认" : "") }));
+      }
+    }
+    return el("li", { class: "msg msg-" + m.speaker, "data-seq": String(m.seq) }, children);
+  }
+
+  function renderMessages() {
+    const list = $("messages");
+    const msgs = state.messages[state.selected] || [];
+    list.replaceChildren(...msgs.map(messageNode));
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function mergeMessages(cid, incoming) {
+    const known = state.messages[cid] || [];
+    const bySeq = new Map(known.map((m) => [m.seq, m]));
+    incoming.forEach((m) => bySeq.set(m.seq, m));
+    const merged = Array.from(bySeq.values()).sort((a, b) => a.seq - b.seq);
+    state.messages[cid] = merged;
+    state.lastSeq[cid] = merged.length ? merged[merged.length - 1].seq : 0;
+  }
+
+  async function loadMessages(cid, full) {
+    const after = full ? 0 : (state.lastSeq[cid] || 0);
+    const data = await BD.api("GET", "/api/v1/conversations/" + cid + "/messages?after=" + after);
+    const before = state.lastSeq[cid] || 0;
+    if (full) state.messages[cid] = [];
+    mergeMessages(cid, data.messages);
+    if (cid === state.selected) {
+      if (full || state.lastSeq[cid] !== before) renderMessages();
+      if (data.mood) $("chat-mood").textContent = "情绪：" + data.mood;
+      const last = (state.messages[cid] || []).filter((m) => m.speaker === "customer").pop();
+      if (last && state.assistTurn[cid] !== last.seq + ":" + (last.recognized !== false)) loadAssist(cid, last);
+    }
+  }
+
+  async function select(cid) {
+    state.selected = cid;
+    const c = currentContact();
+    $("chat-title").textContent = c ? c.customer.label + "（" + c.channel + "）" : "";
+    showCustomerPanel(cid);
+    const woPanel = document.querySelector(".wo-panel");
+    if (woPanel && BD.workorders) BD.workorders.setConversation(woPanel, cid);
+    renderQueue(state.drill);
+    await loadMessages(cid, true);
+    renderHandoff(cid);
+  }
+
+  async function send(text) {
+    const cid = state.selected;
+    if (!cid || !text.trim()) return;
+    try {
+      const res = await BD.api("POST", "/api/v1/conversations/" + cid + "/messages", { text: text });
+      mergeMessages(cid, [res.message].concat(res.replies));
+      renderMessages();
+      showHints(res.hints);
+      $("reply").value = "";
+    } catch (err) {
+      toast(err.message, true);
+      if (err.code === "drill_expired") loadDrill();
+    }
+  }
+
+  async function recognize() {
+    try {
+      await BD.api("POST", "/api/v1/conversations/" + state.selected + "/recognize");
+      await loadMessages(state.selected, true);
+    } catch (err) { toast(err.message, true); }
+  }
+
+  function showHints(hints) {
+    const box = $("hints");
+    if (!hints || !hints.length) { box.replaceChildren(); return; }
+    box.replaceChildren(...hints.map((h) => el("p", { class: "hint", text: "提示：" + h.message + (h.suggestion ? "（" + h.suggestion + "）" : "") })));
+  }
+
+  let hintTimer = null;
+  function hintWhileTyping() {
+    if (!practice) return;
+    clearTimeout(hintTimer);
+    hintTimer = setTimeout(async () => {
+      const text = $("reply").value;
+      if (!text.trim()) { showHints([]); return; }
+      try {
+        const res = await BD.api("POST", "/api/v1/drills/" + drillId + "/compliance", { text: text });
+        showHints(res.findings);
+      } catch (err) { /* hints are a convenience */ }
+    }, 500);
+  }
+
+  // ---------------------------------------------------------------- 智能识别
+
+  async function loadAssist(cid, last) {
+    state.assistTurn[cid] = last.seq + ":" + (last.recognized !== false);
+    const box = $("assist");
+    try {
+      const data = await BD.api("GET", "/api/v1/conversations/" + cid + "/assist");
+      if (data.pending_audio) {
+        box.replaceChildren(el("p", { class: "muted", text: "客户发来语音，请先点击“识别语音”。" }));
+        return;
+      }
+      const items = (data.suggestions || []).map((s) => suggestionNode(s, true));
+      box.replaceChildren(
+        el("p", {}, ["识别意图：", el("strong", { text: data.intent || "未识别" })]),
+        data.text ? el("p", { class: "muted small", text: "依据：" + data.text }) : "",
+        el("ul", { class: "suggestions" }, items.length ? items : [el("li", { class: "muted", text: "没有推荐的知识" })]));
+    } catch (err) {
+      box.replaceChildren(el("p", { class: "bad", text: err.message }));
+    }
+  }
+
+  function snippetNode(html) {
+    // Snippets are escaped text with <mark> only; rebuild them without innerHTML.
+    const node = el("span", { class: "snippet" });
+    const parts = String(html || "").split(/(<mark>|<\/mark>)/);
+    let marked = false;
+    const decode = (s) => { const t = document.createElement("textarea"); t.innerHTML = s; return t.value; };
+    parts.forEach((p) => {
+      if (p === "<mark>") { marked = true; return; }
+      if (p === "</mark>") { marked = false; return; }
+      if (!p) return;
+      node.append(marked ? el("mark", { text: decode(p) }) : document.createTextNode(decode(p)));
+    });
+    return node;
+  }
+
+  function suggestionNode(s, fromAssist) {
+    const insert = el("button", { type: "button", class: "small-btn", text: "插入话术" });
+    insert.addEventListener("click", () => useArticle(s.id, fromAssist));
+    const open = el("button", { type: "button", class: "small-btn", text: "查看" });
+    open.addEventListener("click", () => openArticle(s.id));
+    return el("li", { class: "suggestion" }, [
+      el("div", {}, [el("strong", { text: s.title }), " ", el("span", { class: "badge", text: s.category })]),
+      el("div", { class: "small" }, [snippetNode(s.snippet)]),
+      el("div", { class: "actions" }, watching ? [open] : [open, insert]),
+    ]);
+  }
+
+  async function useArticle(articleId, fromAssist) {
+    try {
+      let draft;
+      if (fromAssist) {
+        const res = await BD.api("POST", "/api/v1/conversations/" + state.selected + "/suggestions/use", { article: articleId });
+        draft = res.draft;
+      } else {
+        const res = await BD.api("GET", "/api/v1/kb/articles/" + encodeURIComponent(articleId) + "?conversation=" + state.selected);
+        draft = res.plain_answer || res.answer;
+      }
+      const box = $("reply");
+      box.value = (box.value ? box.value + "\n" : "") + draft;
+      box.focus();
+      hintWhileTyping();
+    } catch (err) { toast(err.message, true); }
+  }
+
+  // ---------------------------------------------------------------- 知识库
+
+  async function searchKb(ev) {
+    if (ev) ev.preventDefault();
+    const form = $("kb-form");
+    const q = form.q.value.trim();
+    const params = new URLSearchParams({ q: q, limit: "8" });
+    if (form.category.value) params.set("category", form.category.value);
+    if (state.selected) params.set("conversation", String(state.selected));
+    const box = $("kb-results");
+    $("kb-article").hidden = true;
+    try {
+      const data = await BD.api("GET", "/api/v1/kb/search?" + params.toString());
+      box.replaceChildren(
+        el("p", { class: "muted small", text: "共 " + data.total + " 条，用时 " + data.took_ms + " 毫秒" }),
+        el("ul", { class: "suggestions" }, data.results.length ? data.results.map((r) => suggestionNode(r, false))
+          : [el("li", { class: "muted", text: "没有找到相关知识，换个说法试试。" })]));
+    } catch (err) {
+      box.replaceChildren(el("p", { class: "bad", text: err.message }));
+    }
+  }
+
+  async function openArticle(articleId) {
+    const box = $("kb-article");
+    try {
+      const a = await BD.api("GET", "/api/v1/kb/articles/" + encodeURIComponent(articleId) + "?conversation=" + (state.selected || ""));
+      const insert = el("button", { type: "button", class: "small-btn", text: "插入通俗版" });
+      insert.addEventListener("click", () => { const r = $("reply"); if (r) { r.value = (r.value ? r.value + "\n" : "") + a.plain_answer; r.focus(); } });
+      box.replaceChildren(
+        el("h3", { text: a.title }),
+        el("p", { class: "muted small", text: a.category + " · 版本 " + a.version }),
+        el("h4", { text: "规范话术" }), el("div", { class: "answer-text", text: a.answer }),
+        el("h4", { text: "通俗版" }), el("div", { class: "answer-text", text: a.plain_answer }),
+        watching ? "" : insert);
+      box.hidden = false;
+      switchTab("kb");
+    } catch (err) { toast(err.message, true); }
+  }
+
+  // ---------------------------------------------------------------- 客户信息
+
+  function showCustomerPanel(cid) {
+    const holder = $("customer-panels");
+    let panel = holder.querySelector('[data-for="' + cid + '"]');
+    if (!panel) {
+      const tpl = $("bank-panel-template").content.firstElementChild.cloneNode(true);
+      tpl.setAttribute("data-for", String(cid));
+      tpl.dataset.conversationId = String(cid);
+      holder.append(tpl);
+      if (window.BankPanel) window.BankPanel.mount(tpl, cid);
+      panel = tpl;
+    }
+    holder.querySelectorAll("[data-for]").forEach((p) => { p.hidden = p !== panel; });
+  }
+
+  // ---------------------------------------------------------------- 转人工
+
+  function renderHandoff(cid) {
+    const form = $("handoff-form");
+    const status = $("handoff-status");
+    const c = currentContact();
+    if (form && c && !form.intent.value) {
+      const intent = ($("assist").querySelector("strong") || {}).textContent;
+      if (intent && intent !== "未识别") form.intent.value = intent;
+    }
+    if (form && c) form.mood.value = c.mood;
+    status.replaceChildren();
+    if (state.handoff[cid]) pollHandoff(cid);
+  }
+
+  async function submitHandoff(ev) {
+    ev.preventDefault();
+    const form = $("handoff-form");
+    const summary = {};
+    ["intent", "request", "actions_taken", "verification_status", "mood"].forEach((k) => { summary[k] = form[k].value.trim(); });
+    try {
+      const res = await BD.api("POST", "/api/v1/conversations/" + state.selected + "/handoff", { queue: form.queue.value, summary: summary });
+      state.handoff[state.selected] = res.id;
+      pollHandoff(state.selected);
+    } catch (err) {
+      $("handoff-status").replaceChildren(el("p", { class: "bad", text: err.message }));
+    }
+  }
+
+  async function pollHandoff(cid) {
+    const id = state.handoff[cid];
+    if (!id || cid !== state.selected) return;
+    const status = $("handoff-status");
+    try {
+      const h = await BD.api("GET", "/api/v1/handoffs/" + id);
+      const lines = [el("p", {}, ["已转入", el("strong", { text: h.queue }), "，状态：", el("strong", { text: h.status_label || h.status })])];
+      if (h.waiting_seconds != null && h.status === "waiting") lines.push(el("p", { class: "muted small", text: "已等待 " + fmtSeconds(h.waiting_seconds) }));
+      if (h.callback_offer) {
+        const btn = el("button", { type: "button", class: "primary", text: "无人接听，登记留言回电工单" });
+        btn.addEventListener("click", async () => {
+          try {
+            const order = await BD.api("POST", "/api/v1/handoffs/" + id + "/callback", {});
+            status.append(el("p", { text: "已创建回电工单 " + (order.number || "") }));
+            btn.disabled = true;
+          } catch (err) { status.append(el("p", { class: "bad", text: err.message })); }
+        });
+        lines.push(btn);
+      }
+      status.replaceChildren(...lines);
+    } catch (err) { status.replaceChildren(el("p", { class: "bad", text: err.message })); }
+  }
+
+  // ---------------------------------------------------------------- tabs, timer, finish
+
+  function switchTab(name) {
+    document.querySelectorAll(".tools .tab").forEach((t) => {
+      const on = t.dataset.tab === name;
+      t.classList.toggle("active", on);
+      t.setAttribute("aria-selected", on ? "true" : "false");
+    });
+    document.querySelectorAll(".tools .tab-panel").forEach((p) => { p.hidden = p.dataset.panel !== name; });
+  }
+
+  function onFinished(drill) {
+    $("countdown").textContent = "00:00";
+    const form = $("send-form");
+    if (form) form.querySelectorAll("textarea,button").forEach((n) => { n.disabled = true; });
+    const link = el("a", { href: root.dataset.reportUrl, class: "button primary", text: "查看评分报告" });
+    $("hints").replaceChildren(el("p", { class: "hint" }, [drill.ended_by === "deadline" ? "时间到，演练已自动结束。" : "演练已结束。", " ", link]));
+  }
+
+  async function finish() {
+    if (!window.confirm("确定交卷吗？交卷后不能再操作。")) return;
+    try {
+      await BD.api("POST", "/api/v1/drills/" + drillId + "/finish");
+      window.location.assign(root.dataset.reportUrl);
+    } catch (err) { toast(err.message, true); }
+  }
+
+  function tickClock() {
+    if (!state.drill) return;
+    if (state.drill.status === "paused") return;
+    const left = state.finished ? 0 : (state.deadlineAt - Date.now()) / 1000;
+    const node = $("countdown");
+    node.textContent = fmtSeconds(left);
+    node.classList.toggle("bad", left < 60);
+  }
+
+  async function poll() {
+    try {
+      await loadDrill();
+      if (state.selected) await loadMessages(state.selected, false);
+      if (state.selected && state.handoff[state.selected]) pollHandoff(state.selected);
+    } catch (err) {
+      $("system-status").replaceChildren(el("span", { class: "badge warn", text: "网络波动，正在重连…" }));
+    }
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  document.querySelectorAll(".tools .tab").forEach((t) => t.addEventListener("click", () => switchTab(t.dataset.tab)));
+  $("kb-form").addEventListener("submit", searchKb);
+  const handoffForm = $("handoff-form");
+  if (handoffForm) handoffForm.addEventListener("submit", submitHandoff);
+  const sendForm = $("send-form");
+  if (sendForm) {
+    sendForm.addEventListener("submit", (ev) => { ev.preventDefault(); send($("reply").value); });
+    $("reply").addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send($("reply").value); }
+    });
+    $("reply").addEventListener("input", hintWhileTyping);
+  }
+  if (watching) document.querySelectorAll(".tools form button, .tools form input, .tools form select, .tools form textarea").forEach((n) => { n.disabled = true; });
+  const finishBtn = $("finish-btn");
+  if (finishBtn) finishBtn.addEventListener("click", finish);
+  document.addEventListener("keydown", (ev) => {
+    if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "k") { ev.preventDefault(); switchTab("kb"); $("kb-q").focus(); }
+    if (ev.altKey && /^[1-5]$/.test(ev.key)) { ev.preventDefault(); switchTab(["assist", "kb", "customer", "orders", "handoff"][Number(ev.key) - 1]); }
+  });
+
+  loadDrill().then(() => { setInterval(poll, 2000); setInterval(tickClock, 250); }).catch((err) => toast(err.message, true));
+})();

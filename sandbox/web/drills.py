@@ -1,0 +1,104 @@
+"""Drill pages: the scenario list and history, the agent console, the report."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from sandbox.accounts.services import ADMIN, CANDIDATE, EXAMINER, TRAINER
+from sandbox.drill import engine
+from sandbox.drill.models import Drill
+from sandbox.errors import DomainError
+from sandbox.web import charts
+from sandbox.web.drill_context import conversation_opener
+from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.reports import STAFF_ROLES, visible_report
+from sandbox.web.security import roles_required
+
+bp = Blueprint("drills", __name__)
+DRILL_ROLES = (CANDIDATE, EXAMINER, TRAINER, ADMIN)
+
+
+def _visible_drill(drill_id: int) -> Drill:
+    drill = db().get(Drill, drill_id)
+    if drill is None:
+        abort(404)
+    user = current_user()
+    if drill.user_id != user.id and user.role not in STAFF_ROLES:
+        abort(403)
+    return drill
+
+
+@bp.get("/drills")
+@roles_required(*DRILL_ROLES)
+def index():
+    s = db()
+    user = current_user()
+    specs = engine.list_scenarios(s)
+    history = list(s.scalars(select(Drill).where(Drill.user_id == user.id).order_by(Drill.started_at.desc())
+                             .limit(50)))
+    titles = {spec.id: spec.title for spec in specs}
+    finished = [d for d in reversed(history) if d.status == engine.FINISHED and d.mode == "practice"
+                and d.total is not None]
+    trend = charts.trend_svg([(d.started_at, d.total, titles.get(d.scenario_id, d.scenario_id)) for d in finished])
+    return render_template("drills/index.html", specs=specs, history=history, titles=titles, trend=trend,
+                           now=runtime().clock.now())
+
+
+@bp.post("/drills/start")
+@roles_required(*DRILL_ROLES)
+def start():
+    scenario = request.form.get("scenario", "")
+    try:
+        with unit_of_work() as s:
+            drill = engine.start_drill(s, runtime().clock, current_user().id, scenario, "practice",
+                                       conversation_opener())
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("drills.index"))
+    return redirect(url_for("drills.console", drill_id=drill.id))
+
+
+@bp.get("/drills/<int:drill_id>")
+@roles_required(*DRILL_ROLES)
+def console(drill_id: int):
+    drill = _visible_drill(drill_id)
+    with unit_of_work() as s:
+        engine.tick(s, runtime().clock, s.get(Drill, drill.id))
+    spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
+    watching = drill.user_id != current_user().id
+    from knowledge_base.categories import CATEGORIES
+    from workorders.vocab import MOODS, VERIFICATION_STATUSES
+
+    return render_template("drills/console.html", drill=drill, spec=spec, watching=watching, categories=CATEGORIES,
+                           handoff_vocab={"verification": VERIFICATION_STATUSES, "moods": MOODS})
+
+
+@bp.get("/drills/<int:drill_id>/report")
+@roles_required(*DRILL_ROLES)
+def report(drill_id: int):
+    drill = _visible_drill(drill_id)
+    with unit_of_work() as s:
+        engine.tick(s, runtime().clock, s.get(Drill, drill.id))
+    if drill.status != engine.FINISHED:
+        flash("演练尚未结束，结束后才能查看评分报告。", "info")
+        return redirect(url_for("drills.console", drill_id=drill.id))
+    data = visible_report(drill, current_user())
+    spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
+    events = engine.events_of(db(), drill.id) if data.get("released") else []
+    radar = charts.radar_svg({k: (v["score"] if v["score"] is not None else None)
+                              for k, v in data.get("dimensions", {}).items()}) if data.get("released") else ""
+    timeline = charts.timeline_svg(events, engine.drill_seconds(drill, runtime().clock.now())) if events else ""
+    actions = [e for e in events if e.type not in ("message.customer", "contact.arrived", "drill.started")]
+    return render_template("drills/report.html", drill=drill, spec=spec, report=data, radar=radar,
+                           timeline=timeline, actions=actions, event_labels=charts.EVENT_LABELS,
+                           reference_labels=REFERENCE_LABELS)
+
+
+REFERENCE_LABELS = {
+    "say": "回复", "recognize": "识别语音", "kb.search": "检索知识库", "kb.open": "打开知识", "suggestion.use": "引用推荐",
+    "identity.sms": "发送短信验证码", "identity.verify": "身份核验", "lookup.customer": "查询客户资料",
+    "lookup.accounts": "查询账户", "lookup.transactions": "查询交易流水", "lookup.cards": "查询信用卡",
+    "lookup.bill": "查询账单", "freeze": "临时挂失/冻结", "workorder.create": "创建工单", "handoff": "转人工",
+    "finish": "结束",
+}
