@@ -226,3 +226,32 @@ def test_sms_verification_is_confirmed_by_the_customer_on_their_phone(api):
     # Verified without the agent ever seeing or asking for the code.
     assert cand.get(f"/api/v1/conversations/{conv}/cards").status_code == 200
     assert cand.get(f"/api/v1/conversations/{conv}/phone").status_code == 403
+
+
+@pytest.mark.db
+def test_parallel_lookups_in_a_drill_all_succeed_and_are_logged(app, api_token, session):
+    """The console's customer panel fires several lookups at once; none may fail."""
+    token = api_token("candidate")
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    drill = client.post("/api/v1/drills", json={"scenario": SCENARIO}, headers=headers).get_json()
+    conv = drill["conversations"][0]["id"]
+    facts = customer_facts("C001")
+    client.post(f"/api/v1/conversations/{conv}/identity/verify", headers=headers,
+                json={"method": "id_phone", "name": facts["name"], "id_last6": facts["id_last6"],
+                      "phone_last4": facts["phone_last4"]})
+    statuses = []
+
+    def lookup(path):
+        statuses.append(app.test_client().get(f"/api/v1/conversations/{conv}/{path}", headers=headers).status_code)
+
+    threads = [threading.Thread(target=lookup, args=(p,)) for p in ("customer", "accounts", "cards") * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 12
+    logged = session.query(DrillEvent).filter(DrillEvent.drill_id == drill["id"],
+                                              DrillEvent.type.in_(("lookup.customer", "lookup.accounts",
+                                                                   "lookup.cards"))).count()
+    assert logged == 12

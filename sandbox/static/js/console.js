@@ -69,7 +69,7 @@
       const li = el("li", { class: "queue-item" + (c.id === state.selected ? " active" : "") + (c.closed ? " closed" : ""),
         tabindex: "0", "data-conversation": String(c.id) }, [
         el("div", { class: "q-name" }, [el("strong", { text: c.customer.label }), " ",
-          el("span", { class: "badge", text: c.channel === "语音" ? "🔊 语音" : "💬 文字" }),
+          el("span", { class: "badge" + (c.channel === "语音" ? " warn" : ""), text: c.channel }),
           unread ? el("span", { class: "badge bad", text: "新消息" }) : ""]),
         el("div", { class: "q-meta muted small", text: [c.customer.segment, "情绪：" + c.mood, waiting].filter(Boolean).join(" · ") }),
       ]);
@@ -92,7 +92,7 @@
     if (m.kind === "audio" && m.recognized === false) {
       const btn = el("button", { type: "button", class: "recognize", text: "识别语音" });
       btn.addEventListener("click", recognize);
-      children.push(el("div", { class: "m-audio" }, ["🔊 语音 " + (m.audio_seconds || 3) + " 秒 ", watching ? "" : btn]));
+      children.push(el("div", { class: "m-audio" }, ["［语音 " + (m.audio_seconds || 3) + " 秒］ ", watching ? "" : btn]));
     } else {
       children.push(el("div", { class: "m-text", text: m.text || "" }));
       if (m.kind === "audio") {

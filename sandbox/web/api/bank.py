@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sandbox.bank import conversations as conv
 from sandbox.bank import identity, lookups
 from sandbox.bank.conversations import ACCOUNT, CARD
+from sandbox.db import begin_write
 from sandbox.errors import DomainError
 from sandbox.web.api import bp, json_body
 from sandbox.web.glue import current_user, db, runtime
@@ -27,6 +28,9 @@ STAFF = ("examiner", "trainer", "admin")
 def _audited() -> Iterator[Session]:
     """The request's session, committed on success and on a domain refusal (audit rows stay)."""
     s = db()
+    if s.in_transaction():
+        s.commit()
+    begin_write(s)  # lookups write audit rows: take the write lock first (see sandbox.db.begin_write)
     try:
         yield s
     except DomainError:
