@@ -34,6 +34,9 @@ WRITER_DELAY = 0.02
 BIGRAM_FIELDS = {"title": 3.0, "questions": 2.5, "body": 1.0}
 WORD_FIELDS = {"words": 1.5}
 USE_WORD_FIELD = False
+# How Whoosh evaluates the Or. Measured at 2,000 articles, lexical p50/p95 ms: auto 21/46,
+# binary tree of unions 44/88, preloaded arrays 17/36 but 2x slower with the encoder running.
+OR_MATCHER = Or.AUTO_MATCHER
 
 
 def make_schema() -> Schema:
@@ -197,4 +200,8 @@ def build_query(bigram_terms: list[tuple[str, float]],
         terms = word_terms if field in WORD_FIELDS else bigram_terms
         for term, weight in terms:
             clauses.append(Term(field, term, boost=boost * weight))
-    return Or(clauses) if clauses else None
+    if not clauses:
+        return None
+    query = Or(clauses)
+    query.matcher_type = OR_MATCHER
+    return query
