@@ -35,6 +35,21 @@ MODEL_MODULES = (
 )
 
 
+# Execution option: begin this connection's SQLite transaction with BEGIN IMMEDIATE.
+SQLITE_BEGIN_IMMEDIATE = "sqlite_begin_immediate"
+
+
+def begin_write(session: Any) -> None:
+    """Start ``session``'s transaction holding the write lock (SQLite; no-op elsewhere).
+
+    Ends any read-only transaction the session had open (nothing is lost: call it
+    before the first write), then begins a new one with ``BEGIN IMMEDIATE``.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={SQLITE_BEGIN_IMMEDIATE: True})
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -91,7 +106,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # ``execution_options(sqlite_begin_immediate=True)`` takes the write lock up front,
+            # so a read-then-write transaction waits (busy_timeout) instead of failing with
+            # "database is locked" when another writer committed since its snapshot.
+            immediate = conn.get_execution_options().get(SQLITE_BEGIN_IMMEDIATE)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)

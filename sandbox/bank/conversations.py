@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from sandbox.accounts.models import User
 from sandbox.bank import audit, masking
-from sandbox.bank.models import Account, Conversation, ConversationRef, CreditCard, Customer
-from sandbox.clock import Clock
+from sandbox.bank.models import Account, Conversation, ConversationRef, CreditCard, Customer, IdentityCheck
+from sandbox.bank.seed import BEIJING, local_iso
+from sandbox.clock import Clock, as_utc
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 CHANNELS = ("文字", "语音")
@@ -67,6 +68,9 @@ def open_conversation(session: Session, clock: Clock, user: User, customer_code:
         for i, target_id in enumerate(ids, start=1):
             session.add(ConversationRef(conversation_id=conversation.id, ref=f"{REF_PREFIX[kind]}{i}",
                                         kind=kind, target_id=target_id))
+    # The identity-check row exists from the start, so concurrent first attempts cannot race to create it.
+    session.add(IdentityCheck(conversation_id=conversation.id, customer_id=customer.id, failed_attempts=0,
+                              locked=False))
     audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation.id,
                  customer_id=customer.id)
     session.flush()
@@ -148,9 +152,9 @@ def conversation_view(session: Session, clock: Clock, conversation: Conversation
     """JSON-ready, masked: id, channel, status, customer summary and identity-check state."""
     from sandbox.bank.identity import identity_state
 
-    today = clock.now().date()
+    today = clock.now().astimezone(BEIJING).date()
     return {"id": conversation.id, "channel": conversation.channel, "status": conversation.status,
-            "drill_id": conversation.drill_id, "created_at": conversation.created_at.isoformat(),
+            "drill_id": conversation.drill_id, "created_at": local_iso(as_utc(conversation.created_at)),
             "customer": customer_summary(conversation.customer, today),
             "identity": identity_state(session, clock, conversation)}
 

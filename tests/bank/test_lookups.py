@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sandbox.bank.models import Account, AuditEntry, CreditCard, Customer, StatusOverride
 
@@ -277,3 +277,27 @@ def test_refused_and_allowed_lookups_are_audited_with_user(bank, session):
     assert [(r.action, r.allowed, r.target_ref) for r in rows] == [
         ("open_conversation", True, ""), ("cards", False, ""), ("verify", True, "id_phone"),
         ("cards", True, ""), ("bill", True, "K1")]
+
+
+@pytest.mark.db
+def test_parallel_lookups_all_succeed(bank, session):
+    """Every lookup writes an audit row: parallel requests must queue, not fail (SQLite)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    drivers = [bank("candidate"), bank("candidate2")]
+    cids = [(d, d.open_verified("C00%d" % (i + 1))) for i, d in enumerate(drivers)]
+    paths = ["/customer", "/accounts", "/cards", "/accounts/A1/transactions", "/cards/K1/bill"]
+
+    def call(job):
+        driver, cid, path = job
+        return driver.get(f"/api/v1/conversations/{cid}{path}").status_code
+
+    jobs = [(d, cid, p) for d, cid in cids for p in paths] * 4
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(call, jobs))
+    assert statuses == [200] * len(jobs)
+    session.rollback()
+    allowed = session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.allowed.is_(True), AuditEntry.conversation_id.in_([cid for _, cid in cids]),
+        AuditEntry.action != "verify", AuditEntry.action != "open_conversation"))
+    assert allowed == len(jobs)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sandbox.bank import conversations as conv
 from sandbox.bank import identity, lookups
 from sandbox.bank.conversations import ACCOUNT, CARD
+from sandbox.db import begin_write
 from sandbox.errors import DomainError
 from sandbox.web.api import bp, json_body
 from sandbox.web.glue import current_user, db, runtime
@@ -25,8 +26,13 @@ STAFF = ("examiner", "trainer", "admin")
 
 @contextmanager
 def _audited() -> Iterator[Session]:
-    """The request's session, committed on success and on a domain refusal (audit rows stay)."""
+    """The request's session, committed on success and on a domain refusal (audit rows stay).
+
+    Every bank request writes (at least an audit row), so the transaction takes the
+    write lock up front: parallel lookups queue instead of failing on SQLite.
+    """
     s = db()
+    begin_write(s)
     try:
         yield s
     except DomainError:
