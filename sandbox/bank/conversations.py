@@ -77,16 +77,21 @@ def open_conversation(session: Session, clock: Clock, user: User, customer_code:
     return conversation
 
 
-def get_conversation(session: Session, conversation_id: object, user: User, *, watch: bool = False) -> Conversation:
+def get_conversation(session: Session, conversation_id: object, user: User, *, watch: bool = False,
+                     clock: Clock | None = None, action: str = "") -> Conversation:
     """Load a conversation ``user`` may act in (owner only) or, with ``watch``, look at.
 
     404 ``unknown_conversation`` when it does not exist; 403 ``forbidden`` for anyone else
-    (a candidate never reaches another candidate's conversation).
+    (a candidate never reaches another candidate's conversation). With ``clock`` and
+    ``action`` a refusal is audited (reason ``not_owner``; the caller commits).
     """
     conversation = session.get(Conversation, conversation_id) if isinstance(conversation_id, int) else None
     if conversation is None:
         raise NotFound("会话不存在。", code="unknown_conversation")
     if conversation.owner_id != user.id and not (watch and user.role in WATCHER_ROLES):
+        if clock is not None and action:
+            audit.record(session, clock, user, action, allowed=False, conversation_id=conversation.id,
+                         customer_id=conversation.customer_id, reason="not_owner")
         raise Forbidden("这不是您的会话，无权查看。", code="forbidden")
     return conversation
 

@@ -130,7 +130,7 @@ def test_frozen_seed_account_shows_its_memo(bank, session):
 
 
 @pytest.mark.db
-def test_candidate_cannot_read_another_candidates_conversation(bank):
+def test_candidate_cannot_read_another_candidates_conversation(bank, session):
     a = bank("candidate")
     cid = a.open_verified("C001")
     b = bank("candidate2")
@@ -141,6 +141,17 @@ def test_candidate_cannot_read_another_candidates_conversation(bank):
         assert resp.get_json()["error"]["code"] == "forbidden"
     resp = b.verify(cid)
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
+    # each refusal is in the audit log under the intruder's name, and nothing leaked
+    assert "990002" not in resp.get_data(as_text=True)
+    from sandbox.accounts.services import get_user
+
+    session.rollback()
+    intruder = get_user(session, "candidate2")
+    refused = list(session.scalars(select(AuditEntry).where(AuditEntry.conversation_id == cid,
+                                                            AuditEntry.user_id == intruder.id)))
+    assert len(refused) == len(LOOKUPS) + 4
+    assert all(not r.allowed and r.reason == "not_owner" for r in refused)
+    assert {"card_bill", "identity_verify", "conversation"} <= {r.action for r in refused}
     # examiners may watch the conversation but not act in it
     e = bank("examiner")
     assert e.get(f"/api/v1/conversations/{cid}").status_code == 200

@@ -45,7 +45,8 @@ def _audited() -> Iterator[Session]:
 
 
 def _mine(s: Session, conversation_id: int, *, watch: bool = False):
-    return conv.get_conversation(s, conversation_id, current_user(), watch=watch)
+    return conv.get_conversation(s, conversation_id, current_user(), watch=watch, clock=runtime().clock,
+                                 action=request.endpoint.rsplit(".", 1)[-1])
 
 
 @bp.post("/conversations")
