@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from sandbox.errors import ConfigurationError
@@ -33,21 +33,6 @@ MODEL_MODULES = (
     "sandbox.bank.models",
     "workorders.models",
 )
-
-
-# Execution option: begin this connection's SQLite transaction with BEGIN IMMEDIATE.
-SQLITE_BEGIN_IMMEDIATE = "sqlite_begin_immediate"
-
-
-def begin_write(session: Any) -> None:
-    """Start ``session``'s transaction holding the write lock (SQLite; no-op elsewhere).
-
-    Ends any read-only transaction the session had open (nothing is lost: call it
-    before the first write), then begins a new one with ``BEGIN IMMEDIATE``.
-    """
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={SQLITE_BEGIN_IMMEDIATE: True})
 
 
 class Base(DeclarativeBase):
@@ -106,15 +91,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            # ``execution_options(sqlite_begin_immediate=True)`` takes the write lock up front,
-            # so a read-then-write transaction waits (busy_timeout) instead of failing with
-            # "database is locked" when another writer committed since its snapshot.
-            immediate = conn.get_execution_options().get(SQLITE_BEGIN_IMMEDIATE)
+            # A transaction that will write takes the write lock up front: a deferred
+            # transaction that reads, then writes after another writer committed,
+            # fails at once with SQLITE_BUSY instead of waiting.
+            immediate = conn.get_execution_options().get("sqlite_immediate")
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
 
 
@@ -129,6 +115,15 @@ def check_connection(engine: Engine) -> None:
             f"无法连接数据库 {engine.url.render_as_string(hide_password=True)}：{reason}",
             code="database_unreachable",
         ) from exc
+
+
+def begin_write(session: Session) -> None:
+    """Start ``session``'s transaction as a writer (BEGIN IMMEDIATE on SQLite; a no-op elsewhere).
+
+    Call it before the first statement of a transaction that will write.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_immediate": True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

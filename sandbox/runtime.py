@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock, SystemClock
 from sandbox.config import Settings
-from sandbox.db import make_engine, make_session_factory
+from sandbox.db import begin_write, make_engine, make_session_factory
 
 
 class Runtime:
@@ -30,8 +30,14 @@ class Runtime:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        with self.session_factory() as session, session.begin():
-            yield session
+        with self.session_factory() as session:
+            begin_write(session)
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
     def dispose(self) -> None:
         for service in self.services.values():

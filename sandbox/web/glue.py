@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.accounts.models import User
 from sandbox.accounts.services import user_for_token
+from sandbox.db import begin_write
 from sandbox.runtime import Runtime
 
 
@@ -29,6 +30,7 @@ def db() -> Session:
 def unit_of_work() -> Iterator[Session]:
     """The request's session; commits when the block succeeds, rolls back when it raises."""
     s = db()
+    begin_write(s)
     try:
         yield s
         s.commit()
@@ -66,6 +68,8 @@ def _load_user() -> None:
             g.user = user
         else:
             session.clear()
+        # End the read transaction so a later unit of work can begin as a writer.
+        db().commit()
 
 
 def _close_db(exc: BaseException | None) -> None:
