@@ -22,7 +22,7 @@ LAUNCH_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUD
 
 @pytest.fixture
 def live_server(tmp_path, template_instance, pg, clock):
-    app, _ = _make_app(tmp_path, template_instance, pg, clock)  # CSRF on, as in production
+    app, dbname = _make_app(tmp_path, template_instance, pg, clock)  # CSRF on, as in production
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -30,6 +30,8 @@ def live_server(tmp_path, template_instance, pg, clock):
     server.shutdown()
     thread.join(5)
     app.extensions["bankdrill"].dispose()
+    if pg is not None and dbname:
+        pg.drop(dbname)
 
 
 @pytest.fixture
