@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from sandbox.accounts.models import User
 from sandbox.bank import audit, masking
-from sandbox.bank.models import Account, Conversation, ConversationRef, CreditCard, Customer
-from sandbox.clock import Clock
+from sandbox.bank.models import Account, Conversation, ConversationRef, CreditCard, Customer, IdentityCheck
+from sandbox.bank.seed import BEIJING, local_iso
+from sandbox.clock import Clock, as_utc
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 CHANNELS = ("文字", "语音")
@@ -67,22 +68,30 @@ def open_conversation(session: Session, clock: Clock, user: User, customer_code:
         for i, target_id in enumerate(ids, start=1):
             session.add(ConversationRef(conversation_id=conversation.id, ref=f"{REF_PREFIX[kind]}{i}",
                                         kind=kind, target_id=target_id))
+    # The identity-check row exists from the start, so concurrent first attempts cannot race to create it.
+    session.add(IdentityCheck(conversation_id=conversation.id, customer_id=customer.id, failed_attempts=0,
+                              locked=False))
     audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation.id,
                  customer_id=customer.id)
     session.flush()
     return conversation
 
 
-def get_conversation(session: Session, conversation_id: object, user: User, *, watch: bool = False) -> Conversation:
+def get_conversation(session: Session, conversation_id: object, user: User, *, watch: bool = False,
+                     clock: Clock | None = None, action: str = "") -> Conversation:
     """Load a conversation ``user`` may act in (owner only) or, with ``watch``, look at.
 
     404 ``unknown_conversation`` when it does not exist; 403 ``forbidden`` for anyone else
-    (a candidate never reaches another candidate's conversation).
+    (a candidate never reaches another candidate's conversation). With ``clock`` and
+    ``action`` a refusal is audited (reason ``not_owner``; the caller commits).
     """
     conversation = session.get(Conversation, conversation_id) if isinstance(conversation_id, int) else None
     if conversation is None:
         raise NotFound("会话不存在。", code="unknown_conversation")
     if conversation.owner_id != user.id and not (watch and user.role in WATCHER_ROLES):
+        if clock is not None and action:
+            audit.record(session, clock, user, action, allowed=False, conversation_id=conversation.id,
+                         customer_id=conversation.customer_id, reason="not_owner")
         raise Forbidden("这不是您的会话，无权查看。", code="forbidden")
     return conversation
 
@@ -148,9 +157,9 @@ def conversation_view(session: Session, clock: Clock, conversation: Conversation
     """JSON-ready, masked: id, channel, status, customer summary and identity-check state."""
     from sandbox.bank.identity import identity_state
 
-    today = clock.now().date()
+    today = clock.now().astimezone(BEIJING).date()
     return {"id": conversation.id, "channel": conversation.channel, "status": conversation.status,
-            "drill_id": conversation.drill_id, "created_at": conversation.created_at.isoformat(),
+            "drill_id": conversation.drill_id, "created_at": local_iso(as_utc(conversation.created_at)),
             "customer": customer_summary(conversation.customer, today),
             "identity": identity_state(session, clock, conversation)}
 

@@ -27,13 +27,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sandbox.accounts.models import User
 from sandbox.bank import audit, masking
 from sandbox.bank.conversations import ensure_open
 from sandbox.bank.models import Conversation, IdentityCheck, PhoneMessage, SmsCode
+from sandbox.bank.seed import local_iso
 from sandbox.clock import Clock, as_utc
 from sandbox.errors import Forbidden, IdentityNotVerified, TooManyAttempts, ValidationFailed
 
@@ -97,7 +98,7 @@ def identity_state(session: Session, clock: Clock, conversation: Conversation) -
     verified = _is_verified(check, now)
     expires = None
     if verified:
-        expires = ((as_utc(check.last_activity_at) or as_utc(check.verified_at)) + INACTIVITY).isoformat()
+        expires = local_iso((as_utc(check.last_activity_at) or as_utc(check.verified_at)) + INACTIVITY)
     failed = check.failed_attempts if check else 0
     return {"verified": verified, "locked": bool(check and check.locked),
             "attempts_left": max(MAX_FAILURES - failed, 0), "method": check.method if verified else None,
@@ -203,8 +204,11 @@ def _sms_matches(session: Session, conversation: Conversation, code: str, now: d
         return False
     if not _code_matches(code, latest.code_hash):
         return False
-    latest.used_at = now
-    return True
+    # Single use even under concurrent requests: only one UPDATE can claim the code.
+    claimed = session.execute(update(SmsCode).where(SmsCode.id == latest.id, SmsCode.used_at.is_(None))
+                              .values(used_at=now).execution_options(synchronize_session=False))
+    session.refresh(latest)
+    return claimed.rowcount == 1
 
 
 def verify(session: Session, clock: Clock, conversation: Conversation, user: User, payload: dict) -> VerifyResult:
@@ -232,7 +236,11 @@ def verify(session: Session, clock: Clock, conversation: Conversation, user: Use
                      customer_id=conversation.customer_id, target_ref=method)
         session.flush()
         return VerifyResult(True, MAX_FAILURES, "身份核验通过。")
-    check.failed_attempts += 1
+    # Atomic increment, so parallel wrong answers cannot slip past the lockout.
+    session.execute(update(IdentityCheck).where(IdentityCheck.id == check.id)
+                    .values(failed_attempts=IdentityCheck.failed_attempts + 1)
+                    .execution_options(synchronize_session=False))
+    session.refresh(check)
     reason = "mismatch"
     if check.failed_attempts >= MAX_FAILURES:
         check.locked = True
@@ -298,5 +306,5 @@ def phone_messages(session: Session, conversation: Conversation, user: User | No
         raise Forbidden("只有练习会话的发起人或考官可以查看客户手机。", code="forbidden")
     rows = session.scalars(select(PhoneMessage).where(PhoneMessage.conversation_id == conversation.id)
                            .order_by(PhoneMessage.id))
-    return [{"id": m.id, "sender": m.sender, "body": masking.redact(m.body), "at": as_utc(m.at).isoformat()}
+    return [{"id": m.id, "sender": m.sender, "body": masking.redact(m.body), "at": local_iso(as_utc(m.at))}
             for m in rows]

@@ -35,7 +35,7 @@ from sandbox.bank.conversations import (ACCOUNT, CARD, age_on, customer_summary,
 from sandbox.bank.identity import require_verified
 from sandbox.bank.models import (Account, CardTransaction, Conversation, CreditCard, Customer, Holding,
                                  Instalment, Product, StatusOverride, Transaction)
-from sandbox.bank.seed import BEIJING
+from sandbox.bank.seed import BEIJING, local_iso
 from sandbox.clock import Clock
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
@@ -47,10 +47,6 @@ REVEAL_FIELDS = ("id_number", "phone", "card", "account")
 
 def money(value: Decimal | None) -> str | None:
     return None if value is None else f"{Decimal(value).quantize(Decimal('0.01'))}"
-
-
-def local_iso(moment: datetime) -> str:
-    return moment.astimezone(BEIJING).isoformat()
 
 
 def _day(value: date | None) -> str | None:

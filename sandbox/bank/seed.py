@@ -23,6 +23,11 @@ from sandbox.errors import ConfigurationError
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
+def local_iso(moment: datetime) -> str:
+    """An aware datetime as Beijing-time ISO 8601 (``2026-11-28T09:00:00+08:00``)."""
+    return moment.astimezone(BEIJING).isoformat()
+
+
 def default_path() -> Path:
     import seed_data
 

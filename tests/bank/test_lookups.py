@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sandbox.bank.models import Account, AuditEntry, CreditCard, Customer, StatusOverride
 
@@ -130,7 +130,7 @@ def test_frozen_seed_account_shows_its_memo(bank, session):
 
 
 @pytest.mark.db
-def test_candidate_cannot_read_another_candidates_conversation(bank):
+def test_candidate_cannot_read_another_candidates_conversation(bank, session):
     a = bank("candidate")
     cid = a.open_verified("C001")
     b = bank("candidate2")
@@ -141,6 +141,17 @@ def test_candidate_cannot_read_another_candidates_conversation(bank):
         assert resp.get_json()["error"]["code"] == "forbidden"
     resp = b.verify(cid)
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
+    # each refusal is in the audit log under the intruder's name, and nothing leaked
+    assert "990002" not in resp.get_data(as_text=True)
+    from sandbox.accounts.services import get_user
+
+    session.rollback()
+    intruder = get_user(session, "candidate2")
+    refused = list(session.scalars(select(AuditEntry).where(AuditEntry.conversation_id == cid,
+                                                            AuditEntry.user_id == intruder.id)))
+    assert len(refused) == len(LOOKUPS) + 4
+    assert all(not r.allowed and r.reason == "not_owner" for r in refused)
+    assert {"card_bill", "identity_verify", "conversation"} <= {r.action for r in refused}
     # examiners may watch the conversation but not act in it
     e = bank("examiner")
     assert e.get(f"/api/v1/conversations/{cid}").status_code == 200
@@ -277,3 +288,27 @@ def test_refused_and_allowed_lookups_are_audited_with_user(bank, session):
     assert [(r.action, r.allowed, r.target_ref) for r in rows] == [
         ("open_conversation", True, ""), ("cards", False, ""), ("verify", True, "id_phone"),
         ("cards", True, ""), ("bill", True, "K1")]
+
+
+@pytest.mark.db
+def test_parallel_lookups_all_succeed(bank, session):
+    """Every lookup writes an audit row: parallel requests must queue, not fail (SQLite)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    drivers = [bank("candidate"), bank("candidate2")]
+    cids = [(d, d.open_verified("C00%d" % (i + 1))) for i, d in enumerate(drivers)]
+    paths = ["/customer", "/accounts", "/cards", "/accounts/A1/transactions", "/cards/K1/bill"]
+
+    def call(job):
+        driver, cid, path = job
+        return driver.get(f"/api/v1/conversations/{cid}{path}").status_code
+
+    jobs = [(d, cid, p) for d, cid in cids for p in paths] * 4
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(call, jobs))
+    assert statuses == [200] * len(jobs)
+    session.rollback()
+    allowed = session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.allowed.is_(True), AuditEntry.conversation_id.in_([cid for _, cid in cids]),
+        AuditEntry.action != "verify", AuditEntry.action != "open_conversation"))
+    assert allowed == len(jobs)

@@ -105,9 +105,11 @@ def test_practice_flow_pages(login_as, session):
 def csrf_app(tmp_path, template_instance, pg, clock):
     from tests.conftest import _make_app
 
-    app, _ = _make_app(tmp_path, template_instance, pg, clock)
+    app, dbname = _make_app(tmp_path, template_instance, pg, clock)
     yield app
     app.extensions["bankdrill"].dispose()
+    if pg is not None and dbname:
+        pg.drop(dbname)
 
 
 def test_cookie_session_api_posts_need_the_csrf_token(csrf_app):

@@ -26,7 +26,11 @@ STAFF = ("examiner", "trainer", "admin")
 
 @contextmanager
 def _audited() -> Iterator[Session]:
-    """The request's session, committed on success and on a domain refusal (audit rows stay)."""
+    """The request's session, committed on success and on a domain refusal (audit rows stay).
+
+    Every bank request writes (at least an audit row), so the transaction takes the
+    write lock up front: parallel lookups queue instead of failing on SQLite.
+    """
     s = db()
     if s.in_transaction():
         s.commit()
@@ -43,7 +47,8 @@ def _audited() -> Iterator[Session]:
 
 
 def _mine(s: Session, conversation_id: int, *, watch: bool = False):
-    return conv.get_conversation(s, conversation_id, current_user(), watch=watch)
+    return conv.get_conversation(s, conversation_id, current_user(), watch=watch, clock=runtime().clock,
+                                 action=request.endpoint.rsplit(".", 1)[-1])
 
 
 @bp.post("/conversations")
