@@ -33,6 +33,7 @@ MODEL_MODULES = (
     "sandbox.bank.models",
     "workorders.models",
     "sandbox.drill.models",
+    "sandbox.exam.models",
 )
 
 

@@ -7,6 +7,7 @@ Functions take a session and a clock and never commit.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -59,7 +60,9 @@ def scenario_spec(session: Session, scenario_id: str, version: int | None = None
         ScenarioVersion.scenario_id == scenario_id, ScenarioVersion.version == version))
     if text is None:
         raise NotFound(f"场景 {scenario_id} 的第 {version} 版不存在。", code="unknown_scenario")
-    return spec_from_text(text)
+    spec = spec_from_text(text)
+    # The stored version number is authoritative (an edited file may still say ``version: 1``).
+    return spec if spec.version == version else dataclasses.replace(spec, version=version)
 
 
 def save_scenario(session: Session, clock: Clock, yaml_text: str, user_id: int | None = None,
@@ -237,12 +240,16 @@ def _say(session: Session, drill: Drill, now: datetime, row: DrillContact, turn:
     return msg
 
 
-def active_faults(drill: Drill, spec: ScenarioSpec, now: datetime, extra: Iterable[dict] = ()) -> list[dict[str, Any]]:
-    """Faults in force now: the scenario's timed ones plus any injected by an examiner."""
+def active_faults(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> list[dict[str, Any]]:
+    """Faults in force now: the scenario's timed ones plus any an examiner injected."""
+    from sandbox.exam.service import round_faults
+
+    if drill.status == FINISHED:
+        return []
     t = drill_seconds(drill, now)
-    faults = [{"component": e.component, "message": e.message, "source": "scenario"}
-              for e in spec.events if e.at <= t and (e.duration is None or t < e.at + e.duration)]
-    faults.extend(extra)
+    faults = [{"key": f"scenario-{i}", "component": e.component, "message": e.message, "source": "scenario"}
+              for i, e in enumerate(spec.events) if e.at <= t and (e.duration is None or t < e.at + e.duration)]
+    faults.extend(round_faults(session, drill, now))
     return faults
 
 
@@ -272,8 +279,9 @@ def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None
     """
     spec = spec or scenario_spec(session, drill.scenario_id, drill.scenario_version)
     now = clock.now()
+    changed = drill.status != FINISHED and _record_fault_changes(session, drill, spec, now)
     if not _due(drill, spec, now):
-        return False
+        return changed
     if now >= drill.deadline:
         finish(session, clock, drill, ended_by="deadline")
         return True
@@ -298,19 +306,26 @@ def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None
     return True
 
 
-def _record_fault_changes(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> None:
-    if not spec.events:
-        return
-    t = drill_seconds(drill, now)
-    seen = {(e.type, e.data.get("index")) for e in session.scalars(select(DrillEvent).where(
-        DrillEvent.drill_id == drill.id, DrillEvent.type.in_(("fault.started", "fault.ended"))))}
-    for i, ev in enumerate(spec.events):
-        if ev.at <= t and ("fault.started", i) not in seen:
-            record_event(session, drill, now, "fault.started", None, index=i, component=ev.component,
-                         message=ev.message, source="scenario", scheduled_at=ev.at)
-        if ev.duration is not None and ev.at + ev.duration <= t and ("fault.ended", i) not in seen:
-            record_event(session, drill, now, "fault.ended", None, index=i, component=ev.component,
-                         source="scenario")
+def _record_fault_changes(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> bool:
+    """Log each fault's start and end in the drill's event log, once."""
+    if not spec.events and drill.round_id is None:
+        return False
+    active = {f["key"]: f for f in active_faults(session, drill, spec, now)}
+    started: set[str] = set()
+    ended: set[str] = set()
+    for e in session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill.id,
+                                                      DrillEvent.type.in_(("fault.started", "fault.ended")))):
+        (started if e.type == "fault.started" else ended).add((e.data or {}).get("key"))
+    changed = False
+    for key, f in active.items():
+        if key not in started:
+            record_event(session, drill, now, "fault.started", None, key=key, component=f["component"],
+                         message=f["message"], source=f["source"])
+            changed = True
+    for key in started - set(active) - ended:
+        record_event(session, drill, now, "fault.ended", None, key=key)
+        changed = True
+    return changed
 
 
 def ensure_open(session: Session, clock: Clock, drill: Drill) -> ScenarioSpec:

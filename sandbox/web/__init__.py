@@ -13,6 +13,7 @@ def register_web(app: Flask) -> None:
     from sandbox.web.api import bank as _api_bank  # noqa: F401
     from sandbox.web.api import drills as _api_drills  # noqa: F401
     from sandbox.web.api import kb as _api_kb  # noqa: F401
+    from sandbox.web.api import rounds as _api_rounds  # noqa: F401
     from sandbox.web.api import workorders as _api_workorders  # noqa: F401
     from sandbox.web.glue import init_request_glue
 

@@ -73,7 +73,7 @@ def timeline_svg(events: Iterable[Any], duration: float, width: int = 1000) -> M
              f'aria-label="演练时间线">']
     starts = [e for e in events if e.type == "fault.started"]
     for f in starts:
-        end = next((e.t for e in events if e.type == "fault.ended" and e.data.get("index") == f.data.get("index")
+        end = next((e.t for e in events if e.type == "fault.ended" and e.data.get("key") == f.data.get("key")
                     and e.t >= f.t), duration)
         parts.append(f'<rect x="{x(f.t):.1f}" y="{top - 6}" width="{max(2, (end - f.t) * scale):.1f}" '
                      f'height="{lane_h * len(LANES) + 6}" fill="#fde2e2"><title>{escape(f.data.get("message", "故障"))}'

@@ -99,12 +99,6 @@ def conversation_opener() -> engine.ConversationOpener:
     return _open
 
 
-def extra_faults(session: Session, drill: Drill) -> list[dict[str, Any]]:
-    """Faults an examiner injected for this drill (none until rounds exist)."""
-    hook = runtime().services.get("extra_faults")
-    return hook(session, drill) if hook else []
-
-
 @dataclass
 class ContactContext:
     conversation: Any
@@ -179,8 +173,7 @@ def _before() -> None:
         component = entry[1]
         if component:
             now = runtime().clock.now()
-            down = [f for f in engine.active_faults(drill, spec, now, extra_faults(s, drill))
-                    if f["component"] == component]
+            down = [f for f in engine.active_faults(s, drill, spec, now) if f["component"] == component]
             if down:
                 engine.record_event(s, drill, now, "fault.blocked", s.get(DrillContact, contact.id),
                                     component=component, endpoint=request.endpoint)

@@ -8,17 +8,16 @@ from sandbox.accounts.models import User
 from sandbox.drill import engine
 from sandbox.drill.facts import customer_facts, fill
 from sandbox.drill.models import Drill
-from sandbox.web.glue import db, runtime
+from sandbox.web.glue import db
 
 STAFF_ROLES = ("examiner", "admin")
 
 
 def results_released(drill: Drill) -> bool:
     """Practice reports are instant; exam results wait until the examiner releases them."""
-    if drill.mode == "practice":
-        return True
-    hook = runtime().services.get("results_released")
-    return bool(hook and hook(db(), drill))
+    from sandbox.exam.service import results_released as released
+
+    return released(db(), drill)
 
 
 def reference_steps(drill: Drill) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from sandbox.drill.facts import customer_record
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.web.api import bp, json_body
-from sandbox.web.drill_context import conversation_opener, extra_faults, load_contact
+from sandbox.web.drill_context import conversation_opener, load_contact
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import any_user, roles_required
 
@@ -53,7 +53,7 @@ def drill_json(drill: Drill, with_report: bool = False) -> dict[str, Any]:
     s = db()
     now = runtime().clock.now()
     spec = engine.scenario_spec(s, drill.scenario_id, drill.scenario_version)
-    faults = engine.active_faults(drill, spec, now, extra_faults(s, drill)) if drill.status != engine.FINISHED else []
+    faults = engine.active_faults(s, drill, spec, now)
     body = {
         "id": drill.id, "scenario": spec.summary_dict(), "brief": spec.brief, "mode": drill.mode,
         "status": drill.status, "started_at": drill.started_at.isoformat(), "deadline": drill.deadline.isoformat(),

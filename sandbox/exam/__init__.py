@@ -1,0 +1,1 @@
+"""The examiner's round: rosters, shared clock, faults, marking, results (no Flask)."""

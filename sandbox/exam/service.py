@@ -1,0 +1,552 @@
+"""The examiner's round: creation, roster and join code, the shared clock (start, pause,
+extend, end), fault injection, marking, release and results. No Flask; never commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sandbox.accounts.models import User
+from sandbox.accounts.services import CANDIDATE, create_user
+from sandbox.clock import Clock
+from sandbox.drill import engine
+from sandbox.drill.models import Drill, DrillEvent, Scenario
+from sandbox.drill.scenario import DIMENSIONS, FAULT_COMPONENTS, LOOKUP_EVENTS
+from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
+
+DRAFT, RUNNING, PAUSED, ENDED = "draft", "running", "paused", "ended"
+STATUS_LABELS = {DRAFT: "未开始", RUNNING: "进行中", PAUSED: "已暂停", ENDED: "已结束"}
+JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+MAX_NAME = 100
+
+
+# --------------------------------------------------------------------------- creation and roster
+
+
+def _join_code(session: Session) -> str:
+    while True:
+        code = "".join(secrets.choice(JOIN_ALPHABET) for _ in range(6))
+        if session.scalar(select(Round.id).where(Round.join_code == code)) is None:
+            return code
+
+
+def create_round(session: Session, clock: Clock, examiner: User, name: str, scenario_ids: list[str],
+                 shuffle: bool = False, time_per_scenario: int | None = None,
+                 opens_at: datetime | None = None, closes_at: datetime | None = None) -> Round:
+    """A new round in draft, pinning the scenarios' current versions and the KB version."""
+    from knowledge_base.services import get_version
+
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("请填写考试名称。", code="missing_name")
+    if len(name) > MAX_NAME:
+        raise ValidationFailed(f"考试名称不能超过 {MAX_NAME} 字。", code="name_too_long")
+    if not isinstance(scenario_ids, list) or not scenario_ids:
+        raise ValidationFailed("至少选择一个场景。", code="no_scenarios")
+    pinned = []
+    for sid in scenario_ids:
+        row = session.get(Scenario, sid) if isinstance(sid, str) else None
+        if row is None or not row.enabled:
+            raise ValidationFailed(f"场景 {sid!r} 不存在或已停用。", code="unknown_scenario")
+        if any(p["id"] == sid for p in pinned):
+            raise ValidationFailed(f"场景 {sid} 重复。", code="duplicate_scenario")
+        pinned.append({"id": sid, "version": row.version})
+    if time_per_scenario is not None and not (60 <= int(time_per_scenario) <= 3600):
+        raise ValidationFailed("每题时长须在 60 到 3600 秒之间。", code="invalid_time")
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise ValidationFailed("结束时间必须晚于开始时间。", code="invalid_window")
+    rnd = Round(name=name, created_by=examiner.id, created_at=clock.now(), scenarios=pinned, shuffle=bool(shuffle),
+                time_per_scenario=int(time_per_scenario) if time_per_scenario else None, opens_at=opens_at,
+                closes_at=closes_at, kb_version=get_version(session), join_code=_join_code(session), status=DRAFT)
+    session.add(rnd)
+    session.flush()
+    return rnd
+
+
+def get_round(session: Session, round_id: int, for_update: bool = False) -> Round:
+    rnd = session.get(Round, round_id, with_for_update=for_update or None) if isinstance(round_id, int) else None
+    if rnd is None:
+        raise NotFound("考试场次不存在。", code="unknown_round")
+    return rnd
+
+
+@dataclass
+class RosterResult:
+    added: list[str] = field(default_factory=list)
+    created: list[tuple[str, str]] = field(default_factory=list)  # (username, initial password)
+    already: list[str] = field(default_factory=list)
+
+
+def _roster_entry(session: Session, rnd: Round, user: User, now: datetime, result: RosterResult) -> None:
+    if user.role != CANDIDATE:
+        raise ValidationFailed(f"{user.username} 不是考生账号。", code="not_a_candidate")
+    exists = session.scalar(select(RoundCandidate.id).where(RoundCandidate.round_id == rnd.id,
+                                                            RoundCandidate.user_id == user.id))
+    if exists:
+        result.already.append(user.username)
+        return
+    session.add(RoundCandidate(round_id=rnd.id, user_id=user.id, added_at=now, extra_seconds=0))
+    result.added.append(user.username)
+
+
+def add_candidates(session: Session, clock: Clock, rnd: Round, usernames: list[str]) -> RosterResult:
+    """Put existing candidate accounts on the roster."""
+    if rnd.status == ENDED:
+        raise Conflict("考试已结束，不能再添加考生。", code="round_ended")
+    result = RosterResult()
+    for name in usernames:
+        user = session.scalar(select(User).where(User.username == (name or "").strip()))
+        if user is None:
+            raise NotFound(f"用户 {name} 不存在。", code="unknown_user")
+        _roster_entry(session, rnd, user, clock.now(), result)
+    session.flush()
+    return result
+
+
+def import_roster_csv(session: Session, clock: Clock, rnd: Round, text: str) -> RosterResult:
+    """Import ``username[,display name]`` lines; missing candidates are created with a random password.
+
+    Every line is checked first; on any error nothing is added and the error names the line.
+    """
+    if rnd.status == ENDED:
+        raise Conflict("考试已结束，不能再添加考生。", code="round_ended")
+    rows = []
+    errors = []
+    for lineno, row in enumerate(csv.reader(io.StringIO(text or "")), start=1):
+        if not row or not row[0].strip() or row[0].strip().lower() in ("username", "用户名"):
+            continue
+        username = row[0].strip()
+        display = row[1].strip() if len(row) > 1 else ""
+        user = session.scalar(select(User).where(User.username == username))
+        if user is not None and user.role != CANDIDATE:
+            errors.append(f"第 {lineno} 行：{username} 不是考生账号")
+        rows.append((lineno, username, display, user))
+    if not rows and not errors:
+        raise ValidationFailed("名单为空。", code="empty_roster")
+    if errors:
+        raise ValidationFailed("名单有误，未导入任何考生：" + "；".join(errors), code="invalid_roster")
+    result = RosterResult()
+    now = clock.now()
+    for lineno, username, display, user in rows:
+        if user is None:
+            password = f"{secrets.token_urlsafe(6)}{secrets.randbelow(90) + 10}"
+            try:
+                user = create_user(session, clock, username, CANDIDATE, password, display)
+            except ValidationFailed as exc:
+                raise ValidationFailed(f"第 {lineno} 行：{exc.message}（未导入任何考生）", code="invalid_roster") from exc
+            result.created.append((username, password))
+        _roster_entry(session, rnd, user, now, result)
+    session.flush()
+    return result
+
+
+def join(session: Session, clock: Clock, user: User, code: str) -> Round:
+    """A candidate joins with the round's code (must be on the roster when there is one)."""
+    code = (code or "").strip().upper()
+    rnd = session.scalar(select(Round).where(Round.join_code == code)) if code else None
+    if rnd is None:
+        raise NotFound("加入码不正确，请核对后重新输入。", code="invalid_join_code")
+    now = clock.now()
+    if rnd.status == ENDED or (rnd.closes_at and now > rnd.closes_at):
+        raise Conflict("该考试已结束，加入码已失效。", code="join_code_expired")
+    entry = session.scalar(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id,
+                                                        RoundCandidate.user_id == user.id))
+    if entry is None:
+        has_roster = session.scalar(select(RoundCandidate.id).where(RoundCandidate.round_id == rnd.id).limit(1))
+        if has_roster:
+            raise Forbidden("您不在本场考试的名单中，请联系考官。", code="not_on_roster")
+        entry = RoundCandidate(round_id=rnd.id, user_id=user.id, added_at=now, extra_seconds=0)
+        session.add(entry)
+    entry.joined_at = entry.joined_at or now
+    session.flush()
+    return rnd
+
+
+def candidate_entry(session: Session, rnd: Round, user_id: int) -> RoundCandidate:
+    entry = session.scalar(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id,
+                                                        RoundCandidate.user_id == user_id))
+    if entry is None:
+        raise Forbidden("您不在本场考试中。", code="not_on_roster")
+    return entry
+
+
+# --------------------------------------------------------------------------- the round's clock
+
+
+def _round_drills(session: Session, rnd: Round, user_id: int | None = None, open_only: bool = False) -> list[Drill]:
+    stmt = select(Drill).where(Drill.round_id == rnd.id)
+    if user_id is not None:
+        stmt = stmt.where(Drill.user_id == user_id)
+    if open_only:
+        stmt = stmt.where(Drill.status != engine.FINISHED)
+    return list(session.scalars(stmt.order_by(Drill.id)))
+
+
+def start_round(session: Session, clock: Clock, rnd: Round) -> Round:
+    if rnd.status != DRAFT:
+        raise Conflict(f"考试当前状态为“{STATUS_LABELS[rnd.status]}”，不能开始。", code="illegal_round_state")
+    if not rnd.scenarios:
+        raise ValidationFailed("至少选择一个场景。", code="no_scenarios")
+    rnd.status = RUNNING
+    rnd.started_at = clock.now()
+    return rnd
+
+
+def pause_round(session: Session, clock: Clock, rnd: Round) -> Round:
+    """Stop the clock for everyone: every open drill of the round pauses."""
+    if rnd.status != RUNNING:
+        raise Conflict("只有进行中的考试可以暂停。", code="illegal_round_state")
+    now = clock.now()
+    rnd.status = PAUSED
+    rnd.paused_at = now
+    for drill in _round_drills(session, rnd, open_only=True):
+        engine.tick(session, clock, drill)
+        if drill.status == engine.RUNNING:
+            drill.status = engine.PAUSED
+            drill.paused_at = now
+            engine.record_event(session, drill, now, "drill.paused", None)
+    return rnd
+
+
+def resume_round(session: Session, clock: Clock, rnd: Round) -> Round:
+    """Start the clock again; every paused drill gets the paused time back."""
+    if rnd.status != PAUSED:
+        raise Conflict("只有已暂停的考试可以继续。", code="illegal_round_state")
+    now = clock.now()
+    for drill in _round_drills(session, rnd, open_only=True):
+        if drill.status == engine.PAUSED and drill.paused_at is not None:
+            paused = (now - drill.paused_at).total_seconds()
+            drill.paused_seconds = (drill.paused_seconds or 0.0) + paused
+            drill.deadline = drill.deadline + timedelta(seconds=paused)
+            drill.paused_at = None
+            drill.status = engine.RUNNING
+            engine.record_event(session, drill, now, "drill.resumed", None, paused_seconds=round(paused, 1))
+    rnd.status = RUNNING
+    rnd.paused_at = None
+    return rnd
+
+
+def extend_candidate(session: Session, clock: Clock, rnd: Round, user_id: int, seconds: int) -> RoundCandidate:
+    """Give one candidate more time: the current drill and every later one."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= 3600:
+        raise ValidationFailed("延长时间须为 1 到 3600 秒。", code="invalid_seconds")
+    if rnd.status == ENDED:
+        raise Conflict("考试已结束。", code="round_ended")
+    entry = candidate_entry(session, rnd, user_id)
+    entry.extra_seconds += seconds
+    now = clock.now()
+    for drill in _round_drills(session, rnd, user_id, open_only=True):
+        drill.deadline = drill.deadline + timedelta(seconds=seconds)
+        engine.record_event(session, drill, now, "drill.extended", None, seconds=seconds)
+    return entry
+
+
+def end_round(session: Session, clock: Clock, rnd: Round) -> Round:
+    """End the round: every open drill is finished (and scored) now."""
+    if rnd.status == ENDED:
+        raise Conflict("考试已经结束。", code="illegal_round_state")
+    if rnd.status == PAUSED:
+        resume_round(session, clock, rnd)
+    for drill in _round_drills(session, rnd, open_only=True):
+        engine.tick(session, clock, drill)
+        engine.finish(session, clock, drill, ended_by="examiner")
+    rnd.status = ENDED
+    rnd.ended_at = clock.now()
+    return rnd
+
+
+# --------------------------------------------------------------------------- a candidate's drills
+
+
+def candidate_plan(rnd: Round, user_id: int) -> list[dict[str, Any]]:
+    """The scenarios in the order this candidate takes them (shuffled rounds: per candidate, stable)."""
+    plan = list(rnd.scenarios)
+    if rnd.shuffle:
+        seed = int(hashlib.sha256(f"{rnd.id}:{user_id}".encode()).hexdigest()[:12], 16)
+        random.Random(seed).shuffle(plan)
+    return plan
+
+
+def candidate_progress(session: Session, rnd: Round, user_id: int) -> dict[str, Any]:
+    plan = candidate_plan(rnd, user_id)
+    drills = _round_drills(session, rnd, user_id)
+    done = {d.scenario_id: d for d in drills}
+    current = next((d for d in drills if d.status != engine.FINISHED), None)
+    items = []
+    for p in plan:
+        d = done.get(p["id"])
+        items.append({"scenario": p["id"], "version": p["version"], "drill": d.id if d else None,
+                      "status": d.status if d else "pending"})
+    nxt = next((p for p in plan if p["id"] not in done), None)
+    return {"plan": items, "current": current.id if current else None, "next": nxt["id"] if nxt else None}
+
+
+def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: engine.ConversationOpener) -> Drill:
+    """The candidate's drill in progress, or a new one on their next scenario (exam mode)."""
+    entry = candidate_entry(session, rnd, user.id)
+    now = clock.now()
+    if rnd.status == DRAFT:
+        raise Conflict("考试尚未开始，请等待考官开考。", code="round_not_started")
+    if rnd.status == PAUSED:
+        raise Conflict("考官已暂停考试，请稍候。", code="round_paused")
+    if rnd.status == ENDED or (rnd.closes_at and now > rnd.closes_at):
+        raise Conflict("考试已结束。", code="round_ended")
+    if rnd.opens_at and now < rnd.opens_at:
+        raise Conflict("还没到开考时间。", code="round_not_open")
+    progress = candidate_progress(session, rnd, user.id)
+    if progress["current"]:
+        return session.get(Drill, progress["current"])
+    if progress["next"] is None:
+        raise Conflict("您已完成本场考试的全部题目。", code="round_complete")
+    version = next(p["version"] for p in rnd.scenarios if p["id"] == progress["next"])
+    spec = engine.scenario_spec(session, progress["next"], version)
+    limit = (rnd.time_per_scenario or spec.time_limit) + entry.extra_seconds
+    entry.joined_at = entry.joined_at or now
+    return engine.start_drill(session, clock, user.id, progress["next"], "exam", opener, round_id=rnd.id,
+                              time_limit=limit, scenario_version=version)
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def inject_fault(session: Session, clock: Clock, rnd: Round, examiner: User, component: str,
+                 user_id: int | None = None, start_in: int = 0, duration: int | None = None,
+                 message: str | None = None) -> InjectedFault:
+    """Take a component down for the round (or one candidate), now or in ``start_in`` seconds."""
+    if component not in FAULT_COMPONENTS:
+        raise ValidationFailed(f"故障组件必须是 {', '.join(FAULT_COMPONENTS)} 之一。", code="unknown_component")
+    if rnd.status == ENDED:
+        raise Conflict("考试已结束。", code="round_ended")
+    if user_id is not None:
+        candidate_entry(session, rnd, user_id)
+    if not isinstance(start_in, int) or not 0 <= start_in <= 3600:
+        raise ValidationFailed("开始时间须为 0 到 3600 秒之后。", code="invalid_start")
+    if duration is not None and (not isinstance(duration, int) or not 1 <= duration <= 7200):
+        raise ValidationFailed("持续时间须为 1 到 7200 秒。", code="invalid_duration")
+    now = clock.now()
+    starts = now + timedelta(seconds=start_in)
+    fault = InjectedFault(round_id=rnd.id, user_id=user_id, component=component,
+                          message=(message or f"{FAULT_COMPONENTS[component]}服务异常").strip()[:200],
+                          starts_at=starts, ends_at=starts + timedelta(seconds=duration) if duration else None,
+                          created_by=examiner.id, created_at=now)
+    session.add(fault)
+    session.flush()
+    return fault
+
+
+def restore_fault(session: Session, clock: Clock, rnd: Round, fault_id: int) -> InjectedFault:
+    fault = session.get(InjectedFault, fault_id)
+    if fault is None or fault.round_id != rnd.id:
+        raise NotFound("故障记录不存在。", code="unknown_fault")
+    now = clock.now()
+    if fault.ends_at is None or fault.ends_at > now:
+        fault.ends_at = max(now, fault.starts_at)
+    return fault
+
+
+def round_faults(session: Session, drill: Drill, now: datetime) -> list[dict[str, Any]]:
+    """Examiner faults in force now for this drill (its round, all or this candidate)."""
+    if drill.round_id is None:
+        return []
+    rows = session.scalars(select(InjectedFault).where(InjectedFault.round_id == drill.round_id))
+    out = []
+    for f in rows:
+        if f.user_id is not None and f.user_id != drill.user_id:
+            continue
+        if f.starts_at <= now and (f.ends_at is None or now < f.ends_at):
+            out.append({"key": f"round-{f.id}", "component": f.component, "message": f.message,
+                        "source": "examiner"})
+    return out
+
+
+def list_faults(session: Session, rnd: Round, now: datetime) -> list[dict[str, Any]]:
+    rows = session.scalars(select(InjectedFault).where(InjectedFault.round_id == rnd.id).order_by(InjectedFault.id))
+    return [{"id": f.id, "component": f.component, "message": f.message, "user_id": f.user_id,
+             "starts_at": f.starts_at.isoformat(), "ends_at": f.ends_at.isoformat() if f.ends_at else None,
+             "active": f.starts_at <= now and (f.ends_at is None or now < f.ends_at)} for f in rows]
+
+
+# --------------------------------------------------------------------------- marking and results
+
+
+def adjust_check(session: Session, clock: Clock, drill: Drill, examiner: User, check_id: str, points: Any,
+                 comment: str) -> dict[str, Any]:
+    """Change one check's points with a mandatory comment; the auto score stays in the report."""
+    from sandbox.scoring.rubric import score_drill
+
+    if drill.status != engine.FINISHED or not drill.report:
+        raise Conflict("演练尚未结束，不能调分。", code="drill_not_finished")
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationFailed("调整分数必须填写理由。", code="comment_required")
+    if len(comment) > 500:
+        raise ValidationFailed("理由不能超过 500 字。", code="comment_too_long")
+    check = next((c for c in drill.report["checks"] if c["id"] == check_id), None)
+    if check is None:
+        raise NotFound(f"评分项 {check_id!r} 不存在。", code="unknown_check")
+    try:
+        value = float(points)
+    except (TypeError, ValueError):
+        raise ValidationFailed("分数必须是数字。", code="invalid_points") from None
+    if not 0 <= value <= check["max_points"]:
+        raise ValidationFailed(f"分数须在 0 到 {check['max_points']:g} 之间。", code="invalid_points")
+    now = clock.now()
+    session.add(ScoreAdjustment(drill_id=drill.id, check_id=check_id, points=value, previous_points=check["points"],
+                                comment=comment, by_user_id=examiner.id, at=now))
+    session.flush()
+    report = score_drill(session, drill, adjustments_for(session, drill.id))
+    drill.report = report
+    drill.total = report["total"]
+    return report
+
+
+def adjustments_for(session: Session, drill_id: int) -> dict[str, dict[str, Any]]:
+    """The latest adjustment per check (the history is kept in the table)."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = session.execute(select(ScoreAdjustment, User.username).join(User, User.id == ScoreAdjustment.by_user_id)
+                           .where(ScoreAdjustment.drill_id == drill_id).order_by(ScoreAdjustment.id))
+    for adj, username in rows:
+        out[adj.check_id] = {"points": adj.points, "comment": adj.comment, "by": username, "at": adj.at.isoformat()}
+    return out
+
+
+def adjustment_history(session: Session, drill_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(select(ScoreAdjustment, User.username).join(User, User.id == ScoreAdjustment.by_user_id)
+                           .where(ScoreAdjustment.drill_id == drill_id).order_by(ScoreAdjustment.id))
+    return [{"check": a.check_id, "from": a.previous_points, "to": a.points, "comment": a.comment, "by": u,
+             "at": a.at.isoformat()} for a, u in rows]
+
+
+def release_results(session: Session, rnd: Round) -> Round:
+    rnd.results_released = True
+    return rnd
+
+
+def results_released(session: Session, drill: Drill) -> bool:
+    if drill.round_id is None:
+        return drill.mode == "practice"
+    rnd = session.get(Round, drill.round_id)
+    return bool(rnd and rnd.results_released)
+
+
+def _hard_fail_events(session: Session, drill_id: int) -> list[DrillEvent]:
+    return [e for e in session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill_id,
+                                                               DrillEvent.type.in_(LOOKUP_EVENTS + ("compliance.flag",))))
+            if (e.type in LOOKUP_EVENTS and (e.data or {}).get("allowed") is False
+                and (e.data or {}).get("reason") == "identity_not_verified")
+            or (e.type == "compliance.flag" and (e.data or {}).get("kind") in ("pii", "asks_secret"))]
+
+
+def live_board(session: Session, clock: Clock, rnd: Round) -> list[dict[str, Any]]:
+    """Each candidate's current scenario, elapsed time, operations so far and hard fails."""
+    now = clock.now()
+    rows = []
+    for entry in rnd.candidates:
+        user = session.get(User, entry.user_id)
+        drills = _round_drills(session, rnd, entry.user_id)
+        current = next((d for d in drills if d.status != engine.FINISHED), None)
+        for d in drills:
+            if d.status != engine.FINISHED:
+                engine.tick(session, clock, d)
+        ops = 0
+        fails: list[dict[str, Any]] = []
+        if current is not None:
+            ops = session.query(DrillEvent).filter(DrillEvent.drill_id == current.id,
+                                                   DrillEvent.type.notin_(("message.customer", "contact.arrived",
+                                                                           "drill.started"))).count()
+        for d in drills:
+            for e in _hard_fail_events(session, d.id):
+                fails.append({"drill": d.id, "t": round(e.t, 1), "type": e.type,
+                              "kind": (e.data or {}).get("kind") or "lookup_before_verification"})
+        rows.append({
+            "user_id": entry.user_id, "username": user.username, "display_name": user.label,
+            "joined": entry.joined_at is not None, "extra_seconds": entry.extra_seconds,
+            "finished": sum(1 for d in drills if d.status == engine.FINISHED), "total": len(rnd.scenarios),
+            "current": None if current is None else {
+                "drill": current.id, "scenario": current.scenario_id, "status": current.status,
+                "elapsed_seconds": round(engine.drill_seconds(current, now), 1),
+                "remaining_seconds": round(engine.remaining_seconds(current, now), 1), "operations": ops},
+            "hard_fails": fails,
+        })
+    return rows
+
+
+def results(session: Session, rnd: Round) -> dict[str, Any]:
+    """One row per candidate and scenario (unfinished ones marked incomplete, never an error)."""
+    rows = []
+    for entry in rnd.candidates:
+        user = session.get(User, entry.user_id)
+        drills = {d.scenario_id: d for d in _round_drills(session, rnd, entry.user_id)}
+        for p in candidate_plan(rnd, entry.user_id):
+            d = drills.get(p["id"])
+            complete = d is not None and d.status == engine.FINISHED and d.report is not None
+            dims = {name: (d.report["dimensions"][name]["score"] if complete else None) for name in DIMENSIONS}
+            rows.append({"username": user.username, "display_name": user.label, "scenario": p["id"],
+                         "version": p["version"], "drill": d.id if d else None, "complete": complete,
+                         "status": "已完成" if complete else ("进行中" if d else "未作答"),
+                         "auto_total": d.report.get("auto_total") if complete else None,
+                         "total": d.total if complete else None, "hard_fail": bool(d.hard_fail) if complete else None,
+                         "dimensions": dims})
+    return {"round": rnd.id, "name": rnd.name, "status": rnd.status, "released": rnd.results_released,
+            "complete": all(r["complete"] for r in rows) and bool(rows), "rows": rows}
+
+
+EXPORT_HEADERS = ["考生", "用户名", "场景", "版本", "状态", "自动评分", "最终得分", "硬性扣分", *DIMENSIONS]
+
+
+def export_table(data: dict[str, Any]) -> list[list[Any]]:
+    """Rows for CSV/XLSX: one per candidate and scenario, dimensions as columns."""
+    table: list[list[Any]] = [EXPORT_HEADERS]
+    for r in data["rows"]:
+        table.append([r["display_name"], r["username"], r["scenario"], r["version"],
+                      r["status"] + ("" if r["complete"] else "（未完成）"), r["auto_total"], r["total"],
+                      "" if r["hard_fail"] is None else ("是" if r["hard_fail"] else "否"),
+                      *[r["dimensions"][d] for d in DIMENSIONS]])
+    return table
+
+
+def export_csv(data: dict[str, Any]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for row in export_table(data):
+        writer.writerow(["" if v is None else v for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM so Excel opens Chinese text correctly
+
+
+def export_xlsx(data: dict[str, Any]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "成绩"
+    for row in export_table(data):
+        ws.append(row)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def round_json(session: Session, clock: Clock, rnd: Round) -> dict[str, Any]:
+    return {"id": rnd.id, "name": rnd.name, "status": rnd.status, "status_label": STATUS_LABELS[rnd.status],
+            "join_code": rnd.join_code, "scenarios": rnd.scenarios, "shuffle": rnd.shuffle,
+            "time_per_scenario": rnd.time_per_scenario, "kb_version": rnd.kb_version,
+            "opens_at": rnd.opens_at.isoformat() if rnd.opens_at else None,
+            "closes_at": rnd.closes_at.isoformat() if rnd.closes_at else None,
+            "started_at": rnd.started_at.isoformat() if rnd.started_at else None,
+            "results_released": rnd.results_released, "candidates": len(rnd.candidates),
+            "faults": list_faults(session, rnd, clock.now())}
