@@ -9,6 +9,8 @@ from werkzeug.routing import BuildError
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("main.dashboard", "首页", ("candidate", "examiner", "trainer", "admin")),
     ("drills.index", "实操演练", ("candidate", "examiner", "trainer", "admin")),
+    ("rounds.exam_home", "参加考试", ("candidate",)),
+    ("rounds.index", "考试管理", ("examiner", "admin")),
     ("kb.index", "知识库", ("candidate", "examiner", "trainer", "admin")),
     ("main.users", "用户管理", ("admin",)),
     ("bank.practice", "练习会话", ("candidate", "examiner", "trainer", "admin")),

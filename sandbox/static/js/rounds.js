@@ -1,0 +1,79 @@
+// Examiner pages: the live board (polled), the replay stepper and the print button.
+(function () {
+  "use strict";
+  const BD = window.BankDrill;
+  const el = BD.el;
+
+  function fmt(s) {
+    s = Math.max(0, Math.round(s || 0));
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  const board = document.getElementById("live-board");
+  if (board) {
+    const LABELS = { lookup_before_verification: "核验前查询", pii: "泄露完整信息", asks_secret: "索要密码/验证码" };
+    async function refresh() {
+      try {
+        const data = await BD.api("GET", board.dataset.url);
+        const status = document.getElementById("round-status");
+        if (status) status.textContent = data.round.status_label;
+        const rows = data.candidates.map((c) => el("tr", { "data-user": c.username }, [
+          el("td", { text: c.display_name + "（" + c.username + "）" + (c.joined ? "" : " 未加入") }),
+          el("td", { text: c.finished + " / " + c.total }),
+          el("td", { text: c.current ? c.current.scenario : "—" }),
+          el("td", { text: c.current ? fmt(c.current.elapsed_seconds) + " / 剩余 " + fmt(c.current.remaining_seconds) : "—" }),
+          el("td", { text: c.current ? String(c.current.operations) : "—" }),
+          el("td", {}, c.hard_fails.length ? c.hard_fails.map((f) => el("span", { class: "badge bad", text: (LABELS[f.kind] || f.kind) + " " + fmt(f.t) })) : ["—"]),
+          el("td", {}, c.current ? [el("a", { href: "/drills/" + c.current.drill, text: "旁观" })] : []),
+        ]));
+        board.replaceChildren(el("table", { class: "table" }, [
+          el("thead", {}, [el("tr", {}, ["考生", "已完成", "当前场景", "用时", "操作数", "硬性违规", ""].map((h) => el("th", { text: h })))]),
+          el("tbody", {}, rows.length ? rows : [el("tr", {}, [el("td", { colspan: "7", class: "muted", text: "名单为空。" })])]),
+        ]));
+      } catch (err) {
+        board.replaceChildren(el("p", { class: "bad", text: err.message }));
+      }
+    }
+    refresh();
+    setInterval(refresh, 3000);
+  }
+
+  const replay = document.getElementById("replay");
+  if (replay) {
+    const LABELS = {
+      "message.agent": "坐席回复", "message.customer": "客户", "asr.recognized": "语音识别", "kb.search": "知识检索",
+      "kb.open": "打开知识", "suggestion.use": "引用推荐", "identity.sms": "发送验证码", "identity.failed": "核验失败",
+      "identity.verified": "核验通过", "identity.locked": "核验锁定", "lookup.customer": "查客户资料",
+      "lookup.accounts": "查账户", "lookup.transactions": "查流水", "lookup.cards": "查信用卡", "lookup.bill": "查账单",
+      "freeze": "临时挂失", "workorder.created": "创建工单", "handoff": "转人工", "fault.started": "系统故障",
+      "fault.ended": "故障恢复", "fault.blocked": "操作受阻", "compliance.flag": "用语提示", "contact.arrived": "客户接入",
+      "drill.started": "开始", "drill.finished": "交卷", "drill.expired": "超时结束",
+    };
+    let events = [];
+    let pos = 0;
+    const list = document.getElementById("replay-events");
+    function detail(e) {
+      const d = e.data || {};
+      if (d.allowed === false) return "（被拒绝：" + (d.reason || "") + "）";
+      return d.text || d.query || d.article || d.phrase || d.message || d.number || d.transcript || "";
+    }
+    function render() {
+      list.replaceChildren(...events.slice(0, pos).map((e, i) => el("li", { class: i === pos - 1 ? "current" : "" }, [
+        el("span", { class: "muted small", text: fmt(e.t) + " " }),
+        el("strong", { text: (LABELS[e.type] || e.type) + (e.contact ? "·" + e.contact : "") }), " ", detail(e)])));
+      document.getElementById("replay-pos").textContent = pos + " / " + events.length;
+      const cur = list.lastElementChild;
+      if (cur) cur.scrollIntoView({ block: "nearest" });
+    }
+    replay.querySelectorAll("[data-step]").forEach((b) => b.addEventListener("click", () => {
+      const step = b.dataset.step;
+      pos = step === "all" ? events.length : Math.min(events.length, Math.max(0, pos + Number(step)));
+      render();
+    }));
+    BD.api("GET", replay.dataset.url).then((data) => { events = data.events; pos = Math.min(1, events.length); render(); })
+      .catch((err) => list.replaceChildren(el("li", { class: "bad", text: err.message })));
+  }
+
+  const printBtn = document.getElementById("print-btn");
+  if (printBtn) printBtn.addEventListener("click", () => window.print());
+})();
