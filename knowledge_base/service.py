@@ -375,9 +375,10 @@ class KnowledgeBase:
                 out[field] = terms
                 continue
             scored = [(searcher.doc_frequency(field, t), t, w) for t, w in terms]
-            kept = [(t, w) for df, t, w in scored if df <= limit * total]
+            kept = [(t, w) for df, t, w in scored if 0 < df <= limit * total]
             if len(kept) < 2 and field != "body":
-                kept = [(t, w) for _df, t, w in sorted(scored)[:2]]
+                # Keep the rarest terms that occur at all, so a query never goes blank.
+                kept = [(t, w) for _df, t, w in sorted(x for x in scored if x[0] > 0)[:2]]
             out[field] = kept
         return out
 
