@@ -192,12 +192,19 @@ class SearchIndex:
             self._ix = None
 
 
-def build_query(bigram_terms: list[tuple[str, float]],
+def build_query(bigram_terms: dict[str, list[tuple[str, float]]] | list[tuple[str, float]],
                 word_terms: list[tuple[str, float]] = ()) -> Or | None:
-    """An OR of every analysed (term, weight) in every field, with the field boosts."""
+    """An OR of analysed (term, weight) pairs over the fields, with the field boosts.
+
+    ``bigram_terms`` is one list for every bigram field, or a list per field."""
     clauses = []
     for field, boost in field_boosts().items():
-        terms = word_terms if field in WORD_FIELDS else bigram_terms
+        if field in WORD_FIELDS:
+            terms = word_terms
+        elif isinstance(bigram_terms, dict):
+            terms = bigram_terms.get(field, [])
+        else:
+            terms = bigram_terms
         for term, weight in terms:
             clauses.append(Term(field, term, boost=boost * weight))
     if not clauses:

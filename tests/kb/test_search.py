@@ -243,3 +243,13 @@ def test_model_load_failure_falls_back_to_lexical_search(runtime, broken_model):
 def test_hybrid_mode_when_model_loads(kb, starcard):
     assert embedding.available()
     assert kb.search("星河联名卡").mode == "hybrid"
+
+
+def test_common_term_pruning_keeps_the_rare_terms(kb, starcard, monkeypatch):
+    from knowledge_base import service
+
+    monkeypatch.setattr(service, "MIN_DOCS_TO_PRUNE", 0)
+    monkeypatch.setattr(service, "MAX_DF", {"title": 0.001, "questions": 0.001, "body": 0.0})
+    kb.use_model = False
+    result = kb.search("星河联名卡的账单怎么查询")
+    assert ids(result)[0] == "T-STAR"
