@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.bank.masking import mask_name, redact
 from sandbox.bank.models import Conversation
-from sandbox.drill.engine import messages_after
+from sandbox.drill.engine import append_message, messages_after
 from sandbox.errors import NotFound
 from workorders.handoff import ConversationInfo
 
@@ -32,3 +32,10 @@ class BankConversationGateway:
         return ConversationInfo(conversation_id=conversation.id, owner_user_id=conversation.owner_id,
                                 customer_id=customer.code, customer_label=mask_name(customer.name),
                                 transcript=transcript)
+
+    def post_human_message(self, session: Session, message) -> None:
+        """Route a human agent's handoff message into the conversation the customer sees."""
+        handoff = message.handoff
+        if handoff.conversation_id and session.get(Conversation, handoff.conversation_id) is not None:
+            append_message(session, message.at, handoff.conversation_id, "human", message.text,
+                           author_id=message.author_id)

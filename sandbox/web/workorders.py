@@ -47,6 +47,15 @@ def conversation_gateway() -> handoffs.ConversationGateway:
     return runtime().services.get(GATEWAY_KEY) or handoffs.NoConversations()
 
 
+def route_message(session: Any, message: Any) -> Any:
+    """Also put a human agent's handoff message into the conversation itself."""
+    gateway = conversation_gateway()
+    post = getattr(gateway, "post_human_message", None)
+    if post is not None:
+        post(session, message)
+    return message
+
+
 def _busy(exc: OperationalError) -> bool:
     text = str(exc.orig or exc).lower()
     return "locked" in text or "busy" in text
@@ -305,7 +314,8 @@ def handoff_message(handoff_id: int):
         flash(_form_errors(form), "error")
     else:
         try:
-            write(lambda s: handoffs.add_message(s, runtime().clock, who, handoff_id, form.text.data))
+            write(lambda s: route_message(s, handoffs.add_message(s, runtime().clock, who, handoff_id,
+                                                                  form.text.data)))
         except DomainError as exc:
             if exc.status == 404:
                 raise

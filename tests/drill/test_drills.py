@@ -255,3 +255,19 @@ def test_parallel_lookups_in_a_drill_all_succeed_and_are_logged(app, api_token, 
                                               DrillEvent.type.in_(("lookup.customer", "lookup.accounts",
                                                                    "lookup.cards"))).count()
     assert logged == 12
+
+
+def test_a_handoff_accepted_by_the_examiner_continues_the_same_conversation(api):
+    cand, examiner = api("candidate"), api("examiner")
+    conv = start(cand)["conversations"][0]["id"]
+    cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好，我为您转接人工坐席。"})
+    resp = cand.post(f"/api/v1/conversations/{conv}/handoff", json={
+        "queue": "人工坐席", "summary": {"intent": "信用卡账单查询", "request": "查询本期账单",
+                                     "actions_taken": "已问候", "verification_status": "未核验", "mood": "平静"}})
+    assert resp.status_code == 201, resp.get_json()
+    handoff = resp.get_json()
+    assert [t["speaker"] for t in handoff["transcript"]][:2] == ["客户", "坐席"]
+    assert examiner.post(f"/api/v1/handoffs/{handoff['id']}/accept").status_code == 200
+    assert examiner.post(f"/api/v1/handoffs/{handoff['id']}/messages", json={"text": "您好，我是人工坐席小王。"}).status_code == 201
+    msgs = cand.get(f"/api/v1/conversations/{conv}/messages").get_json()["messages"]
+    assert msgs[-1]["speaker"] == "human" and "人工坐席小王" in msgs[-1]["text"]

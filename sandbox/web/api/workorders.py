@@ -12,7 +12,7 @@ from sandbox.errors import ValidationFailed
 from sandbox.web.api import bp, json_body
 from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
-from sandbox.web.workorders import STAFF, WO_ROLES, actor, conversation_gateway, handoff_timeout, write
+from sandbox.web.workorders import STAFF, WO_ROLES, actor, conversation_gateway, handoff_timeout, route_message, write
 from workorders import handoff as handoffs
 from workorders import services, sla, states, vocab
 
@@ -163,7 +163,8 @@ def handoff_accept(handoff_id: int):
 def handoff_messages(handoff_id: int):
     data = json_body()
     who = actor()
-    message = write(lambda s: handoffs.add_message(s, runtime().clock, who, handoff_id, data.get("text")))
+    message = write(lambda s: route_message(s, handoffs.add_message(s, runtime().clock, who, handoff_id,
+                                                                      data.get("text"))))
     return _handoff_json(message.handoff, 201)
 
 
