@@ -106,8 +106,8 @@ class ContactContext:
     drill: Drill | None
     audience: str
 
-    def post_free(self, session: Session, text: str) -> ConversationMessage:
-        """A message in a free practice conversation (no simulated customer)."""
+    def post_free(self, session: Session, text: str, as_customer: bool = False) -> ConversationMessage:
+        """A message in a free practice conversation (no simulated customer): a person plays each side."""
         from sandbox.bank.conversations import ensure_open
 
         text = (text or "").strip()
@@ -118,13 +118,17 @@ class ContactContext:
         if len(text) > engine.MAX_MESSAGE_CHARS:
             raise ValidationFailed(f"消息过长（最多 {engine.MAX_MESSAGE_CHARS} 字）。", code="message_too_long")
         ensure_open(self.conversation)
-        speaker = "agent" if self.audience == "agent" else "customer"
+        speaker = "customer" if as_customer or self.audience == "customer" else "agent"
         return engine.append_message(session, runtime().clock.now(), self.conversation.id, speaker, text,
                                      author_id=current_user().id)
 
 
-def load_contact(conversation_id: int, write: bool = False) -> ContactContext:
-    """The conversation (owner, or an examiner watching) and its drill contact, if any."""
+def load_contact(conversation_id: int, write: bool = False, as_customer: bool = False) -> ContactContext:
+    """The conversation (owner, or an examiner watching) and its drill contact, if any.
+
+    ``as_customer``: the customer's side of a free practice conversation (role-play), for its
+    owner or an examiner; a drill's customer is always the simulated one.
+    """
     from sandbox.bank.conversations import get_conversation
 
     s = db()
@@ -132,6 +136,16 @@ def load_contact(conversation_id: int, write: bool = False) -> ContactContext:
     conversation = get_conversation(s, conversation_id, user, watch=True)
     contact = engine.contact_for_conversation(s, conversation.id)
     drill = engine.get_drill(s, contact.drill_id, for_update=write) if contact else None
+    if as_customer:
+        if drill is not None:
+            from sandbox.errors import Forbidden
+
+            raise Forbidden("演练中的客户由系统模拟，不能以客户身份发言。", code="forbidden")
+        return ContactContext(conversation, None, None, "customer")
+    if drill is not None and write and drill.user_id != user.id:
+        from sandbox.errors import Forbidden
+
+        raise Forbidden("只有作答的考生可以在演练会话中操作。", code="forbidden")
     audience = "agent" if conversation.owner_id == user.id or drill is not None else "customer"
     return ContactContext(conversation, contact, drill, audience)
 

@@ -271,3 +271,28 @@ def test_a_handoff_accepted_by_the_examiner_continues_the_same_conversation(api)
     assert examiner.post(f"/api/v1/handoffs/{handoff['id']}/messages", json={"text": "您好，我是人工坐席小王。"}).status_code == 201
     msgs = cand.get(f"/api/v1/conversations/{conv}/messages").get_json()["messages"]
     assert msgs[-1]["speaker"] == "human" and "人工坐席小王" in msgs[-1]["text"]
+
+
+def test_free_practice_role_play_both_sides(api):
+    """An examiner plays the customer of a candidate's practice conversation."""
+    cand, examiner = api("candidate"), api("examiner")
+    conv = cand.post("/api/v1/conversations", json={"customer_id": "C003"}).get_json()["id"]
+    assert cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好，请问有什么可以帮您？"}).status_code == 201
+    resp = examiner.post(f"/api/v1/conversations/{conv}/messages", json={"text": "我卡里的钱少了", "as": "customer"})
+    assert resp.status_code == 201 and resp.get_json()["message"]["speaker"] == "customer"
+    seen = cand.get(f"/api/v1/conversations/{conv}/messages").get_json()["messages"]
+    assert [m["speaker"] for m in seen] == ["agent", "customer"]
+    assert examiner.get(f"/api/v1/conversations/{conv}/messages?as=customer").status_code == 200
+    # Another candidate can play neither side.
+    other = api("candidate2")
+    assert other.post(f"/api/v1/conversations/{conv}/messages", json={"text": "x", "as": "customer"}).status_code == 403
+
+
+def test_nobody_speaks_for_a_drills_simulated_customer(api):
+    cand, examiner = api("candidate"), api("examiner")
+    conv = start(cand)["conversations"][0]["id"]
+    resp = examiner.post(f"/api/v1/conversations/{conv}/messages", json={"text": "我是客户", "as": "customer"})
+    assert resp.status_code == 403
+    resp = examiner.post(f"/api/v1/conversations/{conv}/messages", json={"text": "我是坐席"})
+    assert resp.status_code == 403
+    assert examiner.get(f"/api/v1/conversations/{conv}/messages").status_code == 200  # watching is fine

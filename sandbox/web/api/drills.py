@@ -148,7 +148,7 @@ def messages_list(conversation_id: int):
     except ValueError:
         raise ValidationFailed("after 必须是整数。", code="invalid_after") from None
     with unit_of_work() as s:
-        ctx = load_contact(conversation_id)
+        ctx = load_contact(conversation_id, as_customer=request.args.get("as") == "customer")
         if ctx.drill is not None:
             engine.tick(s, runtime().clock, ctx.drill)
         msgs = engine.messages_after(s, conversation_id, after)
@@ -168,10 +168,11 @@ def messages_post(conversation_id: int):
     text = data.get("text")
     if not isinstance(text, str):
         raise ValidationFailed("text 必须是文本。", code="invalid_text")
+    as_customer = data.get("as") == "customer"
     with unit_of_work() as s:
-        ctx = load_contact(conversation_id, write=True)
+        ctx = load_contact(conversation_id, write=True, as_customer=as_customer)
         if ctx.drill is None:
-            msg = ctx.post_free(s, text)
+            msg = ctx.post_free(s, text, as_customer)
             body = {"message": message_json(msg, ctx.audience), "replies": [], "hints": []}
         else:
             result = engine.post_agent_message(s, runtime().clock, ctx.drill, ctx.contact, text, current_user().id)
