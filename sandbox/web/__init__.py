@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach request glue, security, error handlers and every blueprint."""
-    from sandbox.web import api, auth, bank, drills, errors, kb, main, rounds, security
+    from sandbox.web import api, auth, bank, drills, errors, kb, main, rounds, scenario_library, security
     from sandbox.web import workorders as workorders_pages
     # API modules add their routes to api.bp when imported (before it is registered).
     from sandbox.web.api import bank as _api_bank  # noqa: F401
@@ -20,5 +20,6 @@ def register_web(app: Flask) -> None:
     init_request_glue(app)
     security.init_security(app)
     errors.init_error_handlers(app)
-    for blueprint in (auth.bp, main.bp, drills.bp, rounds.bp, kb.bp, bank.bp, workorders_pages.bp, api.bp):
+    for blueprint in (auth.bp, main.bp, drills.bp, rounds.bp, scenario_library.bp, kb.bp, bank.bp,
+                      workorders_pages.bp, api.bp):
         app.register_blueprint(blueprint)

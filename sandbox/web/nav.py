@@ -11,6 +11,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("drills.index", "实操演练", ("candidate", "examiner", "trainer", "admin")),
     ("rounds.exam_home", "参加考试", ("candidate",)),
     ("rounds.index", "考试管理", ("examiner", "admin")),
+    ("scenario_library.index", "场景库", ("trainer", "admin")),
     ("kb.index", "知识库", ("candidate", "examiner", "trainer", "admin")),
     ("main.users", "用户管理", ("admin",)),
     ("bank.practice", "练习会话", ("candidate", "examiner", "trainer", "admin")),

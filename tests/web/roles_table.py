@@ -84,6 +84,12 @@ ROUTE_ROLES: dict[str, dict] = {
     "rounds.exam_join": {"roles": {C}, "url": "/exam/join", "method": "post"},
     "rounds.exam_round": {"roles": {C}, "url": "/exam/999999"},
     "rounds.exam_next": {"roles": {C}, "url": "/exam/999999/next", "method": "post"},
+    "scenario_library.index": {"roles": {T, A}, "url": "/trainer/scenarios/"},
+    "scenario_library.view": {"roles": {T, A}, "url": "/trainer/scenarios/cc-bill-enquiry"},
+    "scenario_library.edit": {"roles": {T, A}, "url": "/trainer/scenarios/cc-bill-enquiry/edit"},
+    "scenario_library.duplicate": {"roles": {T, A}, "url": "/trainer/scenarios/no-such/duplicate", "method": "post"},
+    "scenario_library.toggle": {"roles": {T, A}, "url": "/trainer/scenarios/no-such/toggle", "method": "post"},
+    "scenario_library.rehearse": {"roles": {T, A}, "url": "/trainer/scenarios/no-such/rehearse", "method": "post"},
     # --- drills -----------------------------------------------------------------
     "api.scenarios_list": {"roles": ALL, "url": "/api/v1/scenarios"},
     "api.drills_start": {"roles": ALL, "url": "/api/v1/drills", "method": "post"},
