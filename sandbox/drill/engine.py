@@ -306,16 +306,36 @@ def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None
     return True
 
 
-def _record_fault_changes(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> bool:
-    """Log each fault's start and end in the drill's event log, once."""
-    if not spec.events and drill.round_id is None:
-        return False
+def _fault_changes(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime
+                   ) -> tuple[dict[str, dict[str, Any]], set[str], set[str]]:
     active = {f["key"]: f for f in active_faults(session, drill, spec, now)}
     started: set[str] = set()
     ended: set[str] = set()
     for e in session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill.id,
                                                       DrillEvent.type.in_(("fault.started", "fault.ended")))):
         (started if e.type == "fault.started" else ended).add((e.data or {}).get("key"))
+    return active, started, ended
+
+
+def needs_tick(session: Session, clock: Clock, drill: Drill) -> bool:
+    """Whether tick() would change anything now (a read-only check, so polls need no write lock)."""
+    if drill.status == FINISHED:
+        return False
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    now = clock.now()
+    if _due(drill, spec, now):
+        return True
+    if not spec.events and drill.round_id is None:
+        return False
+    active, started, ended = _fault_changes(session, drill, spec, now)
+    return bool(set(active) - started or started - set(active) - ended)
+
+
+def _record_fault_changes(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> bool:
+    """Log each fault's start and end in the drill's event log, once."""
+    if not spec.events and drill.round_id is None:
+        return False
+    active, started, ended = _fault_changes(session, drill, spec, now)
     changed = False
     for key, f in active.items():
         if key not in started:

@@ -296,3 +296,15 @@ def test_nobody_speaks_for_a_drills_simulated_customer(api):
     resp = examiner.post(f"/api/v1/conversations/{conv}/messages", json={"text": "我是坐席"})
     assert resp.status_code == 403
     assert examiner.get(f"/api/v1/conversations/{conv}/messages").status_code == 200  # watching is fine
+
+
+def test_an_examiner_watching_a_drill_sees_time_based_events(api, clock):
+    cand, examiner = api("candidate"), api("examiner")
+    drill = start(cand)
+    conv = drill["conversations"][0]["id"]
+    clock.advance(61)  # the customer grows impatient; the watcher's poll advances the drill
+    msgs = examiner.get(f"/api/v1/conversations/{conv}/messages").get_json()["messages"]
+    assert "还在吗" in msgs[-1]["text"]
+    clock.advance(500)
+    state = examiner.get(f"/api/v1/drills/{drill['id']}").get_json()
+    assert state["status"] == "finished" and state["ended_by"] == "deadline"

@@ -101,11 +101,13 @@ def drills_start():
 @bp.get("/drills/<int:drill_id>")
 @any_user
 def drills_get(drill_id: int):
-    with unit_of_work() as s:
-        drill = _own_drill(drill_id, for_update=True)
-        engine.tick(s, runtime().clock, drill)
-        body = drill_json(drill)
-    return jsonify(body)
+    drill = _own_drill(drill_id)
+    if engine.needs_tick(db(), runtime().clock, drill):
+        db().commit()
+        with unit_of_work() as s:
+            engine.tick(s, runtime().clock, _own_drill(drill_id, for_update=True))
+        db().expire_all()
+    return jsonify(drill_json(_own_drill(drill_id)))
 
 
 @bp.post("/drills/<int:drill_id>/finish")
@@ -143,21 +145,27 @@ def drills_report(drill_id: int):
 @bp.get("/conversations/<int:conversation_id>/messages")
 @any_user
 def messages_list(conversation_id: int):
+    """New messages after ``after``; polls take the write lock only when the drill has something to do."""
     try:
         after = int(request.args.get("after", 0))
     except ValueError:
         raise ValidationFailed("after 必须是整数。", code="invalid_after") from None
-    with unit_of_work() as s:
-        ctx = load_contact(conversation_id, as_customer=request.args.get("as") == "customer")
-        if ctx.drill is not None:
-            engine.tick(s, runtime().clock, ctx.drill)
-        msgs = engine.messages_after(s, conversation_id, after)
-        body = {"conversation": conversation_id, "messages": [message_json(m, ctx.audience) for m in msgs]}
-        if ctx.drill is not None:
-            body["drill"] = {"status": ctx.drill.status,
-                             "remaining_seconds": round(engine.remaining_seconds(ctx.drill, runtime().clock.now()), 1)}
-            body["closed"] = ctx.contact.closed
-            body["mood"] = engine.mood_label(ctx.contact.mood)
+    as_customer = request.args.get("as") == "customer"
+    s = db()
+    ctx = load_contact(conversation_id, as_customer=as_customer)
+    if ctx.drill is not None and engine.needs_tick(s, runtime().clock, ctx.drill):
+        s.commit()
+        with unit_of_work() as s:
+            engine.tick(s, runtime().clock, engine.get_drill(s, ctx.drill.id, for_update=True))
+        s.expire_all()
+        ctx = load_contact(conversation_id, as_customer=as_customer)
+    msgs = engine.messages_after(s, conversation_id, after)
+    body = {"conversation": conversation_id, "messages": [message_json(m, ctx.audience) for m in msgs]}
+    if ctx.drill is not None:
+        body["drill"] = {"status": ctx.drill.status,
+                         "remaining_seconds": round(engine.remaining_seconds(ctx.drill, runtime().clock.now()), 1)}
+        body["closed"] = ctx.contact.closed
+        body["mood"] = engine.mood_label(ctx.contact.mood)
     return jsonify(body)
 
 
