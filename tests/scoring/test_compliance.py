@@ -1,0 +1,46 @@
+"""The compliance rules: each forbidden phrase is caught; its polite neighbours pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.scoring.compliance import ASKS_SECRET, BLAME, JARGON, PII, PROMISE, check_text
+
+CAUGHT = [
+    ("我保证明天之前到账。", PROMISE), ("这笔钱一定能退回来。", PROMISE), ("放心，肯定没问题。", PROMISE),
+    ("这个产品绝对安全。", PROMISE), ("百分之百能批下来。", PROMISE), ("收益100%有保障", PROMISE),
+    ("这款理财稳赚不赔。", PROMISE), ("这个产品保本的。", PROMISE), ("零风险，您放心买。", PROMISE),
+    ("这是您自己的问题。", BLAME), ("这不归我们管。", BLAME), ("我也没办法。", BLAME), ("您听不懂吗？", BLAME),
+    ("我早就说过了。", BLAME), ("您的账户是久悬户。", JARGON), ("已为您办理挂失止付。", JARGON),
+    ("业绩比较基准是2.6%。", JARGON), ("还有三天宽限期。", JARGON),
+    ("请提供您的短信验证码。", ASKS_SECRET), ("麻烦您报一下卡片密码。", ASKS_SECRET), ("告诉我卡背面的三位数字", ASKS_SECRET),
+    ("您的卡号是4111111111111111吗", PII), ("身份证号11010519491231002X已登记", PII), ("手机13812345678收到了吗", PII),
+]
+POLITE = [
+    "开户需要缴纳保证金吗？我帮您查一下。", "这款产品不保本，请您留意风险。", "请您一定保管好银行卡和密码。",
+    "本行工作人员不会索要您的密码和验证码。", "请勿向任何人透露验证码。", "请您自己在App里输入密码完成转账。",
+    "您的账户是久悬户，也就是长期没有使用被暂停的账户。", "稳盈30天持有期是R2级产品。",
+    "我们会尽力在15日内给您答复，以实际处理结果为准。", "您的卡号尾号1234，手机号138****5678。",
+    "非常理解您的心情，我马上为您查询。",
+]
+
+
+@pytest.mark.parametrize("text,kind", CAUGHT)
+def test_forbidden_phrases_are_caught(text, kind):
+    assert kind in {f.kind for f in check_text(text)}, text
+
+
+@pytest.mark.parametrize("text", POLITE)
+def test_polite_neighbours_pass(text):
+    assert check_text(text) == [], text
+
+
+def test_a_term_explained_earlier_need_not_be_explained_again():
+    earlier = "账单分期就是把这期账单分成几个月还。"
+    assert check_text("那我帮您办理账单分期。", earlier) == []
+    assert [f.kind for f in check_text("那我帮您办理账单分期。")] == [JARGON]
+
+
+def test_findings_never_repeat_the_clear_number():
+    finding = next(f for f in check_text("卡号4111111111111111") if f.kind == PII)
+    assert "4111111111111111" not in finding.phrase + finding.message
