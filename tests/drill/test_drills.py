@@ -308,3 +308,17 @@ def test_an_examiner_watching_a_drill_sees_time_based_events(api, clock):
     clock.advance(500)
     state = examiner.get(f"/api/v1/drills/{drill['id']}").get_json()
     assert state["status"] == "finished" and state["ended_by"] == "deadline"
+
+
+def test_a_reply_with_a_full_card_number_hard_fails(api):
+    from sandbox.drill.facts import customer_record
+
+    cand = api("candidate")
+    drill = start(cand)
+    conv = drill["conversations"][0]["id"]
+    card = customer_record("C001")["credit_cards"][0]["number"]
+    resp = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": f"您好，您的卡号是{card}对吗？"})
+    assert card not in resp.get_data(as_text=True)  # echoed back masked
+    report = cand.post(f"/api/v1/drills/{drill['id']}/finish").get_json()
+    assert report["hard_fail"] is True and report["hard_fails"][0]["kind"] == "pii_in_reply"
+    assert card not in str(report)
