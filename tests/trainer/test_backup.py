@@ -170,3 +170,14 @@ def test_values_survive_encoding():
         assert backups.decode_value(kind, json.loads(json.dumps(encoded))) == value, kind
     naive = backups.encode_value("datetime", datetime(2026, 1, 1, 12, 0))
     assert backups.decode_value("datetime", naive) == datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def test_backup_module_imports_without_flask():
+    import subprocess
+    import sys
+
+    script = ("import sys, sandbox.backup, knowledge_base.analytics, knowledge_base.editor, knowledge_base.explain\n"
+              "bad = [m for m in sys.modules if m == 'flask' or m.startswith(('flask.', 'flask_', 'wtforms'))]\n"
+              "assert not bad, bad\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -167,3 +167,42 @@ def test_preview_renders_with_the_sanitiser(api, login_as):
     # The editor page carries the preview hook and no inline script or style.
     page = login_as("trainer").get("/trainer/articles/new").get_data(as_text=True)
     assert 'data-preview="#answer-preview"' in page and "style=" not in page and "<script>" not in page
+
+
+@pytest.mark.db
+def test_candidates_searching_while_a_trainer_saves_never_see_an_error(app, login_as, api_token, runtime):
+    import threading
+
+    trainer = login_as("trainer")
+    trainer.post("/trainer/articles/new", data=form_data("青铜借记卡挂失第0版", "先冻结。", external_id="T-RACE"))
+    headers = {"Authorization": f"Bearer {api_token('candidate')}"}
+    failures, titles, stop = [], [], threading.Event()
+
+    def search():
+        client = app.test_client()
+        while not stop.is_set():
+            resp = client.get("/api/v1/kb/search?q=青铜借记卡挂失", headers=headers)
+            if resp.status_code != 200:
+                failures.append((resp.status_code, resp.data[:200]))
+            else:
+                titles.extend(r["title"] for r in resp.get_json()["results"] if r["id"] == "T-RACE")
+
+    threads = [threading.Thread(target=search) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for version in range(1, 4):
+            resp = trainer.post("/trainer/articles/T-RACE/edit",
+                                data=form_data(f"青铜借记卡挂失第{version}版", "先冻结。", base_version=str(version)))
+            assert resp.status_code == 302, resp.data[:300]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert not failures, failures[:3]
+    assert titles and article(runtime, "T-RACE").version == 4
+    # Right after the last save, a search sees it.
+    titles.clear()
+    client = app.test_client()
+    resp = client.get("/api/v1/kb/search?q=青铜借记卡挂失第3版", headers=headers).get_json()
+    assert resp["results"][0]["id"] == "T-RACE" and resp["results"][0]["title"] == "青铜借记卡挂失第3版"
