@@ -5,9 +5,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from knowledge_base.models import EvalRun
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sandbox.clock import Clock
 from sandbox.errors import ValidationFailed
+
+MAX_STORED_MISSES = 200
 
 
 @dataclass
@@ -65,3 +74,31 @@ def evaluate(kb: Any, cases: list[dict[str, str]], k: int = 3) -> EvalReport:
     n = len(cases)
     return EvalReport(n=n, k=k, hit1=hit1 / n if n else 0.0, hitk=hitk / n if n else 0.0,
                       mrr10=mrr / n if n else 0.0, misses=misses)
+
+
+def default_cases_path() -> Path:
+    """``seed_data/kb_eval.jsonl``: the shipped evaluation set."""
+    import seed_data
+
+    return Path(seed_data.__file__).parent / "kb_eval.jsonl"
+
+
+def record_run(session: Session, clock: Clock, report: EvalReport, *, source: str = "", kb_version: int = 0,
+               mode: str = "", by: str = "") -> "EvalRun":
+    """Store one evaluation run (``kb eval --record``, or the analytics page)."""
+    from knowledge_base.models import EvalRun
+
+    run = EvalRun(source=source[:200], n=report.n, k=report.k, hit1=report.hit1, hitk=report.hitk,
+                  mrr10=report.mrr10, misses=report.misses[:MAX_STORED_MISSES], miss_count=len(report.misses),
+                  kb_version=kb_version, mode=mode, created_by=by, created_at=clock.now())
+    session.add(run)
+    session.flush()
+    return run
+
+
+def run_history(session: Session, limit: int = 50) -> list["EvalRun"]:
+    """The latest ``limit`` runs, oldest first."""
+    from knowledge_base.models import EvalRun
+
+    rows = list(session.scalars(select(EvalRun).order_by(EvalRun.created_at.desc(), EvalRun.id.desc()).limit(limit)))
+    return rows[::-1]

@@ -114,3 +114,23 @@ class ArticleOpenLog(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
                                                 nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class EvalRun(Base):
+    """One recorded ``kb eval`` run, so that a drop in search quality shows over time."""
+
+    __tablename__ = "kb_eval_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    n: Mapped[int] = mapped_column(Integer)
+    k: Mapped[int] = mapped_column(Integer)
+    hit1: Mapped[float] = mapped_column(Float)
+    hitk: Mapped[float] = mapped_column(Float)
+    mrr10: Mapped[float] = mapped_column(Float)
+    misses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    miss_count: Mapped[int] = mapped_column(Integer, default=0)
+    kb_version: Mapped[int] = mapped_column(Integer, default=0)
+    mode: Mapped[str] = mapped_column(String(16), default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

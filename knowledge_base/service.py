@@ -326,9 +326,17 @@ class KnowledgeBase:
         vectors = embedding.encode([normalised])
         return None if vectors is None else vectors[0]
 
+    def synonyms(self) -> Synonyms:
+        """The synonym expansion in use (after catching up with the database)."""
+        self.sync()
+        return self._synonyms
+
     def search(self, query: Any, category: str | None = None, limit: int = 10, offset: int = 0,
-               include_unpublished: bool = False) -> SearchResult:
-        """Ranked hits for anything a user can type; never raises on the query's content."""
+               include_unpublished: bool = False, synonyms: Synonyms | None = None) -> SearchResult:
+        """Ranked hits for anything a user can type; never raises on the query's content.
+
+        ``synonyms`` replaces the stored synonym groups for this one search (the trainer's
+        preview of an unsaved change); such searches bypass the cache."""
         started = time.perf_counter()
         raw = query if isinstance(query, str) else ("" if query is None else str(query))
         normalised = normalise_query(raw)
@@ -342,15 +350,17 @@ class KnowledgeBase:
         version = self.sync()
         result.version = version
         key = (normalised, category, limit, offset, include_unpublished, version)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
+        cached = None
+        if synonyms is None:
+            with self._cache_lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
         if cached is not None:
             return SearchResult(query=raw, normalised=normalised, total=cached.total,
                                 took_ms=(time.perf_counter() - started) * 1000, hits=cached.hits,
                                 version=version, mode=cached.mode, cached=True)
-        bigram_terms, word_terms, marks = query_terms(normalised, self._synonyms)
+        bigram_terms, word_terms, marks = query_terms(normalised, synonyms or self._synonyms)
         if bigram_terms or word_terms:
             with self._lock:
                 entries, searcher = self._entries, self._searcher
@@ -358,6 +368,8 @@ class KnowledgeBase:
             self._rank(result, entries, searcher, dense, bigram_terms, word_terms, marks,
                        category, limit, offset, include_unpublished)
         result.took_ms = (time.perf_counter() - started) * 1000
+        if synonyms is not None:
+            return result
         with self._cache_lock:
             self._cache[key] = result
             while len(self._cache) > self._cache_size:

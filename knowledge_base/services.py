@@ -20,7 +20,7 @@ from knowledge_base.categories import CATEGORIES, PUBLISHED, STATUSES
 from knowledge_base.models import (Article, ArticleOpenLog, ArticleVersion, KbChange, KbState,
                                    SearchLog, SynonymGroup)
 from sandbox.clock import Clock
-from sandbox.errors import NotFound, ValidationFailed
+from sandbox.errors import Conflict, NotFound, ValidationFailed
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 FIELDS = ("id", "title", "questions", "answer", "plain_answer", "category", "tags", "status")
@@ -237,18 +237,70 @@ def _apply(article: Article, record: dict[str, Any]) -> None:
     article.status = record["status"]
 
 
-def save_article(session: Session, clock: Clock, raw: dict[str, Any], by: str = "") -> Article:
-    """Create or update one article (the previous state is kept as a version)."""
+def save_article(session: Session, clock: Clock, raw: dict[str, Any], by: str = "",
+                 base_version: int | None = None) -> Article:
+    """Create or update one article (the previous state is kept as a version).
+
+    ``base_version`` is the version the editor started from (0 for a new article):
+    when the article has moved on since (or a new article's id is taken), the save is
+    refused with ``Conflict`` (code ``stale_version``) and nothing is written."""
     try:
         record = clean_record(raw)
     except ValueError as exc:
         raise ValidationFailed(str(exc), code="invalid_article") from exc
     bump_version(session, clock, [record["id"]])  # first: takes the write lock up front
+    if base_version is not None:
+        check_base_version(session, record["id"], base_version)
     article, outcome = _upsert(session, clock.now(), record, by)
     if outcome != "unchanged":
         compute_vectors([article])
     session.flush()
     return article
+
+
+def check_base_version(session: Session, external_id: str, base_version: int) -> None:
+    """Refuse an edit that was based on an older version than the stored one."""
+    current = session.scalar(select(Article.version).where(Article.external_id == external_id))
+    if base_version == 0 and current is not None:
+        raise Conflict(f"编号 {external_id} 已被另一篇文章使用（第 {current} 版），请换一个编号；您填写的内容仍保留在表单中。",
+                       code="stale_version", details={"current_version": current})
+    if base_version > 0 and current is None:
+        raise Conflict(f"文章 {external_id} 已被他人删除，未保存；您填写的内容仍保留在表单中。",
+                       code="stale_version", details={"current_version": None})
+    if base_version > 0 and current != base_version:
+        raise Conflict(f"保存失败：这篇文章已被他人修改（您编辑的是第 {base_version} 版，当前已是第 {current} 版）。"
+                       "您填写的内容仍保留在表单中，请先查看最新版本再合并修改。",
+                       code="stale_version", details={"current_version": current})
+
+
+def version_snapshot(session: Session, external_id: str, version: int) -> dict[str, Any]:
+    """The record of ``version`` of an article (the current one or a kept snapshot)."""
+    article = session.scalar(select(Article).where(Article.external_id == external_id))
+    if article is not None and article.version == version:
+        return article.to_record()
+    row = session.scalar(select(ArticleVersion).where(ArticleVersion.external_id == external_id,
+                                                      ArticleVersion.version == version)
+                         .order_by(ArticleVersion.id.desc()).limit(1))
+    if row is None:
+        raise NotFound(f"文章 {external_id} 没有第 {version} 版。", code="version_not_found")
+    return dict(row.snapshot)
+
+
+def restore_version(session: Session, clock: Clock, external_id: str, version: int, by: str = "",
+                    base_version: int | None = None) -> Article:
+    """Bring back the content of an old version as a new version (history is never rewritten)."""
+    record = version_snapshot(session, external_id, version)
+    return save_article(session, clock, record, by=by, base_version=base_version)
+
+
+def set_status(session: Session, clock: Clock, external_id: str, status: str, by: str = "",
+               base_version: int | None = None) -> Article:
+    """Publish, unpublish or return to draft (a new version)."""
+    if status not in STATUSES:
+        raise ValidationFailed(f"状态 {status!r} 无效；可选：{'、'.join(STATUSES)}", code="invalid_article")
+    record = get_article(session, external_id).to_record()
+    record["status"] = status
+    return save_article(session, clock, record, by=by, base_version=base_version)
 
 
 def delete_article(session: Session, clock: Clock, external_id: str, by: str = "") -> None:
@@ -268,6 +320,53 @@ class ImportReport:
 
     def summary(self) -> str:
         return f"新增 {self.created} 篇，更新 {self.updated} 篇，未变 {self.unchanged} 篇，删除 {self.deleted} 篇"
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do, computed without writing (the dry run)."""
+
+    added: list[dict[str, Any]]
+    changed: list[dict[str, Any]]
+    unchanged: list[dict[str, Any]]
+    deleted: list[str]
+    rejected: list[RowError]
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    def summary(self) -> str:
+        return (f"将新增 {len(self.added)} 篇，更新 {len(self.changed)} 篇，未变 {len(self.unchanged)} 篇，"
+                f"删除 {len(self.deleted)} 篇，拒绝 {len(self.rejected)} 行")
+
+
+def plan_import(session: Session, rows: Sequence[tuple[int, Any]], replace: bool = False,
+                parse_errors: Sequence[RowError] = ()) -> ImportPlan:
+    """The dry run of :func:`import_rows`: same validation, same comparison, no writes.
+
+    ``changed`` items carry ``fields`` (the names of the fields that differ) and ``line``."""
+    records, errors = validate_rows(rows)
+    lines = {}
+    for line, raw in rows:
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            lines.setdefault(raw["id"].strip(), line)
+    existing = {a.external_id: a.to_record() for a in list_articles(session)}
+    plan = ImportPlan([], [], [], [], sorted([*parse_errors, *errors], key=lambda e: e.line))
+    for record in records:
+        line = lines.get(record["id"], 0)
+        before = existing.get(record["id"])
+        if before is None:
+            plan.added.append({"line": line, "id": record["id"], "title": record["title"]})
+        elif before == record:
+            plan.unchanged.append({"line": line, "id": record["id"], "title": record["title"]})
+        else:
+            fields = [f for f in FIELDS if before.get(f) != record.get(f)]
+            plan.changed.append({"line": line, "id": record["id"], "title": record["title"], "fields": fields})
+    if replace:
+        keep = {r["id"] for r in records}
+        plan.deleted = sorted(i for i in existing if i not in keep)
+    return plan
 
 
 def import_rows(session: Session, clock: Clock, rows: Sequence[tuple[int, Any]], replace: bool = False,
@@ -339,14 +438,57 @@ def replace_synonyms(session: Session, clock: Clock, groups: Sequence[Sequence[s
 
 
 def add_synonym_group(session: Session, clock: Clock, words: Sequence[str]) -> SynonymGroup:
-    words = [w.strip() for w in words if w and w.strip()]
-    if len(words) < 2 or any(len(w) > 32 for w in words):
-        raise ValidationFailed("同义词组至少需要两个词，每个词不超过 32 字。", code="invalid_synonyms")
+    words = _clean_words(words)
     bump_version(session, clock, synonyms=True)
     group = SynonymGroup(words=" ".join(words), created_at=clock.now(), updated_at=clock.now())
     session.add(group)
     session.flush()
     return group
+
+
+def _clean_words(words: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        word = (word or "").strip()
+        if word and word not in out:
+            out.append(word)
+    if len(out) < 2 or any(len(w) > 32 for w in out) or len(out) > 50:
+        raise ValidationFailed("同义词组需要 2–50 个不同的词，每个词不超过 32 字。", code="invalid_synonyms")
+    return out
+
+
+def split_words(text: str) -> list[str]:
+    """Words typed in one box: separated by spaces, commas (，,、) or slashes."""
+    for sep in ("，", ",", "、", "/", ";", "；"):
+        text = (text or "").replace(sep, " ")
+    return text.split()
+
+
+def get_synonym_group(session: Session, group_id: int) -> SynonymGroup:
+    group = session.get(SynonymGroup, group_id)
+    if group is None:
+        raise NotFound(f"同义词组 {group_id} 不存在（可能已被删除）。", code="synonym_group_not_found")
+    return group
+
+
+def update_synonym_group(session: Session, clock: Clock, group_id: int, words: Sequence[str]) -> SynonymGroup:
+    words = _clean_words(words)
+    bump_version(session, clock, synonyms=True)
+    group = get_synonym_group(session, group_id)
+    group.words = " ".join(words)
+    group.updated_at = clock.now()
+    session.flush()
+    return group
+
+
+def delete_synonym_group(session: Session, clock: Clock, group_id: int) -> None:
+    bump_version(session, clock, synonyms=True)
+    session.delete(get_synonym_group(session, group_id))
+    session.flush()
+
+
+def synonym_groups(session: Session) -> list[SynonymGroup]:
+    return list(session.scalars(select(SynonymGroup).order_by(SynonymGroup.id)))
 
 
 # --- logs -------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Import/export files: JSON lines, CSV and YAML, one article per row/item.
+"""Import/export files: JSON lines, CSV, YAML and XLSX, one article per row/item.
 
-CSV cells for ``questions`` and ``tags`` hold a JSON array (what export writes); on
-import a cell may also list items separated by ``|`` or new lines.
+CSV and XLSX cells for ``questions`` and ``tags`` hold a JSON array (what export
+writes); on import a cell may also list items separated by ``|`` or new lines. An
+XLSX file is read from its first sheet, header in row 1; line numbers are sheet rows.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -17,7 +20,12 @@ import yaml
 from knowledge_base.services import FIELDS, RowError
 from sandbox.errors import ValidationFailed
 
-FORMATS = ("jsonl", "csv", "yaml")
+FORMATS = ("jsonl", "csv", "yaml", "xlsx")
+BINARY_FORMATS = ("xlsx",)
+MEDIA_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8",
+               "yaml": "application/yaml; charset=utf-8",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+MAX_XLSX_ROWS = 100_000
 LIST_FIELDS = ("questions", "tags")
 
 
@@ -27,7 +35,7 @@ def detect_format(path: Path, fmt: str | None) -> str:
             raise ValidationFailed(f"不支持的格式 {fmt}；可选：{', '.join(FORMATS)}。", code="bad_format")
         return fmt
     suffix = path.suffix.lower().lstrip(".")
-    return {"csv": "csv", "yaml": "yaml", "yml": "yaml"}.get(suffix, "jsonl")
+    return {"csv": "csv", "yaml": "yaml", "yml": "yaml", "xlsx": "xlsx"}.get(suffix, "jsonl")
 
 
 def read_text(path: Path) -> str:
@@ -37,6 +45,30 @@ def read_text(path: Path) -> str:
         raise ValidationFailed(f"找不到文件 {path}。", code="file_not_found") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationFailed(f"无法读取文件 {path}（需 UTF-8 编码）：{exc}", code="file_unreadable") from exc
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ValidationFailed(f"找不到文件 {path}。", code="file_not_found") from exc
+    except OSError as exc:
+        raise ValidationFailed(f"无法读取文件 {path}：{exc.strerror or exc}", code="file_unreadable") from exc
+
+
+def decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(f"文件不是 UTF-8 编码（第 {exc.start + 1} 个字节处无法解码）。",
+                               code="file_unreadable") from exc
+
+
+def parse_bytes(data: bytes, fmt: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
+    """Like :func:`parse` for the raw bytes of a file of any format (XLSX included)."""
+    if fmt == "xlsx":
+        return _parse_xlsx(data)
+    return parse(decode(data), fmt)
 
 
 def parse(text: str, fmt: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
@@ -98,15 +130,75 @@ def _parse_csv(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
             if len(cells) != len(header):
                 errors.append(RowError(line, f"应有 {len(header)} 列，实际 {len(cells)} 列"))
             else:
-                record: dict[str, Any] = dict(zip(header, cells))
-                for name in LIST_FIELDS:
-                    if name in record:
-                        record[name] = _split_cell(record[name])
-                for name in ("plain_answer", "status"):
-                    if name in record and not record[name]:
-                        record.pop(name)
-                rows.append((line, record))
+                rows.append((line, _table_record(header, cells)))
         line = reader.line_num + 1
+    return rows, errors
+
+
+def _table_record(header: list[str], cells: Sequence[str]) -> dict[str, Any]:
+    """One CSV/XLSX row as a raw record (list cells split, empty optional cells dropped)."""
+    record: dict[str, Any] = dict(zip(header, cells))
+    for name in LIST_FIELDS:
+        if name in record:
+            record[name] = _split_cell(record[name])
+    for name in ("plain_answer", "status"):
+        if name in record and not record[name]:
+            record.pop(name)
+    return record
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _parse_xlsx(data: bytes) -> tuple[list[tuple[int, Any]], list[RowError]]:
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about styles and extensions some spreadsheet programs write.
+            warnings.simplefilter("ignore")
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+        return [], [RowError(1, f"不是有效的 XLSX 文件（{type(exc).__name__}）")]
+    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
+        return [], [RowError(1, f"XLSX 文件已损坏或无法读取（{type(exc).__name__}）")]
+    rows: list[tuple[int, Any]] = []
+    errors: list[RowError] = []
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            return rows, errors
+        values = sheet.iter_rows(values_only=True)
+        try:
+            header_cells = next(values)
+        except StopIteration:
+            return rows, errors
+        header = [_cell_text(h).strip() for h in header_cells]
+        while header and not header[-1]:
+            header.pop()
+        unknown = [h for h in header if h not in FIELDS]
+        if unknown or "id" not in header:
+            return rows, [RowError(1, f"表头无效（未知列 {', '.join(unknown) or '无'}；需要 id 列）")]
+        for line, cells in enumerate(values, start=2):
+            if line > MAX_XLSX_ROWS + 1:
+                errors.append(RowError(line, f"行数超过上限 {MAX_XLSX_ROWS}"))
+                break
+            texts = [_cell_text(c) for c in cells]
+            extra = [t for t in texts[len(header):] if t.strip()]
+            texts = (texts + [""] * len(header))[:len(header)]
+            if not any(t.strip() for t in texts) and not extra:
+                continue
+            if extra:
+                errors.append(RowError(line, f"表头只有 {len(header)} 列，此行多出 {len(extra)} 个非空单元格"))
+                continue
+            rows.append((line, _table_record(header, texts)))
+    finally:
+        book.close()
     return rows, errors
 
 
@@ -136,3 +228,29 @@ def dump(records: Sequence[dict[str, Any]], fmt: str) -> str:
         return yaml.safe_dump([{f: r[f] for f in FIELDS} for r in records], allow_unicode=True,
                               sort_keys=False, width=1000)
     return "".join(json.dumps({f: r[f] for f in FIELDS}, ensure_ascii=False) + "\n" for r in records)
+
+
+def dump_bytes(records: Sequence[dict[str, Any]], fmt: str) -> bytes:
+    """The export file's bytes in any format (text formats as UTF-8)."""
+    if fmt == "xlsx":
+        return _dump_xlsx(records)
+    return dump(records, fmt).encode("utf-8")
+
+
+def _dump_xlsx(records: Sequence[dict[str, Any]]) -> bytes:
+    import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "articles"
+    sheet.append(list(FIELDS))
+    for row, r in enumerate(records, start=2):
+        for col, name in enumerate(FIELDS, start=1):
+            value = json.dumps(r[name], ensure_ascii=False) if name in LIST_FIELDS else (r[name] or "")
+            # Control characters cannot be stored in XLSX; they carry no meaning in an article.
+            cell = sheet.cell(row=row, column=col, value=ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+            cell.data_type = "s"  # text, never a formula (a cell starting with "=")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

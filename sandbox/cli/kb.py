@@ -37,7 +37,7 @@ def import_(file: Path, replace: bool, fmt: str | None) -> None:
     runtime = _runtime()
     try:
         fmt = transfer.detect_format(file, fmt)
-        rows, parse_errors = transfer.parse(transfer.read_text(file), fmt)
+        rows, parse_errors = transfer.parse_bytes(transfer.read_bytes(file), fmt)
         with runtime.transaction() as s:
             report = services.import_rows(s, runtime.clock, rows, replace=replace, by="cli",
                                           parse_errors=parse_errors)
@@ -53,7 +53,8 @@ def import_(file: Path, replace: bool, fmt: str | None) -> None:
 
 @kb.command("export")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(transfer.FORMATS), default=None)
+@click.option("--format", "fmt", type=click.Choice(transfer.FORMATS), default=None,
+              help="文件格式（默认按扩展名判断：.csv/.yaml/.xlsx，其余按 jsonl）")
 @with_appcontext
 def export(file: Path, fmt: str | None) -> None:
     """导出全部文章（与导入格式相同，可无损往返）。"""
@@ -65,7 +66,7 @@ def export(file: Path, fmt: str | None) -> None:
     with runtime.transaction() as s:
         records = services.export_records(s)
     try:
-        file.write_text(transfer.dump(records, fmt), encoding="utf-8")
+        file.write_bytes(transfer.dump_bytes(records, fmt))
     except OSError as exc:
         raise CommandError(f"无法写入 {file}：{exc.strerror or exc}") from exc
     click.echo(f"已导出 {len(records)} 篇文章到 {file}。")
@@ -92,17 +93,29 @@ def search(query: str, category: str | None, limit: int, as_json: bool) -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--k", "k", type=click.IntRange(1, 100), default=3, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--record", is_flag=True, help="把本次结果存入评测历史（检索分析页可见）")
 @with_appcontext
-def eval_(file: Path, k: int, as_json: bool) -> None:
+def eval_(file: Path, k: int, as_json: bool, record: bool) -> None:
     """评测检索效果：每行 {"text","target"}，输出 hit@1、hit@k、MRR@10 与未命中项。"""
     try:
         cases = kb_eval.read_cases(file)
     except DomainError as exc:
         raise CommandError(exc.message) from exc
-    report = kb_eval.evaluate(get_kb(_runtime()), cases, k=k)
+    if not cases:
+        raise CommandError(f"评测文件 {file} 没有任何样本。")
+    runtime = _runtime()
+    service = get_kb(runtime)
+    report = kb_eval.evaluate(service, cases, k=k)
+    if record:
+        version = service.sync()
+        with runtime.transaction() as s:
+            kb_eval.record_run(s, runtime.clock, report, source=file.name, kb_version=version,
+                               mode="hybrid" if service.use_model else "lexical", by="cli")
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         return
+    if record:
+        click.echo("已记入评测历史。")
     click.echo(f"样本 {report.n}  hit@1 {report.hit1:.3f}  hit@{k} {report.hitk:.3f}  MRR@10 {report.mrr10:.3f}")
     if report.misses:
         click.echo(f"未命中（前 {k} 名内没有目标）{len(report.misses)} 条：")

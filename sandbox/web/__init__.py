@@ -7,13 +7,14 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach request glue, security, error handlers and every blueprint."""
-    from sandbox.web import api, auth, bank, drills, errors, kb, main, rounds, scenario_library, security
+    from sandbox.web import api, auth, bank, drills, errors, kb, main, rounds, scenario_library, security, trainer
     from sandbox.web import workorders as workorders_pages
     # API modules add their routes to api.bp when imported (before it is registered).
     from sandbox.web.api import bank as _api_bank  # noqa: F401
     from sandbox.web.api import drills as _api_drills  # noqa: F401
     from sandbox.web.api import kb as _api_kb  # noqa: F401
     from sandbox.web.api import rounds as _api_rounds  # noqa: F401
+    from sandbox.web.api import trainer as _api_trainer  # noqa: F401
     from sandbox.web.api import workorders as _api_workorders  # noqa: F401
     from sandbox.web.glue import init_request_glue
 
@@ -21,5 +22,5 @@ def register_web(app: Flask) -> None:
     security.init_security(app)
     errors.init_error_handlers(app)
     for blueprint in (auth.bp, main.bp, drills.bp, rounds.bp, scenario_library.bp, kb.bp, bank.bp,
-                      workorders_pages.bp, api.bp):
+                      workorders_pages.bp, trainer.bp, api.bp):
         app.register_blueprint(blueprint)

@@ -1,0 +1,280 @@
+"""Logical backups of a whole instance: every table of the metadata to a zip of JSON.
+
+``backup(engine, path)`` reads every table (``import_all_models()``) in one read
+transaction and writes ``manifest.json`` (format, Alembic revision, row counts) plus
+``tables/<name>.json`` (column names and rows). Values are encoded by column type so
+the file moves between SQLite and PostgreSQL: datetimes and dates as ISO text,
+decimals as strings, bytes as base64, JSON as JSON.
+
+``restore(engine, path)`` replaces the content of every table in one transaction:
+delete children first, insert parents first (the metadata's FK order), then reset the
+PostgreSQL sequences. A backup from a revision this code does not know (a newer one)
+is refused. The caller rebuilds derived data (the search index) afterwards.
+
+No Flask here; the CLI owns confirmation and messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, LargeBinary, Numeric, Table, Time, text
+from sqlalchemy.engine import Connection, Engine
+
+from sandbox import __version__
+from sandbox.db import import_all_models
+from sandbox.errors import ValidationFailed
+
+FORMAT = "bankdrill-backup"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+BATCH = 500
+
+
+@dataclass
+class BackupInfo:
+    revision: str | None
+    created_at: str
+    tables: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+
+# --- encoding values --------------------------------------------------------------
+
+def _kind(column: Any) -> str:
+    col_type = column.type
+    impl = getattr(col_type, "impl", None)
+    for candidate in (col_type, impl):
+        if candidate is None:
+            continue
+        if isinstance(candidate, DateTime):
+            return "datetime"
+        if isinstance(candidate, Date):
+            return "date"
+        if isinstance(candidate, Time):
+            return "time"
+        if isinstance(candidate, Float):
+            return "float"
+        if isinstance(candidate, Numeric):
+            return "decimal"
+        if isinstance(candidate, LargeBinary):
+            return "bytes"
+        if isinstance(candidate, JSON):
+            return "json"
+        if isinstance(candidate, Boolean):
+            return "bool"
+        if isinstance(candidate, Integer):
+            return "int"
+    return "plain"
+
+
+def encode_value(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "datetime":
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat()
+    if kind in ("date", "time"):
+        return value.isoformat()
+    if kind == "decimal":
+        return str(value)
+    if kind == "bytes":
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if kind == "float":
+        return float(value)
+    return value
+
+
+def decode_value(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "datetime":
+        moment = datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "time":
+        return time.fromisoformat(value)
+    if kind == "decimal":
+        return Decimal(value)
+    if kind == "bytes":
+        return base64.b64decode(value)
+    if kind == "bool":
+        return bool(value)
+    return value
+
+
+def _tables() -> list[Table]:
+    return list(import_all_models().sorted_tables)
+
+
+def _revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+# --- backup -------------------------------------------------------------------------
+
+def backup(engine: Engine, path: Path, now: datetime,
+           progress: Callable[[str, int], None] | None = None) -> BackupInfo:
+    """Write every table to the zip file ``path`` (a consistent snapshot)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    info = BackupInfo(revision=None, created_at=now.astimezone(timezone.utc).isoformat())
+    try:
+        with engine.connect().execution_options(**options) as conn, conn.begin():
+            info.revision = _revision(conn)
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for table in _tables():
+                    columns = list(table.columns)
+                    kinds = [_kind(c) for c in columns]
+                    order = [c for c in table.primary_key.columns] or columns
+                    rows = []
+                    for row in conn.execute(table.select().order_by(*order)):
+                        rows.append([encode_value(k, v) for k, v in zip(kinds, row)])
+                    body = {"table": table.name, "columns": [c.name for c in columns], "rows": rows}
+                    zf.writestr(f"tables/{table.name}.json", json.dumps(body, ensure_ascii=False))
+                    info.tables[table.name] = len(rows)
+                    if progress is not None:
+                        progress(table.name, len(rows))
+                manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "app_version": __version__,
+                            "revision": info.revision, "created_at": info.created_at,
+                            "dialect": engine.dialect.name, "tables": info.tables}
+                zf.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return info
+
+
+# --- restore ------------------------------------------------------------------------
+
+def read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
+    try:
+        manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
+    except (KeyError, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("这不是本系统的备份文件（缺少或无法读取 manifest.json）。", code="bad_backup") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValidationFailed("这不是本系统的备份文件（格式标记不符）。", code="bad_backup")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ValidationFailed(f"不支持的备份格式版本 {manifest.get('format_version')}。", code="bad_backup")
+    return manifest
+
+
+def open_backup(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except FileNotFoundError as exc:
+        raise ValidationFailed(f"找不到备份文件 {path}。", code="file_not_found") from exc
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValidationFailed(f"{path} 不是有效的备份文件（无法作为 zip 打开）。", code="bad_backup") from exc
+
+
+def inspect(path: Path) -> BackupInfo:
+    with open_backup(path) as zf:
+        manifest = read_manifest(zf)
+    return BackupInfo(revision=manifest.get("revision"), created_at=str(manifest.get("created_at", "")),
+                      tables=dict(manifest.get("tables") or {}))
+
+
+def check_revision(backup_revision: str | None, current: str | None) -> None:
+    """Refuse a backup this code cannot read: from a newer (unknown) revision, or a future one."""
+    from sandbox.migrate import alembic_config
+    from alembic.script import ScriptDirectory
+
+    if backup_revision == current:
+        return
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if backup_revision is None or backup_revision not in known:
+        raise ValidationFailed(f"备份来自更新的数据库版本 {backup_revision}（本程序最新为 {current}），"
+                               "请先升级程序再恢复。", code="backup_too_new")
+    # An older revision of ours: its tables are a subset of today's; missing columns take
+    # their defaults (checked per column below).
+    ancestors = {rev.revision for rev in script.iterate_revisions(current, "base")} if current else set()
+    if backup_revision not in ancestors:
+        raise ValidationFailed(f"备份的数据库版本 {backup_revision} 不在当前版本 {current} 的升级路径上，无法恢复。",
+                               code="backup_incompatible")
+
+
+def _rows_for(zf: zipfile.ZipFile, table: Table) -> list[dict[str, Any]]:
+    name = f"tables/{table.name}.json"
+    try:
+        body = json.loads(zf.read(name).decode("utf-8"))
+    except KeyError:
+        return []  # a table added after the backup was made: restored empty
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(f"备份中的 {name} 已损坏。", code="bad_backup") from exc
+    columns = body.get("columns") or []
+    known = {c.name: c for c in table.columns}
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise ValidationFailed(f"备份中表 {table.name} 有本程序不认识的列 {', '.join(unknown)}。", code="backup_incompatible")
+    for column in table.columns:
+        if column.name not in columns and not column.nullable and column.default is None \
+                and column.server_default is None and not column.primary_key:
+            raise ValidationFailed(f"备份中表 {table.name} 缺少必填列 {column.name}。", code="backup_incompatible")
+    kinds = [_kind(known[c]) for c in columns]
+    out = []
+    for raw in body.get("rows") or []:
+        if len(raw) != len(columns):
+            raise ValidationFailed(f"备份中表 {table.name} 的一行列数不符。", code="bad_backup")
+        out.append({c: decode_value(k, v) for c, k, v in zip(columns, kinds, raw)})
+    return out
+
+
+def restore(engine: Engine, path: Path, progress: Callable[[str, int], None] | None = None) -> BackupInfo:
+    """Replace every table's content with the backup's, in one transaction."""
+    tables = _tables()
+    with open_backup(path) as zf:
+        manifest = read_manifest(zf)
+        info = BackupInfo(revision=manifest.get("revision"), created_at=str(manifest.get("created_at", "")))
+        options = {"sqlite_immediate": True} if engine.dialect.name == "sqlite" else {}
+        with engine.connect().execution_options(**options) as conn, conn.begin():
+            check_revision(info.revision, _revision(conn))
+            for table in reversed(tables):
+                conn.execute(table.delete())
+            for table in tables:
+                rows = _rows_for(zf, table)
+                for start in range(0, len(rows), BATCH):
+                    conn.execute(table.insert(), rows[start:start + BATCH])
+                info.tables[table.name] = len(rows)
+                if progress is not None:
+                    progress(table.name, len(rows))
+            if engine.dialect.name == "postgresql":
+                _reset_sequences(conn, tables)
+    return info
+
+
+def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
+    for table in tables:
+        for column in table.primary_key.columns:
+            if _kind(column) != "int" or column.autoincrement is False:
+                continue
+            sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                    {"t": table.name, "c": column.name}).scalar()
+            if sequence:
+                conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, false)'),
+                             {"s": sequence})
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    """Rows per table (for checks and the CLI summary)."""
+    from sqlalchemy import func, select
+
+    with engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables()}

@@ -1,0 +1,87 @@
+"""Synonyms page: edit groups (each change bumps the KB version) and the query test box."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge_base import services
+from tests.kb.helpers import save
+from tests.trainer.helpers import search_ids
+
+
+def _group_id(runtime, word: str) -> int:
+    with runtime.transaction() as s:
+        return next(g.id for g in services.synonym_groups(s) if word in g.word_list)
+
+
+def _kb_version(runtime) -> int:
+    with runtime.transaction() as s:
+        return services.get_version(s)
+
+
+@pytest.mark.db
+def test_a_synonym_edit_changes_what_a_query_finds(login_as, api, runtime):
+    save(runtime, "SYN-BOX", "月光宝盒的使用说明", answer="月光宝盒可以倒流时间。")
+    trainer, candidate = login_as("trainer"), api("candidate")
+    assert "SYN-BOX" not in search_ids(candidate, "时光匣子")
+
+    # Preview the change without saving: only the "after" column finds the article.
+    version = _kb_version(runtime)
+    page = trainer.get("/trainer/synonyms?q=时光匣子&change=new&words=月光宝盒 时光匣子").get_data(as_text=True)
+    before, after = page.split('id="explain-before"')[1].split('id="explain-after"')
+    assert 'data-id="SYN-BOX"' not in before and 'data-id="SYN-BOX"' in after
+    assert _kb_version(runtime) == version and "SYN-BOX" not in search_ids(candidate, "时光匣子")
+
+    # Add it: the KB version moves and candidates find the article at once.
+    resp = trainer.post("/trainer/synonyms", data={"words": "时光匣子，月光宝盒"})
+    assert resp.status_code == 302
+    assert _kb_version(runtime) == version + 1
+    assert "SYN-BOX" in search_ids(candidate, "时光匣子")
+    gid = _group_id(runtime, "时光匣子")
+
+    # Edit the group so it no longer links the two: the match is gone.
+    assert trainer.post(f"/trainer/synonyms/{gid}", data={"words": "时光匣子 魔法口袋"}).status_code == 302
+    assert _kb_version(runtime) == version + 2
+    assert "SYN-BOX" not in search_ids(candidate, "时光匣子")
+    trainer.post(f"/trainer/synonyms/{gid}", data={"words": "时光匣子 月光宝盒"})
+    assert "SYN-BOX" in search_ids(candidate, "时光匣子")
+    # Previewing the deletion (empty words) shows it would stop matching.
+    page = trainer.get(f"/trainer/synonyms?q=时光匣子&change={gid}&words=").get_data(as_text=True)
+    before, after = page.split('id="explain-before"')[1].split('id="explain-after"')
+    assert 'data-id="SYN-BOX"' in before and 'data-id="SYN-BOX"' not in after and f"删除词组 #{gid}" in page
+    # Delete it for real.
+    assert trainer.post(f"/trainer/synonyms/{gid}/delete").status_code == 302
+    assert "SYN-BOX" not in search_ids(candidate, "时光匣子")
+    with runtime.transaction() as s:
+        assert all("时光匣子" not in g for g in services.list_synonym_groups(s))
+
+
+def test_bad_synonym_edits_change_nothing(login_as, runtime):
+    trainer = login_as("trainer")
+    with runtime.transaction() as s:
+        groups = services.list_synonym_groups(s)
+    version = _kb_version(runtime)
+    gid = _group_id(runtime, groups[0][0])
+    for url, words in (("/trainer/synonyms", "孤单"), ("/trainer/synonyms", ""), ("/trainer/synonyms", "长" * 33 + " 短"),
+                       (f"/trainer/synonyms/{gid}", "一个"), ("/trainer/synonyms/999999", "甲 乙")):
+        resp = trainer.post(url, data={"words": words}, follow_redirects=True)
+        assert resp.status_code == 200 and "flash-error" in resp.get_data(as_text=True), url
+    assert trainer.post("/trainer/synonyms/999999/delete", follow_redirects=True).status_code == 200
+    with runtime.transaction() as s:
+        assert services.list_synonym_groups(s) == groups
+    assert _kb_version(runtime) == version
+    # A bad preview explains itself instead of failing.
+    page = trainer.get("/trainer/synonyms?q=卡&change=new&words=一").get_data(as_text=True)
+    assert "至少需要两个词" in page
+    assert trainer.get("/trainer/synonyms?q=卡&change=424242&words=甲 乙").status_code == 200
+
+
+def test_query_test_shows_each_normalisation_step(login_as):
+    page = login_as("trainer").get("/trainer/synonyms?q=ＡＴＭ取款，銀行卡帳單").get_data(as_text=True)
+    assert "ATM取款,銀行卡帳單" in page   # NFKC (full-width letters and comma)
+    assert "ATM取款,银行卡帐单" in page   # traditional → simplified (OpenCC leaves 帐)
+    assert 'id="normalised">atm取款,银行卡账单<' in page  # 帐→账, lower case
+    assert '<span class="term">银行卡</span>' in page or '<span class="term">银行</span>' in page  # segmented
+    assert "style=" not in page
+    for nasty in ("", "\x00", "<script>alert(1)</script>", "卡" * 5000, "😀"):
+        assert login_as("admin").get("/trainer/synonyms", query_string={"q": nasty}).status_code == 200
