@@ -504,3 +504,20 @@ def log_search(session: Session, clock: Clock, query: str, normalised: str, user
 
 def log_article_opened(session: Session, clock: Clock, external_id: str, user_id: int | None) -> None:
     session.add(ArticleOpenLog(article_id=external_id, user_id=user_id, created_at=clock.now()))
+
+
+def record_as_of(session: Session, external_id: str, when: datetime) -> dict[str, Any] | None:
+    """The article as it stood at ``when`` (a round pins the KB at its creation), or None if it
+    did not exist then. A kept version holds the state *before* the save that made it, so the
+    first version saved after ``when`` is the state at ``when``."""
+    article = session.scalar(select(Article).where(Article.external_id == external_id))
+    if article is not None and article.created_at > when:
+        return None
+    later = session.scalar(select(ArticleVersion).where(ArticleVersion.external_id == external_id,
+                                                        ArticleVersion.saved_at > when)
+                           .order_by(ArticleVersion.saved_at, ArticleVersion.id).limit(1))
+    if later is not None:
+        return {**later.snapshot, "version": later.version}
+    if article is None:
+        return None
+    return {**article.to_record(), "version": article.version}

@@ -232,3 +232,20 @@ from sandbox.web.api import bp as _api_bp  # noqa: E402
 
 _api_bp.before_request(_before)
 _api_bp.after_request(_after)
+
+
+def kb_pin_for_request() -> Any:
+    """When this KB call belongs to a drill of a round, the time the round pinned the KB at."""
+    from sandbox.exam.models import Round
+
+    conv_id, _ = _drill_target()
+    if conv_id is None:
+        return None
+    contact = engine.contact_for_conversation(db(), conv_id)
+    if contact is None:
+        return None
+    drill = db().get(Drill, contact.drill_id)
+    if drill is None or drill.round_id is None or drill.user_id != current_user().id:
+        return None
+    rnd = db().get(Round, drill.round_id)
+    return rnd.created_at if rnd else None

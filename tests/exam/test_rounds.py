@@ -218,3 +218,29 @@ def test_ending_a_round_finishes_open_drills_and_export_marks_incomplete(roles, 
     assert result.exit_code == 0
     result = runner.invoke(args=["round", "export", "999999"])
     assert result.exit_code == 1 and "不存在" in result.output
+
+
+def test_a_round_keeps_the_kb_it_pinned_after_a_trainer_edit(roles, runtime, clock):
+    from knowledge_base.services import get_article, save_article
+
+    rnd = started_round(roles)
+    with runtime.transaction() as s:
+        before = get_article(s, "CC-001").to_record()
+    clock.advance(60)
+    with runtime.transaction() as s:
+        save_article(s, clock, {**before, "title": "信用卡账单查询（新版）", "answer": "新版答案：请在手机银行查看。"},
+                     by="trainer")
+        save_article(s, clock, {"id": "CC-900", "title": "新增的信用卡文章", "questions": ["新增问题一", "新增问题二", "新增问题三"],
+                                "answer": "新增文章的答案内容。", "plain_answer": "新增", "category": "信用卡",
+                                "tags": [], "status": "已发布"}, by="trainer")
+    c1 = roles["c1"]
+    conv = c1.post(f"/api/v1/rounds/{rnd['id']}/next").get_json()["conversations"][0]["id"]
+    pinned = c1.get(f"/api/v1/kb/articles/CC-001?conversation={conv}").get_json()
+    assert pinned["title"] == before["title"] and pinned["answer"] == before["answer"]
+    assert c1.get(f"/api/v1/kb/articles/CC-900?conversation={conv}").status_code == 404
+    results = c1.get(f"/api/v1/kb/search?q=新增的信用卡文章&conversation={conv}").get_json()["results"]
+    assert "CC-900" not in [r["id"] for r in results]
+    # Outside the round (practice), the edit is live.
+    practice = c1.post("/api/v1/drills", json={"scenario": "lost-debit-card"}).get_json()["conversations"][0]["id"]
+    assert c1.get(f"/api/v1/kb/articles/CC-001?conversation={practice}").get_json()["title"] == "信用卡账单查询（新版）"
+    assert c1.get("/api/v1/kb/articles/CC-900").status_code == 200

@@ -13,7 +13,7 @@ from sandbox.drill.facts import customer_record
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.web.api import bp, json_body
-from sandbox.web.drill_context import conversation_opener, load_contact
+from sandbox.web.drill_context import conversation_opener, kb_pin_for_request, load_contact
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import any_user, roles_required
 
@@ -220,6 +220,11 @@ def drill_assist(conversation_id: int):
     text = (last.asr_text if last.kind == "audio" else last.text) or ""
     result = get_kb(runtime()).search(text, limit=3)
     hits = [h.to_dict() for h in result.hits]
+    pin = kb_pin_for_request()
+    if pin is not None:
+        from sandbox.web.api.kb import pinned_results
+
+        hits = pinned_results(hits, pin)
     return jsonify({"turn": last.seq, "text": redact(text), "intent": hits[0]["category"] if hits else None,
                     "suggestions": hits, "audience": ctx.audience})
 
@@ -236,9 +241,17 @@ def drill_use_suggestion(conversation_id: int):
     if not isinstance(article_id, str) or not article_id:
         raise ValidationFailed("请指定知识条目（article）。", code="missing_article")
     load_contact(conversation_id)
-    article = load_article(article_id, False)
-    return jsonify({"article": article.external_id, "title": article.title,
-                    "draft": markdown_to_plain(article.answer), "plain": markdown_to_plain(article.plain_answer)})
+    pin = kb_pin_for_request()
+    if pin is not None:
+        from knowledge_base.services import record_as_of
+
+        record = record_as_of(db(), article_id, pin)
+        if record is None or record.get("status") != "已发布":
+            raise NotFound("文章不存在或未发布。", code="unknown_article")
+    else:
+        record = load_article(article_id, False).to_record()
+    return jsonify({"article": record["id"], "title": record["title"],
+                    "draft": markdown_to_plain(record["answer"]), "plain": markdown_to_plain(record["plain_answer"])})
 
 
 @bp.post("/drills/<int:drill_id>/compliance")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from knowledge_base.categories import CATEGORIES
+from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.render import markdown_to_html
-from sandbox.errors import Forbidden
+from sandbox.errors import Forbidden, NotFound
 from sandbox.web.api import bp
-from sandbox.web.glue import current_user, runtime, unit_of_work
+from sandbox.web.drill_context import kb_pin_for_request
+from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.kb import can_see_unpublished, int_arg, load_article, run_search
 from sandbox.web.security import any_user
 from knowledge_base import services
@@ -36,18 +37,46 @@ def kb_search():
     if show_all:
         for item, hit in zip(body["results"], result.hits):
             item["status"] = hit.status
+    pin = kb_pin_for_request()
+    if pin is not None:
+        body["results"] = pinned_results(body["results"], pin)
+        body["pinned_at"] = pin.isoformat()
     return jsonify(body)
+
+
+def pinned_results(results: list[dict], pin) -> list[dict]:
+    """Hits as the round's pinned KB had them: later articles dropped, older text shown."""
+    from markupsafe import escape
+
+    from knowledge_base.text import markdown_to_plain
+
+    out = []
+    for item in results:
+        record = services.record_as_of(db(), item["id"], pin)
+        if record is None or record.get("status") != PUBLISHED:
+            continue
+        if record["title"] != item["title"]:
+            item = {**item, "title": record["title"], "category": record["category"],
+                    "snippet": str(escape(markdown_to_plain(record["answer"])[:80]))}
+        out.append(item)
+    return out
 
 
 @bp.get("/kb/articles/<external_id>")
 @any_user
 def kb_article(external_id: str):
-    article = load_article(external_id, _show_all())
+    pin = kb_pin_for_request()
+    if pin is not None:
+        record = services.record_as_of(db(), external_id, pin)
+        if record is None or record.get("status") != PUBLISHED:
+            raise NotFound("文章不存在或未发布。", code="unknown_article")
+        body = {**record, "pinned_at": pin.isoformat(), "updated_at": None}
+    else:
+        article = load_article(external_id, _show_all())
+        body = article.to_record()
+        body.update({"version": article.version, "updated_at": article.updated_at.isoformat()})
     user = current_user()
     with unit_of_work() as s:
-        services.log_article_opened(s, runtime().clock, article.external_id, user.id if user else None)
-    body = article.to_record()
-    body.update({"version": article.version, "updated_at": article.updated_at.isoformat(),
-                 "answer_html": markdown_to_html(article.answer),
-                 "plain_answer_html": markdown_to_html(article.plain_answer)})
+        services.log_article_opened(s, runtime().clock, body["id"], user.id if user else None)
+    body.update({"answer_html": markdown_to_html(body["answer"]), "plain_answer_html": markdown_to_html(body["plain_answer"])})
     return jsonify(body)
