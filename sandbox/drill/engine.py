@@ -265,6 +265,11 @@ def _due(drill: Drill, spec: ScenarioSpec, now: datetime) -> bool:
     return False
 
 
+def tick_due(session: Session, clock: Clock, drill: Drill) -> bool:
+    """Whether a poll must ``tick`` (and so take the write lock); most polls need not."""
+    return _due(drill, scenario_spec(session, drill.scenario_id, drill.scenario_version), clock.now())
+
+
 def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None = None) -> bool:
     """Advance the drill to now: deadline, arrivals, timed faults, customer impatience.
 

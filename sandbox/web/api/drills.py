@@ -147,18 +147,31 @@ def messages_list(conversation_id: int):
         after = int(request.args.get("after", 0))
     except ValueError:
         raise ValidationFailed("after 必须是整数。", code="invalid_after") from None
-    with unit_of_work() as s:
-        ctx = load_contact(conversation_id)
-        if ctx.drill is not None:
+    # The console polls every few seconds: read without the write lock unless the drill has
+    # something due (deadline, arrival, customer impatience), then tick as a writer.
+    s = db()
+    ctx = load_contact(conversation_id)
+    if ctx.drill is not None and engine.tick_due(s, runtime().clock, ctx.drill):
+        s.rollback()
+        with unit_of_work() as s:
+            ctx = load_contact(conversation_id, write=True)
             engine.tick(s, runtime().clock, ctx.drill)
-        msgs = engine.messages_after(s, conversation_id, after)
-        body = {"conversation": conversation_id, "messages": [message_json(m, ctx.audience) for m in msgs]}
-        if ctx.drill is not None:
-            body["drill"] = {"status": ctx.drill.status,
-                             "remaining_seconds": round(engine.remaining_seconds(ctx.drill, runtime().clock.now()), 1)}
-            body["closed"] = ctx.contact.closed
-            body["mood"] = engine.mood_label(ctx.contact.mood)
+            body = _messages_body(s, ctx, conversation_id, after)
+    else:
+        body = _messages_body(s, ctx, conversation_id, after)
+        s.rollback()  # end the read transaction
     return jsonify(body)
+
+
+def _messages_body(s, ctx, conversation_id: int, after: int) -> dict[str, Any]:
+    msgs = engine.messages_after(s, conversation_id, after)
+    body = {"conversation": conversation_id, "messages": [message_json(m, ctx.audience) for m in msgs]}
+    if ctx.drill is not None:
+        body["drill"] = {"status": ctx.drill.status,
+                         "remaining_seconds": round(engine.remaining_seconds(ctx.drill, runtime().clock.now()), 1)}
+        body["closed"] = ctx.contact.closed
+        body["mood"] = engine.mood_label(ctx.contact.mood)
+    return body
 
 
 @bp.post("/conversations/<int:conversation_id>/messages")
