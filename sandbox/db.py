@@ -6,7 +6,6 @@ domain functions take a session and never commit.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
 from typing import Any
 
@@ -91,39 +90,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _no_pysqlite_autobegin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
-        # This process's writers queue on a Python lock before BEGIN IMMEDIATE and are woken
-        # as soon as it is free. Left to SQLite's busy handler alone they poll with sleeps that
-        # grow to 100 ms and starve under load (measured: p95 800 ms at 200 candidates).
-        # Other processes (the CLI) still meet the busy timeout. Released on commit/rollback,
-        # at the latest when the connection goes back to the pool or is invalidated.
-        writers = threading.Lock()
-
-        def _release(conn_or_dbapi: Any, *args: Any) -> None:
-            info = args[0].info if args and hasattr(args[0], "info") else getattr(conn_or_dbapi, "info", None)
-            if info is not None and info.pop("bankdrill_writer", False):
-                writers.release()
-
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             # A transaction that will write takes the write lock up front: a deferred
             # transaction that reads, then writes after another writer committed,
             # fails at once with SQLITE_BUSY instead of waiting.
             immediate = conn.get_execution_options().get("sqlite_immediate")
-            if not immediate:
-                conn.exec_driver_sql("BEGIN")
-                return
-            if writers.acquire(timeout=30):
-                conn.info["bankdrill_writer"] = True
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                _release(conn)
-                raise
-
-        event.listen(engine, "commit", _release)
-        event.listen(engine, "rollback", _release)
-        event.listen(engine.pool, "reset", _release)  # (dbapi_connection, record, reset_state)
-        event.listen(engine.pool, "invalidate", _release)  # (dbapi_connection, record, exception)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:
