@@ -14,6 +14,7 @@ ranked by ``0.7·cosine + 0.3·bm25/max(bm25)``. Without the encoder: BM25 alone
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -42,6 +43,7 @@ DENSE_WEIGHT = 0.7
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 CACHE_SIZE = 2048
+log = logging.getLogger(__name__)
 RETIRE_AFTER = 10.0  # seconds an old searcher stays open for searches still using it
 
 
@@ -344,8 +346,22 @@ class KnowledgeBase:
             with self._lock:
                 entries, searcher = self._entries, self._searcher
                 dense = self._dense_store()
-            self._rank(result, entries, searcher, dense, bigram_terms, word_terms, marks,
-                       category, limit, offset, include_unpublished)
+            try:
+                self._rank(result, entries, searcher, dense, bigram_terms, word_terms, marks,
+                           category, limit, offset, include_unpublished)
+            except Exception as exc:
+                # Seen once in ~2,200 searches under load while another thread applied a KB edit:
+                # Whoosh read garbage from the shared searcher (UnpicklingError). Answer from a
+                # freshly opened searcher instead of failing the search.
+                log.warning("search failed on the current searcher (%r); retrying on a new one", exc)
+                result.hits.clear()
+                result.total = 0
+                with self._lock:
+                    self._reopen()
+                    entries, searcher = self._entries, self._searcher
+                    dense = self._dense_store()
+                self._rank(result, entries, searcher, dense, bigram_terms, word_terms, marks,
+                           category, limit, offset, include_unpublished)
         result.took_ms = (time.perf_counter() - started) * 1000
         with self._cache_lock:
             self._cache[key] = result

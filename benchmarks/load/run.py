@@ -220,6 +220,7 @@ def main() -> int:
     ap.add_argument("--servers", type=int, default=1, help="server processes (on PostgreSQL)")
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--no-trainer", action="store_true")
+    ap.add_argument("--switch-interval", type=float, help="sys.setswitchinterval() in the servers (default 0.005)")
     ap.add_argument("--out", help="keep the CSVs and summary here (default: a temp dir, removed)")
     args = ap.parse_args()
     if args.servers > 1 and not args.postgres:
@@ -244,9 +245,14 @@ def main() -> int:
         ports = [free_port() for _ in range(args.servers)]
         for port in ports:
             log = open(out / f"server-{port}.log", "w")
-            servers.append(subprocess.Popen(bankdrill_cmd() + ["serve", "--host", "127.0.0.1", "--port", str(port),
-                                                               "--threads", str(args.threads)],
-                                            env=env, stdout=log, stderr=subprocess.STDOUT))
+            serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads)]
+            if args.switch_interval:  # experiment: the interpreter's GIL switch interval in the server
+                cmd = [sys.executable, "-c", "import sys; from sandbox.cli import main; "
+                       f"sys.setswitchinterval({args.switch_interval}); sys.argv = ['bankdrill'] + sys.argv[1:]; "
+                       "main()"] + serve
+            else:
+                cmd = bankdrill_cmd() + serve
+            servers.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
         setup["hosts"] = [f"http://127.0.0.1:{p}" for p in ports]
         for base in setup["hosts"]:
             wait_healthy(base)
@@ -277,7 +283,7 @@ def main() -> int:
         trainer_result = json.loads((out / "trainer.json").read_text()) if trainer else None
         cpu = [c for c, _ in sampler.samples]
         rss = [r for _, r in sampler.samples]
-        summary = {"users": args.users, "duration": args.duration, "db": "postgresql" if pg else "sqlite",
+        summary = {"switch_interval": args.switch_interval, "users": args.users, "duration": args.duration, "db": "postgresql" if pg else "sqlite",
                    "servers": args.servers, "threads": args.threads, "endpoints": [], "loss": loss,
                    "trainer": trainer_result,
                    "server_cpu_percent": {"mean": round(sum(cpu) / len(cpu), 1) if cpu else None,

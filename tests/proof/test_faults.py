@@ -166,3 +166,26 @@ def api_token_for():
             return issue_token(s, runtime.clock, get_user(s, username))
 
     return _token
+
+
+def test_a_failing_searcher_is_replaced_and_the_search_still_answers(app, api, runtime, monkeypatch):
+    """A Whoosh read error mid-search (seen once under load) is retried on a new searcher."""
+    from knowledge_base.service import get_kb
+
+    kb = get_kb(runtime)
+    cand = api("candidate")
+    assert cand.get("/api/v1/kb/search?q=信用卡账单").status_code == 200
+    broken = kb._searcher
+    calls = []
+    original = type(broken).search
+
+    def flaky(self, *args, **kwargs):
+        calls.append(self)
+        if self is broken:
+            raise EOFError("simulated torn read")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(broken), "search", flaky)
+    resp = cand.get("/api/v1/kb/search?q=卡丢了怎么办")
+    assert resp.status_code == 200 and resp.get_json()["results"]
+    assert calls[0] is broken and calls[-1] is not broken
