@@ -55,8 +55,8 @@ class PgCluster:
         if not bins:
             raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
         self.bin = bins[-1]
-        self.dir = root / "pg"
-        self.dir.mkdir()
+        # Its own temp dir: the benchmark's root (mode 0700, root's) is not reachable for postgres.
+        self.dir = Path(tempfile.mkdtemp(prefix="bankdrill-load-pg-"))
         self.port = free_port()
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
@@ -79,6 +79,7 @@ class PgCluster:
             self._run(f"{self.bin}/pg_ctl -D {self.dir}/data -m immediate stop")
         except subprocess.CalledProcessError:
             pass
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     @property
     def url(self) -> str:
