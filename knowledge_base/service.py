@@ -21,6 +21,7 @@ gains 2 queries of 277 at hit@1 for a second analyzer and more postings, so it s
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -53,6 +54,7 @@ CACHE_SIZE = 2048
 # its postings cost most of the time on a big KB and add little (measured, see the report).
 MAX_DF: dict[str, float] = {"title": 0.05, "questions": 0.05, "body": 0.01}
 MIN_DOCS_TO_PRUNE = 1000
+log = logging.getLogger(__name__)
 RETIRE_AFTER = 10.0  # seconds an old searcher stays open for searches still using it
 
 
@@ -365,8 +367,22 @@ class KnowledgeBase:
             with self._lock:
                 entries, searcher = self._entries, self._searcher
                 dense = self._dense_store()
-            self._rank(result, entries, searcher, dense, bigram_terms, word_terms, marks,
-                       category, limit, offset, include_unpublished)
+            try:
+                self._rank(result, entries, searcher, dense, bigram_terms, word_terms, marks,
+                           category, limit, offset, include_unpublished)
+            except Exception as exc:
+                # Seen once in ~2,200 searches under load while another thread applied a KB edit:
+                # Whoosh read garbage from the shared searcher (UnpicklingError). Answer from a
+                # freshly opened searcher instead of failing the search.
+                log.warning("search failed on the current searcher (%r); retrying on a new one", exc)
+                result.hits.clear()
+                result.total = 0
+                with self._lock:
+                    self._reopen()
+                    entries, searcher = self._entries, self._searcher
+                    dense = self._dense_store()
+                self._rank(result, entries, searcher, dense, bigram_terms, word_terms, marks,
+                           category, limit, offset, include_unpublished)
         result.took_ms = (time.perf_counter() - started) * 1000
         if synonyms is not None:
             return result

@@ -40,8 +40,10 @@ def _initialise(seed: bool = True) -> InitReport:
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
 @click.option("--port", default=5000, show_default=True, type=int, help="端口")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="工作线程数")
+@click.option("--connections", default=1000, show_default=True, type=click.IntRange(10, 100000),
+              help="同时保持的连接数上限（每个打开的浏览器占一个；waitress 默认只有 100）")
 @with_appcontext
-def serve(host: str, port: int, threads: int) -> None:
+def serve(host: str, port: int, threads: int, connections: int) -> None:
     """用 waitress 启动沙箱（首次启动时自动建库、导入种子数据并建立索引）。"""
     import waitress
 
@@ -52,7 +54,7 @@ def serve(host: str, port: int, threads: int) -> None:
     if not report.created:
         click.echo(f"演示账号见实例目录中的 {DEMO_LOGINS_FILE}。")
     waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads,
-                   ident="bankdrill", clear_untrusted_proxy_headers=True)
+                   connection_limit=connections, ident="bankdrill", clear_untrusted_proxy_headers=True)
 
 
 @click.command("init")

@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from sandbox.errors import DomainError
@@ -53,6 +54,17 @@ def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Response:
         return error_response(400, "csrf_failed", "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。")
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError) -> Response:
+        # The database is unreachable or busy (PostgreSQL restarting, a lost connection,
+        # SQLite locked past its timeout): a clear 503 the client may retry, not a 500.
+        # The request's transaction was rolled back, so nothing is half-written.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        log.warning("database unavailable: %s", reason)
+        response = error_response(503, "database_unavailable", "数据库暂时不可用，请稍后重试。")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

@@ -57,8 +57,15 @@ def _load_user() -> None:
         return
     token = bearer_token()
     if token is not None and request.path.startswith("/api/"):
-        with unit_of_work() as s:
-            g.user = user_for_token(s, runtime().clock, token)
+        # Read first; only a token whose last use is stale needs a write (and the write lock).
+        s = db()
+        g.user = user_for_token(s, runtime().clock, token)
+        if s.dirty:
+            s.rollback()
+            with unit_of_work() as s:
+                g.user = user_for_token(s, runtime().clock, token)
+        else:
+            s.commit()  # end the read transaction so a later unit of work can begin as a writer
         g.via_token = g.user is not None
         return
     uid = session.get("uid")

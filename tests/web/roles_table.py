@@ -156,4 +156,6 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.handoff_accept": {"roles": {E, A}, "url": "/api/v1/handoffs/999/accept", "method": "post"},
     "api.handoff_messages": {"roles": {E, A}, "url": "/api/v1/handoffs/999/messages", "method": "post"},
     "api.handoff_callback": {"roles": {C, E, A}, "url": "/api/v1/handoffs/999/callback", "method": "post"},
+    # --- proof -----------------------------------------------------------------
+    "api.openapi": {"roles": PUBLIC, "url": "/api/v1/openapi.json"},
 }

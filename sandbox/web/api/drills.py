@@ -159,6 +159,12 @@ def messages_list(conversation_id: int):
             engine.tick(s, runtime().clock, engine.get_drill(s, ctx.drill.id, for_update=True))
         s.expire_all()
         ctx = load_contact(conversation_id, as_customer=as_customer)
+    body = _messages_body(s, ctx, conversation_id, after)
+    s.rollback()  # end the read transaction
+    return jsonify(body)
+
+
+def _messages_body(s, ctx, conversation_id: int, after: int) -> dict[str, Any]:
     msgs = engine.messages_after(s, conversation_id, after)
     body = {"conversation": conversation_id, "messages": [message_json(m, ctx.audience) for m in msgs]}
     if ctx.drill is not None:
@@ -166,7 +172,7 @@ def messages_list(conversation_id: int):
                          "remaining_seconds": round(engine.remaining_seconds(ctx.drill, runtime().clock.now()), 1)}
         body["closed"] = ctx.contact.closed
         body["mood"] = engine.mood_label(ctx.contact.mood)
-    return jsonify(body)
+    return body
 
 
 @bp.post("/conversations/<int:conversation_id>/messages")

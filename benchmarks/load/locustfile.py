@@ -1,0 +1,110 @@
+"""Locust load for bankdrill: each simulated candidate runs one drill through the API.
+
+Run by benchmarks/load/run.py (which prepares the instance, users and tokens); not by pytest.
+Environment: LOAD_SETUP (JSON: tokens, customer facts, hosts), LOAD_RECORD (where each
+user's accepted messages and work orders are written at the end, for the loss check).
+
+Per candidate, on a 2 s pacing: poll messages every tick (2 s), post a message every 5th
+tick (10 s), search the KB every 7th-8th tick (~15 s); once per drill: identity check,
+one lookup (the card bill), one work order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import threading
+
+from locust import HttpUser, constant_pacing, events, task
+
+SETUP = json.loads(open(os.environ["LOAD_SETUP"], encoding="utf-8").read())
+RECORD = os.environ["LOAD_RECORD"]
+TOKENS = SETUP["tokens"]
+HOSTS = SETUP["hosts"]
+FACTS = SETUP["facts"]
+QUERIES = ["信用卡账单", "卡丢了怎么办", "最低还款", "理财风险等级", "转账限额", "密码忘了", "賬單分期", "年费"]
+_next = itertools.count()
+_lock = threading.Lock()
+ACCEPTED: list[dict] = []  # every 201 this process saw (messages, work orders)
+
+
+class Candidate(HttpUser):
+    wait_time = constant_pacing(2)
+    host = HOSTS[0]
+
+    def on_start(self) -> None:
+        n = next(_next)
+        self.token = TOKENS[n % len(TOKENS)]
+        # Several server processes: round-robin users over them (each user sticks to one).
+        self.base = HOSTS[n % len(HOSTS)]
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+        self.rng = random.Random(n)
+        self.tick = 0
+        self.after = 0
+        self.conv = None
+        r = self.post("/api/v1/drills", {"scenario": "cc-bill-enquiry"}, name="POST /drills")
+        if r is not None:
+            body = r.json()
+            self.drill = body["id"]
+            self.conv = body["conversations"][0]["id"]
+
+    def post(self, path, body, name):
+        with self.client.post(self.base + path, json=body, headers=self.headers, name=name,
+                              catch_response=True) as r:
+            if r.status_code not in (200, 201):
+                r.failure(f"{r.status_code} {r.text[:200]}")
+                return None
+            return r
+
+    def get(self, path, name):
+        with self.client.get(self.base + path, headers=self.headers, name=name, catch_response=True) as r:
+            if r.status_code != 200:
+                r.failure(f"{r.status_code} {r.text[:200]}")
+                return None
+            return r
+
+    @task
+    def step(self) -> None:
+        if self.conv is None:
+            return
+        self.tick += 1
+        c = f"/api/v1/conversations/{self.conv}"
+        r = self.get(f"{c}/messages?after={self.after}", "GET /conversations/{id}/messages")
+        if r is not None:
+            msgs = r.json()["messages"]
+            if msgs:
+                self.after = msgs[-1]["seq"]
+        if self.tick == 2:
+            self.post(f"{c}/identity/verify", {"method": "id_phone", "name": FACTS["name"],
+                                               "id_last6": FACTS["id_last6"], "phone_last4": FACTS["phone_last4"]},
+                      "POST /conversations/{id}/identity/verify")
+        elif self.tick == 3:
+            cards = self.get(f"{c}/cards", "GET /conversations/{id}/cards")
+            if cards is not None and cards.json()["cards"]:
+                self.get(f"{c}/cards/{cards.json()['cards'][0]['ref']}/bill", "GET /conversations/{id}/cards/{ref}/bill")
+        elif self.tick == 4:
+            r = self.post("/api/v1/workorders", {"category": "信用卡", "title": "账单咨询", "type": "咨询",
+                                                 "conversation_id": self.conv, "description": "负载测试"},
+                          "POST /workorders")
+            if r is not None:
+                with _lock:
+                    ACCEPTED.append({"kind": "workorder", "number": r.json()["number"], "conversation": self.conv})
+        if self.tick % 5 == 0:
+            text = f"好的，我这边正在为您查询（第{self.tick}条），请稍等。"
+            r = self.post(f"{c}/messages", {"text": text}, "POST /conversations/{id}/messages")
+            if r is not None:
+                body = r.json()
+                with _lock:
+                    ACCEPTED.append({"kind": "message", "conversation": self.conv, "seq": body["message"]["seq"],
+                                     "text": text})
+        if self.tick % 15 in (0, 8):  # every 7-8 ticks, i.e. about every 15 s
+            q = self.rng.choice(QUERIES)
+            self.get(f"/api/v1/kb/search?q={q}&conversation={self.conv}", "GET /kb/search")
+
+
+@events.test_stop.add_listener
+def _dump(environment, **_kwargs) -> None:
+    with open(RECORD, "w", encoding="utf-8") as fh:
+        json.dump(ACCEPTED, fh, ensure_ascii=False)
