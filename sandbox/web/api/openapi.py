@@ -167,7 +167,48 @@ SCHEMAS: dict[str, dict] = {
 
 # Request bodies: the fields each endpoint reads. The app checks every value itself
 # (wrong types and unknown values are 400s with a code), so these stay permissive.
+ROUND_SCHEMAS: dict[str, dict] = {
+    "RoundFault": obj({"id": INT, "component": STR, "message": STR, "user_id": N_INT, "starts_at": TIME,
+                       "ends_at": N_TIME, "active": BOOL}),
+    "Round": obj({"id": INT, "name": STR, "status": {"type": "string", "enum": ["draft", "running", "paused", "ended"]},
+                  "status_label": STR, "join_code": STR,
+                  "scenarios": arr(obj({"id": STR, "version": INT})), "shuffle": BOOL,
+                  "time_per_scenario": N_INT, "kb_version": INT, "opens_at": N_TIME, "closes_at": N_TIME,
+                  "started_at": N_TIME, "results_released": BOOL, "candidates": INT,
+                  "faults": arr(ref("RoundFault"))}),
+    "RoundForCandidate": obj({"id": INT, "name": STR, "status": STR, "status_label": STR},
+                             {"progress": ANY_OBJ}),
+    "RoundJoined": obj({"id": INT, "name": STR, "status": STR}),
+    "Roster": obj({"added": arr(STR), "already": arr(STR),
+                   "created": arr(obj({"username": STR, "password": STR}))}),
+    "Extended": obj({"user_id": INT, "extra_seconds": INT}),
+    "Progress": obj({"id": INT, "name": STR, "status": STR, "status_label": STR,
+                     "plan": arr(obj({"scenario": STR, "version": INT, "drill": N_INT, "status": STR})),
+                     "current": N_INT, "next": N_STR}),
+    "LiveBoard": obj({"round": ref("Round"), "candidates": arr(obj(
+        {"user_id": INT, "username": STR, "display_name": STR, "joined": BOOL, "extra_seconds": INT,
+         "finished": INT, "total": INT, "current": nullable(ANY_OBJ), "hard_fails": arr(ANY_OBJ)}))}),
+    "Results": obj({"round": INT, "name": STR, "status": STR, "released": BOOL, "complete": BOOL,
+                    "rows": arr(obj({"username": STR, "display_name": STR, "scenario": STR, "version": INT,
+                                     "drill": N_INT, "complete": BOOL, "status": STR, "auto_total": N_NUM,
+                                     "total": N_NUM, "hard_fail": nullable(BOOL), "dimensions": ANY_OBJ}))}),
+    "Adjusted": obj({"total": NUM, "auto_total": NUM, "adjustments": arr(obj(
+        {"check": STR, "from": NUM, "to": NUM, "comment": STR, "by": STR, "at": TIME}))}),
+    "Events": obj({"drill": INT, "events": arr(obj({"id": INT, "t": NUM, "type": STR, "contact": N_STR,
+                                                    "data": ANY_OBJ}))}),
+    "Preview": obj({"html": STR}),
+}
+
 BODIES: dict[str, dict] = {
+    "RoundNew": obj({"name": STR, "scenarios": arr(STR)},
+                    {"shuffle": BOOL, "time_per_scenario": N_INT, "opens_at": N_STR, "closes_at": N_STR}),
+    "RosterAdd": obj({}, {"usernames": arr(STR), "csv": STR}),
+    "JoinCode": obj({"code": STR}),
+    "Extend": obj({"user": {"oneOf": [STR, INT]}, "seconds": INT}),
+    "FaultNew": obj({"component": {"type": "string", "enum": ["bot", "kb", "lookup"]}},
+                    {"user": {"oneOf": [STR, INT]}, "start_in": INT, "duration": INT, "message": STR}),
+    "Adjustment": obj({"check": STR, "points": NUM, "comment": STR}),
+    "PreviewBody": obj({"markdown": STR}),
     "PasswordChange": obj({"old_password": STR, "new_password": STR}),
     "DrillStart": obj({"scenario": {"type": "string", "example": "cc-bill-enquiry"}},
                       {"mode": {"type": "string", "enum": ["practice", "exam"], "default": "practice"}}),
@@ -218,6 +259,8 @@ DRILL = {"name": "drill_id", "in": "path", "required": True, "schema": ID}
 NUMBER = {"name": "number", "in": "path", "required": True,
           "schema": {"type": "string"}, "description": "工单号，如 WO20261128-0001"}
 HANDOFF = {"name": "handoff_id", "in": "path", "required": True, "schema": ID}
+ROUND = {"name": "round_id", "in": "path", "required": True, "schema": ID}
+FAULT = {"name": "fault_id", "in": "path", "required": True, "schema": ID}
 
 
 def q(name: str, schema: dict, description: str = "") -> dict:
@@ -386,11 +429,68 @@ def paths() -> dict[str, dict]:
         f"{P}/handoffs/{{handoff_id}}/callback": {"post": op(
             "超时未接：登记留言回电工单", "handoff", CEA, 201, ref("WorkOrder"), (404, 409), [HANDOFF],
             body="Callback", op_id="handoff_callback")},
+        **round_paths(P),
+        f"{P}/drills/{{drill_id}}/adjustments": {"post": op(
+            "考官调整评分项（必须填写理由；自动分与最终分都保留）", "rounds", EA, 200, ref("Adjusted"), (404, 409),
+            [DRILL], body="Adjustment", op_id="drills_adjust")},
+        f"{P}/drills/{{drill_id}}/events": {"get": op(
+            "演练事件日志（回放）：考官随时、考生在成绩发布后", "drills", "本人或考官、管理员", 200, ref("Events"),
+            (404,), [DRILL], op_id="drills_events")},
+        f"{P}/trainer/preview": {"post": op("文章 Markdown 的净化预览", "trainer", "培训师、管理员", 200,
+                                            ref("Preview"), (), body="PreviewBody", op_id="trainer_preview")},
+    }
+
+
+def round_paths(P: str) -> dict[str, dict]:
+    r = f"{P}/rounds/{{round_id}}"
+
+    def control(summary: str, name: str) -> dict:
+        return {"post": op(summary, "rounds", EA, 200, ref("Round"), (404, 409), [ROUND], write=True, op_id=name)}
+
+    return {
+        f"{P}/rounds": {
+            "get": op("考试场次（考官看全部；考生看自己参加的）", "rounds", ALL, 200,
+                      arr({"oneOf": [ref("Round"), ref("RoundForCandidate")]}), (), op_id="rounds_list"),
+            "post": op("创建考试（固定场景版本与知识库）", "rounds", EA, 201, ref("Round"), (), body="RoundNew",
+                       op_id="rounds_create")},
+        f"{P}/rounds/join": {"post": op("考生用加入码加入考试", "rounds", "考生", 200, ref("RoundJoined"), (404, 409),
+                                        body="JoinCode", op_id="rounds_join")},
+        r: {"get": op("考试详情", "rounds", EA, 200, ref("Round"), (404,), [ROUND], op_id="rounds_get")},
+        f"{r}/candidates": {"post": op("加入考生（用户名列表或 CSV，全部成功或全部不加）", "rounds", EA, 200,
+                                       ref("Roster"), (404, 409), [ROUND], body="RosterAdd",
+                                       op_id="rounds_add_candidates")},
+        f"{r}/start": control("开始考试", "rounds_start"),
+        f"{r}/pause": control("全体暂停（所有人的计时停止）", "rounds_pause"),
+        f"{r}/resume": control("继续计时", "rounds_resume"),
+        f"{r}/end": control("结束考试（未交卷的演练自动收卷）", "rounds_end"),
+        f"{r}/release": control("发布成绩", "rounds_release"),
+        f"{r}/extend": {"post": op("为一名考生延时（当前与之后的题目）", "rounds", EA, 200, ref("Extended"),
+                                   (404, 409), [ROUND], body="Extend", op_id="rounds_extend")},
+        f"{r}/live": {"get": op("实时监控", "rounds", EA, 200, ref("LiveBoard"), (404,), [ROUND],
+                                op_id="rounds_live")},
+        f"{r}/faults": {"post": op("注入故障（全体或一名考生；立即或稍后）", "rounds", EA, 201, ref("RoundFault"),
+                                   (404, 409), [ROUND], body="FaultNew", op_id="rounds_inject_fault")},
+        f"{r}/faults/{{fault_id}}/restore": {"post": op("恢复服务", "rounds", EA, 200, ref("RoundFault"), (404,),
+                                                        [ROUND, FAULT], write=True, op_id="rounds_restore_fault")},
+        f"{r}/progress": {"get": op("考生本人的作答进度", "rounds", "考生（名单内）", 200, ref("Progress"), (404,),
+                                    [ROUND], op_id="rounds_progress")},
+        f"{r}/next": {"post": op("开始（或继续）下一题：考试模式演练", "rounds", "考生（名单内）", 201, ref("Drill"),
+                                 (404, 409), [ROUND], write=True, op_id="rounds_next")},
+        f"{r}/results": {"get": op("成绩（每位考生每个场景一行，未完成的标明）", "rounds", EA, 200, ref("Results"),
+                                   (404,), [ROUND], op_id="rounds_results")},
+        f"{r}/export": {"get": {**op("导出成绩", "rounds", EA, 200, ANY_OBJ, (404,),
+                                     [ROUND, q("format", {"type": "string", "enum": ["csv", "xlsx"]})],
+                                     op_id="rounds_export"),
+                                "responses": {**op("导出成绩", "rounds", EA, 200, ANY_OBJ, (404,))["responses"],
+                                              "200": {"description": "CSV（UTF-8 带 BOM）或 XLSX 文件", "content": {
+                                                  "text/csv": {"schema": {"type": "string"}},
+                                                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                                                      {"schema": {"type": "string", "format": "binary"}}}}}}},
     }
 
 
 def build_document() -> dict[str, Any]:
-    schemas = {**SCHEMAS, **BODIES}
+    schemas = {**SCHEMAS, **ROUND_SCHEMAS, **BODIES}
     responses = {f"E{status}": {"description": text, "content": {JSON: {"schema": ref("Error")}}}
                  for status, text in ERROR_TEXT.items()}
     return {
@@ -414,7 +514,7 @@ def build_document() -> dict[str, Any]:
             },
         },
         "tags": [{"name": n} for n in ("meta", "account", "drills", "conversations", "bank", "kb", "workorders",
-                                       "handoff")],
+                                       "handoff", "rounds", "trainer")],
     }
 
 

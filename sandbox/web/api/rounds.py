@@ -40,9 +40,12 @@ def _int(value: Any, field: str, default: int | None = None) -> int | None:
     if isinstance(value, bool):
         raise ValidationFailed(f"{field} 必须是整数。", code="invalid_number")
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         raise ValidationFailed(f"{field} 必须是整数。", code="invalid_number") from None
+    if not -2**31 < number < 2**31:
+        raise ValidationFailed(f"{field} 超出范围。", code="invalid_number")
+    return number
 
 
 def _user_id(value: Any) -> int | None:
