@@ -11,11 +11,13 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import threading
 import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.query import Or, Term
@@ -247,3 +249,146 @@ def build_query(bigram_terms: dict[str, list[tuple[str, float]]] | list[tuple[st
     query = Or(clauses)
     query.matcher_type = OR_MATCHER
     return query
+
+
+# BM25F parameters of Whoosh's default weighting (``scoring.BM25F()``), which
+# ``LexicalScorer`` reproduces.
+BM25_B = 0.75
+BM25_K1 = 1.2
+
+
+class LexicalScorer:
+    """Whoosh's BM25F over an ``Or`` of boosted terms, computed with numpy from the postings.
+
+    Whoosh evaluates an ``Or`` of ~100 term clauses through a tree of Python matchers with
+    block-quality skipping: 90% of a search at 10,000 articles (p95 55 ms lexical only).
+    This reads each clause's posting list once (one block at a time), scores it with the
+    same formula, statistics and field lengths as ``scoring.BM25FScorer``, sums per
+    document and takes the top N with ``argpartition``; ties go to the lower document
+    number, as in Whoosh's collector. Per-searcher data (field lengths, live documents,
+    filter masks) is computed on first use and kept with the searcher.
+    """
+
+    def __init__(self, searcher) -> None:
+        self.searcher = searcher
+        self.size = searcher.doc_count_all()
+        self._leaves = [(leaf.reader(), offset) for leaf, offset in searcher.leaf_searchers()]
+        self._lengths: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._live: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    # -- per-searcher data ----------------------------------------------------------
+    def _field_lengths(self, field: str) -> np.ndarray:
+        lengths = self._lengths.get(field)
+        if lengths is None:
+            lengths = np.zeros(self.size, dtype=np.float64)
+            for reader, offset in self._leaves:
+                count = reader.doc_count_all()
+                lengths[offset:offset + count] = [reader.doc_field_length(d, field, 1) or 0 for d in range(count)]
+            self._lengths[field] = lengths
+        return lengths
+
+    def live(self) -> np.ndarray:
+        if self._live is None:
+            live = np.ones(self.size, dtype=bool)
+            for reader, offset in self._leaves:
+                if reader.has_deletions():
+                    count = reader.doc_count_all()
+                    live[offset:offset + count] = False
+                    live[np.fromiter(reader.all_doc_ids(), dtype=np.int64) + offset] = True
+            self._live = live
+        return self._live
+
+    def mask(self, field: str, value: str) -> np.ndarray:
+        """Live documents holding the ``field:value`` term (the status and category filters)."""
+        key = (field, value)
+        with self._lock:
+            found = self._masks.get(key)
+            if found is None:
+                found = np.zeros(self.size, dtype=bool)
+                found[self.postings(field, value)[0]] = True
+                found &= self.live()
+                self._masks[key] = found
+        return found
+
+    def postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(document numbers, weights) of a term, deleted documents included."""
+        ids: list[int] = []
+        weights: list[float] = []
+        for reader, offset in self._leaves:
+            if (field, term) not in reader:
+                continue
+            matcher = reader.postings(field, term)
+            matcher = getattr(matcher, "child", matcher)  # deletions are masked by the caller
+            start = len(ids)
+            _read_postings(matcher, ids, weights)
+            if offset:
+                ids[start:] = [i + offset for i in ids[start:]]
+        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
+
+    # -- scoring ----------------------------------------------------------------------
+    def scores(self, clauses: list[tuple[str, str, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """(score per document, matched mask) of the OR of (field, term, boost) clauses."""
+        searcher = self.searcher
+        total = np.zeros(self.size, dtype=np.float64)
+        matched = np.zeros(self.size, dtype=bool)
+        with self._lock:
+            for field, term, boost in clauses:
+                ids, tf = self.postings(field, term)
+                if not len(ids):
+                    continue
+                idf = searcher.idf(field, term)
+                avgfl = searcher.avg_field_length(field) or 1
+                dl = self._field_lengths(field)[ids]
+                total[ids] += boost * idf * ((tf * (BM25_K1 + 1))
+                                             / (tf + BM25_K1 * ((1 - BM25_B) + BM25_B * dl / avgfl)))
+                matched[ids] = True
+            matched &= self.live()
+        return total, matched
+
+    def top(self, clauses: list[tuple[str, str, float]], limit: int,
+            allow: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The best ``limit`` (document number, score) pairs, best first."""
+        total, matched = self.scores(clauses)
+        if allow is not None:
+            matched &= allow
+        docs = np.flatnonzero(matched)
+        if len(docs) > limit:
+            # Keep everything tied with the limit-th score so the tie-break below is exact.
+            cut = np.partition(total[docs], len(docs) - limit)[len(docs) - limit]
+            docs = docs[total[docs] >= cut]
+        order = np.lexsort((docs, -total[docs]))[:limit]
+        return [(int(docs[i]), float(total[docs[i]])) for i in order]
+
+    def search(self, clauses: list[tuple[str, str, float]], limit: int,
+               allow: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The best ``limit`` (stored id, score) pairs, best first."""
+        top = self.top(clauses, limit, allow)
+        with self._lock:
+            return [(self.searcher.stored_fields(docnum).get("id"), score) for docnum, score in top]
+
+
+def _read_postings(matcher, ids: list[int], weights: list[float]) -> None:
+    """Append a leaf matcher's postings, a block at a time when it is Whoosh 3's matcher."""
+    if all(hasattr(matcher, name) for name in ("_read_ids", "_read_weights", "_next_block", "_blocklength")):
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids[matcher._i:matcher._blocklength])
+            weights.extend(matcher._weights[matcher._i:matcher._blocklength])
+            matcher._next_block()
+        return
+    while matcher.is_active():  # any other codec: one posting at a time
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+
+
+def clauses_of(bigram_terms: dict[str, list[tuple[str, float]]] | list[tuple[str, float]],
+               word_terms: list[tuple[str, float]] = ()) -> list[tuple[str, str, float]]:
+    """The (field, term, boost) clauses of ``build_query`` for ``LexicalScorer``."""
+    query = build_query(bigram_terms, word_terms)
+    if query is None:
+        return []
+    return [(clause.fieldname, clause.text, clause.boost) for clause in query.subqueries]

@@ -199,6 +199,7 @@ class KnowledgeBase:
         self._synonyms = Synonyms([])
         self._dense: DenseStore | None = None
         self._searcher = None
+        self._scorer: kb_index.LexicalScorer | None = None
         self._retired: list[tuple[float, Any]] = []
         self._cache: OrderedDict[tuple, SearchResult] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -278,6 +279,7 @@ class KnowledgeBase:
         if self._searcher is not None:
             self._retired.append((now, self._searcher))
             self._searcher = None
+            self._scorer = None
         keep = []
         for retired_at, old in self._retired:
             if now - retired_at > RETIRE_AFTER:
@@ -286,6 +288,7 @@ class KnowledgeBase:
                 keep.append((retired_at, old))
         self._retired = keep
         self._searcher = self.index.searcher()
+        self._scorer = kb_index.LexicalScorer(self._searcher)
 
     def _searcher_ok(self) -> bool:
         searcher = self._searcher
@@ -363,9 +366,9 @@ class KnowledgeBase:
         bigram_terms, word_terms, marks = query_terms(normalised, synonyms or self._synonyms)
         if bigram_terms or word_terms:
             with self._lock:
-                entries, searcher = self._entries, self._searcher
+                entries, scorer = self._entries, self._scorer
                 dense = self._dense_store()
-            self._rank(result, entries, searcher, dense, bigram_terms, word_terms, marks,
+            self._rank(result, entries, scorer, dense, bigram_terms, word_terms, marks,
                        category, limit, offset, include_unpublished)
         result.took_ms = (time.perf_counter() - started) * 1000
         if synonyms is not None:
@@ -394,25 +397,23 @@ class KnowledgeBase:
             out[field] = kept
         return out
 
-    def _rank(self, result: SearchResult, entries: dict[str, Entry], searcher, dense: DenseStore,
-              bigram_terms, word_terms, marks, category, limit, offset, include_unpublished) -> None:
-        from whoosh.query import And, Term
-
+    def _rank(self, result: SearchResult, entries: dict[str, Entry], scorer: kb_index.LexicalScorer,
+              dense: DenseStore, bigram_terms, word_terms, marks, category, limit, offset,
+              include_unpublished) -> None:
         statuses = None if include_unpublished else (PUBLISHED,)
-        filters = []
+        allow = None
         if statuses is not None:
-            filters.append(Term("status", PUBLISHED))
+            allow = scorer.mask("status", PUBLISHED)
         if category is not None:
-            filters.append(Term("category", category))
-        query = kb_index.build_query(self._field_terms(searcher, bigram_terms), word_terms)
+            in_category = scorer.mask("category", category)
+            allow = in_category if allow is None else allow & in_category
+        clauses = kb_index.clauses_of(self._field_terms(scorer.searcher, bigram_terms), word_terms)
         pool = max(LEXICAL_POOL, offset + limit)
         lexical: dict[str, float] = {}
-        if query is not None:
-            hits = searcher.search(query, limit=pool, filter=And(filters) if filters else None,
-                                   terms=False, optimize=True)
-            for hit in hits:
-                if hit["id"] in entries:
-                    lexical[hit["id"]] = hit.score
+        if clauses:
+            for external_id, score in scorer.search(clauses, pool, allow):
+                if external_id in entries:
+                    lexical[external_id] = score
         vector = self._encode_query(result.normalised) if len(dense.ids) else None
         scores: dict[str, float] = {}
         top_bm25 = max(lexical.values(), default=0.0) or 1.0
@@ -453,6 +454,7 @@ class KnowledgeBase:
             if self._searcher is not None:
                 self._searcher.close()
                 self._searcher = None
+                self._scorer = None
             self.index.close()
 
 
