@@ -4,6 +4,11 @@ The only module that talks to Whoosh (``whoosh-reloaded``). Never ``Searcher.ref
 (broken in 2.7.5): callers check ``up_to_date()`` and open a new searcher. Writers wait
 for the lock (``timeout=30, delay=0.02``). The KB version an index reflects is stored in
 a meta document committed together with the articles.
+
+Searching does not run Whoosh's query matchers: ``LexicalScorer`` reads the postings of
+each query term and computes Whoosh's BM25F with numpy (same scores; 10,000 articles:
+1.4 ms instead of 23.5 ms per query). ``build_query`` remains the definition of the
+clauses and the reference the scorer is tested against.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ WRITER_LIMIT_MB = 128
 BIGRAM_FIELDS = {"title": 3.0, "questions": 2.5, "body": 1.0}
 WORD_FIELDS = {"words": 1.5}
 USE_WORD_FIELD = False
-# How Whoosh evaluates the Or. Measured at 2,000 articles, lexical p50/p95 ms: auto 21/46,
+# How Whoosh evaluates the Or when ``build_query`` is run by Whoosh (tests, debugging; the
+# service uses LexicalScorer). Measured at 2,000 articles, lexical p50/p95 ms: auto 21/46,
 # binary tree of unions 44/88, preloaded arrays 17/36 but 2x slower with the encoder running.
 OR_MATCHER = Or.AUTO_MATCHER
 

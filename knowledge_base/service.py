@@ -6,8 +6,9 @@ keeps a Whoosh searcher open, and before each search compares the KB version in 
 database with the one it reflects: a newer version is caught up incrementally for the
 changed articles (or by a full rebuild), a missing or corrupt index is rebuilt.
 
-Ranking: Whoosh BM25F over character bigrams (title and similar questions boosted above
-the answer) and synonym expansion gives the lexical top-N; the sentence encoder gives the
+Ranking: BM25F over character bigrams (title and similar questions boosted above the
+answer; Whoosh's formula over the Whoosh postings, computed by ``index.LexicalScorer``)
+and synonym expansion gives the lexical top-N; the sentence encoder gives the
 dense top-N (best cosine over an article's title and similar questions); the union is
 ranked by ``0.7·cosine + 0.3·bm25/max(bm25)``. Without the encoder: BM25 alone.
 
