@@ -6,8 +6,9 @@ keeps a Whoosh searcher open, and before each search compares the KB version in 
 database with the one it reflects: a newer version is caught up incrementally for the
 changed articles (or by a full rebuild), a missing or corrupt index is rebuilt.
 
-Ranking: Whoosh BM25F over character bigrams (title and similar questions boosted above
-the answer) and synonym expansion gives the lexical top-N; the sentence encoder gives the
+Ranking: BM25F over character bigrams (title and similar questions boosted above the
+answer; Whoosh's formula over the Whoosh postings, computed by ``index.LexicalScorer``)
+and synonym expansion gives the lexical top-N; the sentence encoder gives the
 dense top-N (best cosine over an article's title and similar questions); the union is
 ranked by ``0.7·cosine + 0.3·bm25/max(bm25)``. Without the encoder: BM25 alone.
 
@@ -149,7 +150,9 @@ class DenseStore:
             status.append(entry.status)
             category.append(entry.category)
         self.ids = ids
-        self.matrix = np.vstack(blocks).astype(np.float32) if blocks else np.zeros((0, embedding.DIM), np.float32)
+        # copy=False: vstack of float32 blocks is already float32 (a second 120 MB copy at 10k).
+        self.matrix = (np.vstack(blocks).astype(np.float32, copy=False) if blocks
+                       else np.zeros((0, embedding.DIM), np.float32))
         self.starts = np.asarray(starts, dtype=np.int64)
         self.status = np.asarray(status, dtype=object)
         self.category = np.asarray(category, dtype=object)
@@ -201,6 +204,8 @@ class KnowledgeBase:
         self._synonyms = Synonyms([])
         self._dense: DenseStore | None = None
         self._searcher = None
+        self._scorer: kb_index.LexicalScorer | None = None
+        self._segment_lengths: dict[tuple[str, str], np.ndarray] = {}
         self._retired: list[tuple[float, Any]] = []
         self._cache: OrderedDict[tuple, SearchResult] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -280,6 +285,7 @@ class KnowledgeBase:
         if self._searcher is not None:
             self._retired.append((now, self._searcher))
             self._searcher = None
+            self._scorer = None
         keep = []
         for retired_at, old in self._retired:
             if now - retired_at > RETIRE_AFTER:
@@ -288,6 +294,7 @@ class KnowledgeBase:
                 keep.append((retired_at, old))
         self._retired = keep
         self._searcher = self.index.searcher()
+        self._scorer = kb_index.LexicalScorer(self._searcher, self._segment_lengths)
 
     def _searcher_ok(self) -> bool:
         searcher = self._searcher
@@ -365,10 +372,10 @@ class KnowledgeBase:
         bigram_terms, word_terms, marks = query_terms(normalised, synonyms or self._synonyms)
         if bigram_terms or word_terms:
             with self._lock:
-                entries, searcher = self._entries, self._searcher
+                entries, scorer = self._entries, self._scorer
                 dense = self._dense_store()
             try:
-                self._rank(result, entries, searcher, dense, bigram_terms, word_terms, marks,
+                self._rank(result, entries, scorer, dense, bigram_terms, word_terms, marks,
                            category, limit, offset, include_unpublished)
             except Exception as exc:
                 # Seen once in ~2,200 searches under load while another thread applied a KB edit:
@@ -379,9 +386,9 @@ class KnowledgeBase:
                 result.total = 0
                 with self._lock:
                     self._reopen()
-                    entries, searcher = self._entries, self._searcher
+                    entries, scorer = self._entries, self._scorer
                     dense = self._dense_store()
-                self._rank(result, entries, searcher, dense, bigram_terms, word_terms, marks,
+                self._rank(result, entries, scorer, dense, bigram_terms, word_terms, marks,
                            category, limit, offset, include_unpublished)
         result.took_ms = (time.perf_counter() - started) * 1000
         if synonyms is not None:
@@ -410,25 +417,23 @@ class KnowledgeBase:
             out[field] = kept
         return out
 
-    def _rank(self, result: SearchResult, entries: dict[str, Entry], searcher, dense: DenseStore,
-              bigram_terms, word_terms, marks, category, limit, offset, include_unpublished) -> None:
-        from whoosh.query import And, Term
-
+    def _rank(self, result: SearchResult, entries: dict[str, Entry], scorer: kb_index.LexicalScorer,
+              dense: DenseStore, bigram_terms, word_terms, marks, category, limit, offset,
+              include_unpublished) -> None:
         statuses = None if include_unpublished else (PUBLISHED,)
-        filters = []
+        allow = None
         if statuses is not None:
-            filters.append(Term("status", PUBLISHED))
+            allow = scorer.mask("status", PUBLISHED)
         if category is not None:
-            filters.append(Term("category", category))
-        query = kb_index.build_query(self._field_terms(searcher, bigram_terms), word_terms)
+            in_category = scorer.mask("category", category)
+            allow = in_category if allow is None else allow & in_category
+        clauses = kb_index.clauses_of(self._field_terms(scorer.searcher, bigram_terms), word_terms)
         pool = max(LEXICAL_POOL, offset + limit)
         lexical: dict[str, float] = {}
-        if query is not None:
-            hits = searcher.search(query, limit=pool, filter=And(filters) if filters else None,
-                                   terms=False, optimize=True)
-            for hit in hits:
-                if hit["id"] in entries:
-                    lexical[hit["id"]] = hit.score
+        if clauses:
+            for external_id, score in scorer.search(clauses, pool, allow):
+                if external_id in entries:
+                    lexical[external_id] = score
         vector = self._encode_query(result.normalised) if len(dense.ids) else None
         scores: dict[str, float] = {}
         top_bm25 = max(lexical.values(), default=0.0) or 1.0
@@ -469,6 +474,7 @@ class KnowledgeBase:
             if self._searcher is not None:
                 self._searcher.close()
                 self._searcher = None
+                self._scorer = None
             self.index.close()
 
 
