@@ -28,8 +28,15 @@ def db() -> Session:
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """The request's session; commits when the block succeeds, rolls back when it raises."""
+    """The request's session; commits when the block succeeds, rolls back when it raises.
+
+    A read transaction still open from earlier in the request is ended first, so the unit of
+    work begins as a writer (on SQLite a reader that later writes fails at once when another
+    writer committed in between: "database is locked").
+    """
     s = db()
+    if s.in_transaction() and not (s.new or s.dirty or s.deleted):
+        s.commit()
     begin_write(s)
     try:
         yield s
