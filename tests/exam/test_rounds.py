@@ -244,3 +244,26 @@ def test_a_round_keeps_the_kb_it_pinned_after_a_trainer_edit(roles, runtime, clo
     practice = c1.post("/api/v1/drills", json={"scenario": "lost-debit-card"}).get_json()["conversations"][0]["id"]
     assert c1.get(f"/api/v1/kb/articles/CC-001?conversation={practice}").get_json()["title"] == "信用卡账单查询（新版）"
     assert c1.get("/api/v1/kb/articles/CC-900").status_code == 200
+
+
+@pytest.mark.db
+def test_parallel_kb_searches_in_a_round_drill_all_succeed_and_are_logged(roles, app, api_token, session):
+    """The pinned-KB lookup reads before the drill hook writes; under concurrency that must not fail."""
+    import threading
+
+    rnd = started_round(roles)
+    conv = roles["c1"].post(f"/api/v1/rounds/{rnd['id']}/next").get_json()["conversations"][0]["id"]
+    headers = {"Authorization": f"Bearer {api_token('candidate1')}"}
+    statuses = []
+
+    def search(q):
+        statuses.append(app.test_client().get(f"/api/v1/kb/search?q={q}&conversation={conv}", headers=headers)
+                        .status_code)
+
+    threads = [threading.Thread(target=search, args=(q,)) for q in ("信用卡账单", "卡丢了", "转账限额", "理财风险") * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 12
+    assert session.query(DrillEvent).filter(DrillEvent.type == "kb.search").count() == 12
