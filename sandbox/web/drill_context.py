@@ -159,8 +159,10 @@ def _drill_target() -> tuple[int | None, dict]:
         conv = body.get("conversation_id")
     try:
         conv_id = int(conv) if conv is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         conv_id = None
+    if conv_id is not None and not 0 < conv_id < 2**31:
+        conv_id = None  # no such conversation (and PostgreSQL INTEGER would refuse the lookup)
     return conv_id, {"view_args": view_args, "args": request.args.to_dict(), "json": body}
 
 

@@ -322,3 +322,14 @@ def test_a_reply_with_a_full_card_number_hard_fails(api):
     report = cand.post(f"/api/v1/drills/{drill['id']}/finish").get_json()
     assert report["hard_fail"] is True and report["hard_fails"][0]["kind"] == "pii_in_reply"
     assert card not in str(report)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("conv", ["564247890802", "-6486430167", "abc"])
+def test_out_of_range_conversation_ids_never_reach_the_database(api, conv):
+    """Found by schemathesis on PostgreSQL: an id beyond INTEGER in ?conversation= or a body gave a 500."""
+    cand = api("candidate")
+    assert cand.get(f"/api/v1/kb/search?q=账单&conversation={conv}").status_code == 200
+    assert cand.get(f"/api/v1/kb/articles/CC-001?conversation={conv}").status_code == 200
+    resp = cand.post("/api/v1/workorders", json={"category": "信用卡", "title": "账单", "conversation_id": conv})
+    assert resp.status_code in (400, 404) and "error" in resp.get_json()
