@@ -181,6 +181,13 @@ def queue_entries(session: Session, clock: Clock, actor: Actor, timeout: int, in
     return list(session.scalars(q.order_by(Handoff.created_at, Handoff.id).limit(limit)))
 
 
+def recent_handoffs(session: Session, actor: Actor, limit: int = 20) -> list[Handoff]:
+    """Handoffs already accepted or turned into callbacks, newest first (examiners and admins)."""
+    _require_staff(actor)
+    return list(session.scalars(select(Handoff).where(Handoff.status != WAITING)
+                                .order_by(Handoff.created_at.desc(), Handoff.id.desc()).limit(limit)))
+
+
 def accept(session: Session, clock: Clock, actor: Actor, handoff_id: Any) -> Handoff:
     """The first examiner to accept takes the conversation (one atomic UPDATE decides)."""
     _check_role(actor)

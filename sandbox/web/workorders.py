@@ -269,11 +269,10 @@ def waiting(number: str):
 def queue():
     now, timeout = runtime().clock.now(), handoff_timeout()
     entries = handoffs.queue_entries(db(), runtime().clock, actor(), timeout)
-    recent = [h for h in handoffs.queue_entries(db(), runtime().clock, actor(), timeout, include_closed=True)
-              if h.status != handoffs.WAITING][-20:]
+    recent = handoffs.recent_handoffs(db(), actor())
     return render_template("workorders/queue.html", now=now, timeout=timeout, form=AcceptForm(),
                            entries=[handoffs.handoff_to_dict(h, now, timeout, full=False) for h in entries],
-                           recent=[handoffs.handoff_to_dict(h, now, timeout, full=False) for h in reversed(recent)])
+                           recent=[handoffs.handoff_to_dict(h, now, timeout, full=False) for h in recent])
 
 
 @bp.route("/handoffs/<int:handoff_id>")

@@ -118,6 +118,7 @@ def test_notes_keep_internal_and_customer_apart(api, make_order, counts):
     assert counts() == before
 
 
+@pytest.mark.db
 def test_every_change_leaves_a_history_row(api, make_order):
     client = api("candidate")
     number = client.post("/api/v1/workorders", json=order_data()).get_json()["number"]
@@ -208,6 +209,7 @@ def test_update_rules(api, make_order, counts):
     assert counts() == before
 
 
+@pytest.mark.db
 def test_a_candidate_cannot_see_or_change_another_candidates_orders(api, make_order, counts):
     mine = make_order(states.IN_PROGRESS, role="candidate")
     other = api("candidate2")

@@ -36,6 +36,7 @@ def test_handoff_carries_summary_and_masked_transcript(api, conversation, clock)
     assert body["waiting_seconds"] == 45 and body["timeout_seconds"] == 120
 
 
+@pytest.mark.db
 def test_examiner_sees_the_queue_accepts_and_continues_the_conversation(api, conversation, clock):
     hid = _handoff(api).get_json()["id"]
     clock.advance(30)
@@ -76,6 +77,7 @@ def test_messages_need_an_accepted_handoff_and_text(api, conversation, counts):
     assert api("candidate").post(f"/api/v1/handoffs/{hid}/messages", json={"text": "x"}).status_code == 403
 
 
+@pytest.mark.db
 def test_timeout_offers_a_callback_work_order(api, conversation, clock, counts):
     hid = _handoff(api).get_json()["id"]
     clock.advance(119)
@@ -128,6 +130,7 @@ def test_callback_defaults_and_bad_input(api, conversation, clock, counts):
     assert order["expected_callback_at"] == (clock.now() + timedelta(hours=2)).isoformat()
 
 
+@pytest.mark.db
 def test_late_accept_is_still_possible_before_a_callback(api, conversation, clock):
     hid = _handoff(api).get_json()["id"]
     clock.advance(500)

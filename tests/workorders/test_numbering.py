@@ -68,3 +68,33 @@ def test_fifty_concurrent_creations_get_fifty_consecutive_numbers(runtime, actor
     with runtime.transaction() as s:
         stored = list(s.scalars(select(WorkOrder.number)))
     assert sorted(stored) == sorted(numbers)
+
+
+@pytest.mark.db
+def test_concurrent_creation_through_the_api(app, login_as):
+    """Twenty clients sharing one login post at once; each request gets its own number."""
+    n = 20
+    first = login_as("candidate")
+    cookie = first.get_cookie("bankdrill_session")
+    clients = []
+    for _ in range(n):
+        c = app.test_client()
+        c.set_cookie(cookie.key, cookie.value)
+        clients.append(c)
+    barrier = threading.Barrier(n)
+    results: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def worker(i: int) -> None:
+        barrier.wait(timeout=30)
+        resp = clients[i].post("/api/v1/workorders", json=order_data(title=f"接口并发 {i}"))
+        with lock:
+            results.append((resp.status_code, (resp.get_json() or {}).get("number", "")))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert [s for s, _ in results] == [201] * n, results
+    assert sorted(num for _, num in results) == [f"WO20261128-{i:04d}" for i in range(1, n + 1)]

@@ -24,6 +24,7 @@ def test_table_shape():
         assert all(e.requires == ("note",) for (a, b), e in states.TRANSITIONS.items() if b == target)
 
 
+@pytest.mark.db
 @pytest.mark.parametrize("current,target", PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
 def test_every_pair_is_allowed_or_409(api, make_order, counts, current, target):
     number = make_order(current)

@@ -81,6 +81,10 @@
       try {
         const o = await BD.api("POST", panel.dataset.api, body);
         say(panel, "已创建工单 " + o.number + "（" + o.status + "）");
+        if (panel.dataset.openCreated) {
+          window.location.assign(panel.dataset.detailBase + "/" + encodeURIComponent(o.number));
+          return;
+        }
         form.querySelector("[name=title]").value = "";
         form.querySelector("[name=description]").value = "";
         refresh(panel);
