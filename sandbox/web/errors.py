@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from sandbox.errors import DomainError
 from sandbox.web.security import is_api_request
@@ -68,11 +68,7 @@ def init_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        message = None
-        if status == 400 and exc.description and "CSRF" not in exc.description:
-            message = None
-        return error_response(status, message=message)
+        return error_response(exc.code or 500)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
