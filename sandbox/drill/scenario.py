@@ -292,14 +292,20 @@ def _str_list(value: Any, path: tuple, c: _Collector, allowed: Iterable[str] | N
     return items
 
 
+def _slug_field(data: dict, field: str, path: tuple, c: _Collector, message: str, fallback: str) -> str:
+    """A short lowercase identifier field (rule id, contact key, check id); the fallback keeps checking going."""
+    value = data.get(field)
+    if not isinstance(value, str) or not KEY_SLUG.match(value):
+        c.add(path + (field,), message)
+        return fallback
+    return value
+
+
 def _rule(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Rule | None:
     if not isinstance(data, dict):
         c.add(path, "规则必须是对象")
         return None
-    rid = data.get("id")
-    if not isinstance(rid, str) or not KEY_SLUG.match(rid):
-        c.add(path + ("id",), "规则 id 必须是小写字母、数字、连字符组成的短标识")
-        rid = f"rule-{path[-1]}"
+    rid = _slug_field(data, "id", path, c, "规则 id 必须是小写字母、数字、连字符组成的短标识", f"rule-{path[-1]}")
     when = data.get("when")
     if not isinstance(when, dict) or not when:
         c.add(path + ("when",), "缺少触发条件 when")
@@ -348,10 +354,7 @@ def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact 
     if not isinstance(data, dict):
         c.add(path, "联系人必须是对象")
         return None
-    key = data.get("key")
-    if not isinstance(key, str) or not KEY_SLUG.match(key):
-        c.add(path + ("key",), "key 必须是小写字母、数字组成的短标识")
-        key = f"contact-{path[-1]}"
+    key = _slug_field(data, "key", path, c, "key 必须是小写字母、数字组成的短标识", f"contact-{path[-1]}")
     customer = data.get("customer")
     if not isinstance(customer, str) or not CUSTOMER_ID.match(customer):
         c.add(path + ("customer",), "必须是模拟客户编号，如 C001")
@@ -400,10 +403,7 @@ def _check(data: Any, path: tuple, c: _Collector, facts: set[str], contact_keys:
     if not isinstance(data, dict):
         c.add(path, "评分项必须是对象")
         return None
-    cid = data.get("id")
-    if not isinstance(cid, str) or not KEY_SLUG.match(cid):
-        c.add(path + ("id",), "评分项 id 必须是小写字母、数字、连字符组成的短标识")
-        cid = f"check-{path[-1]}"
+    cid = _slug_field(data, "id", path, c, "评分项 id 必须是小写字母、数字、连字符组成的短标识", f"check-{path[-1]}")
     ctype = data.get("type")
     if ctype not in CHECK_TYPES:
         c.add(path + ("type",), f"未知评分类型；可选：{', '.join(CHECK_TYPES)}")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.drill import engine
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
-from sandbox.errors import ServiceUnavailable
+from sandbox.errors import Forbidden, ServiceUnavailable, ValidationFailed
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 
 # endpoint -> (event type or None, fault component or None, data extractor)
@@ -111,8 +111,6 @@ class ContactContext:
         from sandbox.bank.conversations import ensure_open
 
         text = (text or "").strip()
-        from sandbox.errors import ValidationFailed
-
         if not text:
             raise ValidationFailed("消息不能为空。", code="empty_message")
         if len(text) > engine.MAX_MESSAGE_CHARS:
@@ -138,13 +136,9 @@ def load_contact(conversation_id: int, write: bool = False, as_customer: bool = 
     drill = engine.get_drill(s, contact.drill_id, for_update=write) if contact else None
     if as_customer:
         if drill is not None:
-            from sandbox.errors import Forbidden
-
             raise Forbidden("演练中的客户由系统模拟，不能以客户身份发言。", code="forbidden")
         return ContactContext(conversation, None, None, "customer")
     if drill is not None and write and drill.user_id != user.id:
-        from sandbox.errors import Forbidden
-
         raise Forbidden("只有作答的考生可以在演练会话中操作。", code="forbidden")
     audience = "agent" if conversation.owner_id == user.id or drill is not None else "customer"
     return ContactContext(conversation, contact, drill, audience)
