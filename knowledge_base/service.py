@@ -240,13 +240,22 @@ class KnowledgeBase:
         ids = {c.article_id for c in changes if c.kind == "article" and c.article_id}
         return full, ids, any(c.kind == "synonyms" for c in changes)
 
-    def sync(self, force_rebuild: bool = False, progress: Callable[[int], None] | None = None) -> int:
-        """Catch up with the database and make sure the index is usable; returns the version."""
+    def sync(self, force_rebuild: bool = False, progress: Callable[[int], None] | None = None,
+             wait: bool = True) -> int:
+        """Catch up with the database and make sure the index is usable; returns the version.
+
+        With ``wait=False`` (searches), a thread that finds another thread already catching up
+        answers from the current index instead of queueing behind it: under load, every
+        worker thread would otherwise stall on one trainer's edit.
+        """
         with self.session_factory() as session:
             target = get_version(session)
             if target == self._version and not force_rebuild and self._searcher_ok():
                 return target
-            with self._lock:
+            can_skip = not wait and not force_rebuild and self._version is not None and self._searcher is not None
+            if not self._lock.acquire(blocking=not can_skip):
+                return self._version
+            try:
                 target = get_version(session)
                 if target != self._version or force_rebuild:
                     full, ids, synonyms = self._plan(session, self._version, target)
@@ -260,6 +269,8 @@ class KnowledgeBase:
                 self._sync_index(session, target, force_rebuild, progress)
                 self._version = target
                 return target
+            finally:
+                self._lock.release()
 
     def _sync_index(self, session: Session, target: int, force: bool,
                     progress: Callable[[int], None] | None) -> None:
@@ -356,7 +367,7 @@ class KnowledgeBase:
         if category is not None and category not in CATEGORIES:
             result.took_ms = (time.perf_counter() - started) * 1000
             return result
-        version = self.sync()
+        version = self.sync(wait=False)
         result.version = version
         key = (normalised, category, limit, offset, include_unpublished, version)
         cached = None

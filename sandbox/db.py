@@ -6,6 +6,8 @@ domain functions take a session and never commit.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import datetime, timezone
 from typing import Any
 
@@ -79,17 +81,76 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class _WriterGate:
+    """One writer at a time inside this process, handed over without sleeping.
+
+    SQLite lets one transaction write at a time; a second ``BEGIN IMMEDIATE`` waits in SQLite's
+    busy handler, which sleeps and retries (1, 2, 5 … 100 ms), so under a queue of writers
+    most of the wait is oversleeping. Writers of one engine queue on this lock instead and the
+    next one starts as soon as the last commits. Other processes on the same file (a CLI
+    command while serving) still meet the busy timeout.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.lock = threading.Lock()
+        self.timeout = timeout
+
+    def acquire(self) -> None:
+        if not self.lock.acquire(timeout=self.timeout):
+            # What SQLite itself says after its busy timeout, so callers handle both alike.
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+
+    def release(self) -> None:
+        self.lock.release()
+
+
+class _GatedConnection(sqlite3.Connection):
+    """A pysqlite connection that gives the writer gate back when its write transaction ends."""
+
+    gate: _WriterGate | None = None
+    holds_gate = False
+
+    def _leave(self) -> None:
+        if self.holds_gate:
+            self.holds_gate = False
+            self.gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            if not self.in_transaction:
+                self._leave()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._leave()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the settings this app relies on (WAL and foreign keys on SQLite)."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
-        engine = create_engine(url, **kwargs)
+        gate = _WriterGate(timeout=30)
+        connect_args = {"check_same_thread": False, "timeout": 30, "factory": _GatedConnection,
+                        **kwargs.pop("connect_args", {})}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        engine.sqlite_writer_gate = gate  # type: ignore[attr-defined]  # tests look at it
         event.listen(engine, "connect", _sqlite_on_connect)
         # Let SQLAlchemy, not pysqlite, decide when a transaction starts, so that
         # BEGIN IMMEDIATE can be issued where we need a write lock up front.
         @event.listens_for(engine, "connect")
         def _no_pysqlite_autobegin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
+            if isinstance(dbapi_connection, _GatedConnection):
+                dbapi_connection.gate = gate
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
@@ -97,7 +158,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # transaction that reads, then writes after another writer committed,
             # fails at once with SQLITE_BUSY instead of waiting.
             immediate = conn.get_execution_options().get("sqlite_immediate")
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            if not immediate:
+                conn.exec_driver_sql("BEGIN")
+                return
+            raw = conn.connection.dbapi_connection
+            gated = isinstance(raw, _GatedConnection) and not raw.holds_gate
+            if gated:
+                gate.acquire()
+                raw.holds_gate = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                if gated:
+                    raw._leave()
+                raise
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:

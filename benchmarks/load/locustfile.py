@@ -4,7 +4,7 @@ Run by benchmarks/load/run.py (which prepares the instance, users and tokens); n
 Environment: LOAD_SETUP (JSON: tokens, customer facts, hosts), LOAD_RECORD (where each
 user's accepted messages and work orders are written at the end, for the loss check).
 
-Per candidate, on a 2 s pacing: poll messages every tick (2 s), post a message every 5th
+Per candidate, on its own 2 s beat (random phase): poll messages every tick (2 s), post a message every 5th
 tick (10 s), search the KB every 7th-8th tick (~15 s); once per drill: identity check,
 one lookup (the card bill), one work order.
 """
@@ -16,8 +16,9 @@ import json
 import os
 import random
 import threading
+import time
 
-from locust import HttpUser, constant_pacing, events, task
+from locust import FastHttpUser, events, task
 
 SETUP = json.loads(open(os.environ["LOAD_SETUP"], encoding="utf-8").read())
 RECORD = os.environ["LOAD_RECORD"]
@@ -25,13 +26,29 @@ TOKENS = SETUP["tokens"]
 HOSTS = SETUP["hosts"]
 FACTS = SETUP["facts"]
 QUERIES = ["信用卡账单", "卡丢了怎么办", "最低还款", "理财风险等级", "转账限额", "密码忘了", "賬單分期", "年费"]
+PACING_S = 2.0
+# LOAD_LOCKSTEP=1 (run.py --lockstep): every user on the same beat, the worst case (see staggered_pacing).
+LOCKSTEP = os.environ.get("LOAD_LOCKSTEP") == "1"
 _next = itertools.count()
 _lock = threading.Lock()
 ACCEPTED: list[dict] = []  # every 201 this process saw (messages, work orders)
 
 
-class Candidate(HttpUser):
-    wait_time = constant_pacing(2)
+def staggered_pacing(user: "Candidate") -> float:
+    """One step every PACING_S seconds on the user's own beat.
+
+    Locust's constant_pacing measures from when the user was created, and locust creates each
+    second's batch of users at the same instant: all 200 candidates then poll inside the same
+    100 ms of every second (seen in the server's trace), a thundering herd no exam room makes.
+    Browsers poll on their own clocks, so each user here keeps a beat with a random phase.
+    """
+    now = time.monotonic()
+    user.next_beat = max(user.next_beat + PACING_S, now)  # a late step does not cause a burst of catch-ups
+    return user.next_beat - now
+
+
+class Candidate(FastHttpUser):
+    wait_time = staggered_pacing
     host = HOSTS[0]
 
     def on_start(self) -> None:
@@ -44,6 +61,11 @@ class Candidate(HttpUser):
         self.tick = 0
         self.after = 0
         self.conv = None
+        # Each user's beat starts at a random point of the 2 s cycle (see staggered_pacing),
+        # or, in lockstep, on the next multiple of the beat: all users together.
+        now = time.monotonic()
+        self.next_beat = PACING_S * (int(now // PACING_S) + 1) if LOCKSTEP else now + self.rng.uniform(0, PACING_S)
+        time.sleep(self.next_beat - now)
         r = self.post("/api/v1/drills", {"scenario": "cc-bill-enquiry"}, name="POST /drills")
         if r is not None:
             body = r.json()

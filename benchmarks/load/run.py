@@ -113,7 +113,12 @@ def trainer_loop(home: str, url: str, seconds: float, out: str) -> None:
     from knowledge_base.services import get_article, save_article
     from sandbox.app import create_app
 
+    from knowledge_base import embedding
+
     runtime = create_app({"HOME": home, "DATABASE_URL": url}).extensions["bankdrill"]
+    # A trainer saves through a server that has the model loaded; load it here before the loop,
+    # or the first save would hold the database's write lock while the model loads (~0.8 s).
+    embedding.encode(["预热"])
     saved, errors, took = 0, 0, []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -155,6 +160,7 @@ class Sampler(threading.Thread):
 
         self.procs = [psutil.Process(p) for p in pids]
         self.samples: list[tuple[float, float]] = []
+        self.seen = set(pids)
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -162,6 +168,15 @@ class Sampler(threading.Thread):
             p.cpu_percent(None)
         while not self.stop.wait(1.0):
             cpu = rss = 0.0
+            for p in list(self.procs):
+                try:
+                    for child in p.children(recursive=True):
+                        if child.pid not in self.seen:
+                            self.seen.add(child.pid)
+                            child.cpu_percent(None)
+                            self.procs.append(child)
+                except Exception:
+                    pass
             for p in self.procs:
                 try:
                     cpu += p.cpu_percent(None)
@@ -219,13 +234,20 @@ def main() -> int:
     ap.add_argument("--spawn-rate", type=float, default=20)
     ap.add_argument("--postgres", action="store_true", help="throwaway PostgreSQL cluster instead of SQLite")
     ap.add_argument("--servers", type=int, default=1, help="server processes (on PostgreSQL)")
-    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=4, help="threads per server process (bankdrill serve's default)")
+    ap.add_argument("--gunicorn", type=int, metavar="WORKERS",
+                    help="serve with gunicorn (extra `prod`): WORKERS processes per --servers entry, "
+                         "--threads threads each (1 = sync workers)")
     ap.add_argument("--no-trainer", action="store_true")
     ap.add_argument("--switch-interval", type=float, help="sys.setswitchinterval() in the servers (default 0.005)")
+    ap.add_argument("--lockstep", action="store_true",
+                    help="all candidates poll on the same beat (worst case; default: each on its own phase)")
+    ap.add_argument("--trace", action="store_true",
+                    help="servers log each request's wall time and every GC pause (trace-PORT.tsv in --out)")
+    ap.add_argument("--profile", action="store_true",
+                    help="attach py-spy to each server for the run (speedscope JSON in --out; needs py-spy)")
     ap.add_argument("--out", help="keep the CSVs and summary here (default: a temp dir, removed)")
     args = ap.parse_args()
-    if args.servers > 1 and not args.postgres:
-        raise SystemExit("several server processes need --postgres (SQLite is one process)")
 
     root = Path(tempfile.mkdtemp(prefix="bankdrill-load-"))
     out = Path(args.out) if args.out else root / "out"
@@ -251,9 +273,16 @@ def main() -> int:
                 cmd = [sys.executable, "-c", "import sys; from sandbox.cli import main; "
                        f"sys.setswitchinterval({args.switch_interval}); sys.argv = ['bankdrill'] + sys.argv[1:]; "
                        "main()"] + serve
+            elif args.gunicorn:
+                cmd = [str(BIN / "gunicorn"), "-w", str(args.gunicorn), "-b", f"127.0.0.1:{port}", "--timeout", "60",
+                       "--worker-class", "sync" if args.threads == 1 else "gthread", "--threads", str(args.threads),
+                       "sandbox.app:create_app()"]
+            elif args.trace:
+                cmd = [sys.executable, str(HERE / "traced_serve.py")] + serve
             else:
                 cmd = bankdrill_cmd() + serve
-            servers.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
+            server_env = {**env, "LOAD_TRACE": str(out / f"trace-{port}.tsv")} if args.trace else env
+            servers.append(subprocess.Popen(cmd, env=server_env, stdout=log, stderr=subprocess.STDOUT))
         setup["hosts"] = [f"http://127.0.0.1:{p}" for p in ports]
         for base in setup["hosts"]:
             wait_healthy(base)
@@ -263,14 +292,29 @@ def main() -> int:
         if not args.no_trainer:
             trainer = subprocess.Popen([sys.executable, __file__, "--trainer-loop", str(home), url,
                                         str(args.duration), str(out / "trainer.json")], env=env)
-        locust_env = {**os.environ, "LOAD_SETUP": str(root / "setup.json"), "LOAD_RECORD": str(out / "accepted.json")}
+        locust_env = {**os.environ, "LOAD_SETUP": str(root / "setup.json"), "LOAD_RECORD": str(out / "accepted.json"),
+                      "LOAD_LOCKSTEP": "1" if args.lockstep else "0"}
         cmd = [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless", "-u", str(args.users),
                "-r", str(args.spawn_rate), "-t", f"{args.duration}s", "--csv", str(out / "locust"),
                "--host", setup["hosts"][0], "--only-summary", "--stop-timeout", "5"]
+        spies = []
+        if args.profile:
+            for port, p in zip(ports, servers):
+                spies.append(subprocess.Popen(
+                    [shutil.which("py-spy") or str(BIN / "py-spy"), "record", "--pid", str(p.pid), "--rate", "50",
+                     "--duration", str(args.duration), "--format", "speedscope", "--idle",
+                     "--output", str(out / f"profile-{port}.speedscope.json")],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         print("$", " ".join(cmd[1:]))
         with open(out / "locust.log", "w") as log:
-            subprocess.run(cmd, env=locust_env, stdout=log, stderr=subprocess.STDOUT)
+            client = subprocess.Popen(cmd, env=locust_env, stdout=log, stderr=subprocess.STDOUT)
+            client_sampler = Sampler([client.pid])
+            client_sampler.start()
+            client.wait()
         sampler.stop.set()
+        client_sampler.stop.set()
+        for spy in spies:
+            spy.wait(timeout=120)
         if trainer:
             trainer.wait(timeout=60)
         for p in servers:
@@ -284,12 +328,14 @@ def main() -> int:
         trainer_result = json.loads((out / "trainer.json").read_text()) if trainer else None
         cpu = [c for c, _ in sampler.samples]
         rss = [r for _, r in sampler.samples]
-        summary = {"switch_interval": args.switch_interval, "users": args.users, "duration": args.duration, "db": "postgresql" if pg else "sqlite",
+        summary = {"lockstep": args.lockstep, "gunicorn": args.gunicorn, "switch_interval": args.switch_interval, "users": args.users, "duration": args.duration, "db": "postgresql" if pg else "sqlite",
                    "servers": args.servers, "threads": args.threads, "endpoints": [], "loss": loss,
                    "trainer": trainer_result,
                    "server_cpu_percent": {"mean": round(sum(cpu) / len(cpu), 1) if cpu else None,
                                           "max": round(max(cpu), 1) if cpu else None},
-                   "server_rss_mb": {"max": round(max(rss), 1) if rss else None}}
+                   "server_rss_mb": {"max": round(max(rss), 1) if rss else None},
+                   "client_cpu_percent": {"mean": round(sum(c for c, _ in client_sampler.samples)
+                                                        / max(1, len(client_sampler.samples)), 1)}}
         print(f"\n{'endpoint':46} {'reqs':>7} {'fail':>5} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6} {'req/s':>7}")
         missed = []
         for row in stats:
@@ -311,7 +357,8 @@ def main() -> int:
             missed.append(f"{trainer_result['errors']} trainer saves failed")
         print(f"\nthroughput {total['rps']} req/s; errors {total['failures']}; server CPU mean "
               f"{summary['server_cpu_percent']['mean']}% max {summary['server_cpu_percent']['max']}% "
-              f"(100% = one core); server RSS max {summary['server_rss_mb']['max']} MB (all processes)")
+              f"(100% = one core); server RSS max {summary['server_rss_mb']['max']} MB (all processes); "
+              f"load client (locust) CPU mean {summary['client_cpu_percent']['mean']}%")
         print(f"loss check: {json.dumps(loss)}")
         if trainer_result:
             print(f"trainer: {json.dumps(trainer_result)}")

@@ -56,13 +56,20 @@ def scenario_spec(session: Session, scenario_id: str, version: int | None = None
         if row is None:
             raise NotFound(f"场景 {scenario_id} 不存在。", code="unknown_scenario")
         version = row.version
+    # A stored version never changes, so one request (one session) reads its text once,
+    # however many hooks and views ask for it.
+    key = ("scenario_spec", scenario_id, version)
+    if key in session.info:
+        return session.info[key]
     text = session.scalar(select(ScenarioVersion.yaml_text).where(
         ScenarioVersion.scenario_id == scenario_id, ScenarioVersion.version == version))
     if text is None:
         raise NotFound(f"场景 {scenario_id} 的第 {version} 版不存在。", code="unknown_scenario")
     spec = spec_from_text(text)
     # The stored version number is authoritative (an edited file may still say ``version: 1``).
-    return spec if spec.version == version else dataclasses.replace(spec, version=version)
+    spec = spec if spec.version == version else dataclasses.replace(spec, version=version)
+    session.info[key] = spec
+    return spec
 
 
 def save_scenario(session: Session, clock: Clock, yaml_text: str, user_id: int | None = None,
@@ -352,11 +359,19 @@ def ensure_open(session: Session, clock: Clock, drill: Drill) -> ScenarioSpec:
     """Refuse operations on a finished or expired drill (ending it at its deadline)."""
     spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
     tick(session, clock, drill, spec)
+    refuse_if_closed(drill)
+    return spec
+
+
+def refuse_if_closed(drill: Drill) -> None:
+    """Raise when the drill takes no operations: finished (expired or handed in) or paused.
+
+    Call it after tick() (ensure_open does), or when needs_tick() said there is nothing to do.
+    """
     if drill.status == FINISHED:
         raise DrillExpired("演练已结束（已到时间或已交卷），不能再操作。", code="drill_expired")
     if drill.status == PAUSED:
         raise Conflict("考官已暂停本场考试，请稍候。", code="drill_paused")
-    return spec
 
 
 # --------------------------------------------------------------------------- the simulated customer

@@ -177,12 +177,23 @@ def _before() -> None:
     if drill.user_id != g.user.id:
         s.commit()
         return  # the view's own ownership check answers 403
+    component = entry[1]
+    clock = runtime().clock
+    if not engine.needs_tick(s, clock, drill):
+        # The usual case: nothing to advance, so a read decides, without the write lock.
+        engine.refuse_if_closed(drill)
+        spec = engine.scenario_spec(s, drill.scenario_id, drill.scenario_version)
+        if not (component and any(f["component"] == component
+                                  for f in engine.active_faults(s, drill, spec, clock.now()))):
+            s.commit()
+            g.drill_op = (contact.id, drill.id, entry, req)
+            return
+    s.commit()
     with unit_of_work() as s:
         drill = engine.get_drill(s, contact.drill_id, for_update=True)
-        spec = engine.ensure_open(s, runtime().clock, drill)
-        component = entry[1]
+        spec = engine.ensure_open(s, clock, drill)
         if component:
-            now = runtime().clock.now()
+            now = clock.now()
             down = [f for f in engine.active_faults(s, drill, spec, now) if f["component"] == component]
             if down:
                 engine.record_event(s, drill, now, "fault.blocked", s.get(DrillContact, contact.id),
