@@ -50,8 +50,7 @@
     form.querySelector("textarea").addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
     });
-    poll();
-    setInterval(poll, 2000);
+    BD.every(poll, 2000);
   }
 
   document.querySelectorAll(".chat-box[data-conversation-id]").forEach(mount);

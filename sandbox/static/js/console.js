@@ -428,5 +428,5 @@
     if (ev.altKey && /^[1-5]$/.test(ev.key)) { ev.preventDefault(); switchTab(["assist", "kb", "customer", "orders", "handoff"][Number(ev.key) - 1]); }
   });
 
-  loadDrill().then(() => { setInterval(poll, 2000); setInterval(tickClock, 250); }).catch((err) => toast(err.message, true));
+  loadDrill().then(() => { window.setTimeout(() => BD.every(poll, 2000), 2000); setInterval(tickClock, 250); }).catch((err) => toast(err.message, true));
 })();

@@ -34,8 +34,7 @@
         board.replaceChildren(el("p", { class: "bad", text: err.message }));
       }
     }
-    refresh();
-    setInterval(refresh, 3000);
+    BD.every(refresh, 3000);
   }
 
   const replay = document.getElementById("replay");
