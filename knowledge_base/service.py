@@ -245,8 +245,9 @@ class KnowledgeBase:
         """Catch up with the database and make sure the index is usable; returns the version.
 
         With ``wait=False`` (searches), a thread that finds another thread already catching up
-        answers from the current index instead of queueing behind it: under load, every
-        worker thread would otherwise stall on one trainer's edit.
+        goes on with the version it has instead of queueing behind it, so its result can come
+        from the cache of that version: under load, every worker thread used to stall on one
+        trainer's edit. (A query not in the cache still waits for the catch-up to rank.)
         """
         with self.session_factory() as session:
             target = get_version(session)

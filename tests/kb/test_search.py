@@ -256,7 +256,7 @@ def test_common_term_pruning_keeps_the_rare_terms(kb, starcard, monkeypatch):
 
 
 def test_a_search_does_not_queue_behind_another_threads_catch_up(kb, runtime, starcard):
-    """While one thread applies an edit, other searches answer from the current index at once.
+    """While one thread applies an edit, a search already cached for the current version answers at once.
 
     Under load every worker thread used to stall behind one trainer's save (seen as 1-1.6 s
     searches in the load benchmark). An explicit sync() still waits, so a trainer's own save
