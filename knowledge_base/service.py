@@ -150,6 +150,7 @@ class DenseStore:
             status.append(entry.status)
             category.append(entry.category)
         self.ids = ids
+        self.source = entries  # the entries dict it was built from (compared by identity)
         # copy=False: vstack of float32 blocks is already float32 (a second 120 MB copy at 10k).
         self.matrix = (np.vstack(blocks).astype(np.float32, copy=False) if blocks
                        else np.zeros((0, embedding.DIM), np.float32))
@@ -203,6 +204,7 @@ class KnowledgeBase:
         self._entries: dict[str, Entry] = {}
         self._synonyms = Synonyms([])
         self._dense: DenseStore | None = None
+        self._dense_lock = threading.Lock()
         self._searcher = None
         self._scorer: kb_index.LexicalScorer | None = None
         self._segment_lengths: dict[tuple[str, str], np.ndarray] = {}
@@ -221,11 +223,14 @@ class KnowledgeBase:
 
     def _load_some(self, session: Session, ids: set[str]) -> None:
         found = {a.external_id: a for a in session.scalars(select(Article).where(Article.external_id.in_(ids)))}
+        # A new dict, swapped in whole: searches read the entries without taking the lock.
+        entries = dict(self._entries)
         for external_id in ids:
             if external_id in found:
-                self._entries[external_id] = Entry.from_article(found[external_id])
+                entries[external_id] = Entry.from_article(found[external_id])
             else:
-                self._entries.pop(external_id, None)
+                entries.pop(external_id, None)
+        self._entries = entries
         self._dense = None
 
     @staticmethod
@@ -245,9 +250,8 @@ class KnowledgeBase:
         """Catch up with the database and make sure the index is usable; returns the version.
 
         With ``wait=False`` (searches), a thread that finds another thread already catching up
-        goes on with the version it has instead of queueing behind it, so its result can come
-        from the cache of that version: under load, every worker thread used to stall on one
-        trainer's edit. (A query not in the cache still waits for the catch-up to rank.)
+        goes on with the version it has instead of queueing behind it (see ``_view``): under
+        load, every worker thread used to stall on one trainer's edit.
         """
         with self.session_factory() as session:
             target = get_version(session)
@@ -292,12 +296,14 @@ class KnowledgeBase:
         self._reopen()
 
     def _reopen(self) -> None:
-        # Searches in other threads may still hold the old searcher: close it later.
+        # The new searcher and scorer are ready before they replace the old ones, which searches
+        # in other threads may still hold: those are closed later.
+        searcher = self.index.searcher()
+        scorer = kb_index.LexicalScorer(searcher, self._segment_lengths)
         now = time.monotonic()
         if self._searcher is not None:
             self._retired.append((now, self._searcher))
-            self._searcher = None
-            self._scorer = None
+        self._searcher, self._scorer = searcher, scorer
         keep = []
         for retired_at, old in self._retired:
             if now - retired_at > RETIRE_AFTER:
@@ -305,8 +311,6 @@ class KnowledgeBase:
             else:
                 keep.append((retired_at, old))
         self._retired = keep
-        self._searcher = self.index.searcher()
-        self._scorer = kb_index.LexicalScorer(self._searcher, self._segment_lengths)
 
     def _searcher_ok(self) -> bool:
         searcher = self._searcher
@@ -336,10 +340,21 @@ class KnowledgeBase:
         return len(self._entries)
 
     # -- searching --------------------------------------------------------------
-    def _dense_store(self) -> DenseStore:
-        if self._dense is None:
-            self._dense = DenseStore(self._entries)
-        return self._dense
+    def _view(self) -> tuple[dict[str, Entry], kb_index.LexicalScorer, DenseStore]:
+        """What a search ranks with, read without waiting for a catch-up in another thread.
+
+        The catch-up swaps in a new entries dict and then a new scorer; a search that reads
+        between the two drops lexical hits that are not in its entries, so it stays consistent.
+        """
+        entries, scorer, dense = self._entries, self._scorer, self._dense
+        if dense is None or dense.source is not entries:
+            with self._dense_lock:  # build the vectors matrix once per entries, not once per thread
+                dense = self._dense
+                if dense is None or dense.source is not entries:
+                    dense = DenseStore(entries)
+                    if self._entries is entries:
+                        self._dense = dense
+        return entries, scorer, dense
 
     def _encode_query(self, normalised: str) -> np.ndarray | None:
         if not self.use_model:
@@ -383,9 +398,7 @@ class KnowledgeBase:
                                 version=version, mode=cached.mode, cached=True)
         bigram_terms, word_terms, marks = query_terms(normalised, synonyms or self._synonyms)
         if bigram_terms or word_terms:
-            with self._lock:
-                entries, scorer = self._entries, self._scorer
-                dense = self._dense_store()
+            entries, scorer, dense = self._view()
             try:
                 self._rank(result, entries, scorer, dense, bigram_terms, word_terms, marks,
                            category, limit, offset, include_unpublished)
@@ -398,8 +411,7 @@ class KnowledgeBase:
                 result.total = 0
                 with self._lock:
                     self._reopen()
-                    entries, scorer = self._entries, self._scorer
-                    dense = self._dense_store()
+                entries, scorer, dense = self._view()
                 self._rank(result, entries, scorer, dense, bigram_terms, word_terms, marks,
                            category, limit, offset, include_unpublished)
         result.took_ms = (time.perf_counter() - started) * 1000
