@@ -28,6 +28,17 @@ VISIBILITIES: dict[str, str] = {VISIBILITY_INTERNAL: "内部备注", VISIBILITY_
 VERIFICATION_STATUSES: tuple[str, ...] = ("已核验", "未核验", "核验失败")
 MOODS: tuple[str, ...] = ("平静", "焦虑", "不满", "愤怒")
 
+
+def mood_label(mood: int) -> str:
+    """A simulated customer's mood (-5…5) in the handoff summary's words (one of ``MOODS``)."""
+    if mood >= 0:
+        return "平静"
+    if mood >= -2:
+        return "焦虑"
+    if mood == -3:
+        return "不满"
+    return "愤怒"
+
 # Defaults used by the console panel and by callback orders.
 DEFAULT_TYPE = "咨询"
 DEFAULT_PRIORITY = "中"

@@ -28,12 +28,12 @@ class CommandError(click.ClickException):
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to ``app.cli``."""
-    from sandbox.cli import backup, bank, core, kb, rounds, scenarios, users
+    from sandbox.cli import backup, bank, core, dialogue, kb, rounds, scenarios, users
     from sandbox.cli import workorders as workorders_cli
 
     for command in (core.serve, core.init, core.db_group, users.users, kb.kb, bank.bank,
                     scenarios.scenarios, rounds.round_group, workorders_cli.workorders, backup.backup,
-                    backup.restore):
+                    backup.restore, dialogue.dialogue_group):
         app.cli.add_command(command)
 
 

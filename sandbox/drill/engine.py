@@ -26,6 +26,8 @@ from sandbox.drill.models import (ConversationMessage, Drill, DrillContact, Dril
 from sandbox.drill.scenario import LOOKUP_EVENTS, Contact, Rule, ScenarioSpec, Turn, parse_scenario
 from sandbox.errors import Conflict, DrillExpired, Forbidden, NotFound, ValidationFailed
 from sandbox.scoring.compliance import check_text
+from sandbox.scoring.rubric import Ev, score_log
+from workorders import vocab
 
 RUNNING, PAUSED, FINISHED = "running", "paused", "finished"
 MODES = ("practice", "exam")
@@ -243,7 +245,7 @@ def _say(session: Session, drill: Drill, now: datetime, row: DrillContact, turn:
     row.last_customer_seq = msg.seq
     row.last_customer_at = now
     record_event(session, drill, now, "message.customer", row, seq=msg.seq, kind=msg.kind, rule=rule_id,
-                 mood=row.mood)
+                 mood=row.mood, text=text)
     return msg
 
 
@@ -561,8 +563,6 @@ def finish(session: Session, clock: Clock, drill: Drill, ended_by: str = "candid
     drill.finished_at = end
     record_event(session, drill, end, "drill.expired" if ended_by == "deadline" else "drill.finished",
                  ended_by=ended_by)
-    from sandbox.scoring.rubric import score_drill
-
     report = score_drill(session, drill)
     drill.report = report
     drill.total = report["total"]
@@ -570,12 +570,15 @@ def finish(session: Session, clock: Clock, drill: Drill, ended_by: str = "candid
     return drill
 
 
-def mood_label(mood: int) -> str:
-    """The mood in the handoff summary's words (workorders.vocab.MOODS)."""
-    if mood >= 0:
-        return "平静"
-    if mood >= -2:
-        return "焦虑"
-    if mood == -3:
-        return "不满"
-    return "愤怒"
+mood_label = vocab.mood_label
+
+
+def events_for_scoring(session: Session, drill_id: int) -> list[Ev]:
+    """The drill's event log as the rubric reads it."""
+    return [Ev(e.id, e.type, e.t, e.contact_key, dict(e.data or {})) for e in events_of(session, drill_id)]
+
+
+def score_drill(session: Session, drill: Drill, adjustments: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Score a drill from its event log (reads only); the rubric is a pure function of the log."""
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    return score_log(spec, events_for_scoring(session, drill.id), adjustments=adjustments)

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from sandbox.dialogue.acts import ACTS
 from sandbox.errors import ValidationFailed
 
 DIMENSIONS = ("智能适配", "专业适配", "沟通与服务", "应急处置", "职业素养")
@@ -45,6 +46,8 @@ CHECK_TYPES = {
     "reply_fact": {"fact"}, "said_any": {"phrases"}, "article": {"articles"}, "workorder": {"expect"},
     "handoff": set(), "greeting": set(), "closing": set(), "empathy_first": set(),
     "fault_handled": {"within"}, "compliance": set(),
+    # Rubric v2: judged by dialogue acts and claims (sandbox.dialogue).
+    "claim": {"claim"}, "act": {"acts"}, "tone": set(), "answered": set(), "mood": set(),
 }
 RULE_CONDITIONS = {"said_any", "said_all", "not_said_any", "said_fact", "op", "after_rule", "not_after_rule",
                    "silence", "mood_below", "mood_at_least"}
@@ -438,10 +441,36 @@ def _check(data: Any, path: tuple, c: _Collector, facts: set[str], contact_keys:
             _vocab_fields(expect, path + ("expect",), c)
     if "queue" in params:
         _vocab_fields({"queue": params["queue"]}, path, c)
+    if "claim" in params:
+        _claim_field(params["claim"], path + ("claim",), c)
+    if "acts" in params:
+        _str_list(params["acts"], path + ("acts",), c, required=True, allowed=tuple(ACTS))
+    if "about" in params:
+        _str_list(params["about"], path + ("about",), c, required=True)
+    if "min" in params and (not isinstance(params["min"], int) or not -5 <= params["min"] <= 5):
+        c.add(path + ("min",), "min 必须是 -5 到 5 之间的整数（客户情绪）")
     if "summary_mentions" in params:
         _str_list(params["summary_mentions"], path + ("summary_mentions",), c,
                   allowed=("intent", "request", "actions_taken", "verification_status", "mood"))
     return Check(cid, ctype, dimension or "", points, title, params)
+
+
+def _claim_field(data: Any, path: tuple, c: _Collector) -> None:
+    """A proposition: ``{text: 规范说法, groups: [[同义词…], …]}``; the last group is the predicate."""
+    items = data if isinstance(data, list) else [data]
+    for i, item in enumerate(items):
+        p = path + ((i,) if isinstance(data, list) else ())
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item.get("text", "").strip():
+            c.add(p, "说法必须是对象，含 text（规范说法）与 groups（概念词组列表）")
+            continue
+        groups = item.get("groups")
+        if not isinstance(groups, list) or not groups or not all(
+                isinstance(g, list) and g and all(isinstance(w, str) and w.strip() for w in g) for g in groups):
+            c.add(p + ("groups",), "groups 必须是非空的词组列表，每组至少一个词")
+        if item.get("severity", "soft") not in ("soft", "hard"):
+            c.add(p + ("severity",), "severity 只能是 soft 或 hard")
+        for key in sorted(set(item) - {"id", "text", "groups", "severity", "note"}):
+            c.add(p + (key,), "未知字段")
 
 
 def _vocab_fields(data: dict, path: tuple, c: _Collector) -> None:
@@ -597,8 +626,13 @@ def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] |
             c.add(("checks", i, "id"), f"评分项 id {check.id!r} 重复")
         check_ids.add(check.id)
         checks.append(check)
+    forbidden = data.get("forbidden_claims") or []
+    if not isinstance(forbidden, list):
+        c.add(("forbidden_claims",), "forbidden_claims 必须是列表")
+    else:
+        _claim_field(forbidden, ("forbidden_claims",), c)
     known = {"id", "version", "title", "summary", "difficulty", "persona", "tags", "time_limit", "brief",
-             "expected_outcome", "facts", "contacts", "events", "reference_run", "checks"}
+             "expected_outcome", "facts", "contacts", "events", "reference_run", "checks", "forbidden_claims"}
     for key in sorted(set(data) - known):
         c.add((key,), "未知字段")
     if c.errors:

@@ -383,7 +383,6 @@ def list_faults(session: Session, rnd: Round, now: datetime) -> list[dict[str, A
 def adjust_check(session: Session, clock: Clock, drill: Drill, examiner: User, check_id: str, points: Any,
                  comment: str) -> dict[str, Any]:
     """Change one check's points with a mandatory comment; the auto score stays in the report."""
-    from sandbox.scoring.rubric import score_drill
 
     if drill.status != engine.FINISHED or not drill.report:
         raise Conflict("演练尚未结束，不能调分。", code="drill_not_finished")
@@ -405,7 +404,7 @@ def adjust_check(session: Session, clock: Clock, drill: Drill, examiner: User, c
     session.add(ScoreAdjustment(drill_id=drill.id, check_id=check_id, points=value, previous_points=check["points"],
                                 comment=comment, by_user_id=examiner.id, at=now))
     session.flush()
-    report = score_drill(session, drill, adjustments_for(session, drill.id))
+    report = engine.score_drill(session, drill, adjustments_for(session, drill.id))
     drill.report = report
     drill.total = report["total"]
     return report

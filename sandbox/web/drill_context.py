@@ -34,7 +34,10 @@ def _ref(req: dict, resp: Any) -> dict:
 
 def _verify(req: dict, resp: Any) -> dict:
     body = req.get("json") or {}
-    return {"method": body.get("method")}
+    # What the agent entered (partial identity data, never a full number): the rubric checks
+    # that the caller said it in the conversation before it was verified.
+    details = {k: str(body.get(k))[:64] for k in ("name", "id_last6", "phone_last4") if body.get(k)}
+    return {"method": body.get("method"), "details": details}
 
 
 def _kb_search(req: dict, resp: Any) -> dict:

@@ -1,0 +1,120 @@
+"""Reading an agent's message: clauses, each with its dialogue act and why.
+
+``read_message(text)`` is the one entry point the rubric, the live hints and the simulated
+customer use. Each clause gets the classifier's act, overridden by the hard-fail rules
+(``sandbox.dialogue.rules``) where they are sure: a clause the rules read as asking for a
+secret or as a promise is one, whatever the model says; a clause the model reads as one
+of those but the rules read as the harmless neighbour (a warning, a disclosure) gets the
+model's next-best act.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from sandbox.dialogue.acts import act_label
+from sandbox.dialogue.model import ActModel, shipped_model
+from sandbox.dialogue.rules import asks_for_secret, promises
+from sandbox.dialogue.text import Clause, normalise, split_clauses
+
+MAX_CHARS = 2000
+
+
+@dataclass
+class ReadClause:
+    """One clause and how it was read."""
+
+    text: str
+    act: str
+    confidence: float
+    source: str  # "model", "rule" or "fallback"
+    index: int
+    sentence: int
+
+    @property
+    def label(self) -> str:
+        return act_label(self.act)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["label"] = self.label
+        return out
+
+
+@dataclass
+class Reading:
+    """A whole message as read: its clauses in order."""
+
+    text: str
+    clauses: list[ReadClause] = field(default_factory=list)
+
+    def acts(self) -> list[str]:
+        return [c.act for c in self.clauses]
+
+    def has(self, *acts: str) -> bool:
+        return any(c.act in acts for c in self.clauses)
+
+    def first(self, *acts: str) -> ReadClause | None:
+        return next((c for c in self.clauses if c.act in acts), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"clauses": [c.to_dict() for c in self.clauses]}
+
+
+def _decide(text: str, ranked: list[tuple[str, float]]) -> tuple[str, float, str]:
+    secret = asks_for_secret(text)
+    if secret:
+        return "ask_secret", 1.0, "rule"
+    promise = promises(text)
+    if promise:
+        return "promise", 1.0, "rule"
+    for act, p in ranked:
+        if act == "ask_secret" and secret is not True:
+            if secret is None and p >= 0.9:
+                return act, p, "model"
+            continue
+        if act == "promise" and promise is False:
+            continue
+        return act, p, "model"
+    return "other", 0.0, "fallback"
+
+
+def read_clauses(clauses: Sequence[Clause], model: ActModel | None = None) -> list[ReadClause]:
+    """Act of each clause (``model`` defaults to the shipped one)."""
+    model = model or shipped_model()
+    if not clauses:
+        return []
+    texts = [c.text for c in clauses]
+    out: list[ReadClause] = []
+    if model is None:
+        probs = None
+    else:
+        probs = model.probabilities(texts)
+    for i, clause in enumerate(clauses):
+        if probs is None:
+            ranked: list[tuple[str, float]] = []
+        else:
+            order = probs[i].argsort()[::-1]
+            ranked = [(model.classes[j], float(probs[i, j])) for j in order]  # type: ignore[union-attr]
+        act, confidence, source = _decide(clause.text, ranked)
+        out.append(ReadClause(clause.text, act, round(confidence, 3), source, clause.index, clause.sentence))
+    return out
+
+
+def read_message(text: str | None, model: ActModel | None = None) -> Reading:
+    """Every clause of an agent message with its act; long messages are read in full
+    up to ``MAX_CHARS``."""
+    text = (text or "")[:MAX_CHARS]
+    return Reading(text, read_clauses(split_clauses(text), model))
+
+
+def classify(text: str, model: ActModel | None = None) -> str:
+    """The act of a single clause-sized utterance (used for evaluation)."""
+    ranked: list[tuple[str, float]] = []
+    model = model or shipped_model()
+    if model is not None:
+        probs = model.probabilities([normalise(text)])[0]
+        ranked = [(model.classes[j], float(probs[j])) for j in probs.argsort()[::-1]]
+    return _decide(normalise(text), ranked)[0]
+

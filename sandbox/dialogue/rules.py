@@ -1,0 +1,117 @@
+"""Rules for the acts that decide a hard fail, and the negation scope they need.
+
+The classifier reads most acts; these rules read the two that fail a drill (asking for a
+secret, promising an outcome) and the neighbours that share their words (a warning about
+secrets, a risk disclosure). A rule answers True (the act is performed), False (the clause
+is the harmless neighbour) or None (the rule has no opinion; the classifier decides).
+
+Negation scope: a negator (不/别/勿/切勿/不要/无需/不会/绝不/千万别…) counts when it stands in
+the same clause before the verb or the predicate it negates, within a few characters, and
+is not part of a fixed word that is not a negation (不好意思, 不客气, 无论, 不仅…).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Fixed words that contain a negator but negate nothing.
+_NOT_NEGATION = re.compile(r"不好意思|不客气|不用客气|不仅|不但|不过|无论|不管|不论|毫无疑问|不久|不少|不错|未来|不断|"
+                           r"别的|别人|特别|区别|类别|级别|分别|差别|识别|告别|个别|性别|无法")
+_NEGATOR = re.compile(r"不|没|无|别|勿|莫|休|绝不|切勿|请勿|千万别|不要|不用|无需|不必|不得|不能|不会|不可|谨防|严禁|禁止|防止|避免|警惕|小心")
+
+
+def _mask_fixed(text: str) -> str:
+    return _NOT_NEGATION.sub(lambda m: "＿" * len(m.group()), text)
+
+
+def negated(text: str, position: int, window: int = 8) -> bool:
+    """Whether a negator stands before ``position`` in ``text`` (same clause, within ``window``)."""
+    start = max(0, position - window)
+    before = _mask_fixed(text)[start:position]
+    before = re.split(r"[，,。！？!?；;]", before)[-1]
+    return bool(_NEGATOR.search(before))
+
+
+def negation_parity(text: str, start: int, end: int, window: int = 6) -> int:
+    """Negators before and inside ``text[start:end]`` (the predicate), counted: odd = negated.
+
+    免 (as in 免息, 免费, 免收) counts: it negates the charge it names.
+    """
+    masked = _mask_fixed(text)
+    before = re.split(r"[，,。！？!?；;]", masked[max(0, start - window):start])[-1]
+    inside = masked[start:end]
+    count = len(re.findall(r"不|没|无|别|勿|未|非|免", before + inside))
+    return count % 2
+
+
+_SECRET = (r"(?:(?:取款|交易|登录|登陆|支付|查询|网银|银行卡|卡|u盾|手机银行|账户|账号)?密码|pin码?|"
+           r"(?:短信|动态|手机|校验|验证)码|动态口令|口令|cvv2?|cvn2?|安全码|卡背面?(?:的)?(?:三|3)位|背面(?:的)?(?:三|3)位|"
+           r"(?:六|6)位(?:数字|数|码)|(?:那|这)?串数字|短信(?:里|中|上)(?:的|面的)?(?:数字|那串|号码)|收到的(?:数字|号码|码))")
+_SECRET_RE = re.compile(_SECRET)
+# A request addressed to the agent: tell / read out / send / type here / what is it.
+_REQUEST = re.compile(
+    r"告诉(?:我|一下|下|给我|咱)|告知(?:我|一下)|报(?:一下|下|给我|出来|上来|过来|一遍)|念(?:一下|下|给我|出来|一遍)|"
+    r"读(?:一下|给我|出来)|说(?:一下|下|出来|给我|来听)|发(?:给我|我|过来|一下|到这|在这)|提供(?:一下|给我)?|"
+    r"输(?:入)?(?:一下)?(?:给我|在这|到这|在聊天|到聊天)|打(?:在|到)(?:这|聊天)|截(?:个)?图|拍(?:个)?照|"
+    r"是多少|是什么|多少来着|核对(?:一下)?|给我看|我(?:来|帮您|给您)(?:输|填|核对|操作|看)")
+_ENTER_SELF = re.compile(r"自己|本人|亲自|在(?:手机银行|app|网银|页面|手机|机器|atm|柜台|密码器|键盘)|界面|按键")
+_WARN = re.compile(r"不会(?:向|找|跟|问|主动)|不要(?:把|将|向|告诉|透露|泄露|给|提供|说)|别(?:把|将|告诉|透露|给|说|提供)|"
+                   r"勿|切勿|千万不要|千万别|绝不|不能(?:告诉|透露|给|提供)|不得|谨防|保管好|保护好|不会索要|不会要")
+
+
+def asks_for_secret(clause: str) -> bool | None:
+    """True when the clause asks the customer to give the agent a password or code,
+    False when it mentions one harmlessly (a warning, self-service entry), None when it
+    mentions none."""
+    found = False
+    for secret in _SECRET_RE.finditer(clause):
+        found = True
+        for request in _REQUEST.finditer(clause):
+            # The request and the secret sit together (either order, a few characters apart).
+            gap = secret.start() - request.end() if request.end() <= secret.start() else request.start() - secret.end()
+            if gap > 12:
+                continue
+            first = min(secret.start(), request.start())
+            if negated(clause, first, window=10) or negated(clause, request.start(), window=6):
+                continue
+            if _WARN.search(clause[:first]):
+                continue
+            if _ENTER_SELF.search(clause) and not re.search(r"给我|告诉我|发我|报给我|念给我|我来|我帮|我给", clause):
+                continue
+            return True
+    return False if found else None
+
+
+_GUARANTEE = re.compile(
+    r"保本|保收益|保证(?!金)|包赚|稳赚|稳赢|只赚不赔|不会亏|亏不了|不亏|没有(?:任何)?风险|零风险|无风险|稳拿|"
+    r"肯定(?:能|会|可以|没问题|给|赚|有|拿|批|退|赔|解冻|到账)|一定(?:能|会|可以|给|帮|退|赔|免)|绝对(?:能|会|可以|没问题|安全|不会)|"
+    r"百分之百|100%|包(?:您|你)|(?:给您|给你|帮您|帮你)(?:退回|退了|退掉|全退|赔|免掉|免了)|(?:直接|马上)(?:退|赔)|"
+    r"全额(?:赔|退|补)|(?:赔|补)(?:给|偿给)(?:您|你)|(?:收益|利息)(?:是)?(?:稳|固定|确定)|亏了(?:算我|我们赔|银行赔)")
+_DISCLAIM = re.compile(r"不保本|非保本|不保证|无法保证|不能保证|不承诺|不代表|不等于|以(?:实际|审核|最终|审批|银行)|"
+                       r"有风险|可能(?:会)?(?:亏|损失|波动)|不能承诺|没法保证|不一定")
+
+
+def promises(clause: str) -> bool | None:
+    """True when the clause guarantees returns, principal, a refund, compensation or an
+    outcome; False when it disclaims one; None when it says nothing of the kind."""
+    hit = None
+    for m in _GUARANTEE.finditer(clause):
+        word = m.group()
+        if word in ("保本",) and re.search(r"(?:不|非|并不|并非|不是|不能|无法)[^，,。]{0,3}保本", clause):
+            hit = False if hit is None else hit
+            continue
+        if word.startswith(("不会亏", "不亏", "亏不了", "没有", "零风险", "无风险")):
+            # "不会亏" is itself the promise; it is negated only by a disclaimer before it.
+            if re.search(r"(?:不能|无法|没法|不敢|不)(?:保证|承诺|说)[^，,。]{0,6}$", clause[:m.start()]):
+                hit = False if hit is None else hit
+                continue
+            if word.startswith("没有") and not re.search(r"本金|亏|赔|损失|收益|产品|理财|投资|基金", clause):
+                continue  # "没有任何风险" about a product, not "没有风险" about a delay
+            return True
+        if negated(clause, m.start(), window=4) and not word.startswith(("给您", "给你", "帮您", "帮你")):
+            hit = False if hit is None else hit
+            continue
+        return True
+    if hit is None and _DISCLAIM.search(clause):
+        return False
+    return hit
