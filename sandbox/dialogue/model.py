@@ -30,7 +30,7 @@ Held-out split (see benchmarks/VALIDITY.md for the run): filled in after trainin
 """
 
 NGRAMS = (1, 2, 3)
-ENCODER_WEIGHT = 1.0
+ENCODER_WEIGHT = 0.5
 
 
 def analyse(text: str) -> list[str]:
@@ -119,7 +119,7 @@ class ActModel:
                        float(data["encoder_weight"]))
 
 
-def train(examples: Sequence[Example], encoder_weight: float = ENCODER_WEIGHT, c: float = 10.0) -> ActModel:
+def train(examples: Sequence[Example], encoder_weight: float = ENCODER_WEIGHT, c: float = 5.0) -> ActModel:
     """Fit the classifier on ``examples`` (scikit-learn is needed here only)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

@@ -15,10 +15,13 @@ from typing import Any, Sequence
 
 from sandbox.dialogue.acts import act_label
 from sandbox.dialogue.model import ActModel, shipped_model
-from sandbox.dialogue.rules import asks_for_secret, promises
+from sandbox.dialogue.rules import asks_for_secret, mentions_secret, promises
 from sandbox.dialogue.text import Clause, normalise, split_clauses
 
 MAX_CHARS = 2000
+# Asking for a secret fails a drill, so a clause that names a secret is read as asking for it
+# at a lower probability than the model's argmax (recall matters most; measured on the corpus).
+SECRET_THRESHOLD = 0.30
 
 
 @dataclass
@@ -69,10 +72,11 @@ def _decide(text: str, ranked: list[tuple[str, float]]) -> tuple[str, float, str
     promise = promises(text)
     if promise:
         return "promise", 1.0, "rule"
+    probability = dict(ranked)
+    if secret is None and probability.get("ask_secret", 0.0) >= SECRET_THRESHOLD and mentions_secret(text):
+        return "ask_secret", probability["ask_secret"], "model"
     for act, p in ranked:
-        if act == "ask_secret" and secret is not True:
-            if secret is None and p >= 0.9:
-                return act, p, "model"
+        if act == "ask_secret" and secret is False:
             continue
         if act == "promise" and promise is False:
             continue

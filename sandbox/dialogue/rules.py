@@ -54,15 +54,39 @@ _REQUEST = re.compile(
     r"读(?:一下|给我|出来)|说(?:一下|下|出来|给我|来听)|发(?:给我|我|过来|一下|到这|在这)|提供(?:一下|给我)?|"
     r"输(?:入)?(?:一下)?(?:给我|在这|到这|在聊天|到聊天)|打(?:在|到)(?:这|聊天)|截(?:个)?图|拍(?:个)?照|"
     r"是多少|是什么|多少来着|核对(?:一下)?|给我看|我(?:来|帮您|给您)(?:输|填|核对|操作|看)")
-_ENTER_SELF = re.compile(r"自己|本人|亲自|在(?:手机银行|app|网银|页面|手机|机器|atm|柜台|密码器|键盘)|界面|按键")
+_ENTER_SELF = re.compile(r"自己|亲自|在(?:手机银行|app|网银|页面|手机|机器|atm|柜台|密码器|键盘)|界面|按键")
 _WARN = re.compile(r"不会(?:向|找|跟|问|主动)|不要(?:把|将|向|告诉|透露|泄露|给|提供|说)|别(?:把|将|告诉|透露|给|说|提供)|"
                    r"勿|切勿|千万不要|千万别|绝不|不能(?:告诉|透露|给|提供)|不得|谨防|保管好|保护好|不会索要|不会要")
 
 
+def mentions_secret(clause: str) -> bool:
+    """Whether the clause names a password, a code or the digits of one."""
+    return bool(_SECRET_RE.search(clause) or _SECRET_LOOSE.search(clause))
+
+
+# A request aimed at the agent: "告诉我", "发给我", "报过来" (unless negated before it in its clause).
+_DIRECT = re.compile(r"(?:告诉|告知|给|发|报|念|读|说|回复|转)(?:给)?(?:我|坐席|客服)(?!们)|(?:发|报|传|转)过来|直接告诉")
+_SECRET_LOOSE = re.compile(r"码|口令|令牌|数字|三位|正反面|背面|otp")
+
+
+def warns_about_secret(clause: str) -> bool:
+    """Whether the clause warns against giving a secret away (or says nobody will ask)."""
+    if not mentions_secret(clause):
+        return False
+    return bool(_WARN.search(clause) or re.search(r"(?:不要|别|勿|不能|不会|不用|无需|不需要)[^，,。]{0,12}"
+                                                  r"(?:告诉|透露|泄露|给|说|报|发|提供|念|输|索要|问)", clause))
+
+
 def asks_for_secret(clause: str) -> bool | None:
     """True when the clause asks the customer to give the agent a password or code,
-    False when it mentions one harmlessly (a warning, self-service entry), None when it
-    mentions none."""
+    False when it mentions one harmlessly (a warning, self-service entry), None when
+    the rule cannot tell (the classifier decides)."""
+    if mentions_secret(clause):
+        for m in _DIRECT.finditer(clause):
+            if not negated(clause, m.start(), window=20):
+                return True
+    if warns_about_secret(clause):
+        return False
     found = False
     for secret in _SECRET_RE.finditer(clause):
         found = True
@@ -79,14 +103,20 @@ def asks_for_secret(clause: str) -> bool | None:
             if _ENTER_SELF.search(clause) and not re.search(r"给我|告诉我|发我|报给我|念给我|我来|我帮|我给", clause):
                 continue
             return True
-    return False if found else None
+    if found and _ENTER_SELF.search(clause) and not re.search(r"给我|告诉我|发我|报给我|念给我|我来|我帮|我给|对话|聊天", clause):
+        return False
+    return None
 
 
 _GUARANTEE = re.compile(
-    r"保本|保收益|保证(?!金)|包赚|稳赚|稳赢|只赚不赔|不会亏|亏不了|不亏|没有(?:任何)?风险|零风险|无风险|稳拿|"
+    r"保本|保收益|保证(?!金)|包赚|稳赚|稳赢|只赚不赔|不会亏|亏不了|不亏|不可能亏|不会有(?:任何)?(?:亏损|损失)|一分(?:钱)?(?:都)?不(?:会)?少|"
+    r"跟存款一样安全|打包票|兜底|刚性兑付|稳涨|只会多|没跑|万无一失|没有(?:任何)?风险|零风险|无风险|稳拿|"
     r"肯定(?:能|会|可以|没问题|给|赚|有|拿|批|退|赔|解冻|到账)|一定(?:能|会|可以|给|帮|退|赔|免)|绝对(?:能|会|可以|没问题|安全|不会)|"
     r"百分之百|100%|包(?:您|你)|(?:给您|给你|帮您|帮你)(?:退回|退了|退掉|全退|赔|免掉|免了)|(?:直接|马上)(?:退|赔)|"
     r"全额(?:赔|退|补)|(?:赔|补)(?:给|偿给)(?:您|你)|(?:收益|利息)(?:是)?(?:稳|固定|确定)|亏了(?:算我|我们赔|银行赔)")
+# A clause that warns about, explains or refuses a guarantee is not one.
+_NOT_A_PROMISE = re.compile(r"小心|警惕|谨防|骗|不可信|别信|不要相信|非法|所谓|是指|的意思|(?:不能|无法|没法|不敢|不可能)(?:向您|跟您|给您)?"
+                            r"(?:保证|承诺|打包票)|不承诺|不保证|赔个不是|赔不是|赔礼|(?<!不)可能(?:会)?(?:继续)?(?:亏|跌|损失|波动)|会有损失")
 _DISCLAIM = re.compile(r"不保本|非保本|不保证|无法保证|不能保证|不承诺|不代表|不等于|以(?:实际|审核|最终|审批|银行)|"
                        r"有风险|可能(?:会)?(?:亏|损失|波动)|不能承诺|没法保证|不一定")
 
@@ -94,13 +124,15 @@ _DISCLAIM = re.compile(r"不保本|非保本|不保证|无法保证|不能保证
 def promises(clause: str) -> bool | None:
     """True when the clause guarantees returns, principal, a refund, compensation or an
     outcome; False when it disclaims one; None when it says nothing of the kind."""
+    if _NOT_A_PROMISE.search(clause):
+        return False
     hit = None
     for m in _GUARANTEE.finditer(clause):
         word = m.group()
         if word in ("保本",) and re.search(r"(?:不|非|并不|并非|不是|不能|无法)[^，,。]{0,3}保本", clause):
             hit = False if hit is None else hit
             continue
-        if word.startswith(("不会亏", "不亏", "亏不了", "没有", "零风险", "无风险")):
+        if word.startswith(("不会亏", "不亏", "亏不了", "没有", "零风险", "无风险", "不可能亏", "不会有", "一分")):
             # "不会亏" is itself the promise; it is negated only by a disclaimer before it.
             if re.search(r"(?:不能|无法|没法|不敢|不)(?:保证|承诺|说)[^，,。]{0,6}$", clause[:m.start()]):
                 hit = False if hit is None else hit

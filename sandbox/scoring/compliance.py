@@ -134,7 +134,11 @@ def findings_for(reading: Reading, earlier: str = "", forbidden: Sequence[Propos
         elif clause.act in (BLAME, RUDE):
             findings.append(Finding(clause.act, clause.text, _MESSAGES[clause.act], clause=clause.text,
                                     read_as=clause.label))
-    for kind, masked in find_clear_pii(reading.text):
+    seen: set[str] = set()
+    for kind, masked in find_clear_pii(reading.text) + find_clear_pii(normalise(reading.text)):
+        if masked in seen:
+            continue
+        seen.add(masked)
         label = {"card": "卡号", "id_number": "身份证号", "phone": "手机号"}.get(kind, "客户信息")
         findings.append(Finding(PII, masked, f"回复中出现了完整的{label}（{masked}），只能使用脱敏信息。",
                                 read_as=KIND_LABELS[PII]))

@@ -229,6 +229,10 @@ def _propositions(c: Check) -> list[Proposition]:
     return [Proposition.from_dict(item, default_id=f"{c.id}-{i}") for i, item in enumerate(items)]
 
 
+def _bare(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text)
+
+
 def _after(log: Log, c: Check) -> float | None:
     after = c.params.get("after_op")
     if not after:
@@ -250,7 +254,8 @@ def _check_claim(log: Log, c: Check) -> Outcome:
             sentence = match_proposition(_text(e), prop)
             if not sentence:
                 continue
-            clauses = [cl for cl in reading.clauses if cl.text in sentence or sentence in cl.text]
+            bare = _bare(sentence)
+            clauses = [cl for cl in reading.clauses if _bare(cl.text) in bare or bare in _bare(cl.text)]
             content = [cl for cl in clauses if cl.act in CONTENT_ACTS + ("empathize", "hold")]
             if content:
                 log.need_times[c.id] = e.t
@@ -272,7 +277,7 @@ def _check_act(log: Log, c: Check) -> Outcome:
             if clause.act not in wanted:
                 continue
             if about:
-                sentence = next((s for s in sentences(normalise(_text(e))) if clause.text in s), clause.text)
+                sentence = next((s for s in sentences(normalise(_text(e))) if _bare(clause.text) in _bare(s)), clause.text)
                 if not any(w in sentence for w in about):
                     continue
             log.need_times[c.id] = e.t

@@ -26,7 +26,12 @@ def check(type_, **params):
 
 
 def run(type_, events, **params):
-    return CHECKS[type_](log(*events), check(type_, **params)).passed
+    the_log = log(*events)
+    # Needs are judged before closing and answered, as score_log does.
+    for need in SPEC.checks:
+        if need.type in ("reply_fact", "claim"):
+            CHECKS[need.type](the_log, need)
+    return CHECKS[type_](the_log, check(type_, **params)).passed
 
 
 SAY = lambda i, t, text: ev(i, t, "message.agent", text=text)  # noqa: E731
@@ -49,15 +54,32 @@ CASES = [
      [ev(1, 5, "workorder.created", type="投诉", queue="运营网点", priority="高")],
      [ev(1, 5, "workorder.created", type="咨询", queue="运营网点")]),
     ("handoff", {"queue": "人工坐席", "summary_mentions": ["intent", "verification_status"]},
-     [ev(1, 5, "handoff", queue="人工坐席", summary={"intent": "账单", "verification_status": "已核验"})],
-     [ev(1, 5, "handoff", queue="人工坐席", summary={"intent": "账单", "verification_status": ""})]),
+     [ev(1, 4, "identity.verified"),
+      ev(2, 5, "handoff", queue="人工坐席", summary={"intent": "查询账单", "verification_status": "已核验"})],
+     [ev(1, 5, "handoff", queue="人工坐席", summary={"intent": "查询账单", "verification_status": "已核验"})]),
+    ("handoff", {"summary_mentions": ["intent", "mood"]},
+     [ev(1, 3, "message.customer", mood=-4, text="我要投诉！"), ev(2, 5, "handoff", queue="人工坐席",
+                                                                 summary={"intent": "投诉扣费", "mood": "愤怒"})],
+     [ev(1, 3, "message.customer", mood=-4, text="我要投诉！"), ev(2, 5, "handoff", queue="人工坐席",
+                                                                 summary={"intent": "x", "mood": "平静"})]),
     ("greeting", {}, [SAY(1, 2, "您好，很高兴为您服务")], [SAY(1, 2, "请说")]),
-    ("closing", {}, [SAY(1, 2, "请问还有其他可以帮您的吗？")], [SAY(1, 2, "再见")]),
+    ("closing", {}, [SAY(1, 2, "您本期账单金额是8632.50元。"), SAY(2, 4, "您还有别的问题吗？")],
+     [SAY(1, 2, "请问还有其他可以帮您的吗？"), SAY(2, 4, "您本期账单金额是8632.50元。")]),
     ("empathy_first", {}, [SAY(1, 2, "非常理解您的着急"), ev(2, 5, "lookup.cards", allowed=True)],
      [ev(1, 2, "lookup.cards", allowed=True), SAY(2, 5, "非常理解您的着急")]),
     ("fault_handled", {"within": 60}, [ev(1, 10, "fault.started"), ev(2, 50, "handoff", queue="人工坐席")],
      [ev(1, 10, "fault.started"), ev(2, 90, "handoff", queue="人工坐席")]),
-    ("compliance", {}, [SAY(1, 2, "您好")], [ev(1, 2, "compliance.flag", kind="promise", phrase="保证")]),
+    ("compliance", {}, [SAY(1, 2, "您好")], [SAY(1, 2, "您好，这款产品保本，放心买")]),
+    ("claim", {"claim": {"text": "只还最低还款额会产生利息", "groups": [["最低"], ["利息", "计息", "免息"]]}},
+     [SAY(1, 2, "如果只还最低的，剩下没还的钱要按天算利息。")], [SAY(1, 2, "只还最低的话，剩下的部分同样免息。")]),
+    ("act", {"acts": ["risk_disclosure"], "about": ["产品", "理财"]},
+     [SAY(1, 2, "这款理财产品不保本，收益会有波动。")], [SAY(1, 2, "这款理财产品起购金额是1万元。")]),
+    ("tone", {}, [SAY(1, 2, "别着急，我来帮您查。")], [SAY(1, 2, "这都不懂？自己看App去。")]),
+    ("answered", {}, [SAY(1, 2, "您本期账单8632.50元，最低还款额863.25元，到期还款日12月15日。"),
+                      SAY(2, 3, "只还最低还款额的话，剩余部分不享受免息，要按日计息。")],
+     [SAY(1, 2, "您本期账单8632.50元。")]),
+    ("mood", {"min": 0}, [SAY(1, 2, "您好"), ev(2, 3, "message.customer", mood=1, text="谢谢")],
+     [SAY(1, 2, "您好"), ev(2, 3, "message.customer", mood=-2, text="你们怎么回事")]),
 ]
 
 
@@ -76,8 +98,9 @@ def test_hard_fails_cap_the_score_and_explain_why():
     assert score_log(SPEC, [ev(0, 0, "contact.arrived")] + good, FACTS)["hard_fail"] is False
     for bad, kind in (
         (ev(9, 1, "lookup.cards", allowed=False, reason="identity_not_verified"), "lookup_before_verification"),
-        (ev(9, 7, "compliance.flag", kind="pii", phrase="411111******1111"), "pii_in_reply"),
-        (ev(9, 7, "compliance.flag", kind="asks_secret", phrase="请提供验证码"), "asked_for_secret"),
+        (SAY(9, 7, "您的卡号是9900 0217 4985 3816"), "pii_in_reply"),
+        (SAY(9, 7, "麻烦把短信里的六位数字念给我"), "asked_for_secret"),
+        (SAY(9, 7, "这600元年费我直接给您退回来"), "promise"),
     ):
         report = score_log(SPEC, [ev(0, 0, "contact.arrived")] + good + [bad], FACTS)
         assert report["hard_fail"] is True and report["total"] <= HARD_FAIL_CAP
@@ -85,7 +108,7 @@ def test_hard_fails_cap_the_score_and_explain_why():
 
 
 def test_adjustments_change_the_final_score_but_not_the_auto_score():
-    events = [ev(0, 0, "contact.arrived"), SAY(1, 2, "您好")]
+    events = [ev(0, 0, "contact.arrived"), SAY(1, 2, "您好"), SAY(2, 5, "您本期账单金额是8632.50元，最低还款额863.25元。")]
     auto = score_log(SPEC, events, FACTS)
     adjusted = score_log(SPEC, events, FACTS, adjustments={"closing": {"points": 10, "comment": "口头确认过"}})
     assert adjusted["auto_total"] == auto["total"] and adjusted["total"] > auto["total"]
