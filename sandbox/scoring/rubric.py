@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from sandbox.bank.masking import redact
 from sandbox.dialogue.acts import CONTENT_ACTS, act_label
 from sandbox.dialogue.claims import Proposition, forbidden_for, match_proposition, read_fact
 from sandbox.dialogue.reader import Reading
@@ -59,7 +60,7 @@ class Ev:
     def evidence(self, detail: str = "", clause: str | None = None, read_as: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"event_id": self.id, "t": round(self.t, 1), "type": self.type, "detail": detail}
         if clause is not None:
-            out["clause"] = clause
+            out["clause"] = redact(clause)  # a report is a way out: no full number in it
         if read_as is not None:
             out["read_as"] = read_as
         return out
