@@ -25,7 +25,8 @@ from sandbox.drill.models import (ConversationMessage, Drill, DrillContact, Dril
                                   ScenarioVersion)
 from sandbox.drill.scenario import LOOKUP_EVENTS, Contact, Rule, ScenarioSpec, Turn, parse_scenario
 from sandbox.errors import Conflict, DrillExpired, Forbidden, NotFound, ValidationFailed
-from sandbox.scoring.compliance import check_text
+from sandbox.drill import agenda
+from sandbox.scoring.compliance import check_text, read
 from sandbox.scoring.rubric import Ev, score_log
 from workorders import vocab
 
@@ -382,7 +383,7 @@ def refuse_if_closed(drill: Drill) -> None:
 def _matches(rule: Rule, trigger: dict[str, Any], row: DrillContact, facts: dict[str, str]) -> bool:
     when = rule.when
     kind = trigger["kind"]
-    said_keys = {"said_any", "said_all", "not_said_any", "said_fact"}
+    said_keys = {"said_any", "said_all", "not_said_any", "said_fact", "act"}
     if "silence" in when:
         if kind != "silence" or trigger["seconds"] < when["silence"]:
             return False
@@ -406,6 +407,10 @@ def _matches(rule: Rule, trigger: dict[str, Any], row: DrillContact, facts: dict
             return False
         if "said_fact" in when and not states_fact(text, facts.get(when["said_fact"], "")):
             return False
+        if "act" in when:
+            wanted = when["act"] if isinstance(when["act"], list) else [when["act"]]
+            if not read(text).has(*wanted):
+                return False
     elif kind == "message" and not ({"op", "silence"} & set(when)):
         return False
     fired = set(row.fired or [])
@@ -443,10 +448,33 @@ def _react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, ro
             row.closed = True
             record_event(session, drill, now, "contact.closed", row, rule=rule.id)
             break
-    if not said and trigger["kind"] == "message" and contact.fallback and not row.closed:
+    if contact.needs and not row.closed and trigger["kind"] in ("message", "op"):
+        said += _agenda_react(session, drill, now, contact, row, facts, trigger)
+    elif not said and trigger["kind"] == "message" and contact.fallback and not row.closed:
         turn = contact.fallback[row.fallback_index % len(contact.fallback)]
         row.fallback_index += 1
         said.append(_say(session, drill, now, row, turn, facts, "fallback"))
+    return said
+
+
+def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contact, row: DrillContact,
+                  facts: dict[str, str], trigger: dict[str, Any]) -> list[ConversationMessage]:
+    """The agenda-driven customer's answer to a message or an operation (needs in order)."""
+    needs = agenda.needs_from_spec(contact.needs)
+    state = dict(row.agenda or agenda.initial_state(needs))
+    verified = any(e == "identity.verified" for e in state.get("ops", []))
+    if trigger["kind"] == "op":
+        reaction = agenda.react_op(needs, state, trigger["op"])
+    else:
+        text = trigger["text"]
+        reaction = agenda.react(needs, state, text, read(text), check_text(text), facts,
+                                identity_given=verified)
+    row.agenda = reaction.state
+    row.mood = max(-5, min(5, row.mood + reaction.mood))
+    said = [_say(session, drill, now, row, Turn(line), facts, "agenda") for line in reaction.lines]
+    if reaction.ends:
+        row.closed = True
+        record_event(session, drill, now, "contact.closed", row, rule="agenda")
     return said
 
 

@@ -84,6 +84,8 @@ class DrillContact(Base):
     last_customer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_agent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     silence_fired_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The simulated customer's agenda (sandbox.drill.agenda): pending and met needs, terms asked.
+    agenda: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     drill: Mapped[Drill] = relationship(back_populates="contacts")
 

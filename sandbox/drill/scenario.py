@@ -49,9 +49,9 @@ CHECK_TYPES = {
     # Rubric v2: judged by dialogue acts and claims (sandbox.dialogue).
     "claim": {"claim"}, "act": {"acts"}, "tone": set(), "answered": set(), "mood": set(),
 }
-RULE_CONDITIONS = {"said_any", "said_all", "not_said_any", "said_fact", "op", "after_rule", "not_after_rule",
+RULE_CONDITIONS = {"said_any", "said_all", "not_said_any", "said_fact", "op", "after_rule", "not_after_rule", "act",
                    "silence", "mood_below", "mood_at_least"}
-TRIGGER_CONDITIONS = {"said_any", "said_all", "said_fact", "op", "silence"}
+TRIGGER_CONDITIONS = {"said_any", "said_all", "said_fact", "op", "silence", "act"}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 KEY_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 CUSTOMER_ID = re.compile(r"^C\d{3,}$")
@@ -90,6 +90,7 @@ class Contact:
     opening: tuple[Turn, ...]
     rules: tuple[Rule, ...]
     fallback: tuple[Turn, ...]
+    needs: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,11 @@ def _rule(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Rule | None
             _str_list(value, p, c, required=True)
         elif key == "said_fact" and value not in facts:
             c.add(p, f"未知事实 {value!r}；可用：{', '.join(sorted(facts))}")
+        elif key == "act":
+            acts = value if isinstance(value, list) else [value]
+            unknown = [a for a in acts if a not in ACTS]
+            if not acts or unknown:
+                c.add(p, f"未知话语行为 {unknown or value!r}；可选：{', '.join(ACTS)}")
         elif key == "op" and value not in OP_NAMES:
             c.add(p, f"未知操作 {value!r}")
         elif key in ("silence",) and (not isinstance(value, int) or isinstance(value, bool) or not 5 <= value <= 3600):
@@ -330,7 +336,7 @@ def _rule(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Rule | None
         elif key in ("after_rule", "not_after_rule") and not isinstance(value, str):
             c.add(p, "必须是规则 id")
     if when and not (set(when) & TRIGGER_CONDITIONS):
-        c.add(path + ("when",), "至少需要一个触发条件：said_any / said_all / said_fact / op / silence")
+        c.add(path + ("when",), "至少需要一个触发条件：said_any / said_all / said_fact / act / op / silence")
     if "reply" in data and "replies" in data:
         c.add(path, "reply 与 replies 只能写一个")
     replies = _turns(data.get("replies", data.get("reply")), path + ("replies" if "replies" in data else "reply",),
@@ -394,12 +400,59 @@ def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact 
             if isinstance(ref, str) and ref not in seen:
                 c.add(path + ("rules", i, "when", condition), f"引用了不存在的规则 {ref!r}")
     fallback = _turns(data.get("fallback"), path + ("fallback",), c, required=False)
+    needs = _needs(data.get("needs"), path + ("needs",), c, facts)
     unknown = set(data) - {"key", "customer", "channel", "arrives_at", "mood", "patience", "claims", "opening",
-                           "rules", "fallback"}
+                           "rules", "fallback", "needs"}
     for k in sorted(unknown):
         c.add(path + (k,), "未知字段")
     return Contact(key, customer, channel, arrives_at, mood, patience, {k: str(v) for k, v in claims.items()},
-                   opening, tuple(rules), fallback)
+                   opening, tuple(rules), fallback, needs)
+
+
+def _needs(value: Any, path: tuple, c: _Collector, facts: set[str]) -> tuple[dict[str, Any], ...]:
+    """The customer's agenda: ``[{id, ask, met_by: {fact|claim|acts(+about)|op}, reply}]``."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        c.add(path, "needs 必须是列表")
+        return ()
+    out: list[dict[str, Any]] = []
+    ids: set[str] = set()
+    for i, item in enumerate(value):
+        p = path + (i,)
+        if not isinstance(item, dict):
+            c.add(p, "需求必须是对象")
+            continue
+        nid = _slug_field(item, "id", p, c, "需求 id 必须是小写字母、数字、连字符组成的短标识", f"need-{i + 1}")
+        if nid in ids:
+            c.add(p + ("id",), f"需求 id {nid!r} 重复")
+        ids.add(nid)
+        asks = item.get("ask")
+        if isinstance(asks, str):
+            asks = [asks]
+        _str_list(asks, p + ("ask",), c, required=True)
+        met_by = item.get("met_by")
+        if not isinstance(met_by, dict) or len(set(met_by) & {"fact", "claim", "acts", "op"}) != 1:
+            c.add(p + ("met_by",), "met_by 必须且只能写 fact、claim、acts、op 其中之一（acts 可加 about）")
+        else:
+            if "fact" in met_by and met_by["fact"] not in facts:
+                c.add(p + ("met_by", "fact"), f"未知事实 {met_by['fact']!r}；可用：{', '.join(sorted(facts))}")
+            if "claim" in met_by:
+                _claim_field(met_by["claim"], p + ("met_by", "claim"), c)
+            if "acts" in met_by:
+                _str_list(met_by["acts"], p + ("met_by", "acts"), c, required=True, allowed=tuple(ACTS))
+            if "about" in met_by:
+                _str_list(met_by["about"], p + ("met_by", "about"), c, required=True)
+            if "op" in met_by and met_by["op"] not in OP_NAMES:
+                c.add(p + ("met_by", "op"), f"未知操作 {met_by['op']!r}")
+            for key in sorted(set(met_by) - {"fact", "claim", "acts", "about", "op"}):
+                c.add(p + ("met_by", key), "未知字段")
+        if "reply" in item and not isinstance(item["reply"], str):
+            c.add(p + ("reply",), "reply 必须是文本")
+        for key in sorted(set(item) - {"id", "ask", "met_by", "reply"}):
+            c.add(p + (key,), "未知字段")
+        out.append({"id": nid, "ask": list(asks or []), "met_by": dict(met_by or {}), "reply": item.get("reply", "")})
+    return tuple(out)
 
 
 def _check(data: Any, path: tuple, c: _Collector, facts: set[str], contact_keys: set[str]) -> Check | None:

@@ -1,0 +1,250 @@
+"""The simulated customer's agenda: needs asked in order, answered needs popped, the rest
+repeated, identity details given only when asked, mood that follows what the agent does.
+
+Modelled on agenda-based user simulation (Schatzmann et al., 2007): the customer holds a
+stack of needs; the agent's dialogue acts (read by ``sandbox.dialogue``) pop or push items;
+the customer only says what the agenda says. A contact without ``needs`` keeps the
+scenario's v1 rules alone.
+
+``react`` is a pure function: it takes the contact's needs, its state (a JSON-able dict kept
+on the drill contact), the agent's message, the customer's facts and returns what the
+customer says, the mood change and the new state. The engine persists it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from sandbox.dialogue.claims import Proposition, match_proposition, read_fact
+from sandbox.dialogue.reader import Reading
+from sandbox.dialogue.text import normalise
+from sandbox.scoring.compliance import JARGON, WRONG_CLAIM, Finding
+
+# How the customer's mood (-5…5) moves with what the agent does, by act or finding kind.
+MOOD_EFFECTS: dict[str, int] = {
+    "empathize": 1, "rude": -2, "blame": -2, "ask_secret": -2, "promise": 0, "need_met": 1, "jargon": -1,
+    "wrong_claim": -1, "ignored": -1,
+}
+IDENTITY_PARTS = {
+    "name": ("姓名", "名字", "全名", "怎么称呼", "贵姓", "叫什么"),
+    "id_last6": ("身份证", "证件", "后六位", "后6位"),
+    "phone_last4": ("手机", "电话", "尾号", "后四位", "后4位", "预留"),
+}
+_IDENTITY_WORDS = {"name": "我叫{name}", "id_last6": "身份证后六位是{id_last6}", "phone_last4": "手机尾号{phone_last4}"}
+_REPEAT_PREFIX = ("", "我刚才问的是：", "您还没回答我呢，")
+_DEFAULT_LINES = {
+    "rude": "你这是什么态度？我只是想问清楚。",
+    "ask_secret": "啊？这个不是不能告诉别人吗？我不太放心……",
+    "all_met": "好的，我明白了。",
+    "thanks_bye": "没有了，谢谢你！",
+    "closing_early": "等一下，我的问题还没解决呢。",
+    "hold": "好的，我等一下。",
+    "term": "“{term}”是什么意思？能说得简单点吗？",
+}
+
+
+@dataclass(frozen=True)
+class Need:
+    """One thing the customer wants: how they ask it and what satisfies it."""
+
+    id: str
+    asks: tuple[str, ...]
+    met_by: dict[str, Any]
+    reply: str = ""
+
+    def satisfied_by_message(self, text: str, reading: Reading, facts: dict[str, str]) -> bool:
+        """Whether an agent message meets this need (a fact bound to its slot, a claim, or an act)."""
+        if "fact" in self.met_by:
+            return read_fact(text, self.met_by["fact"], facts.get(self.met_by["fact"], "")).stated
+        if "claim" in self.met_by:
+            items = self.met_by["claim"] if isinstance(self.met_by["claim"], list) else [self.met_by["claim"]]
+            return any(match_proposition(text, Proposition.from_dict(item)) for item in items)
+        if "acts" in self.met_by:
+            about = [normalise(w) for w in self.met_by.get("about") or []]
+            norm = normalise(text)
+            return any(c.act in self.met_by["acts"] for c in reading.clauses) and (
+                not about or any(w in norm for w in about))
+        return False
+
+    def satisfied_by_op(self, op: str) -> bool:
+        wanted = self.met_by.get("op")
+        return bool(wanted) and (op == wanted or (wanted == "lookup" and op.startswith("lookup.")))
+
+
+@dataclass
+class Reaction:
+    """What the customer says back and how the mood moves."""
+
+    lines: list[str] = field(default_factory=list)
+    mood: int = 0
+    ends: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
+    why: list[str] = field(default_factory=list)
+
+
+def initial_state(needs: Sequence[Need]) -> dict[str, Any]:
+    """A fresh agenda: every need pending, the first one asked by the opening line."""
+    return {"pending": [n.id for n in needs], "met": [], "asked": {needs[0].id: 1} if needs else {},
+            "terms": [], "ignored": 0}
+
+
+def _current(needs: Sequence[Need], state: dict[str, Any]) -> Need | None:
+    by_id = {n.id: n for n in needs}
+    for nid in state.get("pending", []):
+        if nid in by_id:
+            return by_id[nid]
+    return None
+
+
+def _ask(need: Need, state: dict[str, Any], repeat: bool) -> str:
+    count = state.setdefault("asked", {}).get(need.id, 0)
+    state["asked"][need.id] = count + 1
+    text = need.asks[count % len(need.asks)] if need.asks else ""
+    if repeat:
+        text = _REPEAT_PREFIX[min(count, len(_REPEAT_PREFIX) - 1)] + text
+    return text
+
+
+def identity_details(reading: Reading) -> list[str]:
+    """Which identity details an agent's ask_identity clauses ask for (all three when unspecific)."""
+    asked: list[str] = []
+    for clause in reading.clauses:
+        if clause.act != "ask_identity":
+            continue
+        text = clause.text
+        for part, words in IDENTITY_PARTS.items():
+            if any(w in text for w in words) and part not in asked:
+                asked.append(part)
+    if not asked and reading.has("ask_identity"):
+        asked = list(IDENTITY_PARTS)
+    # "验证码" names a code, not an identity detail.
+    return asked
+
+
+def identity_reply(parts: Sequence[str], facts: dict[str, str]) -> str:
+    """The customer's answer with only the details asked for."""
+    said = "，".join(_IDENTITY_WORDS[p].format(**facts) for p in parts if p in _IDENTITY_WORDS)
+    return f"好的，{said}。" if said else ""
+
+
+def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Reading, findings: Sequence[Finding],
+          facts: dict[str, str], identity_given: bool, lines: dict[str, str] | None = None,
+          effects: dict[str, int] | None = None) -> Reaction:
+    """The customer's answer to one agent message."""
+    lines = {**_DEFAULT_LINES, **(lines or {})}
+    effects = {**MOOD_EFFECTS, **(effects or {})}
+    state = {**initial_state(needs), **(state or {})}
+    state["pending"] = list(state.get("pending", []))
+    state["met"] = list(state.get("met", []))
+    out = Reaction(state=state)
+    acts = set(reading.acts())
+    # Tone first: what hurts is heard before what informs.
+    for act in ("rude", "blame"):
+        if act in acts:
+            out.mood += effects[act]
+            out.why.append(act)
+    if "ask_secret" in acts:
+        out.mood += effects["ask_secret"]
+        out.lines.append(lines["ask_secret"])
+        out.why.append("ask_secret")
+    elif acts & {"rude", "blame"}:
+        out.lines.append(lines["rude"])
+    if "empathize" in acts and not acts & {"rude", "blame"}:
+        out.mood += effects["empathize"]
+        out.why.append("empathize")
+    if any(f.kind == WRONG_CLAIM for f in findings):
+        out.mood += effects["wrong_claim"]
+        out.why.append("wrong_claim")
+    # Identity details, only those asked for.
+    asked = identity_details(reading)
+    if asked and not identity_given:
+        reply = identity_reply(asked, facts)
+        if reply:
+            out.lines.append(reply)
+            state["identity_given"] = sorted(set(state.get("identity_given", [])) | set(asked))
+    # Needs: every pending need this message meets is popped (answered early ones are skipped later).
+    met_now = [n for n in needs if n.id in state["pending"] and n.satisfied_by_message(text, reading, facts)]
+    for need in met_now:
+        state["pending"].remove(need.id)
+        state["met"].append(need.id)
+        if need.reply:
+            out.lines.append(need.reply)
+    if met_now:
+        out.mood += effects["need_met"]
+        out.why.append("need_met:" + ",".join(n.id for n in met_now))
+        state["ignored"] = 0
+    # An unexplained term: ask what it means (once per term).
+    for f in findings:
+        if f.kind == JARGON and f.phrase not in state.get("terms", []):
+            state.setdefault("terms", []).append(f.phrase)
+            out.lines.append(lines["term"].format(term=f.phrase))
+            out.mood += effects["jargon"]
+            out.why.append("jargon")
+            break
+    current = _current(needs, state)
+    if "closing" in acts:
+        if current is None:
+            out.lines.append(lines["thanks_bye"])
+            out.ends = True
+            return _clamp(out)
+        out.lines.append(lines["closing_early"] + _ask(current, state, repeat=False))
+        return _clamp(out)
+    if met_now:
+        if current is not None:
+            out.lines.append(_ask(current, state, repeat=False))
+        else:
+            out.lines.append(lines["all_met"])
+        return _clamp(out)
+    if asked or "ask_secret" in acts:
+        return _clamp(out)
+    if acts & {"hold"} and not out.lines:
+        out.lines.append(lines["hold"])
+        return _clamp(out)
+    if current is not None and not out.lines:
+        state["ignored"] = int(state.get("ignored", 0)) + 1
+        if state["ignored"] >= 2:
+            out.mood += effects["ignored"]
+            out.why.append("ignored")
+        out.lines.append(_ask(current, state, repeat=True))
+    return _clamp(out)
+
+
+def react_op(needs: Sequence[Need], state: dict[str, Any], op: str) -> Reaction:
+    """The customer's answer to an operation the agent did (a freeze, a verification…)."""
+    state = {**initial_state(needs), **(state or {})}
+    state["pending"] = list(state.get("pending", []))
+    state["met"] = list(state.get("met", []))
+    state["ops"] = sorted(set(state.get("ops", [])) | {op})
+    out = Reaction(state=state)
+    met_now = [n for n in needs if n.id in state["pending"] and n.satisfied_by_op(op)]
+    for need in met_now:
+        state["pending"].remove(need.id)
+        state["met"].append(need.id)
+        if need.reply:
+            out.lines.append(need.reply)
+    if met_now:
+        out.mood += MOOD_EFFECTS["need_met"]
+        out.why.append("need_met:" + ",".join(n.id for n in met_now))
+    current = _current(needs, state)
+    if op == "identity.verified" and current is not None:
+        out.lines.append("好的。" + _ask(current, state, repeat=False))
+    return _clamp(out)
+
+
+def _clamp(out: Reaction) -> Reaction:
+    out.mood = max(-3, min(3, out.mood))
+    out.lines = [re.sub(r"\s+", " ", line).strip() for line in out.lines if line and line.strip()]
+    return out
+
+
+def needs_from_spec(raw: Sequence[dict[str, Any]] | None) -> tuple[Need, ...]:
+    """Needs of a contact from its scenario data (validated by the scenario parser)."""
+    out = []
+    for i, item in enumerate(raw or []):
+        asks = item.get("ask") or []
+        asks = [asks] if isinstance(asks, str) else list(asks)
+        out.append(Need(str(item.get("id") or f"need-{i + 1}"), tuple(str(a) for a in asks),
+                        dict(item.get("met_by") or {}), str(item.get("reply") or "")))
+    return tuple(out)
