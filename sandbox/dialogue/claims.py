@@ -271,8 +271,15 @@ class Proposition:
 
 
 def _find_any(text: str, words: Sequence[str]) -> re.Match[str] | None:
+    """The first of ``words`` in ``text``; a word followed by 期 is a noun (免息期, 还款期), not it."""
     pattern = "|".join(re.escape(normalise(w)) for w in sorted(words, key=len, reverse=True) if w)
-    return re.search(pattern, text) if pattern else None
+    if not pattern:
+        return None
+    for m in re.finditer(pattern, text):
+        if text[m.end():m.end() + 1] == "期" and not m.group().endswith("期"):
+            continue
+        return m
+    return None
 
 
 def _predicate_parity(clause: str, predicate: Sequence[str]) -> int:

@@ -10,6 +10,7 @@ model's next-best act.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
@@ -22,6 +23,11 @@ MAX_CHARS = 2000
 # Asking for a secret fails a drill, so a clause that names a secret is read as asking for it
 # at a lower probability than the model's argmax (recall matters most; measured on the corpus).
 SECRET_THRESHOLD = 0.30
+# Acts that cap or fail a drill are taken from the model only when it is confident (a
+# promise also needs a word about money, an outcome or a guarantee); otherwise the next act.
+PROMISE_THRESHOLD = 0.30
+TONE_THRESHOLD = 0.35
+_PROMISE_TOPIC = re.compile(r"收益|本金|保本|亏|赔|退|补|免|保证|一定|肯定|绝对|百分|100|包|稳|放心|没问题|解冻|到账|批|利率|涨|损失|担保|兜底")
 
 
 @dataclass
@@ -76,9 +82,11 @@ def _decide(text: str, ranked: list[tuple[str, float]]) -> tuple[str, float, str
     if secret is None and probability.get("ask_secret", 0.0) >= SECRET_THRESHOLD and mentions_secret(text):
         return "ask_secret", probability["ask_secret"], "model"
     for act, p in ranked:
-        if act == "ask_secret" and secret is False:
+        if act == "ask_secret" and (secret is False or not mentions_secret(text)):
             continue
-        if act == "promise" and promise is False:
+        if act == "promise" and (promise is False or p < PROMISE_THRESHOLD or not _PROMISE_TOPIC.search(text)):
+            continue
+        if act in ("rude", "blame") and p < TONE_THRESHOLD:
             continue
         return act, p, "model"
     return "other", 0.0, "fallback"

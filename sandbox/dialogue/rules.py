@@ -112,11 +112,15 @@ _GUARANTEE = re.compile(
     r"保本|保收益|保证(?!金)|包赚|稳赚|稳赢|只赚不赔|不会亏|亏不了|不亏|不可能亏|不会有(?:任何)?(?:亏损|损失)|一分(?:钱)?(?:都)?不(?:会)?少|"
     r"跟存款一样安全|打包票|兜底|刚性兑付|稳涨|只会多|没跑|万无一失|没有(?:任何)?风险|零风险|无风险|稳拿|"
     r"肯定(?:能|会|可以|没问题|给|赚|有|拿|批|退|赔|解冻|到账)|一定(?:能|会|可以|给|帮|退|赔|免)|绝对(?:能|会|可以|没问题|安全|不会)|"
-    r"百分之百|100%|包(?:您|你)|(?:给您|给你|帮您|帮你)(?:退回|退了|退掉|全退|赔|免掉|免了)|(?:直接|马上)(?:退|赔)|"
+    r"百分之百|100%|包(?:您|你)|(?:给您|给你|帮您|帮你)(?:退|返还|赔|免掉|免了|全免|减免掉|补上|补回|垫上|消掉)|(?:直接|马上)(?:退|赔)|"
+    r"(?:全部|全额|都)(?:退|赔|补)(?:给|还)?(?:您|你)|跑不了|(?:能|可以)赚\s*\d|至少能赚|稳拿|不会出(?:任何)?问题|"
     r"全额(?:赔|退|补)|(?:赔|补)(?:给|偿给)(?:您|你)|(?:收益|利息)(?:是)?(?:稳|固定|确定)|亏了(?:算我|我们赔|银行赔)")
 # A clause that warns about, explains or refuses a guarantee is not one.
 _NOT_A_PROMISE = re.compile(r"小心|警惕|谨防|骗|不可信|别信|不要相信|非法|所谓|是指|的意思|(?:不能|无法|没法|不敢|不可能)(?:向您|跟您|给您)?"
                             r"(?:保证|承诺|打包票)|不承诺|不保证|赔个不是|赔不是|赔礼|(?<!不)可能(?:会)?(?:继续)?(?:亏|跌|损失|波动)|会有损失")
+# Asking, applying, trying: an effort, not a guaranteed outcome (unless a strong word says otherwise).
+_HEDGE = re.compile(r"申请|提交|审核|审批|以[^，,。]{0,8}为准|争取|尽力|尽量|反馈给|联系商户|协助")
+_STRONG = re.compile(r"肯定|一定|保证|百分|绝对|包您|包你|打包票")
 _DISCLAIM = re.compile(r"不保本|非保本|不保证|无法保证|不能保证|不承诺|不代表|不等于|以(?:实际|审核|最终|审批|银行)|"
                        r"有风险|可能(?:会)?(?:亏|损失|波动)|不能承诺|没法保证|不一定")
 
@@ -125,6 +129,8 @@ def promises(clause: str) -> bool | None:
     """True when the clause guarantees returns, principal, a refund, compensation or an
     outcome; False when it disclaims one; None when it says nothing of the kind."""
     if _NOT_A_PROMISE.search(clause):
+        return False
+    if _HEDGE.search(clause) and not _STRONG.search(clause):
         return False
     hit = None
     for m in _GUARANTEE.finditer(clause):

@@ -65,7 +65,9 @@ JARGON_TERMS: dict[str, str] = {
     "止付": "暂停卡或账户的付款",
 }
 _EXPLAIN_MARKERS = ("也就是", "就是", "意思是", "指的是", "简单说", "简单来说", "通俗地说", "通俗点说", "即", "是指", "说白了",
-                    "（", "(", "相当于", "换句话说")
+                    "（", "(", "相当于", "换句话说", ",是", "，是", "说的是", "是说")
+# "这个数叫最低还款额" names the thing first, then the term.
+_NAMED_BEFORE = ("叫", "称为", "叫做", "也就是")
 # A menu path: terms joined by dashes, arrows or "点…再点".
 _MENU_PATH = re.compile(r"[\w\u4e00-\u9fff]+(?:\s*(?:[—–\-]{1,2}|->|→|>|/)\s*[\w\u4e00-\u9fff]+){1,5}")
 
@@ -115,6 +117,8 @@ def _jargon(reading: Reading, earlier: str) -> list[Finding]:
 def _explains(term: str, plain: str, text: str) -> bool:
     idx = text.find(term)
     while idx >= 0:
+        if any(text[max(0, idx - len(m)):idx] == m for m in _NAMED_BEFORE):
+            return True
         after = text[idx + len(term): idx + len(term) + 14]
         if any(marker in after for marker in _EXPLAIN_MARKERS):
             return True

@@ -108,9 +108,9 @@ class Log:
     def findings(self, e: Ev) -> list[Finding]:
         """Compliance findings of one agent message (terms explained earlier count)."""
         if e.id not in self._findings:
-            earlier = "\n".join(_text(m) for m in self.agent_messages(e.contact) if m.t < e.t or
-                                (m.t == e.t and m.id < e.id))
-            self._findings[e.id] = compliance.findings_for(self.reading(e), earlier, self.forbidden)
+            # A term counts as explained if the agent explains it anywhere in the conversation.
+            others = "\n".join(_text(m) for m in self.agent_messages(e.contact) if m.id != e.id)
+            self._findings[e.id] = compliance.findings_for(self.reading(e), others, self.forbidden)
         return self._findings[e.id]
 
     @property
