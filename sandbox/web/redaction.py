@@ -16,13 +16,19 @@ reveal, a trainer's own scenario source in the editor).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+from urllib.parse import quote, unquote_plus
 
 from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup
 
-from sandbox.bank.masking import Clear, redact, redact_data
+from sandbox.bank.masking import Clear, find_clear_pii, redact, redact_data
+
+
+_WHITESPACE = re.compile(r"\s")
+_URL_TOKEN = re.compile(r"[^\s%+]*[%+]\S*")
 
 
 class RedactingJSONProvider(DefaultJSONProvider):
@@ -40,15 +46,27 @@ class RedactingJSONProvider(DefaultJSONProvider):
         return super().response(redact_data(obj))
 
 
+def redact_url_text(value: str) -> str:
+    """``value`` redacted; in a URL (no spaces, ``%`` or ``+`` in it) also a number hidden by
+    the encoding (``?q=9900+0217+4985+3816``, ``%EF%BC%91…``), which is then re-encoded masked."""
+    clean = redact(value)
+    if ("%" in clean or "+" in clean) and not _WHITESPACE.search(clean):
+        decoded = unquote_plus(clean)
+        if decoded != clean and find_clear_pii(decoded):
+            clean = quote(redact(decoded), safe="/:?#[]@!$&'()*,;=~")
+    return clean
+
+
 def finalize(value: Any) -> Any:
     """Jinja ``finalize``: what ``{{ value }}`` prints, with full numbers masked (Markup stays Markup)."""
     if isinstance(value, str):
         if isinstance(value, Clear):
             return str(value)
-        clean = redact(value)
-        if clean == value:
-            return value
-        return Markup(clean) if isinstance(value, Markup) else clean
+        if isinstance(value, Markup):  # HTML built elsewhere (charts, macros): its own {{ }} were finalized
+            clean = redact(value)
+            return value if clean == value else Markup(clean)
+        clean = redact_url_text(value)
+        return value if clean == value else clean
     if isinstance(value, int) and not isinstance(value, bool) and value > 10**9:
         text = str(value)
         clean = redact(text)
@@ -63,7 +81,7 @@ def _redacting_factory(previous: Any) -> Any:
             message = record.getMessage()
         except Exception:  # a malformed log call: leave it to the handler to report
             return record
-        clean = redact(message)
+        clean = _URL_TOKEN.sub(lambda m: redact_url_text(m.group()), redact(message))  # request lines too
         if clean != message:
             record.msg, record.args = clean, ()
         if record.exc_info and not record.exc_text:
