@@ -169,6 +169,7 @@ def _build_view_table() -> dict[int, str]:
 _VIEW = _build_view_table()
 _RUN = re.compile(r"[0-9]+")
 _GAP = re.compile(r"[ \-._、·\x01]+")
+_TAIL_X = re.compile(r"[ \-._、·\x01]*X")
 _MAX_GAP = 3  # separator characters between two groups of one number (" - " is three)
 _MIN_DIGITS = 11
 
@@ -306,8 +307,8 @@ def _find_in_view(view: str) -> list[tuple[int, int, str, str]]:
         if not groups:
             return
         end = groups[-1][1]
-        tail = view[end:next_start]
-        x_end = end + tail.index("X") + 1 if tail.lstrip(_GLUE).startswith("X") else None
+        tail = _TAIL_X.match(view, end, next_start)  # the ID check letter, glued or after a separator
+        x_end = tail.end() if tail and len(tail.group().replace(_GLUE, "")) <= _MAX_GAP + 1 else None
         if sum(len(d) for _, _, d in groups) >= _MIN_DIGITS:
             hits.extend(_chain_hits(groups, kinds, x_end))
         groups.clear()
