@@ -13,6 +13,8 @@ on SQLite, start the transaction with ``sandbox.db.begin_write(session)``):
   ``list_cards``, ``card_status``, ``card_bill``, ``freeze``, ``unfreeze``, and for staff
   ``list_customers``, ``examiner_customers``, ``reveal``, ``staff_customers``.
 - ``sandbox.bank.audit``: ``record``, ``entries``.
-- ``sandbox.bank.masking``: every masking rule (the only place numbers are masked).
+- ``sandbox.bank.masking``: every masking rule (the only place numbers are masked):
+  ``mask_*``, ``find_clear_pii`` / ``redact`` (any spelling of a number in free text),
+  ``redact_data`` (JSON-like values) and ``Clear`` (a value shown in clear on purpose).
 - ``sandbox.bank.seed``: ``load_seed`` / ``seed_bank`` (from ``seed_data/bank/customers.json``).
 """

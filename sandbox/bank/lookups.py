@@ -351,7 +351,8 @@ def reveal(session: Session, clock: Clock, user: User, customer_code: object, fi
         target = shown
     audit.record(session, clock, user, "reveal", allowed=True, customer_id=customer.id, target_ref=target,
                  reason=field)
-    return {"customer_id": customer.code, "field": field, "ref": shown or None, "value": value}
+    # Clear: the one answer meant to show a full number (the output redaction leaves it).
+    return {"customer_id": customer.code, "field": field, "ref": shown or None, "value": masking.Clear(value)}
 
 
 def staff_customers(session: Session) -> list[dict]:

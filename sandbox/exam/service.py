@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.accounts.models import User
 from sandbox.accounts.services import CANDIDATE, create_user
+from sandbox.bank.masking import redact_data
 from sandbox.clock import Clock
 from sandbox.drill import engine
 from sandbox.drill.models import Drill, DrillEvent, Scenario
@@ -512,7 +513,7 @@ def export_table(data: dict[str, Any]) -> list[list[Any]]:
                       r["status"] + ("" if r["complete"] else "（未完成）"), r["auto_total"], r["total"],
                       "" if r["hard_fail"] is None else ("是" if r["hard_fail"] else "否"),
                       *[r["dimensions"][d] for d in DIMENSIONS]])
-    return table
+    return redact_data(table)  # no full card, ID or mobile number leaves in an export (names are free text)
 
 
 def export_csv(data: dict[str, Any]) -> bytes:

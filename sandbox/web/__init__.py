@@ -34,8 +34,10 @@ def register_web(app: Flask) -> None:
     from sandbox.web.api import openapi as _api_openapi  # noqa: F401
     from sandbox.web.api import workorders as _api_workorders  # noqa: F401
     from sandbox.web.glue import init_request_glue
+    from sandbox.web.redaction import init_redaction
 
     app.url_map.converters["int"] = IdConverter
+    init_redaction(app)
     init_request_glue(app)
     security.init_security(app)
     errors.init_error_handlers(app)

@@ -8,6 +8,8 @@ from typing import Any, Iterable
 
 from markupsafe import Markup, escape
 
+from sandbox.bank.masking import redact
+
 EVENT_LABELS = {
     "message.agent": "回复", "message.customer": "客户", "asr.recognized": "语音识别", "kb.search": "知识检索",
     "kb.open": "打开知识", "suggestion.use": "引用推荐", "identity.sms": "发送验证码", "identity.failed": "核验失败",
@@ -75,9 +77,9 @@ def timeline_svg(events: Iterable[Any], duration: float, width: int = 1000) -> M
     for f in starts:
         end = next((e.t for e in events if e.type == "fault.ended" and e.data.get("key") == f.data.get("key")
                     and e.t >= f.t), duration)
+        title = redact(str(f.data.get("message", "故障")))
         parts.append(f'<rect x="{x(f.t):.1f}" y="{top - 6}" width="{max(2, (end - f.t) * scale):.1f}" '
-                     f'height="{lane_h * len(LANES) + 6}" fill="#fde2e2"><title>{escape(f.data.get("message", "故障"))}'
-                     f'</title></rect>')
+                     f'height="{lane_h * len(LANES) + 6}" fill="#fde2e2"><title>{escape(title)}</title></rect>')
     for i, (label, types) in enumerate(LANES):
         y = top + i * lane_h + lane_h / 2
         parts.append(f'<text x="8" y="{y + 4:.1f}" font-size="12" fill="#66788a">{escape(label)}</text>')
@@ -92,7 +94,7 @@ def timeline_svg(events: Iterable[Any], duration: float, width: int = 1000) -> M
             tip = f"{e.t:.0f} 秒 · {EVENT_LABELS.get(e.type, e.type)}"
             detail = e.data.get("query") or e.data.get("article") or e.data.get("text") or e.data.get("phrase") or ""
             if detail:
-                tip += f" · {str(detail)[:40]}"
+                tip += f" · {redact(str(detail))[:40]}"  # masked before it is cut
             parts.append(f'<circle cx="{x(e.t):.1f}" cy="{y:.1f}" r="5" fill="{color}"><title>{escape(tip)}</title>'
                          f'</circle>')
     axis_y = top + lane_h * len(LANES) + 8

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 
 from sandbox.accounts.services import ADMIN, TRAINER
+from sandbox.bank.masking import Clear
 from sandbox.drill import engine
 from sandbox.drill.models import Scenario, ScenarioVersion
 from sandbox.drill.scenario import ScenarioInvalid
@@ -83,7 +84,8 @@ def edit(scenario_id: str | None = None):
         if scenario_id:
             row = db().get(Scenario, scenario_id) or abort(404)
             text = _text(scenario_id, row.version)
-    return render_template("scenarios/edit.html", scenario_id=scenario_id, text=text, errors=errors), status
+    # The trainer's own source, in clear: masking it here would save the masks over the numbers.
+    return render_template("scenarios/edit.html", scenario_id=scenario_id, text=Clear(text), errors=errors), status
 
 
 @bp.post("/<scenario_id>/duplicate")

@@ -33,7 +33,7 @@ def message_json(msg: ConversationMessage, audience: str = "agent") -> dict[str,
         else:
             body["text"] = None
     else:
-        body["text"] = redact(msg.text) if audience == "agent" else msg.text
+        body["text"] = redact(msg.text)  # masked for every audience (the customer side and watchers too)
     return body
 
 
