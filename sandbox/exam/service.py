@@ -24,6 +24,7 @@ from sandbox.drill.models import Drill, DrillEvent, Scenario
 from sandbox.drill.scenario import DIMENSIONS, FAULT_COMPONENTS, LOOKUP_EVENTS
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
+from sandbox.spreadsheet import write_csv, write_xlsx
 
 DRAFT, RUNNING, PAUSED, ENDED = "draft", "running", "paused", "ended"
 STATUS_LABELS = {DRAFT: "未开始", RUNNING: "进行中", PAUSED: "已暂停", ENDED: "已结束"}
@@ -482,63 +483,101 @@ def live_board(session: Session, clock: Clock, rnd: Round) -> list[dict[str, Any
     return rows
 
 
+def _adjustment_notes(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The examiner's adjustments in force on a drill's report (one per adjusted check)."""
+    out = []
+    for c in (report or {}).get("checks", []):
+        adj = c.get("adjusted")
+        if adj:
+            out.append({"check": c["id"], "title": c["title"], "auto_points": c.get("auto_points"),
+                        "points": c["points"], "max_points": c["max_points"], "comment": adj.get("comment", ""),
+                        "by": adj.get("by")})
+    return out
+
+
+def _points(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def adjustment_text(notes: list[dict[str, Any]]) -> str:
+    """Adjustments as one line of text for exports: 评分项：自动 → 调整后，理由（考官）."""
+    return "；".join(f"{n['title']}：{_points(n['auto_points'])}→{_points(n['points'])}/{_points(n['max_points'])}，"
+                    f"{n['comment']}（{n['by'] or '考官'}）" for n in notes)
+
+
 def results(session: Session, rnd: Round) -> dict[str, Any]:
-    """One row per candidate and scenario (unfinished ones marked incomplete, never an error)."""
+    """One row per candidate and scenario (unfinished ones marked incomplete, never an error), and
+    one summary per candidate: the round's total (sum over its scenarios, an unfinished one counts 0),
+    automatic and final, with the examiner's adjustment comments."""
     rows = []
+    summaries = []
     for entry in rnd.candidates:
         user = session.get(User, entry.user_id)
         drills = {d.scenario_id: d for d in _round_drills(session, rnd, entry.user_id)}
+        mine = []
         for p in candidate_plan(rnd, entry.user_id):
             d = drills.get(p["id"])
             complete = d is not None and d.status == engine.FINISHED and d.report is not None
             dims = {name: (d.report["dimensions"][name]["score"] if complete else None) for name in DIMENSIONS}
-            rows.append({"username": user.username, "display_name": user.label, "scenario": p["id"],
+            mine.append({"username": user.username, "display_name": user.label, "scenario": p["id"],
                          "version": p["version"], "drill": d.id if d else None, "complete": complete,
                          "status": "已完成" if complete else ("进行中" if d else "未作答"),
                          "auto_total": d.report.get("auto_total") if complete else None,
                          "total": d.total if complete else None, "hard_fail": bool(d.hard_fail) if complete else None,
-                         "dimensions": dims})
+                         "dimensions": dims, "adjustments": _adjustment_notes(d.report) if complete else []})
+        rows.extend(mine)
+        done = [r for r in mine if r["complete"]]
+        summaries.append({
+            "username": user.username, "display_name": user.label, "scenarios": len(mine), "finished": len(done),
+            "auto_total": round(sum(r["auto_total"] or 0.0 for r in done), 1),
+            "total": round(sum(r["total"] or 0.0 for r in done), 1),
+            "max_total": 100.0 * len(mine),
+            "average": round(sum(r["total"] or 0.0 for r in done) / len(mine), 1) if mine else None,
+            "hard_fails": sum(1 for r in done if r["hard_fail"]),
+            "adjustments": [{"scenario": r["scenario"], **n} for r in done for n in r["adjustments"]]})
     return {"round": rnd.id, "name": rnd.name, "status": rnd.status, "released": rnd.results_released,
-            "complete": all(r["complete"] for r in rows) and bool(rows), "rows": rows}
+            "complete": all(r["complete"] for r in rows) and bool(rows), "rows": rows, "candidates": summaries}
 
 
-EXPORT_HEADERS = ["考生", "用户名", "场景", "版本", "状态", "自动评分", "最终得分", "硬性扣分", *DIMENSIONS]
+EXPORT_HEADERS = ["考生", "用户名", "场景", "版本", "状态", "自动评分", "最终得分", "硬性扣分", *DIMENSIONS,
+                  "调分说明", "考生自动总分", "考生最终总分"]
+SUMMARY_HEADERS = ["考生", "用户名", "题数", "已完成", "自动总分", "最终总分", "满分", "平均分（最终）", "硬性扣分题数",
+                   "调分说明"]
 
 
 def export_table(data: dict[str, Any]) -> list[list[Any]]:
-    """Rows for CSV/XLSX: one per candidate and scenario, dimensions as columns."""
+    """Rows for CSV/XLSX: one per candidate and scenario, dimensions as columns, then the
+    adjustment comments and the candidate's round totals (automatic and final)."""
+    totals = {c["username"]: c for c in data.get("candidates", [])}
     table: list[list[Any]] = [EXPORT_HEADERS]
     for r in data["rows"]:
+        who = totals.get(r["username"], {})
         table.append([r["display_name"], r["username"], r["scenario"], r["version"],
                       r["status"] + ("" if r["complete"] else "（未完成）"), r["auto_total"], r["total"],
                       "" if r["hard_fail"] is None else ("是" if r["hard_fail"] else "否"),
-                      *[r["dimensions"][d] for d in DIMENSIONS]])
+                      *[r["dimensions"][d] for d in DIMENSIONS],
+                      adjustment_text(r.get("adjustments", [])), who.get("auto_total"), who.get("total")])
+    return table
+
+
+def summary_table(data: dict[str, Any]) -> list[list[Any]]:
+    """Rows for the per-candidate sheet: the round's totals and every adjustment comment."""
+    table: list[list[Any]] = [SUMMARY_HEADERS]
+    for c in data.get("candidates", []):
+        notes = "；".join(f"{n['scenario']} · {adjustment_text([n])}" for n in c["adjustments"])
+        table.append([c["display_name"], c["username"], c["scenarios"], c["finished"], c["auto_total"], c["total"],
+                      c["max_total"], c["average"], c["hard_fails"], notes])
     return table
 
 
 def export_csv(data: dict[str, Any]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    for row in export_table(data):
-        writer.writerow(["" if v is None else v for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM so Excel opens Chinese text correctly
+    """The results as CSV (UTF-8 with a BOM so Excel opens Chinese text correctly); no cell is a formula."""
+    return write_csv(export_table(data), bom=True).encode("utf-8")
 
 
 def export_xlsx(data: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "成绩"
-    for row in export_table(data):
-        ws.append(row)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = "A2"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    """The results as XLSX: sheet 成绩 (one row per candidate and scenario) and 考生汇总 (per candidate)."""
+    return write_xlsx([("成绩", export_table(data)), ("考生汇总", summary_table(data))])
 
 
 def round_json(session: Session, clock: Clock, rnd: Round) -> dict[str, Any]:
