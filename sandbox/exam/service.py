@@ -279,35 +279,136 @@ def candidate_plan(rnd: Round, user_id: int) -> list[dict[str, Any]]:
     return plan
 
 
-def candidate_progress(session: Session, rnd: Round, user_id: int) -> dict[str, Any]:
+def _closed(rnd: Round, now: datetime) -> bool:
+    return rnd.status == ENDED or bool(rnd.closes_at and now > rnd.closes_at)
+
+
+def _allotted_seconds(session: Session, rnd: Round, item: dict[str, Any], extra: int) -> int:
+    """The time a not-yet-started question of the round gives the candidate."""
+    if rnd.time_per_scenario:
+        return rnd.time_per_scenario + extra
+    return engine.scenario_spec(session, item["id"], item["version"]).time_limit + extra
+
+
+def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """Where the candidate is in the round: the plan, the drill in progress, the next scenario,
+    ``index`` / ``count`` (第 index / count 题: the question in progress, else the next one, else
+    the last), and ``remaining_seconds``: the time the round still gives them (the current
+    question's time left plus the full time of every question not started, never past the round's
+    closing time), with ``ticking`` when that time is running down now."""
     plan = candidate_plan(rnd, user_id)
     drills = _round_drills(session, rnd, user_id)
     done = {d.scenario_id: d for d in drills}
     current = next((d for d in drills if d.status != engine.FINISHED), None)
     items = []
-    for p in plan:
+    for i, p in enumerate(plan, start=1):
         d = done.get(p["id"])
-        items.append({"scenario": p["id"], "version": p["version"], "drill": d.id if d else None,
+        items.append({"index": i, "scenario": p["id"], "version": p["version"], "drill": d.id if d else None,
                       "status": d.status if d else "pending"})
     nxt = next((p for p in plan if p["id"] not in done), None)
-    return {"plan": items, "current": current.id if current else None, "next": nxt["id"] if nxt else None}
+    count = len(plan)
+    position = {p["id"]: i for i, p in enumerate(plan, start=1)}
+    if current is not None:
+        index = position.get(current.scenario_id, count)
+    elif nxt is not None:
+        index = position[nxt["id"]]
+    else:
+        index = count
+    finished = sum(1 for item in items if item["status"] == engine.FINISHED)
+    body: dict[str, Any] = {"plan": items, "current": current.id if current else None,
+                            "next": nxt["id"] if nxt else None, "index": index, "count": count,
+                            "finished": finished, "complete": count > 0 and finished == count}
+    if now is not None:
+        body.update(_time_left(session, rnd, user_id, plan, done, current, now))
+    return body
+
+
+def _time_left(session: Session, rnd: Round, user_id: int, plan: list[dict[str, Any]], done: dict[str, Drill],
+               current: Drill | None, now: datetime) -> dict[str, Any]:
+    if _closed(rnd, now):
+        return {"remaining_seconds": 0.0, "ticking": False}
+    entry = session.scalar(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id,
+                                                        RoundCandidate.user_id == user_id))
+    extra = entry.extra_seconds if entry else 0
+    left = engine.remaining_seconds(current, now) if current is not None else 0.0
+    left += sum(_allotted_seconds(session, rnd, p, extra) for p in plan if p["id"] not in done)
+    ticking = current is not None and current.status == engine.RUNNING
+    if rnd.closes_at is not None:
+        until_close = max(0.0, (rnd.closes_at - now).total_seconds())
+        if until_close < left:
+            left, ticking = until_close, rnd.status == RUNNING
+    return {"remaining_seconds": round(left, 1), "ticking": ticking}
+
+
+# What the candidate can do next in a round, and how the page names it.
+NEXT_STATES = {"continue": "继续作答", "start": "开始作答", "next": "下一题", "complete": "本场考试已完成",
+               "ended": "本场考试已结束", "wait": "等待考官开考", "not_open": "还没到开考时间",
+               "paused": "考官已暂停考试"}
+
+
+def next_step(rnd: Round, progress: dict[str, Any], now: datetime) -> str:
+    """One of NEXT_STATES: ``start`` / ``next`` / ``continue`` can be acted on (POST next)."""
+    if progress["current"]:
+        return "paused" if rnd.status == PAUSED else "continue"
+    if progress["complete"]:
+        return "complete"
+    if _closed(rnd, now):
+        return "ended"
+    if rnd.status == DRAFT:
+        return "wait"
+    if rnd.status == PAUSED:
+        return "paused"
+    if rnd.opens_at and now < rnd.opens_at:
+        return "not_open"
+    return "start" if progress["finished"] == 0 else "next"
+
+
+def my_round(session: Session, clock: Clock, rnd: Round, user_id: int) -> dict[str, Any]:
+    """The round as its candidate sees it: status, progress and what to do next (no scores)."""
+    candidate_entry(session, rnd, user_id)
+    now = clock.now()
+    progress = candidate_progress(session, rnd, user_id, now)
+    step = next_step(rnd, progress, now)
+    return {"id": rnd.id, "name": rnd.name, "status": rnd.status, "status_label": STATUS_LABELS[rnd.status],
+            "results_released": rnd.results_released, "progress": progress, "step": step,
+            "step_label": NEXT_STATES[step], "can_go_on": step in ("start", "next", "continue")}
+
+
+def drill_position(session: Session, drill: Drill) -> dict[str, Any] | None:
+    """``{index, count, round_id}`` for a drill of a round: which question of the candidate's round it is."""
+    if drill.round_id is None:
+        return None
+    rnd = session.get(Round, drill.round_id)
+    if rnd is None:
+        return None
+    plan = candidate_plan(rnd, drill.user_id)
+    index = next((i for i, p in enumerate(plan, start=1) if p["id"] == drill.scenario_id), len(plan))
+    return {"round_id": rnd.id, "index": index, "count": len(plan)}
 
 
 def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: engine.ConversationOpener) -> Drill:
-    """The candidate's drill in progress, or a new one on their next scenario (exam mode)."""
+    """The candidate's drill in progress, or a new one on their next scenario (exam mode).
+
+    The server decides which scenario comes next (the examiner's order, or the candidate's
+    stable shuffle); a finished question is never started again and none can be skipped.
+    """
     entry = candidate_entry(session, rnd, user.id)
     now = clock.now()
     if rnd.status == DRAFT:
         raise Conflict("考试尚未开始，请等待考官开考。", code="round_not_started")
     if rnd.status == PAUSED:
         raise Conflict("考官已暂停考试，请稍候。", code="round_paused")
-    if rnd.status == ENDED or (rnd.closes_at and now > rnd.closes_at):
+    if _closed(rnd, now):
         raise Conflict("考试已结束。", code="round_ended")
     if rnd.opens_at and now < rnd.opens_at:
         raise Conflict("还没到开考时间。", code="round_not_open")
     progress = candidate_progress(session, rnd, user.id)
     if progress["current"]:
-        return session.get(Drill, progress["current"])
+        current = session.get(Drill, progress["current"])
+        engine.tick(session, clock, current)  # a question whose time ran out is handed in first
+        if current.status != engine.FINISHED:
+            return current
+        progress = candidate_progress(session, rnd, user.id)
     if progress["next"] is None:
         raise Conflict("您已完成本场考试的全部题目。", code="round_complete")
     version = next(p["version"] for p in rnd.scenarios if p["id"] == progress["next"])
@@ -316,6 +417,45 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: e
     entry.joined_at = entry.joined_at or now
     return engine.start_drill(session, clock, user.id, progress["next"], "exam", opener, round_id=rnd.id,
                               time_limit=limit, scenario_version=version)
+
+
+# --------------------------------------------------------------------------- practice during a round
+
+
+def rounds_holding(session: Session, scenario_id: str, now: datetime) -> list[Round]:
+    """Rounds not over yet (draft, running or paused, before their closing time) that pin ``scenario_id``."""
+    rows = session.scalars(select(Round).where(Round.status != ENDED).order_by(Round.id))
+    return [r for r in rows if not _closed(r, now) and any(p.get("id") == scenario_id for p in r.scenarios or [])]
+
+
+def reserved_scenarios(session: Session, clock: Clock, user_id: int) -> dict[str, Round]:
+    """Scenario id -> the round not over yet, with this user on its roster, that holds it."""
+    now = clock.now()
+    rows = session.scalars(select(Round).join(RoundCandidate, RoundCandidate.round_id == Round.id)
+                           .where(RoundCandidate.user_id == user_id, Round.status != ENDED).order_by(Round.id))
+    out: dict[str, Round] = {}
+    for rnd in rows:
+        if not _closed(rnd, now):
+            for p in rnd.scenarios or []:
+                out.setdefault(p.get("id"), rnd)
+    return out
+
+
+def ensure_practice_allowed(session: Session, clock: Clock, user_id: int, scenario_id: str) -> None:
+    """Refuse a practice drill of a scenario that a round on this user's roster still holds.
+
+    Until that round ends, practising its scenario would show the candidate the customer, the
+    reference run and the checks of a question they are about to sit.
+    """
+    rnd = reserved_scenarios(session, clock, user_id).get(scenario_id)
+    if rnd is not None:
+        raise Forbidden(f"该场景是您参加的考试“{rnd.name}”的考题，考试结束前不能练习。",
+                        code="scenario_reserved_for_exam", details={"round": rnd.id})
+
+
+def answers_withheld(session: Session, clock: Clock, scenario_id: str) -> bool:
+    """Whether a round not over yet pins this scenario (its reference run and checks stay hidden)."""
+    return bool(rounds_holding(session, scenario_id, clock.now()))
 
 
 # --------------------------------------------------------------------------- faults
