@@ -19,6 +19,7 @@ import yaml
 
 from knowledge_base.services import FIELDS, RowError
 from sandbox.errors import ValidationFailed
+from sandbox.spreadsheet import restore_cell, write_csv, write_xlsx
 
 FORMATS = ("jsonl", "csv", "yaml", "xlsx")
 BINARY_FORMATS = ("xlsx",)
@@ -130,7 +131,7 @@ def _parse_csv(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
             if len(cells) != len(header):
                 errors.append(RowError(line, f"应有 {len(header)} 列，实际 {len(cells)} 列"))
             else:
-                rows.append((line, _table_record(header, cells)))
+                rows.append((line, _table_record(header, [restore_cell(c) for c in cells])))
         line = reader.line_num + 1
     return rows, errors
 
@@ -218,12 +219,9 @@ def _parse_yaml(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
 
 def dump(records: Sequence[dict[str, Any]], fmt: str) -> str:
     if fmt == "csv":
-        out = io.StringIO(newline="")
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(FIELDS)
-        for r in records:
-            writer.writerow([json.dumps(r[f], ensure_ascii=False) if f in LIST_FIELDS else r[f] for f in FIELDS])
-        return out.getvalue()
+        # Every cell neutralised: an article text starting with "=" or "-" is never a live formula.
+        return write_csv([FIELDS, *([json.dumps(r[f], ensure_ascii=False) if f in LIST_FIELDS else r[f]
+                                     for f in FIELDS] for r in records)], lineterminator="\n")
     if fmt == "yaml":
         return yaml.safe_dump([{f: r[f] for f in FIELDS} for r in records], allow_unicode=True,
                               sort_keys=False, width=1000)
@@ -238,19 +236,8 @@ def dump_bytes(records: Sequence[dict[str, Any]], fmt: str) -> bytes:
 
 
 def _dump_xlsx(records: Sequence[dict[str, Any]]) -> bytes:
-    import openpyxl
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "articles"
-    sheet.append(list(FIELDS))
-    for row, r in enumerate(records, start=2):
-        for col, name in enumerate(FIELDS, start=1):
-            value = json.dumps(r[name], ensure_ascii=False) if name in LIST_FIELDS else (r[name] or "")
-            # Control characters cannot be stored in XLSX; they carry no meaning in an article.
-            cell = sheet.cell(row=row, column=col, value=ILLEGAL_CHARACTERS_RE.sub("", str(value)))
-            cell.data_type = "s"  # text, never a formula (a cell starting with "=")
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    rows = [list(FIELDS)]
+    for r in records:
+        rows.append([json.dumps(r[name], ensure_ascii=False) if name in LIST_FIELDS else (r[name] or "")
+                     for name in FIELDS])
+    return write_xlsx([("articles", rows)], bold_header=False, freeze_header=False)

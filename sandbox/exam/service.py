@@ -25,6 +25,7 @@ from sandbox.drill.models import Drill, DrillEvent, Scenario
 from sandbox.drill.scenario import DIMENSIONS, FAULT_COMPONENTS, LOOKUP_EVENTS
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
+from sandbox.spreadsheet import write_csv, write_xlsx
 
 DRAFT, RUNNING, PAUSED, ENDED = "draft", "running", "paused", "ended"
 STATUS_LABELS = {DRAFT: "未开始", RUNNING: "进行中", PAUSED: "已暂停", ENDED: "已结束"}
@@ -279,35 +280,136 @@ def candidate_plan(rnd: Round, user_id: int) -> list[dict[str, Any]]:
     return plan
 
 
-def candidate_progress(session: Session, rnd: Round, user_id: int) -> dict[str, Any]:
+def _closed(rnd: Round, now: datetime) -> bool:
+    return rnd.status == ENDED or bool(rnd.closes_at and now > rnd.closes_at)
+
+
+def _allotted_seconds(session: Session, rnd: Round, item: dict[str, Any], extra: int) -> int:
+    """The time a not-yet-started question of the round gives the candidate."""
+    if rnd.time_per_scenario:
+        return rnd.time_per_scenario + extra
+    return engine.scenario_spec(session, item["id"], item["version"]).time_limit + extra
+
+
+def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """Where the candidate is in the round: the plan, the drill in progress, the next scenario,
+    ``index`` / ``count`` (第 index / count 题: the question in progress, else the next one, else
+    the last), and ``remaining_seconds``: the time the round still gives them (the current
+    question's time left plus the full time of every question not started, never past the round's
+    closing time), with ``ticking`` when that time is running down now."""
     plan = candidate_plan(rnd, user_id)
     drills = _round_drills(session, rnd, user_id)
     done = {d.scenario_id: d for d in drills}
     current = next((d for d in drills if d.status != engine.FINISHED), None)
     items = []
-    for p in plan:
+    for i, p in enumerate(plan, start=1):
         d = done.get(p["id"])
-        items.append({"scenario": p["id"], "version": p["version"], "drill": d.id if d else None,
+        items.append({"index": i, "scenario": p["id"], "version": p["version"], "drill": d.id if d else None,
                       "status": d.status if d else "pending"})
     nxt = next((p for p in plan if p["id"] not in done), None)
-    return {"plan": items, "current": current.id if current else None, "next": nxt["id"] if nxt else None}
+    count = len(plan)
+    position = {p["id"]: i for i, p in enumerate(plan, start=1)}
+    if current is not None:
+        index = position.get(current.scenario_id, count)
+    elif nxt is not None:
+        index = position[nxt["id"]]
+    else:
+        index = count
+    finished = sum(1 for item in items if item["status"] == engine.FINISHED)
+    body: dict[str, Any] = {"plan": items, "current": current.id if current else None,
+                            "next": nxt["id"] if nxt else None, "index": index, "count": count,
+                            "finished": finished, "complete": count > 0 and finished == count}
+    if now is not None:
+        body.update(_time_left(session, rnd, user_id, plan, done, current, now))
+    return body
+
+
+def _time_left(session: Session, rnd: Round, user_id: int, plan: list[dict[str, Any]], done: dict[str, Drill],
+               current: Drill | None, now: datetime) -> dict[str, Any]:
+    if _closed(rnd, now):
+        return {"remaining_seconds": 0.0, "ticking": False}
+    entry = session.scalar(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id,
+                                                        RoundCandidate.user_id == user_id))
+    extra = entry.extra_seconds if entry else 0
+    left = engine.remaining_seconds(current, now) if current is not None else 0.0
+    left += sum(_allotted_seconds(session, rnd, p, extra) for p in plan if p["id"] not in done)
+    ticking = current is not None and current.status == engine.RUNNING
+    if rnd.closes_at is not None:
+        until_close = max(0.0, (rnd.closes_at - now).total_seconds())
+        if until_close < left:
+            left, ticking = until_close, rnd.status == RUNNING
+    return {"remaining_seconds": round(left, 1), "ticking": ticking}
+
+
+# What the candidate can do next in a round, and how the page names it.
+NEXT_STATES = {"continue": "继续作答", "start": "开始作答", "next": "下一题", "complete": "本场考试已完成",
+               "ended": "本场考试已结束", "wait": "等待考官开考", "not_open": "还没到开考时间",
+               "paused": "考官已暂停考试"}
+
+
+def next_step(rnd: Round, progress: dict[str, Any], now: datetime) -> str:
+    """One of NEXT_STATES: ``start`` / ``next`` / ``continue`` can be acted on (POST next)."""
+    if progress["current"]:
+        return "paused" if rnd.status == PAUSED else "continue"
+    if progress["complete"]:
+        return "complete"
+    if _closed(rnd, now):
+        return "ended"
+    if rnd.status == DRAFT:
+        return "wait"
+    if rnd.status == PAUSED:
+        return "paused"
+    if rnd.opens_at and now < rnd.opens_at:
+        return "not_open"
+    return "start" if progress["finished"] == 0 else "next"
+
+
+def my_round(session: Session, clock: Clock, rnd: Round, user_id: int) -> dict[str, Any]:
+    """The round as its candidate sees it: status, progress and what to do next (no scores)."""
+    candidate_entry(session, rnd, user_id)
+    now = clock.now()
+    progress = candidate_progress(session, rnd, user_id, now)
+    step = next_step(rnd, progress, now)
+    return {"id": rnd.id, "name": rnd.name, "status": rnd.status, "status_label": STATUS_LABELS[rnd.status],
+            "results_released": rnd.results_released, "progress": progress, "step": step,
+            "step_label": NEXT_STATES[step], "can_go_on": step in ("start", "next", "continue")}
+
+
+def drill_position(session: Session, drill: Drill) -> dict[str, Any] | None:
+    """``{index, count, round_id}`` for a drill of a round: which question of the candidate's round it is."""
+    if drill.round_id is None:
+        return None
+    rnd = session.get(Round, drill.round_id)
+    if rnd is None:
+        return None
+    plan = candidate_plan(rnd, drill.user_id)
+    index = next((i for i, p in enumerate(plan, start=1) if p["id"] == drill.scenario_id), len(plan))
+    return {"round_id": rnd.id, "index": index, "count": len(plan)}
 
 
 def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: engine.ConversationOpener) -> Drill:
-    """The candidate's drill in progress, or a new one on their next scenario (exam mode)."""
+    """The candidate's drill in progress, or a new one on their next scenario (exam mode).
+
+    The server decides which scenario comes next (the examiner's order, or the candidate's
+    stable shuffle); a finished question is never started again and none can be skipped.
+    """
     entry = candidate_entry(session, rnd, user.id)
     now = clock.now()
     if rnd.status == DRAFT:
         raise Conflict("考试尚未开始，请等待考官开考。", code="round_not_started")
     if rnd.status == PAUSED:
         raise Conflict("考官已暂停考试，请稍候。", code="round_paused")
-    if rnd.status == ENDED or (rnd.closes_at and now > rnd.closes_at):
+    if _closed(rnd, now):
         raise Conflict("考试已结束。", code="round_ended")
     if rnd.opens_at and now < rnd.opens_at:
         raise Conflict("还没到开考时间。", code="round_not_open")
     progress = candidate_progress(session, rnd, user.id)
     if progress["current"]:
-        return session.get(Drill, progress["current"])
+        current = session.get(Drill, progress["current"])
+        engine.tick(session, clock, current)  # a question whose time ran out is handed in first
+        if current.status != engine.FINISHED:
+            return current
+        progress = candidate_progress(session, rnd, user.id)
     if progress["next"] is None:
         raise Conflict("您已完成本场考试的全部题目。", code="round_complete")
     version = next(p["version"] for p in rnd.scenarios if p["id"] == progress["next"])
@@ -316,6 +418,45 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: e
     entry.joined_at = entry.joined_at or now
     return engine.start_drill(session, clock, user.id, progress["next"], "exam", opener, round_id=rnd.id,
                               time_limit=limit, scenario_version=version)
+
+
+# --------------------------------------------------------------------------- practice during a round
+
+
+def rounds_holding(session: Session, scenario_id: str, now: datetime) -> list[Round]:
+    """Rounds not over yet (draft, running or paused, before their closing time) that pin ``scenario_id``."""
+    rows = session.scalars(select(Round).where(Round.status != ENDED).order_by(Round.id))
+    return [r for r in rows if not _closed(r, now) and any(p.get("id") == scenario_id for p in r.scenarios or [])]
+
+
+def reserved_scenarios(session: Session, clock: Clock, user_id: int) -> dict[str, Round]:
+    """Scenario id -> the round not over yet, with this user on its roster, that holds it."""
+    now = clock.now()
+    rows = session.scalars(select(Round).join(RoundCandidate, RoundCandidate.round_id == Round.id)
+                           .where(RoundCandidate.user_id == user_id, Round.status != ENDED).order_by(Round.id))
+    out: dict[str, Round] = {}
+    for rnd in rows:
+        if not _closed(rnd, now):
+            for p in rnd.scenarios or []:
+                out.setdefault(p.get("id"), rnd)
+    return out
+
+
+def ensure_practice_allowed(session: Session, clock: Clock, user_id: int, scenario_id: str) -> None:
+    """Refuse a practice drill of a scenario that a round on this user's roster still holds.
+
+    Until that round ends, practising its scenario would show the candidate the customer, the
+    reference run and the checks of a question they are about to sit.
+    """
+    rnd = reserved_scenarios(session, clock, user_id).get(scenario_id)
+    if rnd is not None:
+        raise Forbidden(f"该场景是您参加的考试“{rnd.name}”的考题，考试结束前不能练习。",
+                        code="scenario_reserved_for_exam", details={"round": rnd.id})
+
+
+def answers_withheld(session: Session, clock: Clock, scenario_id: str) -> bool:
+    """Whether a round not over yet pins this scenario (its reference run and checks stay hidden)."""
+    return bool(rounds_holding(session, scenario_id, clock.now()))
 
 
 # --------------------------------------------------------------------------- faults
@@ -482,63 +623,101 @@ def live_board(session: Session, clock: Clock, rnd: Round) -> list[dict[str, Any
     return rows
 
 
+def _adjustment_notes(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The examiner's adjustments in force on a drill's report (one per adjusted check)."""
+    out = []
+    for c in (report or {}).get("checks", []):
+        adj = c.get("adjusted")
+        if adj:
+            out.append({"check": c["id"], "title": c["title"], "auto_points": c.get("auto_points"),
+                        "points": c["points"], "max_points": c["max_points"], "comment": adj.get("comment", ""),
+                        "by": adj.get("by")})
+    return out
+
+
+def _points(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def adjustment_text(notes: list[dict[str, Any]]) -> str:
+    """Adjustments as one line of text for exports: 评分项：自动 → 调整后，理由（考官）."""
+    return "；".join(f"{n['title']}：{_points(n['auto_points'])}→{_points(n['points'])}/{_points(n['max_points'])}，"
+                    f"{n['comment']}（{n['by'] or '考官'}）" for n in notes)
+
+
 def results(session: Session, rnd: Round) -> dict[str, Any]:
-    """One row per candidate and scenario (unfinished ones marked incomplete, never an error)."""
+    """One row per candidate and scenario (unfinished ones marked incomplete, never an error), and
+    one summary per candidate: the round's total (sum over its scenarios, an unfinished one counts 0),
+    automatic and final, with the examiner's adjustment comments."""
     rows = []
+    summaries = []
     for entry in rnd.candidates:
         user = session.get(User, entry.user_id)
         drills = {d.scenario_id: d for d in _round_drills(session, rnd, entry.user_id)}
+        mine = []
         for p in candidate_plan(rnd, entry.user_id):
             d = drills.get(p["id"])
             complete = d is not None and d.status == engine.FINISHED and d.report is not None
             dims = {name: (d.report["dimensions"][name]["score"] if complete else None) for name in DIMENSIONS}
-            rows.append({"username": user.username, "display_name": user.label, "scenario": p["id"],
+            mine.append({"username": user.username, "display_name": user.label, "scenario": p["id"],
                          "version": p["version"], "drill": d.id if d else None, "complete": complete,
                          "status": "已完成" if complete else ("进行中" if d else "未作答"),
                          "auto_total": d.report.get("auto_total") if complete else None,
                          "total": d.total if complete else None, "hard_fail": bool(d.hard_fail) if complete else None,
-                         "dimensions": dims})
+                         "dimensions": dims, "adjustments": _adjustment_notes(d.report) if complete else []})
+        rows.extend(mine)
+        done = [r for r in mine if r["complete"]]
+        summaries.append({
+            "username": user.username, "display_name": user.label, "scenarios": len(mine), "finished": len(done),
+            "auto_total": round(sum(r["auto_total"] or 0.0 for r in done), 1),
+            "total": round(sum(r["total"] or 0.0 for r in done), 1),
+            "max_total": 100.0 * len(mine),
+            "average": round(sum(r["total"] or 0.0 for r in done) / len(mine), 1) if mine else None,
+            "hard_fails": sum(1 for r in done if r["hard_fail"]),
+            "adjustments": [{"scenario": r["scenario"], **n} for r in done for n in r["adjustments"]]})
     return {"round": rnd.id, "name": rnd.name, "status": rnd.status, "released": rnd.results_released,
-            "complete": all(r["complete"] for r in rows) and bool(rows), "rows": rows}
+            "complete": all(r["complete"] for r in rows) and bool(rows), "rows": rows, "candidates": summaries}
 
 
-EXPORT_HEADERS = ["考生", "用户名", "场景", "版本", "状态", "自动评分", "最终得分", "硬性扣分", *DIMENSIONS]
+EXPORT_HEADERS = ["考生", "用户名", "场景", "版本", "状态", "自动评分", "最终得分", "硬性扣分", *DIMENSIONS,
+                  "调分说明", "考生自动总分", "考生最终总分"]
+SUMMARY_HEADERS = ["考生", "用户名", "题数", "已完成", "自动总分", "最终总分", "满分", "平均分（最终）", "硬性扣分题数",
+                   "调分说明"]
 
 
 def export_table(data: dict[str, Any]) -> list[list[Any]]:
-    """Rows for CSV/XLSX: one per candidate and scenario, dimensions as columns."""
+    """Rows for CSV/XLSX: one per candidate and scenario, dimensions as columns, then the
+    adjustment comments and the candidate's round totals (automatic and final)."""
+    totals = {c["username"]: c for c in data.get("candidates", [])}
     table: list[list[Any]] = [EXPORT_HEADERS]
     for r in data["rows"]:
+        who = totals.get(r["username"], {})
         table.append([r["display_name"], r["username"], r["scenario"], r["version"],
                       r["status"] + ("" if r["complete"] else "（未完成）"), r["auto_total"], r["total"],
                       "" if r["hard_fail"] is None else ("是" if r["hard_fail"] else "否"),
-                      *[r["dimensions"][d] for d in DIMENSIONS]])
+                      *[r["dimensions"][d] for d in DIMENSIONS],
+                      adjustment_text(r.get("adjustments", [])), who.get("auto_total"), who.get("total")])
     return redact_data(table)  # no full card, ID or mobile number leaves in an export (names are free text)
 
 
+def summary_table(data: dict[str, Any]) -> list[list[Any]]:
+    """Rows for the per-candidate sheet: the round's totals and every adjustment comment."""
+    table: list[list[Any]] = [SUMMARY_HEADERS]
+    for c in data.get("candidates", []):
+        notes = "；".join(f"{n['scenario']} · {adjustment_text([n])}" for n in c["adjustments"])
+        table.append([c["display_name"], c["username"], c["scenarios"], c["finished"], c["auto_total"], c["total"],
+                      c["max_total"], c["average"], c["hard_fails"], notes])
+    return redact_data(table)
+
+
 def export_csv(data: dict[str, Any]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    for row in export_table(data):
-        writer.writerow(["" if v is None else v for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM so Excel opens Chinese text correctly
+    """The results as CSV (UTF-8 with a BOM so Excel opens Chinese text correctly); no cell is a formula."""
+    return write_csv(export_table(data), bom=True).encode("utf-8")
 
 
 def export_xlsx(data: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "成绩"
-    for row in export_table(data):
-        ws.append(row)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = "A2"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    """The results as XLSX: sheet 成绩 (one row per candidate and scenario) and 考生汇总 (per candidate)."""
+    return write_xlsx([("成绩", export_table(data)), ("考生汇总", summary_table(data))])
 
 
 def round_json(session: Session, clock: Clock, rnd: Round) -> dict[str, Any]:

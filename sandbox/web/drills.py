@@ -9,10 +9,13 @@ from sandbox.accounts.services import ADMIN, CANDIDATE, EXAMINER, TRAINER
 from sandbox.drill import engine
 from sandbox.drill.models import Drill
 from sandbox.errors import DomainError
+from sandbox.exam import service as exam
+from sandbox.exam.models import Round
 from sandbox.web import charts
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.reports import STAFF_ROLES, visible_report
+from sandbox.web.rounds import candidate_round
 from sandbox.web.security import roles_required
 
 bp = Blueprint("drills", __name__)
@@ -41,7 +44,9 @@ def index():
     finished = [d for d in reversed(history) if d.status == engine.FINISHED and d.mode == "practice"
                 and d.total is not None]
     trend = charts.trend_svg([(d.started_at, d.total, titles.get(d.scenario_id, d.scenario_id)) for d in finished])
+    reserved = exam.reserved_scenarios(s, runtime().clock, user.id)
     return render_template("drills/index.html", specs=specs, history=history, titles=titles, trend=trend,
+                           reserved=reserved,
                            now=runtime().clock.now())
 
 
@@ -51,6 +56,7 @@ def start():
     scenario = request.form.get("scenario", "")
     try:
         with unit_of_work() as s:
+            exam.ensure_practice_allowed(s, runtime().clock, current_user().id, scenario)
             drill = engine.start_drill(s, runtime().clock, current_user().id, scenario, "practice",
                                        conversation_opener())
     except DomainError as exc:
@@ -70,8 +76,9 @@ def console(drill_id: int):
     from knowledge_base.categories import CATEGORIES
     from workorders.vocab import MOODS, VERIFICATION_STATUSES
 
+    position = exam.drill_position(db(), drill)
     return render_template("drills/console.html", drill=drill, spec=spec, watching=watching, categories=CATEGORIES,
-                           handoff_vocab={"verification": VERIFICATION_STATUSES, "moods": MOODS})
+                           handoff_vocab={"verification": VERIFICATION_STATUSES, "moods": MOODS}, position=position)
 
 
 @bp.get("/drills/<int:drill_id>/report")
@@ -90,9 +97,14 @@ def report(drill_id: int):
                               for k, v in data.get("dimensions", {}).items()}) if data.get("released") else ""
     timeline = charts.timeline_svg(events, engine.drill_seconds(drill, runtime().clock.now())) if events else ""
     actions = [e for e in events if e.type not in ("message.customer", "contact.arrived", "drill.started")]
+    # The candidate's own exam question: where they are in the round and the 下一题 button.
+    mine = None
+    if drill.round_id is not None and drill.user_id == current_user().id:
+        rnd = db().get(Round, drill.round_id)
+        mine = candidate_round(rnd) if rnd is not None else None
     return render_template("drills/report.html", drill=drill, spec=spec, report=data, radar=radar,
                            timeline=timeline, actions=actions, event_labels=charts.EVENT_LABELS,
-                           reference_labels=REFERENCE_LABELS)
+                           reference_labels=REFERENCE_LABELS, mine=mine)
 
 
 REFERENCE_LABELS = {

@@ -8,9 +8,11 @@ from sandbox.accounts.models import User
 from sandbox.drill import engine
 from sandbox.drill.facts import customer_facts, fill
 from sandbox.drill.models import Drill
-from sandbox.web.glue import db
+from sandbox.web.glue import db, runtime
 
 STAFF_ROLES = ("examiner", "admin")
+PENDING_MESSAGE = "已交卷，成绩将在考官发布后可见。"
+WITHHELD_MESSAGE = "该场景正用作尚未结束的考试考题，参考答案与逐项评分将在考试结束后公开。"
 
 
 def results_released(drill: Drill) -> bool:
@@ -18,6 +20,24 @@ def results_released(drill: Drill) -> bool:
     from sandbox.exam.service import results_released as released
 
     return released(db(), drill)
+
+
+def scores_visible(drill: Drill, user: User) -> bool:
+    """Whether ``user`` may see this drill's score fields (total, hard fail, checks, evidence).
+
+    Examiners and admins always; the candidate once the drill is over and, for an exam, once
+    the examiner has released the round's results.
+    """
+    if drill.status != engine.FINISHED:
+        return False
+    return user.role in STAFF_ROLES or results_released(drill)
+
+
+def answers_withheld(drill: Drill, user: User) -> bool:
+    """A candidate's practice report of a scenario a round not over yet holds: no reference, no checks."""
+    from sandbox.exam.service import answers_withheld as withheld
+
+    return drill.mode == "practice" and user.role == "candidate" and withheld(db(), runtime().clock, drill.scenario_id)
 
 
 def reference_steps(drill: Drill) -> list[dict[str, Any]]:
@@ -39,12 +59,17 @@ def visible_report(drill: Drill, user: User) -> dict[str, Any]:
     base = {"drill": drill.id, "status": drill.status, "mode": drill.mode, "scenario": drill.scenario_id}
     if drill.status != engine.FINISHED:
         return {**base, "released": False}
-    if user.role not in STAFF_ROLES and not results_released(drill):
-        return {**base, "released": False, "message": "已交卷，成绩将在考官发布后可见。"}
+    if not scores_visible(drill, user):
+        return {**base, "released": False, "message": PENDING_MESSAGE}
     report = dict(drill.report or {})
     spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
     report.update(base)
     report["released"] = True
+    if answers_withheld(drill, user):
+        report.update(checks=[], reference_run=[], expected_outcome=None, answers_withheld=True,
+                      withheld_message=WITHHELD_MESSAGE)
+        return report
     report["expected_outcome"] = fill(spec.expected_outcome, customer_facts(spec.contacts[0].customer, spec.facts))
     report["reference_run"] = reference_steps(drill)
+    report["answers_withheld"] = False
     return report

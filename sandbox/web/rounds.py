@@ -4,6 +4,7 @@ printable reports and replay; the candidate's join page and round progress."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -17,7 +18,7 @@ from sandbox.accounts.services import ADMIN, CANDIDATE, EXAMINER
 from sandbox.drill import engine
 from sandbox.drill.models import Drill
 from sandbox.drill.scenario import FAULT_COMPONENTS
-from sandbox.errors import DomainError
+from sandbox.errors import DomainError, ValidationFailed
 from sandbox.exam import service as exam
 from sandbox.exam.models import Round, RoundCandidate
 from sandbox.web.drill_context import conversation_opener
@@ -36,7 +37,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class RoundForm(FlaskForm):
     name = StringField("考试名称", validators=[DataRequired("请填写考试名称。"), Length(max=100)])
-    scenarios = MultiCheckboxField("场景（按勾选顺序出题）", choices=[])
+    scenarios = MultiCheckboxField("场景与出题顺序（勾选的先后即出题顺序，可修改序号）", choices=[])
     shuffle = BooleanField("每位考生随机顺序")
     time_per_scenario = IntegerField("每题时长（秒，留空则用场景自带时长）",
                                      validators=[Optional(), NumberRange(60, 3600, "须在 60 到 3600 秒之间。")])
@@ -52,6 +53,28 @@ def _aware(value: datetime | None) -> datetime | None:
     from datetime import timedelta
 
     return value.replace(tzinfo=timezone(timedelta(hours=8))).astimezone(timezone.utc)
+
+
+def ordered_selection(selected: list[str], form: Any) -> list[str]:
+    """The ticked scenarios in the examiner's order: each row's ``order-<id>`` number (filled in
+    tick order by the page's script, editable), unnumbered ones after the numbered in list order."""
+    keyed = []
+    for pos, sid in enumerate(selected):
+        raw = (form.get(f"order-{sid}") or "").strip()
+        number = None
+        if raw:
+            try:
+                number = int(raw)
+            except ValueError:
+                raise ValidationFailed("出题顺序的序号必须是正整数。", code="invalid_order") from None
+            if not 1 <= number <= 999:
+                raise ValidationFailed("出题顺序的序号必须是 1 到 999 之间的整数。", code="invalid_order")
+        keyed.append((number, pos, sid))
+    numbers = [n for n, _, _ in keyed if n is not None]
+    if len(numbers) != len(set(numbers)):
+        raise ValidationFailed("出题顺序的序号有重复，请为每个勾选的场景填写不同的序号。", code="duplicate_order")
+    keyed.sort(key=lambda k: (k[0] is None, k[0] or 0, k[1]))
+    return [sid for _, _, sid in keyed]
 
 
 def _round_or_404(round_id: int) -> Round:
@@ -76,7 +99,8 @@ def index():
     if form.validate_on_submit():
         try:
             with unit_of_work() as s:
-                rnd = exam.create_round(s, runtime().clock, current_user(), form.name.data, form.scenarios.data or [],
+                order = ordered_selection(form.scenarios.data or [], request.form)
+                rnd = exam.create_round(s, runtime().clock, current_user(), form.name.data, order,
                                         shuffle=form.shuffle.data, time_per_scenario=form.time_per_scenario.data,
                                         opens_at=_aware(form.opens_at.data), closes_at=_aware(form.closes_at.data))
         except DomainError as exc:
@@ -276,16 +300,30 @@ def exam_join():
 @bp.get("/exam/<int:round_id>")
 @roles_required(CANDIDATE)
 def exam_round(round_id: int):
-    s = db()
+    """The candidate's round: 第 k / n 题, the time left, what comes next, or 本场考试已完成."""
     rnd = _round_or_404(round_id)
     try:
-        exam.candidate_entry(s, rnd, current_user().id)
+        exam.candidate_entry(db(), rnd, current_user().id)
     except DomainError:
         abort(403)
-    progress = exam.candidate_progress(s, rnd, current_user().id)
-    titles = {spec.id: spec.title for spec in engine.list_scenarios(s, include_disabled=True)}
-    return render_template("rounds/exam_round.html", rnd=rnd, progress=progress, titles=titles,
-                           labels=exam.STATUS_LABELS)
+    mine = candidate_round(rnd)
+    titles = {spec.id: spec.title for spec in engine.list_scenarios(db(), include_disabled=True)}
+    return render_template("rounds/exam_round.html", rnd=rnd, mine=mine, titles=titles, labels=exam.STATUS_LABELS)
+
+
+def candidate_round(rnd: Round) -> dict[str, Any]:
+    """The signed-in candidate's round (exam.my_round) after bringing their open question up to date."""
+    user_id = current_user().id
+    clock = runtime().clock
+    open_drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id,
+                                                        Drill.status != engine.FINISHED)))
+    if any(engine.needs_tick(db(), clock, d) for d in open_drills):
+        db().commit()
+        with unit_of_work() as s:
+            for d in open_drills:
+                engine.tick(s, clock, engine.get_drill(s, d.id, for_update=True))
+        db().expire_all()
+    return exam.my_round(db(), clock, db().get(Round, rnd.id), user_id)
 
 
 @bp.post("/exam/<int:round_id>/next")

@@ -88,6 +88,7 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.rounds_inject_fault": {"roles": {E, A}, "url": "/api/v1/rounds/999999/faults", "method": "post"},
     "api.rounds_restore_fault": {"roles": {E, A}, "url": "/api/v1/rounds/999999/faults/1/restore", "method": "post"},
     "api.rounds_progress": {"roles": {C}, "url": "/api/v1/rounds/999999/progress"},
+    "api.rounds_me": {"roles": {C}, "url": "/api/v1/rounds/999999/me"},
     "api.rounds_next": {"roles": {C}, "url": "/api/v1/rounds/999999/next", "method": "post"},
     "api.rounds_results": {"roles": {E, A}, "url": "/api/v1/rounds/999999/results"},
     "api.rounds_export": {"roles": {E, A}, "url": "/api/v1/rounds/999999/export"},

@@ -24,7 +24,7 @@ def test_payloads_are_escaped_everywhere(app, api, login_as, runtime, clock):
     examiner.post(f"/api/v1/rounds/{rnd['id']}/candidates", json={"usernames": ["xss_user", "candidate1"]})
     examiner.post(f"/api/v1/rounds/{rnd['id']}/start")
 
-    cand = api("candidate1")
+    cand = api("candidate2")  # not on the round's roster: the roster may not practise its scenario
     drill = cand.post("/api/v1/drills", json={"scenario": "cc-bill-enquiry"}).get_json()
     conv = drill["conversations"][0]["id"]
     cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": PAYLOAD})
@@ -38,7 +38,8 @@ def test_payloads_are_escaped_everywhere(app, api, login_as, runtime, clock):
     assert trainer.post("/trainer/scenarios/cc-bill-enquiry/edit", data={"yaml_text": text}).status_code == 302
 
     pages = {
-        "candidate1": ["/", "/drills", f"/drills/{drill['id']}", f"/drills/{drill['id']}/report", "/workorders"],
+        "candidate2": ["/", "/drills", f"/drills/{drill['id']}", f"/drills/{drill['id']}/report", "/workorders"],
+        "candidate1": ["/", "/drills", f"/exam/{rnd['id']}"],
         "examiner": ["/rounds", f"/rounds/{rnd['id']}", f"/drills/{drill['id']}/report",
                      f"/rounds/{rnd['id']}/candidates/1/print", "/handoffs"],
         "trainer": ["/trainer/scenarios/", "/trainer/scenarios/cc-bill-enquiry", "/drills"],
@@ -51,7 +52,7 @@ def test_payloads_are_escaped_everywhere(app, api, login_as, runtime, clock):
             assert resp.status_code in (200, 404), (url, resp.status_code)
             assert_inert(resp.get_data(as_text=True))
     # The payloads were really shown (escaped), so the checks above are not vacuous.
-    for role, url in (("examiner", f"/rounds/{rnd['id']}"), ("candidate1", f"/drills/{drill['id']}/report"),
+    for role, url in (("examiner", f"/rounds/{rnd['id']}"), ("candidate2", f"/drills/{drill['id']}/report"),
                       ("trainer", "/trainer/scenarios/cc-bill-enquiry"), ("admin", "/admin/users")):
         assert "&lt;script&gt;" in login_as(role).get(url).get_data(as_text=True), url
     # JSON carries the text as data (the pages render it with textContent, never innerHTML).

@@ -18,6 +18,7 @@
     messages: {},          // conversation id -> [message]
     assistTurn: {},        // conversation id -> customer seq the suggestions are for
     deadlineAt: 0,         // local ms timestamp of the deadline (from remaining_seconds)
+    roundEndsAt: 0,        // exam: local ms timestamp when the round's time for this candidate runs out
     finished: false,
     handoff: {},           // conversation id -> handoff id
   };
@@ -40,6 +41,7 @@
     const drill = await BD.api("GET", "/api/v1/drills/" + drillId);
     state.drill = drill;
     state.deadlineAt = Date.now() + drill.remaining_seconds * 1000;
+    if (drill.progress) state.roundEndsAt = Date.now() + drill.progress.remaining_seconds * 1000;
     renderStatus(drill);
     renderQueue(drill);
     if (!state.selected && drill.conversations.length) select(drill.conversations[0].id);
@@ -375,7 +377,7 @@
     $("countdown").textContent = "00:00";
     const form = $("send-form");
     if (form) form.querySelectorAll("textarea,button").forEach((n) => { n.disabled = true; });
-    const link = el("a", { href: root.dataset.reportUrl, class: "button primary", text: "查看评分报告" });
+    const link = el("a", { href: root.dataset.reportUrl, class: "button primary", text: drill.round_id ? "交卷结果与下一题" : "查看评分报告" });
     $("hints").replaceChildren(el("p", { class: "hint" }, [drill.ended_by === "deadline" ? "时间到，演练已自动结束。" : "演练已结束。", " ", link]));
   }
 
@@ -394,6 +396,11 @@
     const node = $("countdown");
     node.textContent = fmtSeconds(left);
     node.classList.toggle("bad", left < 60);
+    const roundLeft = $("round-left");
+    const progress = state.drill.progress;
+    if (roundLeft && progress) {
+      roundLeft.textContent = fmtSeconds(progress.ticking && !state.finished ? (state.roundEndsAt - Date.now()) / 1000 : progress.remaining_seconds);
+    }
   }
 
   async function poll() {

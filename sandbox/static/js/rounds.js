@@ -73,6 +73,63 @@
       .catch((err) => list.replaceChildren(el("li", { class: "bad", text: err.message })));
   }
 
+  // A candidate's round (its page and the hand-in page): the round's time left counts down while
+  // a question runs, and the page reloads when the examiner starts, pauses or ends the round.
+  const examState = document.getElementById("exam-state");
+  if (examState) {
+    const left = examState.querySelector(".round-left");
+    let endsAt = left ? Date.now() + Number(left.dataset.seconds) * 1000 : 0;
+    let ticking = left ? left.dataset.ticking === "true" : false;
+    const two = (n) => String(n).padStart(2, "0");
+    function show(seconds) {
+      if (!left) return;
+      seconds = Math.max(0, Math.round(seconds));
+      left.textContent = two(Math.floor(seconds / 60)) + ":" + two(seconds % 60);
+    }
+    if (left) setInterval(() => { if (ticking) show((endsAt - Date.now()) / 1000); }, 1000);
+    BD.every(async () => {
+      try {
+        const me = await BD.api("GET", examState.dataset.url);
+        if (me.step !== examState.dataset.step) { window.location.reload(); return; }
+        endsAt = Date.now() + me.progress.remaining_seconds * 1000;
+        ticking = me.progress.ticking;
+        if (!ticking) show(me.progress.remaining_seconds);
+      } catch (err) { /* the next poll tries again */ }
+    }, 5000);
+  }
+
+  // New round: the order the examiner ticks the scenarios in is the order they are set in;
+  // each row's number can be edited, and the preview shows the order that will be stored.
+  const pick = document.getElementById("scenario-pick");
+  if (pick) {
+    const rows = Array.from(pick.querySelectorAll("li"));
+    const box = (li) => li.querySelector("input[type=checkbox]");
+    const num = (li) => li.querySelector("input.order-input");
+    const ticked = () => rows.filter((li) => box(li).checked && num(li).value)
+      .sort((a, b) => Number(num(a).value) - Number(num(b).value));
+    function preview() {
+      const names = ticked().map((li, i) => (i + 1) + ". " + li.querySelector("label").textContent.trim());
+      document.getElementById("order-preview").textContent = names.length ? "出题顺序：" + names.join("　") : "";
+    }
+    rows.forEach((li) => {
+      box(li).addEventListener("change", () => {
+        if (box(li).checked) {
+          const max = rows.reduce((m, r) => Math.max(m, box(r).checked ? Number(num(r).value) || 0 : 0), 0);
+          if (!num(li).value) num(li).value = String(max + 1);
+        } else {
+          num(li).value = "";
+          ticked().forEach((r, i) => { num(r).value = String(i + 1); });
+        }
+        preview();
+      });
+      num(li).addEventListener("input", () => {
+        if (num(li).value && !box(li).checked) box(li).checked = true;
+        preview();
+      });
+    });
+    preview();
+  }
+
   const printBtn = document.getElementById("print-btn");
   if (printBtn) printBtn.addEventListener("click", () => window.print());
 })();

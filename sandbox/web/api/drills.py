@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify, request, url_for
 
 from sandbox.accounts.services import ADMIN, CANDIDATE, EXAMINER, TRAINER
 from sandbox.bank.masking import mask_name, redact
@@ -12,9 +12,12 @@ from sandbox.drill import engine
 from sandbox.drill.facts import customer_record
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
+from sandbox.exam import service as exam
+from sandbox.exam.models import Round
 from sandbox.web.api import bp, json_body
 from sandbox.web.drill_context import conversation_opener, kb_pin_for_request, load_contact
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.reports import scores_visible
 from sandbox.web.security import any_user, roles_required
 
 STAFF = (EXAMINER, ADMIN)
@@ -63,10 +66,32 @@ def drill_json(drill: Drill, with_report: bool = False) -> dict[str, Any]:
         "faults": [{"component": f["component"], "message": f["message"]} for f in faults],
         "round_id": drill.round_id, "ended_by": drill.ended_by,
     }
-    if drill.status == engine.FINISHED:
+    if drill.round_id is not None:
+        body["progress"] = round_progress(drill)
+    if scores_visible(drill, current_user()):
+        # Exam scores stay hidden from the candidate until the examiner releases the results.
         body["total"] = drill.total
         body["hard_fail"] = drill.hard_fail
     return body
+
+
+def round_progress(drill: Drill) -> dict[str, Any] | None:
+    """Which question of the candidate's round this drill is, and the round's time left for them."""
+    s = db()
+    rnd = s.get(Round, drill.round_id)
+    if rnd is None:
+        return None
+    position = exam.drill_position(s, drill)
+    mine = exam.candidate_progress(s, rnd, drill.user_id, runtime().clock.now())
+    return {**position, "finished": mine["finished"], "complete": mine["complete"],
+            "remaining_seconds": mine["remaining_seconds"], "ticking": mine["ticking"]}
+
+
+def next_action(round_id: int, step: str) -> dict[str, Any] | None:
+    """The ``next`` action of the exam API: POST it to start (or go back to) the next question."""
+    if step not in ("start", "next", "continue"):
+        return None
+    return {"method": "POST", "href": url_for("api.rounds_next", round_id=round_id), "label": exam.NEXT_STATES[step]}
 
 
 def _own_drill(drill_id: int, for_update: bool = False) -> Drill:
@@ -93,6 +118,8 @@ def drills_start():
     if current_user().role == CANDIDATE and mode == "exam":
         raise Forbidden("考试模式只能通过考官发起的考试场次进入。", code="exam_via_round_only")
     with unit_of_work() as s:
+        if mode == "practice":
+            exam.ensure_practice_allowed(s, runtime().clock, current_user().id, scenario)
         drill = engine.start_drill(s, runtime().clock, current_user().id, scenario, mode, conversation_opener())
         body = drill_json(drill)
     return jsonify(body), 201
@@ -118,7 +145,18 @@ def drills_finish(drill_id: int):
         engine.tick(s, runtime().clock, drill)
         engine.finish(s, runtime().clock, drill, ended_by="candidate")
         report = report_json(drill)
+        if drill.round_id is not None and drill.user_id == current_user().id:
+            report.update(exam_step(s, drill.round_id))
     return jsonify(report)
+
+
+def exam_step(s, round_id: int) -> dict[str, Any]:
+    """The candidate's round after a hand-in: ``progress`` and the ``next`` action (null when none)."""
+    rnd = s.get(Round, round_id)
+    mine = exam.my_round(s, runtime().clock, rnd, current_user().id)
+    return {"progress": {k: mine["progress"][k] for k in ("index", "count", "finished", "complete",
+                                                          "remaining_seconds", "ticking")},
+            "step": mine["step"], "step_label": mine["step_label"], "next": next_action(round_id, mine["step"])}
 
 
 def report_json(drill: Drill) -> dict[str, Any]:

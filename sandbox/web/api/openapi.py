@@ -83,13 +83,25 @@ SCHEMAS: dict[str, dict] = {
                   "remaining_seconds": NUM, "elapsed_seconds": NUM,
                   "conversations": arr(ref("Contact")), "faults": arr(ref("Fault")),
                   "round_id": N_INT, "ended_by": N_STR},
-                 {"total": N_NUM, "hard_fail": nullable(BOOL)},
-                 description="演练状态；remaining_seconds 以服务器时间为准。"),
+                 {"total": N_NUM, "hard_fail": nullable(BOOL), "progress": nullable(ref("DrillProgress"))},
+                 description="演练状态；remaining_seconds 以服务器时间为准。total、hard_fail 仅在可以看成绩时出现"
+                             "（考生的考试演练：考官发布成绩之后）。考试演练带 progress（第 index / count 题）。"),
+    "DrillProgress": obj({"round_id": INT, "index": INT, "count": INT, "finished": INT, "complete": BOOL,
+                          "remaining_seconds": NUM, "ticking": BOOL},
+                         description="考试中的位置：本题是第 index / count 题；remaining_seconds 为本场剩余时间"
+                                     "（本题剩余加未开始题目的时长，不超过截止时间），ticking 表示正在倒计时。"),
+    "NextAction": obj({"method": {"type": "string", "enum": ["POST"]}, "href": STR, "label": STR},
+                      description="下一步：向 href 发 POST 开始（或回到）下一题；题目由服务器决定，不能跳题或重做。"),
     "Report": obj({"drill": INT, "status": STR, "mode": STR, "scenario": STR, "released": BOOL},
                   {"message": STR, "total": N_NUM, "auto_total": N_NUM, "hard_fail": nullable(BOOL),
                    "hard_fails": arr(ANY_OBJ), "checks": arr(ANY_OBJ), "dimensions": {},
-                   "expected_outcome": {}, "reference_run": arr(ANY_OBJ)},
-                  description="评分报告；考生在考官发布前只看到 released=false。"),
+                   "expected_outcome": {}, "reference_run": arr(ANY_OBJ), "answers_withheld": BOOL,
+                   "withheld_message": STR, "progress": ref("DrillProgress"), "step": STR, "step_label": STR,
+                   "next": nullable(ref("NextAction"))},
+                  description="评分报告；考生在考官发布前只看到 released=false（无任何分数、评分项与依据）。"
+                              "场景被尚未结束的考试使用时，考生的练习报告 answers_withheld=true，不含参考答案与评分项。"
+                              "考生交卷（finish）考试题时附 progress、step 与 next（最后一题后 next 为 null，"
+                              "step=complete）。"),
     "Message": obj({"seq": INT, "speaker": STR, "kind": STR, "at": TIME, "text": N_STR},
                    {"recognized": BOOL, "audio_seconds": INT, "confidence": N_NUM},
                    description="语音消息在识别前 text 为 null。"),
@@ -183,15 +195,29 @@ ROUND_SCHEMAS: dict[str, dict] = {
                    "created": arr(obj({"username": STR, "password": STR}))}),
     "Extended": obj({"user_id": INT, "extra_seconds": INT}),
     "Progress": obj({"id": INT, "name": STR, "status": STR, "status_label": STR,
-                     "plan": arr(obj({"scenario": STR, "version": INT, "drill": N_INT, "status": STR})),
-                     "current": N_INT, "next": N_STR}),
+                     "plan": arr(obj({"scenario": STR, "version": INT, "drill": N_INT, "status": STR},
+                                     {"index": INT})),
+                     "current": N_INT, "next": N_STR},
+                    {"index": INT, "count": INT, "finished": INT, "complete": BOOL}),
+    "MyRound": obj({"id": INT, "name": STR, "status": STR, "status_label": STR, "results_released": BOOL,
+                    "progress": obj({"plan": arr(ANY_OBJ), "current": N_INT, "next": N_STR, "index": INT,
+                                     "count": INT, "finished": INT, "complete": BOOL, "remaining_seconds": NUM,
+                                     "ticking": BOOL}),
+                    "step": {"type": "string", "enum": ["continue", "start", "next", "complete", "ended", "wait",
+                                                        "not_open", "paused"]},
+                    "step_label": STR, "can_go_on": BOOL, "next": nullable(ref("NextAction"))},
+                   description="考生本人的考试：第 index / count 题、本场剩余时间和下一步（不含任何分数）。"),
     "LiveBoard": obj({"round": ref("Round"), "candidates": arr(obj(
         {"user_id": INT, "username": STR, "display_name": STR, "joined": BOOL, "extra_seconds": INT,
          "finished": INT, "total": INT, "current": nullable(ANY_OBJ), "hard_fails": arr(ANY_OBJ)}))}),
     "Results": obj({"round": INT, "name": STR, "status": STR, "released": BOOL, "complete": BOOL,
                     "rows": arr(obj({"username": STR, "display_name": STR, "scenario": STR, "version": INT,
                                      "drill": N_INT, "complete": BOOL, "status": STR, "auto_total": N_NUM,
-                                     "total": N_NUM, "hard_fail": nullable(BOOL), "dimensions": ANY_OBJ}))}),
+                                     "total": N_NUM, "hard_fail": nullable(BOOL), "dimensions": ANY_OBJ},
+                                    {"adjustments": arr(ANY_OBJ)}))},
+                   {"candidates": arr(obj({"username": STR, "display_name": STR, "scenarios": INT, "finished": INT,
+                                           "auto_total": NUM, "total": NUM, "max_total": NUM, "average": N_NUM,
+                                           "hard_fails": INT, "adjustments": arr(ANY_OBJ)}))}),
     "Adjusted": obj({"total": NUM, "auto_total": NUM, "adjustments": arr(obj(
         {"check": STR, "from": NUM, "to": NUM, "comment": STR, "by": STR, "at": TIME}))}),
     "Events": obj({"drill": INT, "events": arr(obj({"id": INT, "t": NUM, "type": STR, "contact": N_STR,
@@ -299,6 +325,10 @@ EA = "考官、管理员"
 CONV_ERR = (400, 404, 409, 429)
 
 
+EXPORT_NOTE = ("CSV（UTF-8 带 BOM）或 XLSX 文件（工作表“成绩”与“考生汇总”，含调分说明和考生总分）；"
+               "可能被当作公式的文本单元格在 CSV 中加前缀 '，在 XLSX 中存为文本。")
+
+
 def paths() -> dict[str, dict]:
     P = "/api/v1"
     conv = f"{P}/conversations/{{conversation_id}}"
@@ -311,7 +341,8 @@ def paths() -> dict[str, dict]:
                                         body="PasswordChange", op_id="change_password")},
         f"{P}/scenarios": {"get": op("可演练的场景（不含答案）", "drills", ALL, 200, arr(ref("ScenarioSummary")), (),
                                      op_id="scenarios_list")},
-        f"{P}/drills": {"post": op("开始一次演练", "drills", "考生（仅练习模式）、考官、培训师、管理员", 201,
+        f"{P}/drills": {"post": op("开始一次演练（考生不能练习本人尚未结束的考试中的场景：403 scenario_reserved_for_exam）",
+                                   "drills", "考生（仅练习模式）、考官、培训师、管理员", 201,
                                    ref("Drill"), (400, 404), body="DrillStart", op_id="drills_start")},
         f"{P}/drills/{{drill_id}}": {"get": op("演练状态（服务器倒计时）", "drills", "本人或考官、管理员", 200,
                                                ref("Drill"), (404,), [DRILL], op_id="drills_get")},
@@ -474,7 +505,9 @@ def round_paths(P: str) -> dict[str, dict]:
                                                         [ROUND, FAULT], write=True, op_id="rounds_restore_fault")},
         f"{r}/progress": {"get": op("考生本人的作答进度", "rounds", "考生（名单内）", 200, ref("Progress"), (404,),
                                     [ROUND], op_id="rounds_progress")},
-        f"{r}/next": {"post": op("开始（或继续）下一题：考试模式演练", "rounds", "考生（名单内）", 201, ref("Drill"),
+        f"{r}/me": {"get": op("考生本人的考试：进度（第几题/共几题、剩余时间）与下一步 next", "rounds", "考生（名单内）",
+                              200, ref("MyRound"), (404,), [ROUND], op_id="rounds_me")},
+        f"{r}/next": {"post": op("开始（或继续）下一题：考试模式演练；题目顺序由服务器决定，不能跳题或重做", "rounds", "考生（名单内）", 201, ref("Drill"),
                                  (404, 409), [ROUND], write=True, op_id="rounds_next")},
         f"{r}/results": {"get": op("成绩（每位考生每个场景一行，未完成的标明）", "rounds", EA, 200, ref("Results"),
                                    (404,), [ROUND], op_id="rounds_results")},
@@ -482,7 +515,7 @@ def round_paths(P: str) -> dict[str, dict]:
                                      [ROUND, q("format", {"type": "string", "enum": ["csv", "xlsx"]})],
                                      op_id="rounds_export"),
                                 "responses": {**op("导出成绩", "rounds", EA, 200, ANY_OBJ, (404,))["responses"],
-                                              "200": {"description": "CSV（UTF-8 带 BOM）或 XLSX 文件", "content": {
+                                              "200": {"description": EXPORT_NOTE, "content": {
                                                   "text/csv": {"schema": {"type": "string"}},
                                                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
                                                       {"schema": {"type": "string", "format": "binary"}}}}}}},

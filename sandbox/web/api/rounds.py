@@ -16,7 +16,7 @@ from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.exam import service as exam
 from sandbox.exam.models import Round, RoundCandidate
 from sandbox.web.api import bp, json_body
-from sandbox.web.api.drills import drill_json
+from sandbox.web.api.drills import drill_json, next_action
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import any_user, roles_required
@@ -215,6 +215,17 @@ def rounds_progress(round_id: int):
     exam.candidate_entry(s, rnd, current_user().id)
     return jsonify({"id": rnd.id, "name": rnd.name, "status": rnd.status, "status_label": exam.STATUS_LABELS[rnd.status],
                     **exam.candidate_progress(s, rnd, current_user().id)})
+
+
+@bp.get("/rounds/<int:round_id>/me")
+@roles_required(CANDIDATE)
+def rounds_me(round_id: int):
+    """The candidate's own round: progress (第 index / count 题, time left) and the ``next`` action."""
+    s = db()
+    rnd = exam.get_round(s, round_id)
+    body = exam.my_round(s, runtime().clock, rnd, current_user().id)
+    body["next"] = next_action(rnd.id, body["step"])
+    return jsonify(body)
 
 
 @bp.post("/rounds/<int:round_id>/next")
