@@ -27,7 +27,7 @@ from sandbox.drill.scenario import LOOKUP_EVENTS, Contact, Rule, ScenarioSpec, T
 from sandbox.errors import Conflict, DrillExpired, Forbidden, NotFound, ValidationFailed
 from sandbox.drill import agenda
 from sandbox.scoring.compliance import check_text, read
-from sandbox.scoring.rubric import Ev, score_log
+from sandbox.scoring.rubric import Ev, Log, hard_fails, score_log
 from workorders import vocab
 
 RUNNING, PAUSED, FINISHED = "running", "paused", "finished"
@@ -610,3 +610,13 @@ def score_drill(session: Session, drill: Drill, adjustments: dict[str, dict[str,
     """Score a drill from its event log (reads only); the rubric is a pure function of the log."""
     spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
     return score_log(spec, events_for_scoring(session, drill.id), adjustments=adjustments)
+
+
+def hard_fails_of(session: Session, drill: Drill) -> list[dict[str, Any]]:
+    """The drill's hard fails so far, by the rubric's one rule (the examiner's live board)."""
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    rows = session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill.id,
+                                                    DrillEvent.type.in_(LOOKUP_EVENTS + ("message.agent",)))
+                           .order_by(DrillEvent.t, DrillEvent.id))
+    events = [Ev(e.id, e.type, e.t, e.contact_key, dict(e.data or {})) for e in rows]
+    return hard_fails(Log(events, spec, {}))

@@ -22,7 +22,7 @@ from sandbox.bank.masking import redact_data
 from sandbox.clock import Clock
 from sandbox.drill import engine
 from sandbox.drill.models import Drill, DrillEvent, Scenario
-from sandbox.drill.scenario import DIMENSIONS, FAULT_COMPONENTS, LOOKUP_EVENTS
+from sandbox.drill.scenario import DIMENSIONS, FAULT_COMPONENTS
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
 from sandbox.spreadsheet import write_csv, write_xlsx
@@ -581,14 +581,6 @@ def results_released(session: Session, drill: Drill) -> bool:
     return bool(rnd and rnd.results_released)
 
 
-def _hard_fail_events(session: Session, drill_id: int) -> list[DrillEvent]:
-    return [e for e in session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill_id,
-                                                               DrillEvent.type.in_(LOOKUP_EVENTS + ("compliance.flag",))))
-            if (e.type in LOOKUP_EVENTS and (e.data or {}).get("allowed") is False
-                and (e.data or {}).get("reason") == "identity_not_verified")
-            or (e.type == "compliance.flag" and (e.data or {}).get("kind") in ("pii", "asks_secret"))]
-
-
 def live_board(session: Session, clock: Clock, rnd: Round) -> list[dict[str, Any]]:
     """Each candidate's current scenario, elapsed time, operations so far and hard fails."""
     now = clock.now()
@@ -607,9 +599,9 @@ def live_board(session: Session, clock: Clock, rnd: Round) -> list[dict[str, Any
                                                    DrillEvent.type.notin_(("message.customer", "contact.arrived",
                                                                            "drill.started"))).count()
         for d in drills:
-            for e in _hard_fail_events(session, d.id):
-                fails.append({"drill": d.id, "t": round(e.t, 1), "type": e.type,
-                              "kind": (e.data or {}).get("kind") or "lookup_before_verification"})
+            for f in engine.hard_fails_of(session, d):
+                fails.append({"drill": d.id, "t": f["evidence"]["t"], "type": f["evidence"]["type"], "kind": f["kind"],
+                              "message": f["message"]})
         rows.append({
             "user_id": entry.user_id, "username": user.username, "display_name": user.label,
             "joined": entry.joined_at is not None, "extra_seconds": entry.extra_seconds,
