@@ -42,13 +42,16 @@ class UnsafeInput(ValidationFailed):
 
     code = "unsafe_input"
 
-    def __init__(self, message: str, *, code: str, line: int | None = None, field: str | None = None) -> None:
+    def __init__(self, reason: str, *, code: str, line: int | None = None, column: int | None = None,
+                 field: str | None = None) -> None:
         details: dict[str, Any] = {}
         if line is not None:
             details["line"] = line
         if field is not None:
             details["field"] = field
-        super().__init__(message, code=code, details=details)
+        where = (f"第 {line} 行" + (f"第 {column} 列" if column else "") + "：") if line is not None else ""
+        super().__init__(where + reason, code=code, details=details)
+        self.reason = reason  # the message without its location (for callers that print lines themselves)
         self.line = line
         self.field = field
 
@@ -125,30 +128,32 @@ class _GuardedLoader(yaml.SafeLoader):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             line = _mark_line(event.start_mark)
-            raise UnsafeInput(f"第 {line} 行：不允许使用 YAML 锚点或别名（& / *），请把内容直接写出。",
+            raise UnsafeInput("不允许使用 YAML 锚点或别名（& / *），请把内容直接写出。",
                               code="yaml_alias", line=line)
         self._nodes += 1
         if self._nodes > self.limits.max_nodes:
             line = _mark_line(event.start_mark)
-            raise UnsafeInput(f"第 {line} 行：YAML 节点过多（上限 {self.limits.max_nodes} 个）。",
+            raise UnsafeInput(f"YAML 节点过多（上限 {self.limits.max_nodes} 个）。",
                               code="yaml_too_many_nodes", line=line)
         self._depth += 1
         try:
             if self._depth > self.limits.max_depth:
                 line = _mark_line(event.start_mark)
-                raise UnsafeInput(f"第 {line} 行：YAML 嵌套过深（上限 {self.limits.max_depth} 层）。",
+                raise UnsafeInput(f"YAML 嵌套过深（上限 {self.limits.max_depth} 层）。",
                                   code="yaml_too_deep", line=line)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
 
-def load_yaml(text: str, limits: YamlLimits = YamlLimits(), what: str = "YAML 文件") -> tuple[Any, yaml.Node | None]:
+def load_yaml(text: str, limits: YamlLimits = YamlLimits(), what: str = "YAML 文件",
+              text_check: bool = True) -> tuple[Any, yaml.Node | None]:
     """Parse one YAML document safely; returns (data, root node) so callers can map values to lines.
 
     Raises :class:`UnsafeInput` for refused input (``yaml_alias``, ``yaml_too_deep``,
-    ``yaml_too_many_nodes``, ``file_too_large``, ``invalid_text``); syntax errors stay
-    ``yaml.YAMLError`` so callers can report them their own way.
+    ``yaml_too_many_nodes``, ``file_too_large``, and ``invalid_text`` unless the caller
+    screens text itself); syntax errors stay ``yaml.YAMLError`` so callers can report
+    them their own way.
     """
     _size_check(text, limits.max_bytes, what)
     loader = _GuardedLoader(text, limits)
@@ -163,7 +168,8 @@ def load_yaml(text: str, limits: YamlLimits = YamlLimits(), what: str = "YAML �
             raise yaml.constructor.ConstructorError(None, None, f"无法解析的取值：{exc}", node.start_mark) from None
     finally:
         loader.dispose()
-    check_text(data)
+    if text_check:
+        check_text(data)
     return data, node
 
 
@@ -197,9 +203,7 @@ def check_json_depth(data: str | bytes, max_depth: int = MAX_JSON_DEPTH, line: i
         return  # cannot nest deeper than the brackets it holds
     depth = json_depth(raw)
     if depth > max_depth:
-        where = f"第 {line} 行：" if line else ""
-        raise UnsafeInput(f"{where}JSON 嵌套过深（{depth} 层，上限 {max_depth} 层）。", code="json_too_deep",
-                          line=line)
+        raise UnsafeInput(f"JSON 嵌套过深（{depth} 层，上限 {max_depth} 层）。", code="json_too_deep", line=line)
 
 
 def load_json(data: str | bytes, max_depth: int = MAX_JSON_DEPTH, max_bytes: int | None = None,
@@ -217,7 +221,7 @@ def load_json(data: str | bytes, max_depth: int = MAX_JSON_DEPTH, max_bytes: int
         except UnsafeInput as exc:
             if line is None:
                 raise
-            raise UnsafeInput(f"第 {line} 行：{exc.message}", code=exc.code, line=line, field=exc.field) from None
+            raise UnsafeInput(exc.reason, code=exc.code, line=line, field=exc.field) from None
     return value
 
 
@@ -243,16 +247,16 @@ def iter_csv(text: str, max_field: int = CSV_MAX_FIELD, max_rows: int | None = N
             return
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
-                raise UnsafeInput(f"第 {line} 行：字段过长（超过 {min(max_field, csv.field_size_limit())} 个字符）。",
+                raise UnsafeInput(f"字段过长（超过 {min(max_field, csv.field_size_limit())} 个字符）。",
                                   code="field_too_long", line=line) from None
-            raise UnsafeInput(f"第 {line} 行：CSV 格式错误（{exc}）。", code="invalid_csv", line=line) from None
+            raise UnsafeInput(f"CSV 格式错误（{exc}）。", code="invalid_csv", line=line) from None
         for i, cell in enumerate(cells, start=1):
             if len(cell) > max_field:
-                raise UnsafeInput(f"第 {line} 行第 {i} 列：字段过长（{len(cell)} 个字符，上限 {max_field}）。",
-                                  code="field_too_long", line=line)
+                raise UnsafeInput(f"字段过长（{len(cell)} 个字符，上限 {max_field}）。", code="field_too_long",
+                                  line=line, column=i)
             reason = bad_text_reason(cell)
             if reason:
-                raise UnsafeInput(f"第 {line} 行第 {i} 列：{reason}。", code="invalid_text", line=line)
+                raise UnsafeInput(f"{reason}。", code="invalid_text", line=line, column=i)
         count += 1
         if max_rows is not None and count > max_rows:
             raise UnsafeInput(f"行数过多（上限 {max_rows} 行）。", code="too_many_rows", line=line)

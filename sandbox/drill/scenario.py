@@ -549,7 +549,7 @@ def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] |
     try:
         data, root = load_yaml(text, SCENARIO_YAML_LIMITS, what="场景文件")
     except UnsafeInput as exc:
-        raise ScenarioInvalid([ScenarioError(file, exc.line, "(YAML)", exc.message)], code=exc.code) from None
+        raise ScenarioInvalid([ScenarioError(file, exc.line, "(YAML)", exc.reason)], code=exc.code) from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioInvalid([ScenarioError(file, yaml_error_line(exc), "(YAML)",
