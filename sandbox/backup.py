@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
@@ -40,6 +41,7 @@ BATCH = 500
 # A backup holds one JSON file per table plus the manifest; these caps are read from the
 # zip's central directory before anything is inflated (a zip bomb is refused at once).
 ZIP_LIMITS = ZipLimits(max_entries=500, max_total=1024 * 1024 * 1024, max_ratio=200)
+BACKUP_FILE_MODE = 0o600
 MAX_JSON_DEPTH = 64  # table → rows → row → a JSON column's own nesting
 
 
@@ -142,7 +144,11 @@ def backup(engine: Engine, path: Path, now: datetime,
     try:
         with engine.connect().execution_options(**options) as conn, conn.begin():
             info.revision = _revision(conn)
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            # Mode 0600 from the start: a backup holds every full number and the password hashes.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, BACKUP_FILE_MODE)
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, BACKUP_FILE_MODE)  # a leftover .part file keeps its old mode under O_TRUNC
+            with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for table in _tables():
                     columns = list(table.columns)
                     kinds = [_kind(c) for c in columns]
