@@ -82,7 +82,8 @@ def check_text(value: Any, field: str = "") -> None:
                 raise UnsafeInput(f"{where}{reason}，请删除后重试。", code="invalid_text", field=path or None)
         elif isinstance(item, dict):
             for key, sub in item.items():
-                sub_path = f"{path}.{key}" if path else str(key)
+                shown = _BAD_TEXT.sub("\ufffd", str(key))  # the path is echoed back: never the bad character
+                sub_path = f"{path}.{shown}" if path else shown
                 stack.append((key, sub_path))
                 stack.append((sub, sub_path))
         elif isinstance(item, (list, tuple)):

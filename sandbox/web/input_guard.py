@@ -38,7 +38,15 @@ class _GuardedJson:
 class GuardedRequest(Request):
     """The app's request class: safe JSON parsing and NUL-free query strings."""
 
-    json_module = _GuardedJson
+    @property
+    def json_module(self) -> Any:  # type: ignore[override]
+        return _GuardedJson
+
+    @json_module.setter
+    def json_module(self, _value: Any) -> None:
+        # Flask assigns ``app.json`` to every new request; request bodies keep the guarded parser
+        # (responses and the rest of the app still use ``app.json``).
+        pass
 
     @property
     def args(self) -> MultiDict:  # type: ignore[override]
