@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock
 from sandbox.errors import ValidationFailed
+from sandbox.safe_load import UnsafeInput, load_json
 
 MAX_STORED_MISSES = 200
 
@@ -44,9 +45,11 @@ def read_cases(path: Path) -> list[dict[str, str]]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = load_json(line, max_depth=8, line=number)
         except json.JSONDecodeError as exc:
             raise ValidationFailed(f"评测文件第 {number} 行不是有效的 JSON：{exc.msg}", code="bad_eval_file") from exc
+        except UnsafeInput as exc:
+            raise ValidationFailed(f"评测文件{exc.message}", code="bad_eval_file") from exc
         if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not isinstance(item.get("target"), str):
             raise ValidationFailed(f"评测文件第 {number} 行需要字符串字段 text 和 target。", code="bad_eval_file")
         cases.append({"text": item["text"], "target": item["target"]})

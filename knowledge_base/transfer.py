@@ -7,7 +7,6 @@ XLSX file is read from its first sheet, header in row 1; line numbers are sheet 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import warnings
@@ -20,6 +19,8 @@ import yaml
 from knowledge_base.services import FIELDS, RowError
 from sandbox.errors import ValidationFailed
 from sandbox.spreadsheet import restore_cell, write_csv, write_xlsx
+from sandbox.safe_load import (UnsafeInput, YamlLimits, ZipLimits, bad_text_reason, check_zip, load_json, load_yaml,
+                               iter_csv, yaml_error_line)
 
 FORMATS = ("jsonl", "csv", "yaml", "xlsx")
 BINARY_FORMATS = ("xlsx",)
@@ -27,6 +28,10 @@ MEDIA_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv;
                "yaml": "application/yaml; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 MAX_XLSX_ROWS = 100_000
+MAX_JSON_DEPTH = 16  # an article record is two levels deep
+# Whole-file caps, checked before parsing (the web upload is also capped at 16 MB by Flask).
+YAML_LIMITS = YamlLimits(max_bytes=32 * 1024 * 1024, max_nodes=1_000_000, max_depth=16)
+XLSX_LIMITS = ZipLimits(max_entries=500, max_total=256 * 1024 * 1024, max_ratio=100)
 LIST_FIELDS = ("questions", "tags")
 
 
@@ -68,17 +73,44 @@ def decode(data: bytes) -> str:
 def parse_bytes(data: bytes, fmt: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
     """Like :func:`parse` for the raw bytes of a file of any format (XLSX included)."""
     if fmt == "xlsx":
-        return _parse_xlsx(data)
+        return _screen(*_parse_xlsx(data))
     return parse(decode(data), fmt)
 
 
 def parse(text: str, fmt: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
-    """(line, raw record) rows and the rows that could not even be parsed."""
+    """(line, raw record) rows and the rows that could not even be parsed.
+
+    Parsing goes through :mod:`sandbox.safe_load` (no YAML aliases, capped size, nodes,
+    depth and CSV fields); a row holding text no database can store (NUL, a lone
+    surrogate) becomes a row error. Callers parse before opening any transaction.
+    """
     if fmt == "csv":
-        return _parse_csv(text)
+        return _screen(*_parse_csv(text))
     if fmt == "yaml":
-        return _parse_yaml(text)
-    return _parse_jsonl(text)
+        return _screen(*_parse_yaml(text))
+    return _screen(*_parse_jsonl(text))
+
+
+def _bad_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return bad_text_reason(value)
+    if isinstance(value, dict):
+        return next((r for r in map(_bad_text, [*value.keys(), *value.values()]) if r), None)
+    if isinstance(value, (list, tuple)):
+        return next((r for r in map(_bad_text, value) if r), None)
+    return None
+
+
+def _screen(rows: list[tuple[int, Any]], errors: list[RowError]) -> tuple[list[tuple[int, Any]], list[RowError]]:
+    """Move rows with unstorable text to the errors."""
+    kept = []
+    for line, record in rows:
+        reason = _bad_text(record)
+        if reason:
+            errors.append(RowError(line, f"{reason}，请删除后重新导入"))
+        else:
+            kept.append((line, record))
+    return kept, sorted(errors, key=lambda e: e.line)
 
 
 def _parse_jsonl(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
@@ -87,9 +119,11 @@ def _parse_jsonl(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
         if not line.strip():
             continue
         try:
-            rows.append((number, json.loads(line)))
+            rows.append((number, load_json(line, max_depth=MAX_JSON_DEPTH, text_check=False)))
         except json.JSONDecodeError as exc:
             errors.append(RowError(number, f"不是有效的 JSON（{exc.msg}，第 {exc.colno} 列）"))
+        except UnsafeInput as exc:
+            errors.append(RowError(number, exc.reason))
     return rows, errors
 
 
@@ -99,40 +133,33 @@ def _split_cell(value: str) -> Any:
         return []
     if value.startswith("["):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            return load_json(value, max_depth=MAX_JSON_DEPTH, text_check=False)
+        except (json.JSONDecodeError, UnsafeInput):
             pass
     return [part.strip() for part in value.replace("\r", "").replace("\n", "|").split("|") if part.strip()]
 
 
 def _parse_csv(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
     rows, errors = [], []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    records = iter_csv(text)
     try:
-        header = next(reader)
-    except StopIteration:
-        return rows, errors
-    except csv.Error as exc:
-        return rows, [RowError(1, f"CSV 格式错误：{exc}")]
-    header = [h.strip() for h in header]
-    unknown = [h for h in header if h not in FIELDS]
-    if unknown or "id" not in header:
-        return rows, [RowError(1, f"表头无效（未知列 {', '.join(unknown) or '无'}；需要 id 列）")]
-    line = reader.line_num + 1
-    while True:
         try:
-            cells = next(reader)
+            _line, header = next(records)
         except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(line, f"CSV 格式错误：{exc}"))
-            break
-        if any(c.strip() for c in cells):
-            if len(cells) != len(header):
-                errors.append(RowError(line, f"应有 {len(header)} 列，实际 {len(cells)} 列"))
-            else:
-                rows.append((line, _table_record(header, [restore_cell(c) for c in cells])))
-        line = reader.line_num + 1
+            return rows, errors
+        header = [h.strip() for h in header]
+        unknown = [h for h in header if h not in FIELDS]
+        if unknown or "id" not in header:
+            return rows, [RowError(1, f"表头无效（未知列 {', '.join(unknown) or '无'}；需要 id 列）")]
+        for line, cells in records:
+            if any(c.strip() for c in cells):
+                if len(cells) != len(header):
+                    errors.append(RowError(line, f"应有 {len(header)} 列，实际 {len(cells)} 列"))
+                else:
+                    rows.append((line, _table_record(header, [restore_cell(c) for c in cells])))
+    except UnsafeInput as exc:
+        # The CSV cannot be read past this record (malformed quoting, an over-long field).
+        errors.append(RowError(exc.line or 1, exc.reason))
     return rows, errors
 
 
@@ -159,6 +186,14 @@ def _cell_text(value: Any) -> str:
 def _parse_xlsx(data: bytes) -> tuple[list[tuple[int, Any]], list[RowError]]:
     import openpyxl
 
+    try:
+        # The central directory first: a zip bomb is refused before anything is inflated.
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_zip(archive, XLSX_LIMITS, "XLSX 文件")
+    except UnsafeInput as exc:
+        return [], [RowError(1, exc.reason)]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return [], [RowError(1, f"不是有效的 XLSX 文件（{type(exc).__name__}）")]
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions some spreadsheet programs write.
@@ -205,11 +240,11 @@ def _parse_xlsx(data: bytes) -> tuple[list[tuple[int, Any]], list[RowError]]:
 
 def _parse_yaml(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = load_yaml(text, YAML_LIMITS, what="YAML 文件", text_check=False)
+    except UnsafeInput as exc:
+        return [], [RowError(exc.line or 1, exc.reason)]
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return [], [RowError(mark.line + 1 if mark else 1, f"YAML 格式错误：{getattr(exc, 'problem', exc)}")]
+        return [], [RowError(yaml_error_line(exc) or 1, f"YAML 格式错误：{getattr(exc, 'problem', None) or exc}")]
     if data is None:
         return [], []
     if not isinstance(data, list) or node is None or not hasattr(node, "value"):

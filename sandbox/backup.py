@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
@@ -31,11 +32,17 @@ from sqlalchemy.engine import Connection, Engine
 from sandbox import __version__
 from sandbox.db import import_all_models
 from sandbox.errors import ValidationFailed
+from sandbox.safe_load import UnsafeInput, ZipLimits, check_zip, load_json
 
 FORMAT = "bankdrill-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 BATCH = 500
+# A backup holds one JSON file per table plus the manifest; these caps are read from the
+# zip's central directory before anything is inflated (a zip bomb is refused at once).
+ZIP_LIMITS = ZipLimits(max_entries=500, max_total=1024 * 1024 * 1024, max_ratio=200)
+BACKUP_FILE_MODE = 0o600
+MAX_JSON_DEPTH = 64  # table → rows → row → a JSON column's own nesting
 
 
 @dataclass
@@ -137,7 +144,11 @@ def backup(engine: Engine, path: Path, now: datetime,
     try:
         with engine.connect().execution_options(**options) as conn, conn.begin():
             info.revision = _revision(conn)
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            # Mode 0600 from the start: a backup holds every full number and the password hashes.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, BACKUP_FILE_MODE)
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, BACKUP_FILE_MODE)  # a leftover .part file keeps its old mode under O_TRUNC
+            with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for table in _tables():
                     columns = list(table.columns)
                     kinds = [_kind(c) for c in columns]
@@ -165,8 +176,8 @@ def backup(engine: Engine, path: Path, now: datetime,
 
 def read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
     try:
-        manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
-    except (KeyError, ValueError, UnicodeDecodeError) as exc:
+        manifest = load_json(zf.read(MANIFEST).decode("utf-8"), max_depth=MAX_JSON_DEPTH, text_check=False)
+    except (KeyError, ValueError, UnicodeDecodeError, UnsafeInput) as exc:
         raise ValidationFailed("这不是本系统的备份文件（缺少或无法读取 manifest.json）。", code="bad_backup") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValidationFailed("这不是本系统的备份文件（格式标记不符）。", code="bad_backup")
@@ -176,12 +187,19 @@ def read_manifest(zf: zipfile.ZipFile) -> dict[str, Any]:
 
 
 def open_backup(path: Path) -> zipfile.ZipFile:
+    """Open a backup zip after checking its entry count, unpacked size and ratios."""
     try:
-        return zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(path)
     except FileNotFoundError as exc:
         raise ValidationFailed(f"找不到备份文件 {path}。", code="file_not_found") from exc
     except (zipfile.BadZipFile, OSError) as exc:
         raise ValidationFailed(f"{path} 不是有效的备份文件（无法作为 zip 打开）。", code="bad_backup") from exc
+    try:
+        check_zip(zf, ZIP_LIMITS, "备份文件")
+    except BaseException:
+        zf.close()
+        raise
+    return zf
 
 
 def inspect(path: Path) -> BackupInfo:
@@ -214,11 +232,15 @@ def check_revision(backup_revision: str | None, current: str | None) -> None:
 def _rows_for(zf: zipfile.ZipFile, table: Table) -> list[dict[str, Any]]:
     name = f"tables/{table.name}.json"
     try:
-        body = json.loads(zf.read(name).decode("utf-8"))
+        body = load_json(zf.read(name).decode("utf-8"), max_depth=MAX_JSON_DEPTH, text_check=False)
     except KeyError:
         return []  # a table added after the backup was made: restored empty
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnsafeInput as exc:
+        raise ValidationFailed(f"备份中的 {name} 无法读取：{exc.reason}", code=exc.code) from exc
+    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
         raise ValidationFailed(f"备份中的 {name} 已损坏。", code="bad_backup") from exc
+    if not isinstance(body, dict):
+        raise ValidationFailed(f"备份中的 {name} 已损坏。", code="bad_backup")
     columns = body.get("columns") or []
     known = {c.name: c for c in table.columns}
     unknown = [c for c in columns if c not in known]
@@ -238,25 +260,32 @@ def _rows_for(zf: zipfile.ZipFile, table: Table) -> list[dict[str, Any]]:
 
 
 def restore(engine: Engine, path: Path, progress: Callable[[str, int], None] | None = None) -> BackupInfo:
-    """Replace every table's content with the backup's, in one transaction."""
+    """Replace every table's content with the backup's, in one transaction.
+
+    The whole file is read, checked and decoded first; the write transaction only
+    deletes and inserts, so a damaged or hostile file never holds the database lock.
+    """
     tables = _tables()
     with open_backup(path) as zf:
         manifest = read_manifest(zf)
         info = BackupInfo(revision=manifest.get("revision"), created_at=str(manifest.get("created_at", "")))
-        options = {"sqlite_immediate": True} if engine.dialect.name == "sqlite" else {}
-        with engine.connect().execution_options(**options) as conn, conn.begin():
+        with engine.connect() as conn:
             check_revision(info.revision, _revision(conn))
-            for table in reversed(tables):
-                conn.execute(table.delete())
-            for table in tables:
-                rows = _rows_for(zf, table)
-                for start in range(0, len(rows), BATCH):
-                    conn.execute(table.insert(), rows[start:start + BATCH])
-                info.tables[table.name] = len(rows)
-                if progress is not None:
-                    progress(table.name, len(rows))
-            if engine.dialect.name == "postgresql":
-                _reset_sequences(conn, tables)
+        contents = {table.name: _rows_for(zf, table) for table in tables}
+    options = {"sqlite_immediate": True} if engine.dialect.name == "sqlite" else {}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        check_revision(info.revision, _revision(conn))
+        for table in reversed(tables):
+            conn.execute(table.delete())
+        for table in tables:
+            rows = contents[table.name]
+            for start in range(0, len(rows), BATCH):
+                conn.execute(table.insert(), rows[start:start + BATCH])
+            info.tables[table.name] = len(rows)
+            if progress is not None:
+                progress(table.name, len(rows))
+        if engine.dialect.name == "postgresql":
+            _reset_sequences(conn, tables)
     return info
 
 

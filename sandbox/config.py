@@ -39,10 +39,18 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+HOME_MODE = 0o700
+
+
 def ensure_home(home: Path) -> Path:
-    """Create the instance folder, or explain in one line why it cannot be used."""
+    """Create the instance folder (mode 0700: it holds the database, backups and the secret key),
+    or explain in one line why it cannot be used. An existing instance folder is tightened too."""
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        existed = home.is_dir()
+        home.mkdir(parents=True, exist_ok=True, mode=HOME_MODE)
+        if not existed or (home / SECRET_KEY_FILE).exists():
+            if home.stat().st_mode & 0o777 != HOME_MODE:
+                os.chmod(home, HOME_MODE)
         probe = home / ".write-probe"
         probe.write_text("ok", encoding="utf-8")
         probe.unlink()

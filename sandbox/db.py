@@ -6,13 +6,14 @@ domain functions take a session and never commit.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -135,9 +136,40 @@ class _GatedConnection(sqlite3.Connection):
             self._leave()
 
 
+SQLITE_FILE_MODE = 0o600
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def secure_sqlite_file(url: str) -> None:
+    """Create a SQLite database file readable by its owner only (0600), and tighten an existing one.
+
+    The file holds every full card, ID and phone number and the password hashes. SQLite
+    gives its ``-wal`` and ``-shm`` files the database file's mode, so creating the file
+    0600 before SQLite does covers them too; existing files of an older instance are
+    chmod-ed. In-memory databases and URLs without a file are left alone.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+    if not os.path.isdir(os.path.dirname(path)):
+        return  # SQLite itself reports the missing folder
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, SQLITE_FILE_MODE))
+    except OSError:
+        return  # unwritable: connecting reports it
+    for name in (path, *(path + suffix for suffix in SQLITE_COMPANIONS)):
+        try:
+            if os.stat(name).st_mode & 0o777 != SQLITE_FILE_MODE:
+                os.chmod(name, SQLITE_FILE_MODE)
+        except OSError:
+            continue  # not there (or not ours to change)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the settings this app relies on (WAL and foreign keys on SQLite)."""
     if url.startswith("sqlite"):
+        secure_sqlite_file(url)
         gate = _WriterGate(timeout=30)
         connect_args = {"check_same_thread": False, "timeout": 30, "factory": _GatedConnection,
                         **kwargs.pop("connect_args", {})}

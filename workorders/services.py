@@ -69,6 +69,14 @@ def check_access(actor: Actor, order: WorkOrder) -> None:
         raise Forbidden("这不是您创建的工单，无权查看或修改。")
 
 
+def check_conversation_access(actor: Actor, owner_user_id: int) -> None:
+    """An order may name a conversation only its creator owns; examiners and admins may name any."""
+    require_work_order_role(actor)
+    if not actor.is_staff and owner_user_id != actor.user_id:
+        raise Forbidden("这不是您的会话，不能为它创建工单。", code="forbidden",
+                        details={"field": "conversation_id"})
+
+
 # --- input checks -----------------------------------------------------------------------
 
 def choice(value: Any, options: Iterable[str], code: str, label: str) -> str:

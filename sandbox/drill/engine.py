@@ -75,12 +75,22 @@ def scenario_spec(session: Session, scenario_id: str, version: int | None = None
     return spec
 
 
-def save_scenario(session: Session, clock: Clock, yaml_text: str, user_id: int | None = None,
-                  file: str = "<upload>") -> Scenario:
-    """Validate and store a scenario; a changed text becomes a new version."""
+def validate_scenario(yaml_text: str, file: str = "<upload>") -> ScenarioSpec:
+    """Parse and validate an uploaded scenario (no database): call it before opening the transaction."""
     from sandbox.drill.facts import customer_ids
 
-    spec = parse_scenario(yaml_text, file, customer_ids())
+    return parse_scenario(yaml_text, file, customer_ids())
+
+
+def save_scenario(session: Session, clock: Clock, yaml_text: str, user_id: int | None = None,
+                  file: str = "<upload>", spec: ScenarioSpec | None = None) -> Scenario:
+    """Store a scenario; a changed text becomes a new version.
+
+    ``spec`` is ``validate_scenario(yaml_text)`` done by the caller before its transaction
+    began (an upload is parsed without holding the write lock); without it the text is
+    validated here.
+    """
+    spec = spec if spec is not None else validate_scenario(yaml_text, file)
     row = session.get(Scenario, spec.id)
     now = clock.now()
     if row is not None:
@@ -235,9 +245,11 @@ def _facts(spec: ScenarioSpec, row: DrillContact) -> dict[str, str]:
 
 def _say(session: Session, drill: Drill, now: datetime, row: DrillContact, turn: Turn, facts: dict[str, str],
          rule_id: str | None = None) -> ConversationMessage:
-    text = fill(turn.text, facts)
+    # Templates are checked at upload (plain placeholders, at most 2,000 characters); the cap
+    # here keeps a filled template within a message's limit whatever the facts hold.
+    text = fill(turn.text, facts)[:MAX_MESSAGE_CHARS]
     if row.channel == "语音":
-        asr = fill(turn.asr_text, facts) if turn.asr_text else text
+        asr = fill(turn.asr_text, facts)[:MAX_MESSAGE_CHARS] if turn.asr_text else text
         conf = turn.asr_confidence if turn.asr_confidence is not None else 0.93
         msg = append_message(session, now, row.conversation_id, "customer", text, kind="audio", asr_text=asr,
                              asr_confidence=conf)

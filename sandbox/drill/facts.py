@@ -71,14 +71,24 @@ def customer_facts(customer_id: str, extra: dict[str, str] | None = None) -> dic
     return facts
 
 
-class _SafeDict(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+# ``{fact}`` with a plain name, or the ``{{`` / ``}}`` escapes for literal braces. Nothing else is
+# interpreted (no attribute, index, conversion or format spec, unlike ``str.format``).
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def fill(template: str, facts: dict[str, str]) -> str:
-    """Fill ``{name}``-style placeholders; unknown ones are left as written."""
-    return template.format_map(_SafeDict(facts))
+    """Fill plain ``{name}`` placeholders; unknown names and anything else are left as written."""
+
+    def _one(m: re.Match) -> str:
+        token = m.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        name = m.group(1)
+        return str(facts[name]) if name in facts else token
+
+    return PLACEHOLDER.sub(_one, template)
 
 
 # --------------------------------------------------------------------------- stating facts

@@ -15,7 +15,9 @@ from typing import Any, Iterable
 import yaml
 
 from sandbox.dialogue.acts import ACTS
+from sandbox.drill.facts import PLACEHOLDER
 from sandbox.errors import ValidationFailed
+from sandbox.safe_load import UnsafeInput, YamlLimits, load_yaml, yaml_error_line
 
 DIMENSIONS = ("智能适配", "专业适配", "沟通与服务", "应急处置", "职业素养")
 DIFFICULTIES = ("初级", "中级", "高级")
@@ -56,6 +58,11 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 KEY_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 CUSTOMER_ID = re.compile(r"^C\d{3,}$")
 DEFAULT_ASR_CONFIDENCE = 0.93
+MAX_YAML_BYTES = 200_000
+# A scenario is a few hundred nodes, nested about eight deep; anchors and aliases are refused.
+SCENARIO_YAML_LIMITS = YamlLimits(max_bytes=MAX_YAML_BYTES, max_nodes=20_000, max_depth=32)
+MAX_TURN_CHARS = 2000  # what a drill message may hold (the engine's MAX_MESSAGE_CHARS)
+MAX_FACT_CHARS = 200
 
 
 # --------------------------------------------------------------------------- model
@@ -168,19 +175,15 @@ class ScenarioInvalid(ValidationFailed):
 
     code = "scenario_invalid"
 
-    def __init__(self, errors: list[ScenarioError]) -> None:
+    def __init__(self, errors: list[ScenarioError], code: str | None = None) -> None:
         self.errors = errors
-        super().__init__("场景文件有误：\n" + "\n".join(str(e) for e in errors),
+        super().__init__("场景文件有误：\n" + "\n".join(str(e) for e in errors), code=code,
                          details={"errors": [e.__dict__ for e in errors]})
 
 
-def _line_index(text: str) -> dict[tuple, int]:
+def _line_index(root: yaml.Node | None) -> dict[tuple, int]:
     """Map each value's path (tuple of keys/indexes) to its 1-based line in the YAML text."""
     index: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return index
 
     def walk(node: yaml.Node, path: tuple) -> None:
         index[path] = node.start_mark.line + 1
@@ -228,6 +231,9 @@ def _turns(value: Any, path: tuple, c: _Collector, required: bool = True) -> tup
     turns = []
     for i, item in enumerate(value):
         p = path + (i,)
+        text = item if isinstance(item, str) else item.get("text") if isinstance(item, dict) else None
+        if isinstance(text, str) and len(text) > MAX_TURN_CHARS:
+            c.add(p, f"一句话不能超过 {MAX_TURN_CHARS} 字")
         if isinstance(item, str) and item.strip():
             turns.append(Turn(item.strip()))
         elif isinstance(item, dict) and isinstance(item.get("text"), str) and item["text"].strip():
@@ -583,20 +589,54 @@ def _reference(data: Any, path: tuple, c: _Collector, contact_keys: set[str]) ->
     return tuple(steps)
 
 
+def template_problems(text: str, fact_names: set[str]) -> list[str]:
+    """What is wrong with the placeholders of one template (empty when it is fine).
+
+    Only plain ``{fact}`` placeholders naming a known fact are allowed: no attribute
+    (``{name.x}``), index (``{name[0]}``), conversion (``{name!r}``) or format spec
+    (``{name:>9}``). ``{{`` and ``}}`` stand for literal braces.
+    """
+    problems = []
+    for m in PLACEHOLDER.finditer(text):
+        name = m.group(1)
+        if name is not None and name not in fact_names:
+            problems.append(f"占位符 {{{name}}} 引用了未知事实；可用：{', '.join(sorted(fact_names))}")
+    rest = PLACEHOLDER.sub("", text)
+    if "{" in rest or "}" in rest:
+        bad = re.search(r"\{[^{}]*\}?|\}", rest)
+        problems.append(f"占位符 {bad.group()[:40]!r} 无效：只能写成 {{事实名}}，不能带属性、下标、转换或格式；"
+                        "要显示花括号请写 {{ 或 }}")
+    return problems
+
+
+def _templates(value: Any, path: tuple, c: _Collector, fact_names: set[str]) -> None:
+    """Check every string under ``value`` (a turn list, a reference run...) as a template."""
+    if isinstance(value, str):
+        for problem in template_problems(value, fact_names):
+            c.add(path, problem)
+    elif isinstance(value, dict):
+        for key, sub in value.items():
+            _templates(sub, path + (key,), c, fact_names)
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            _templates(sub, path + (i,), c, fact_names)
+
+
 BASE_FACTS = {"name", "id_last6", "phone_last4", "card_last4", "bill_amount", "bill_minimum", "bill_due_date",
               "account_last4", "balance", "segment", "risk_level"}
 
 
 def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] | None = None) -> ScenarioSpec:
     """Parse and validate one scenario's YAML text; raise ScenarioInvalid listing every error."""
-    c = _Collector(file, _line_index(text))
     try:
-        data = yaml.safe_load(text)
+        data, root = load_yaml(text, SCENARIO_YAML_LIMITS, what="场景文件")
+    except UnsafeInput as exc:
+        raise ScenarioInvalid([ScenarioError(file, exc.line, "(YAML)", exc.reason)], code=exc.code) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioInvalid([ScenarioError(file, mark.line + 1 if mark else None, "(YAML)",
+        raise ScenarioInvalid([ScenarioError(file, yaml_error_line(exc), "(YAML)",
                                              f"YAML 语法错误：{problem}")]) from None
+    c = _Collector(file, _line_index(root))
     if not isinstance(data, dict):
         raise ScenarioInvalid([ScenarioError(file, 1, "(文件)", "场景文件的顶层必须是键值对象")])
     sid = data.get("id")
@@ -622,6 +662,9 @@ def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] |
         c.add(("facts",), "facts 必须是键值对象")
         facts_raw = {}
     facts = {str(k): str(v) for k, v in facts_raw.items()}
+    for key, value in facts.items():
+        if len(value) > MAX_FACT_CHARS:
+            c.add(("facts", key), f"事实取值不能超过 {MAX_FACT_CHARS} 字")
     fact_names = BASE_FACTS | set(facts)
     contacts: list[Contact] = []
     raw_contacts = data.get("contacts")
@@ -684,6 +727,17 @@ def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] |
         c.add(("forbidden_claims",), "forbidden_claims 必须是列表")
     else:
         _claim_field(forbidden, ("forbidden_claims",), c)
+    # Templates: what the simulated customer says, the model answer and the expected outcome.
+    for i, raw in enumerate(raw_contacts):
+        if isinstance(raw, dict):
+            for key in ("opening", "fallback"):
+                _templates(raw.get(key), ("contacts", i, key), c, fact_names)
+            for j, rule in enumerate(raw.get("rules") if isinstance(raw.get("rules"), list) else []):
+                if isinstance(rule, dict):
+                    for key in ("reply", "replies"):
+                        _templates(rule.get(key), ("contacts", i, "rules", j, key), c, fact_names)
+    _templates(data.get("expected_outcome"), ("expected_outcome",), c, fact_names)
+    _templates(data.get("reference_run"), ("reference_run",), c, fact_names)
     known = {"id", "version", "title", "summary", "difficulty", "persona", "tags", "time_limit", "brief",
              "expected_outcome", "facts", "contacts", "events", "reference_run", "checks", "forbidden_claims"}
     for key in sorted(set(data) - known):

@@ -4,9 +4,7 @@ extend, end), fault injection, marking, release and results. No Flask; never com
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -26,11 +24,14 @@ from sandbox.drill.scenario import DIMENSIONS, FAULT_COMPONENTS
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
 from sandbox.spreadsheet import write_csv, write_xlsx
+from sandbox.safe_load import iter_csv
 
 DRAFT, RUNNING, PAUSED, ENDED = "draft", "running", "paused", "ended"
 STATUS_LABELS = {DRAFT: "未开始", RUNNING: "进行中", PAUSED: "已暂停", ENDED: "已结束"}
 JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 MAX_NAME = 100
+MAX_ROSTER_FIELD = 200  # a username or display name; longer fields answer field_too_long
+MAX_ROSTER_ROWS = 5000
 
 
 # --------------------------------------------------------------------------- creation and roster
@@ -116,26 +117,41 @@ def add_candidates(session: Session, clock: Clock, rnd: Round, usernames: list[s
     return result
 
 
-def import_roster_csv(session: Session, clock: Clock, rnd: Round, text: str) -> RosterResult:
+def parse_roster_csv(text: str) -> list[tuple[int, str, str]]:
+    """(line, username, display name) for each roster line; no database, so callers parse
+    before their transaction begins. A header line (``username`` / ``用户名``) is skipped.
+
+    Raises 400s: ``field_too_long``, ``invalid_csv``, ``invalid_text``, ``too_many_rows``
+    (from :func:`sandbox.safe_load.iter_csv`) and ``empty_roster``.
+    """
+    rows = []
+    for lineno, row in iter_csv(text or "", max_field=MAX_ROSTER_FIELD, max_rows=MAX_ROSTER_ROWS):
+        if not row or not row[0].strip() or row[0].strip().lower() in ("username", "用户名"):
+            continue
+        rows.append((lineno, row[0].strip(), row[1].strip() if len(row) > 1 else ""))
+    if not rows:
+        raise ValidationFailed("名单为空。", code="empty_roster")
+    return rows
+
+
+def import_roster_csv(session: Session, clock: Clock, rnd: Round,
+                      roster: str | list[tuple[int, str, str]]) -> RosterResult:
     """Import ``username[,display name]`` lines; missing candidates are created with a random password.
 
-    Every line is checked first; on any error nothing is added and the error names the line.
+    ``roster`` is the CSV text or, better, :func:`parse_roster_csv` of it done before the
+    transaction. Every line is checked first; on any error nothing is added and the error
+    names the line.
     """
     if rnd.status == ENDED:
         raise Conflict("考试已结束，不能再添加考生。", code="round_ended")
+    lines = parse_roster_csv(roster) if isinstance(roster, str) else roster
     rows = []
     errors = []
-    for lineno, row in enumerate(csv.reader(io.StringIO(text or "")), start=1):
-        if not row or not row[0].strip() or row[0].strip().lower() in ("username", "用户名"):
-            continue
-        username = row[0].strip()
-        display = row[1].strip() if len(row) > 1 else ""
+    for lineno, username, display in lines:
         user = session.scalar(select(User).where(User.username == username))
         if user is not None and user.role != CANDIDATE:
             errors.append(f"第 {lineno} 行：{username} 不是考生账号")
         rows.append((lineno, username, display, user))
-    if not rows and not errors:
-        raise ValidationFailed("名单为空。", code="empty_roster")
     if errors:
         raise ValidationFailed("名单有误，未导入任何考生：" + "；".join(errors), code="invalid_roster")
     result = RosterResult()

@@ -35,10 +35,12 @@ def register_web(app: Flask) -> None:
     from sandbox.web.api import workorders as _api_workorders  # noqa: F401
     from sandbox.web.glue import init_request_glue
     from sandbox.web.redaction import init_redaction
+    from sandbox.web.input_guard import init_input_guard
 
     app.url_map.converters["int"] = IdConverter
     init_redaction(app)
     init_request_glue(app)
+    init_input_guard(app)
     security.init_security(app)
     errors.init_error_handlers(app)
     for blueprint in (auth.bp, main.bp, drills.bp, rounds.bp, scenario_library.bp, kb.bp, bank.bp,

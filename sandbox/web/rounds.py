@@ -155,15 +155,19 @@ def roster(round_id: int):
     upload = request.files.get("csv_file")
     text = request.form.get("usernames", "")
     try:
+        roster = None
+        if upload and upload.filename:
+            # Decoded, parsed and checked before the transaction (and its lock) begins.
+            raw = upload.read(1024 * 1024)
+            try:
+                content = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                content = raw.decode("gb18030", errors="strict")
+            roster = exam.parse_roster_csv(content)
         with unit_of_work() as s:
             rnd = exam.get_round(s, round_id, for_update=True)
-            if upload and upload.filename:
-                raw = upload.read(1024 * 1024)
-                try:
-                    content = raw.decode("utf-8-sig")
-                except UnicodeDecodeError:
-                    content = raw.decode("gb18030", errors="strict")
-                result = exam.import_roster_csv(s, runtime().clock, rnd, content)
+            if roster is not None:
+                result = exam.import_roster_csv(s, runtime().clock, rnd, roster)
             else:
                 names = [n for n in text.replace("，", ",").replace(",", "\n").splitlines() if n.strip()]
                 result = exam.add_candidates(s, runtime().clock, rnd, names)

@@ -11,14 +11,14 @@ from sandbox.accounts.services import ADMIN, TRAINER
 from sandbox.bank.masking import Clear
 from sandbox.drill import engine
 from sandbox.drill.models import Scenario, ScenarioVersion
-from sandbox.drill.scenario import ScenarioInvalid
+from sandbox.drill.scenario import MAX_YAML_BYTES, ScenarioInvalid
 from sandbox.errors import DomainError
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import roles_required
 
 bp = Blueprint("scenario_library", __name__, url_prefix="/trainer/scenarios")
 TRAINERS = (TRAINER, ADMIN)
-MAX_YAML = 200_000
+MAX_YAML = MAX_YAML_BYTES
 
 
 def _text(scenario_id: str, version: int) -> str:
@@ -48,11 +48,15 @@ def view(scenario_id: str):
                            versions=versions, version=version)
 
 
-def _save(yaml_text: str, source: str):
-    if len(yaml_text.encode("utf-8")) > MAX_YAML:
-        raise ScenarioInvalid([])
+def save_upload(yaml_text: str, source: str):
+    """Validate an uploaded scenario, then store it: parsing never holds the write lock.
+
+    Raises ScenarioInvalid (with file:line errors) for a refused file, including an
+    oversized one, YAML anchors/aliases and bad template placeholders.
+    """
+    spec = engine.validate_scenario(yaml_text, source)
     with unit_of_work() as s:
-        return engine.save_scenario(s, runtime().clock, yaml_text, current_user().id, file=source)
+        return engine.save_scenario(s, runtime().clock, yaml_text, current_user().id, file=source, spec=spec)
 
 
 @bp.route("/edit", methods=["GET", "POST"])
@@ -67,11 +71,9 @@ def edit(scenario_id: str | None = None):
             else request.form.get("yaml_text", "")
         source = f"{upload.filename}（上传）" if upload and upload.filename else "编辑器"
         try:
-            row = _save(text.replace("\r\n", "\n"), source)
+            row = save_upload(text.replace("\r\n", "\n"), source)
         except ScenarioInvalid as exc:
-            errors = exc.errors or []
-            if not errors:
-                flash(f"文件过大（最多 {MAX_YAML // 1000} KB）。", "error")
+            errors = exc.errors
             status = 400
         except DomainError as exc:
             flash(exc.message, "error")
@@ -102,8 +104,10 @@ def duplicate(scenario_id: str):
     text = re.sub(r"^version:.*$", "version: 1", text, count=1, flags=re.M)
     text = re.sub(r"^title:\s*(.*)$", lambda m: f"title: {m.group(1)}（副本）", text, count=1, flags=re.M)
     try:
+        spec = engine.validate_scenario(text, f"{new_id}.yaml")
         with unit_of_work() as s:
-            new = engine.save_scenario(s, runtime().clock, text, current_user().id, file=f"{new_id}.yaml")
+            new = engine.save_scenario(s, runtime().clock, text, current_user().id, file=f"{new_id}.yaml",
+                                       spec=spec)
             new.enabled = False  # a template starts disabled until the trainer finishes it
     except DomainError as exc:
         flash(exc.message, "error")

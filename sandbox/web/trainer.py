@@ -277,8 +277,15 @@ def restore(external_id: str):
 
 def _upload_dir() -> Path:
     path = runtime().settings.home / UPLOAD_DIR
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a pending upload readable by the server's user only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 def _prune_uploads(folder: Path) -> None:
@@ -340,10 +347,10 @@ def import_():
         folder = _upload_dir()
         _prune_uploads(folder)
         token = secrets.token_urlsafe(24)
-        (folder / f"{token}.data").write_bytes(data)
+        _write_private(folder / f"{token}.data", data)
         meta = {"name": name, "format": fmt, "replace": bool(form.replace.data),
                 "user_id": current_user().id, "uploaded_at": runtime().clock.now().isoformat()}
-        (folder / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        _write_private(folder / f"{token}.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
     return render_template("trainer/import_preview.html", plan=plan, token=token, name=name, fmt=fmt,
                            replace=bool(form.replace.data), rows=len(rows) + len(parse_errors))
 

@@ -47,6 +47,23 @@ def conversation_gateway() -> handoffs.ConversationGateway:
     return runtime().services.get(GATEWAY_KEY) or handoffs.NoConversations()
 
 
+def check_order_conversation(who: Actor, conversation_id: int | None) -> None:
+    """Refuse an order naming a conversation that does not exist (404 ``unknown_conversation``)
+    or that ``who`` may not act in (403 ``forbidden``). A read, done before the write begins."""
+    if conversation_id is None:
+        return
+    info = conversation_gateway().get(db(), conversation_id)
+    services.check_conversation_access(who, info.owner_user_id)
+
+
+def create_order(data: Any) -> Any:
+    """Check a new order's input and its conversation, then create it (the API and the panel form)."""
+    who = actor()
+    new = services.check_new_order(data, runtime().clock.now())
+    check_order_conversation(who, new.conversation_id)
+    return write(lambda s: services.create_order(s, runtime().clock, who, new))
+
+
 def route_message(session: Any, message: Any) -> Any:
     """Also put a human agent's handoff message into the conversation itself."""
     gateway = conversation_gateway()

@@ -71,6 +71,7 @@ ROUTE_ROLES: dict[str, dict] = {
     "trainer.attach": {"roles": {T, A}, "url": "/trainer/analytics/attach?q=怎么办&find=挂失"},
     "trainer.attach_save": {"roles": {T, A}, "url": "/trainer/analytics/attach", "method": "post"},
     "api.trainer_preview": {"roles": {T, A}, "url": "/api/v1/trainer/preview", "method": "post"},
+    "api.trainer_scenario_upload": {"roles": {T, A}, "url": "/api/v1/trainer/scenarios", "method": "post"},
     # --- work orders and handoff --------------------------------------------
     # --- rounds (examiner) ----------------------------------------------------------
     "api.rounds_list": {"roles": ALL, "url": "/api/v1/rounds"},

@@ -112,8 +112,11 @@ class FakeGateway:
             raise NotFound(f"会话 {conversation_id} 不存在。", code="unknown_conversation") from None
 
 
-@pytest.fixture
-def gateway(runtime) -> FakeGateway:
+@pytest.fixture(autouse=True)
+def gateway(runtime, actors) -> FakeGateway:
+    """Registered for every work-order test: an order may only name a conversation that exists
+    and its creator owns, so conversation 41 (the one ``order_data`` names) is candidate1's."""
     fake = FakeGateway()
+    fake.add(41, actors["candidate"].user_id)
     runtime.services["conversation_gateway"] = fake
     return fake

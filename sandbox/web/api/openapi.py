@@ -70,6 +70,7 @@ SCHEMAS: dict[str, dict] = {
     "Me": obj({"username": STR, "role": {"type": "string", "enum": ["candidate", "examiner", "trainer", "admin"]},
                "display_name": STR}),
     "Changed": obj({"changed": BOOL}),
+    "ScenarioSaved": obj({"id": STR, "version": INT, "title": STR, "enabled": BOOL}),
     "ScenarioSummary": obj({"id": STR, "title": STR, "version": INT, "difficulty": STR, "channel": STR,
                             "time_limit": INT, "contacts": INT},
                            {"summary": STR, "persona": arr(STR), "tags": arr(STR)}),
@@ -235,6 +236,8 @@ BODIES: dict[str, dict] = {
                     {"user": {"oneOf": [STR, INT]}, "start_in": INT, "duration": INT, "message": STR}),
     "Adjustment": obj({"check": STR, "points": NUM, "comment": STR}),
     "PreviewBody": obj({"markdown": STR}),
+    "ScenarioUpload": obj({"yaml": {"type": "string", "description": "场景文件全文（YAML，不允许锚点与别名）"}},
+                          {"file": {"type": "string", "description": "文件名（只用于错误信息）"}}),
     "PasswordChange": obj({"old_password": STR, "new_password": STR}),
     "DrillStart": obj({"scenario": {"type": "string", "example": "cc-bill-enquiry"}},
                       {"mode": {"type": "string", "enum": ["practice", "exam"], "default": "practice"}}),
@@ -263,7 +266,10 @@ BODIES: dict[str, dict] = {
 }
 
 ERROR_TEXT = {
-    400: "请求有误（malformed_json、字段缺失或取值非法等）",
+    400: ("请求有误（malformed_json、字段缺失或取值非法等）。带 JSON 请求体的接口都可能答："
+          "json_too_deep（JSON 嵌套超过 32 层）、invalid_text（文本含空字符 NUL 或不成对的 Unicode 代理项）；"
+          "上传与导入另有：scenario_invalid、yaml_alias（YAML 锚点/别名）、yaml_too_deep、yaml_too_many_nodes、"
+          "file_too_large、field_too_long（CSV 字段过长）、invalid_csv、too_many_rows"),
     401: "未登录或令牌无效（unauthenticated）",
     403: "角色无权访问，或不是本人的资源（forbidden 等）",
     404: "资源不存在（not_found 等）",
@@ -469,6 +475,9 @@ def paths() -> dict[str, dict]:
             (404,), [DRILL], op_id="drills_events")},
         f"{P}/trainer/preview": {"post": op("文章 Markdown 的净化预览", "trainer", "培训师、管理员", 200,
                                             ref("Preview"), (), body="PreviewBody", op_id="trainer_preview")},
+        f"{P}/trainer/scenarios": {"post": op(
+            "上传或修改场景（先校验后保存；改动的内容成为新版本）", "trainer", "培训师、管理员", 200,
+            ref("ScenarioSaved"), (), body="ScenarioUpload", op_id="trainer_scenario_upload")},
     }
 
 

@@ -103,10 +103,12 @@ def rounds_get(round_id: int):
 @roles_required(*STAFF)
 def rounds_add_candidates(round_id: int):
     data = json_body()
+    # The CSV is parsed and checked before the transaction (and its lock) begins.
+    roster = exam.parse_roster_csv(data["csv"]) if isinstance(data.get("csv"), str) else None
     with unit_of_work() as s:
         rnd = exam.get_round(s, round_id, for_update=True)
-        if isinstance(data.get("csv"), str):
-            result = exam.import_roster_csv(s, runtime().clock, rnd, data["csv"])
+        if roster is not None:
+            result = exam.import_roster_csv(s, runtime().clock, rnd, roster)
         elif isinstance(data.get("usernames"), list):
             result = exam.add_candidates(s, runtime().clock, rnd, [str(u) for u in data["usernames"]])
         else:

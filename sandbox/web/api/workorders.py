@@ -12,7 +12,8 @@ from sandbox.errors import ValidationFailed
 from sandbox.web.api import bp, json_body
 from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
-from sandbox.web.workorders import STAFF, WO_ROLES, actor, conversation_gateway, handoff_timeout, route_message, write
+from sandbox.web.workorders import (STAFF, WO_ROLES, actor, conversation_gateway, create_order, handoff_timeout,
+                                    route_message, write)
 from workorders import handoff as handoffs
 from workorders import services, sla, states, vocab
 
@@ -45,9 +46,7 @@ def workorders_meta():
 @bp.post("/workorders")
 @roles_required(*WO_ROLES)
 def workorders_create():
-    data = json_body()
-    who = actor()
-    order = write(lambda s: services.create_order(s, runtime().clock, who, data))
+    order = create_order(json_body())
     resp, status = _order_json(order, 201)
     resp.headers["Location"] = url_for("api.workorders_get", number=order.number)
     return resp, status
