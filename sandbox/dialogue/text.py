@@ -106,7 +106,7 @@ _CONTENT = re.compile(r"[\u4e00-\u9fff0-9a-z]")
 
 
 def _substantial(part: str) -> bool:
-    return len(_CONTENT.findall(part)) >= 5
+    return len(_CONTENT.findall(part)) >= 4
 
 
 def sentences(text: str) -> list[str]:
