@@ -60,6 +60,8 @@ _DATE_RE = re.compile(
     r"(?:(?P<y>20\d\d)\s*[年\-/.]\s*)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:月|[\-/.])\s*"
     r"(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|号)?")
 _DAY_ONLY_RE = re.compile(r"(?:(?P<rel>本月|这个月|下个月|下月)\s*)?(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*号")
+_NOT_MONEY_AFTER = re.compile(r"\s*(?:年|月|日|号|天|期|位|个|次|%|％|倍|小时|分钟|分|秒|岁|笔|张|家|人|点|级|条|项|楼|层|栋|室|:|：|/|-|\.\d)")
+_RANGE_RE = re.compile(r"[rc]\s*[1-5一二三四五]\s*(?:到|至|~|～|-|—)\s*[rc]?\s*[1-5一二三四五]")
 _LEVEL_RE = re.compile(r"(?<![a-z])(?P<l>[rc])\s*(?P<n>[1-5一二三四五])(?![0-9])")
 
 
@@ -80,6 +82,7 @@ class Claim:
     value: Any
     text: str
     clause: str
+    strong: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {"slot": self.slot, "value": str(self.value), "text": self.text, "clause": self.clause}
@@ -111,7 +114,11 @@ def _values(clause: str) -> list[Value]:
         if day and 1 <= day <= 31:
             out.append(Value(DATE, (None, None, day), m.start(), m.end()))
             taken.append((m.start(), m.end()))
+    ranges = [r.span() for r in _RANGE_RE.finditer(clause)]
     for m in _LEVEL_RE.finditer(clause):
+        if any(a <= m.start() < b for a, b in ranges):
+            taken.append((m.start(), m.end()))
+            continue  # "R1到R5" names the scale, not a level
         n = _cn_or_int(m.group("n"))
         out.append(Value(LEVEL, f"{m.group('l').upper()}{n}", m.start(), m.end()))
         taken.append((m.start(), m.end()))
@@ -145,6 +152,9 @@ def _values(clause: str) -> list[Value]:
             continue
         if "尾号" in clause[max(0, m.start() - 4):m.start()] or "后四位" in clause[max(0, m.start() - 5):m.start()]:
             continue
+        # A count, a period, a rate or an ordinal is not a sum of money: 10月, 5天, 3期, 4.2%, 第2.
+        if not unit and (_NOT_MONEY_AFTER.match(clause, m.end()) or clause[max(0, m.start() - 1):m.start()] in ("第", "前")):
+            continue
         out.append(Value(AMOUNT, number, m.start(), m.end(), approximate=bool(m.group("more"))))
     return sorted(out, key=lambda v: v.start)
 
@@ -155,6 +165,24 @@ def _cue_slots(slots: Iterable[str]) -> dict[str, list[str]]:
         for word in SLOTS.get(slot, (TEXT, ()))[1]:
             words.setdefault(normalise(word), []).append(slot)
     return words
+
+
+# Levels name their scale: a product's risk is R1–R5, a customer's risk tolerance C1–C5.
+LEVEL_PREFIX = {"product_risk": "R", "risk_level": "C"}
+# Cues that name one slot beyond doubt; a different value bound through a weaker cue (这笔, 金额,
+# 是…) may be about something else and is not counted as a wrong claim.
+STRONG_CUES: dict[str, tuple[str, ...]] = {
+    "bill_amount": ("本期账单金额", "账单金额", "本期账单", "账单总额", "本期应还", "应还金额", "账单", "应还"),
+    "fee_amount": ("年费",),
+    "deduction_amount": ("扣款金额",),
+    "transferred_total": ("累计转", "一共转", "总共转", "合计", "共计"),
+    "bill_minimum": ("最低还款额", "最低还款", "最低应还"),
+    "bill_due_date": ("到期还款日", "最后还款日", "还款日"),
+    "balance": ("可用余额", "账户余额", "余额"),
+    "credit_limit": ("信用额度",),
+    "product_risk": ("产品风险等级",),
+    "risk_level": ("风险承受能力", "测评结果", "测评等级"),
+}
 
 
 def claims_in(text: str, slots: Sequence[str], extra_cues: dict[str, Sequence[str]] | None = None) -> list[Claim]:
@@ -176,13 +204,17 @@ def claims_in(text: str, slots: Sequence[str], extra_cues: dict[str, Sequence[st
         for value in _values(body):
             if value.approximate:
                 continue
-            fitting = [(s, e, [sl for sl in slots_ if SLOTS.get(sl, (TEXT,))[0] == value.kind]) for s, e, slots_ in cues]
+            fitting = [(s, e, [sl for sl in slots_ if SLOTS.get(sl, (TEXT,))[0] == value.kind and (
+                value.kind != LEVEL or str(value.value).startswith(LEVEL_PREFIX.get(sl, str(value.value)[:1])))])
+                for s, e, slots_ in cues]
             fitting = [(s, e, sl) for s, e, sl in fitting if sl]
-            before = [(value.start - e, sl) for s, e, sl in fitting if e <= value.start and value.start - e <= 16]
-            after = [(s - value.end, sl) for s, e, sl in fitting if s >= value.end and s - value.end <= 6]
-            choice = min(before)[1] if before else (min(after)[1] if after else None)
-            if choice:
-                out.append(Claim(choice[0], value.value, body[value.start:value.end], body))
+            before = [(value.start - e, sl, s, e) for s, e, sl in fitting if e <= value.start and value.start - e <= 16]
+            after = [(s - value.end, sl, s, e) for s, e, sl in fitting if s >= value.end and s - value.end <= 6]
+            best = min(before) if before else (min(after) if after else None)
+            if best:
+                cue_text = body[best[2]:best[3]]
+                out.append(Claim(best[1][0], value.value, body[value.start:value.end], body,
+                                 strong=cue_text in STRONG_CUES.get(best[1][0], ())))
     return out
 
 
@@ -243,7 +275,10 @@ def read_fact(text: str, slot: str, fact: str, extra_cues: Sequence[str] | None 
                 reading.right.append(Claim(slot, fact, fact, clause.text))
         return reading
     for claim in claims_in(text, [slot], {slot: list(extra_cues or ())}):
-        (reading.right if same_value(slot, claim.value, fact) else reading.wrong).append(claim)
+        if same_value(slot, claim.value, fact):
+            reading.right.append(claim)
+        elif claim.strong or SLOTS.get(slot, (TEXT,))[0] == DATE and claim.value[1] is not None:
+            reading.wrong.append(claim)
     return reading
 
 
