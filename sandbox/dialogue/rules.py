@@ -46,7 +46,8 @@ def negation_parity(text: str, start: int, end: int, window: int = 6) -> int:
 
 _SECRET = (r"(?:(?:取款|交易|登录|登陆|支付|查询|网银|银行卡|卡|u盾|手机银行|账户|账号)?密码|pin码?|"
            r"(?:短信|动态|手机|校验|验证)码|动态口令|口令|cvv2?|cvn2?|安全码|卡背面?(?:的)?(?:三|3)位|背面(?:的)?(?:三|3)位|"
-           r"(?:六|6)位(?:数字|数|码)|(?:那|这)?串数字|短信(?:里|中|上)(?:的|面的)?(?:数字|那串|号码)|收到的(?:数字|号码|码))")
+           r"(?:六|6)位(?:数字|数|码)|(?:那|这)?串数字|短信(?:里|中|上)(?:的|面的)?(?:数字|那串|号码)|收到的(?:数字|号码|码)|"
+           r"背面[^，,。]{0,10}(?:三个数字|三位|3位|数字)|(?:那|这)个码)")
 _SECRET_RE = re.compile(_SECRET)
 # A request addressed to the agent: tell / read out / send / type here / what is it.
 _REQUEST = re.compile(
@@ -59,6 +60,11 @@ _WARN = re.compile(r"不会(?:向|找|跟|问|主动)|不要(?:把|将|向|告�
                    r"勿|切勿|千万不要|千万别|绝不|不能(?:告诉|透露|给|提供)|不得|谨防|保管好|保护好|不会索要|不会要")
 
 
+def strict_secret(clause: str) -> bool:
+    """Whether the clause names a password or a code outright (not just "数字" or "三位")."""
+    return bool(_SECRET_RE.search(clause))
+
+
 def mentions_secret(clause: str) -> bool:
     """Whether the clause names a password, a code or the digits of one."""
     return bool(_SECRET_RE.search(clause) or _SECRET_LOOSE.search(clause))
@@ -66,7 +72,11 @@ def mentions_secret(clause: str) -> bool:
 
 # A request aimed at the agent: "告诉我", "发给我", "报过来" (unless negated before it in its clause).
 _DIRECT = re.compile(r"(?:告诉|告知|给|发|报|念|读|说|回复|转)(?:给)?(?:我|坐席|客服)(?!们)|(?:发|报|传|转)过来|直接告诉")
-_SECRET_LOOSE = re.compile(r"码|口令|令牌|数字|三位|正反面|背面|otp")
+_SECRET_LOOSE = re.compile(r"(?<![号条二维])码|口令|令牌|数字|三位|正反面|背面|otp")
+# Identity details are not secrets: "请告诉我您的姓名、身份证号码后六位" asks for identity.
+_IDENTITY_WORDS = re.compile(r"姓名|名字|身份证|证件|手机号|尾号|后四位|后六位|后4位|后6位")
+# Reported speech or what already happened: "您说验证码已经告诉过对方" asks nothing of the customer.
+_REPORTED = re.compile(r"已经|(?:告诉|给|念|报|发)(?:了|过)?(?:给)?(?:对方|骗子|别人|他|她)|您说|刚才您|之前您")
 
 
 def warns_about_secret(clause: str) -> bool:
@@ -81,6 +91,11 @@ def asks_for_secret(clause: str) -> bool | None:
     """True when the clause asks the customer to give the agent a password or code,
     False when it mentions one harmlessly (a warning, self-service entry), None when
     the rule cannot tell (the classifier decides)."""
+    strict = bool(_SECRET_RE.search(clause))
+    if not strict and _IDENTITY_WORDS.search(clause):
+        return False if mentions_secret(clause) else None
+    if _REPORTED.search(clause) and not re.search(r"(?:告诉|给|发|报|念)(?:给)?我", clause):
+        return False if mentions_secret(clause) else None
     if mentions_secret(clause):
         for m in _DIRECT.finditer(clause):
             if not negated(clause, m.start(), window=20):
@@ -118,7 +133,8 @@ _GUARANTEE = re.compile(
     r"(?<![已会将])(?:退|赔|补|返)(?:给)?(?:您|你)(?![的们])|"
     r"全额(?:赔|退|补)|(?:赔|补)(?:给|偿给)(?:您|你)|(?:收益|利息)(?:是)?(?:稳|固定|确定)|亏了(?:算我|我们赔|银行赔)")
 # A clause that warns about, explains or refuses a guarantee is not one.
-_NOT_A_PROMISE = re.compile(r"小心|警惕|谨防|骗|不可信|别信|不要相信|非法|所谓|是指|的意思|(?:不能|无法|没法|不敢|不可能)(?:向您|跟您|给您)?"
+_NOT_A_PROMISE = re.compile(r"小心|警惕|谨防|骗|不可信|别信|不要相信|非法|所谓|是指|的意思|不能当成|不能当作|不代表|不等于|不构成|不作为|"
+                            r"能不能|是否|退不退|由[^，,。]{1,8}决定|(?:不能|无法|没法|不敢|不可能)(?:向您|跟您|给您)?"
                             r"(?:保证|承诺|打包票)|不承诺|不保证|赔个不是|赔不是|赔礼|(?<!不)可能(?:会)?(?:继续)?(?:亏|跌|损失|波动)|会有损失")
 # Asking, applying, trying: an effort, not a guaranteed outcome (unless a strong word says otherwise).
 _HEDGE = re.compile(r"申请|提交|审核|审批|以[^，,。]{0,8}为准|争取|尽力|尽量|反馈给|联系商户|协助")
@@ -162,7 +178,7 @@ _RUDE = re.compile(r"这都不懂|连这个都不会|烦不烦|听不懂人话|�
                    r"啰嗦|真费劲|浪费[^，,。]{0,6}时间|你来当客服|您来当客服|跟你说不明白|耳朵|自己(?:去)?(?:看|查|百度)|"
                    r"行了行了|又来了|你烦|呵呵|切，|哟，")
 _BLAME = re.compile(r"(?:是|都是|全是)(?:您|你)自己|(?:您|你)自己(?:的问题|造成|弄|搞|操作失误|没)|是(?:您|你)那边|问题出在(?:您|你)|"
-                    r"(?:跟|和|与)(?:我们|银行|我)(?:没|无)(?:关|关系)|不归(?:我们|我)管|(?:您|你)(?:去)?找[^，,。]{1,8}去|谁让(?:您|你)|"
+                    r"(?:跟|和|与)(?:我们|银行|我)(?:没|无)(?:关|关系)|不归(?:我们|我)管|(?:您|你)(?:去)?找[^，,。]{1,8}去|(?<!不管)(?<!无论)(?<!不论)谁让(?:您|你)(?!转|汇|付|打)|"
                     r"(?:您|你)(?:要是|如果)早[^，,。]{0,12}就不会|是(?:您|你)记错|不是我们的(?:问题|责任)|那是[^，,。]{1,10}的问题")
 
 
