@@ -33,10 +33,12 @@ def register_web(app: Flask) -> None:
     from sandbox.web.api import trainer as _api_trainer  # noqa: F401
     from sandbox.web.api import openapi as _api_openapi  # noqa: F401
     from sandbox.web.api import workorders as _api_workorders  # noqa: F401
+    from sandbox.web.display import init_display
     from sandbox.web.glue import init_request_glue
 
     app.url_map.converters["int"] = IdConverter
     init_request_glue(app)
+    init_display(app)
     security.init_security(app)
     errors.init_error_handlers(app)
     for blueprint in (auth.bp, main.bp, drills.bp, rounds.bp, scenario_library.bp, kb.bp, bank.bp,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, send_from_directory, url_for
 
 from sandbox.accounts.services import ADMIN, create_user, list_users
 from sandbox.errors import DomainError
 from sandbox.web.forms import CreateUserForm
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
-from sandbox.web.security import any_user, roles_required
+from sandbox.web.security import any_user, public, roles_required
 
 bp = Blueprint("main", __name__)
 
@@ -17,6 +17,14 @@ bp = Blueprint("main", __name__)
 @any_user
 def dashboard():
     return render_template("main/dashboard.html", user=current_user())
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """The site icon where browsers and tools look for it by default (pages also link the SVG)."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])

@@ -86,16 +86,6 @@ def write(fn: Callable[[Any], T], attempts: int = 3) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-@bp.app_template_filter("cst")
-def _cst(value: Any) -> str:
-    """A datetime (or ISO string) as Beijing time ``YYYY-MM-DD HH:MM``."""
-    if not value:
-        return "—"
-    if isinstance(value, str):
-        value = services.parse_time(value, "t", "时间")
-    return value.astimezone(services.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-
-
 @bp.app_template_filter("duration")
 def _duration(seconds: Any) -> str:
     return sla.human_duration(int(seconds or 0))
