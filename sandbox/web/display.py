@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
@@ -34,6 +35,23 @@ def display_zone():
 def dt(value: Any, seconds: bool = False) -> str:
     """The ``dt`` template filter (see the module docstring)."""
     return format_time(value, display_zone(), seconds=seconds)
+
+
+def local_input(value: Any) -> Any:
+    """A form's ``datetime-local`` value (no zone) read in the display zone, as an aware datetime.
+
+    Aware datetimes, ISO strings with an offset and anything unparsable pass through unchanged
+    (the domain reports the bad ones).
+    """
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+        return parsed.replace(tzinfo=display_zone()).isoformat() if parsed.tzinfo is None else value
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=display_zone())
+    return value
 
 
 def join_lines(text: str) -> list[str]:

@@ -21,6 +21,7 @@ from sandbox.errors import DomainError
 from sandbox.exam import service as exam
 from sandbox.exam.models import Round, RoundCandidate
 from sandbox.web.drill_context import conversation_opener
+from sandbox.web.display import local_input
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.reports import STAFF_ROLES, results_released, visible_report
 from sandbox.web.security import roles_required
@@ -46,12 +47,10 @@ class RoundForm(FlaskForm):
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    # The form's local times are Beijing time.
+    # The form's local times are in the display zone (北京时间 by default).
     if value is None:
         return None
-    from datetime import timedelta
-
-    return value.replace(tzinfo=timezone(timedelta(hours=8))).astimezone(timezone.utc)
+    return local_input(value).astimezone(timezone.utc)
 
 
 def _round_or_404(round_id: int) -> Round:

@@ -275,3 +275,25 @@ def test_examiner_watching_a_drill_sees_the_candidates_customer_info_read_only(
                                                           DrillEvent.type.like("lookup.%"))).all()
         assert lookups == []
     context.close()
+
+
+def test_the_console_and_the_work_order_pages_show_the_same_beijing_time(browser, browser_context_args, live_server,
+                                                                         browser_login):
+    # A browser in another zone still shows the instance's display zone (北京时间).
+    context = browser.new_context(**{**browser_context_args, "timezone_id": "America/New_York"})
+    page = context.new_page()
+    browser_login(page, "candidate")
+    assert page.evaluate("BankDrill.fmtTime('2026-11-28T06:50:00Z')") == "2026-11-28 14:50"
+    assert page.evaluate("BankDrill.fmtTime('2026-11-28T06:50:05+00:00', true)") == "2026-11-28 14:50:05"
+    assert page.evaluate("BankDrill.fmtTime(null)") == "—"
+    start_bill_drill(page, live_server)
+    page.click('.tab[data-tab="orders"]')
+    page.fill(".wo-panel input[name=title]", "客户要求回电说明账单")
+    page.select_option(".wo-panel select[name=category]", "信用卡")
+    page.click(".wo-panel button[type=submit]")
+    item = page.locator(".wo-panel .wo-item").first
+    expect(item).to_contain_text("北京时间")
+    shown = re.search(r"时限 (\d{4}-\d\d-\d\d \d\d:\d\d)", item.inner_text()).group(1)
+    page.goto(f"{live_server}/workorders")
+    assert shown in page.locator(".wo-table").inner_text()
+    context.close()

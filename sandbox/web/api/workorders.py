@@ -10,6 +10,7 @@ from flask import jsonify, request, url_for
 
 from sandbox.errors import ValidationFailed
 from sandbox.web.api import bp, json_body
+from sandbox.web.display import local_input
 from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
 from sandbox.web.workorders import STAFF, WO_ROLES, actor, conversation_gateway, handoff_timeout, route_message, write
@@ -46,6 +47,8 @@ def workorders_meta():
 @roles_required(*WO_ROLES)
 def workorders_create():
     data = json_body()
+    if "expected_callback_at" in data:  # the form's local time is in the display zone
+        data["expected_callback_at"] = local_input(data["expected_callback_at"])
     who = actor()
     order = write(lambda s: services.create_order(s, runtime().clock, who, data))
     resp, status = _order_json(order, 201)
