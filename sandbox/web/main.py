@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, send_from_directory, url_for
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 
 from sandbox.accounts.services import ADMIN, create_user, list_users
 from sandbox.errors import DomainError
@@ -23,8 +25,15 @@ def dashboard():
 @public
 def favicon():
     """The site icon where browsers and tools look for it by default (pages also link the SVG)."""
-    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
-                               max_age=86400)
+    global _FAVICON
+    if _FAVICON is None:
+        _FAVICON = (Path(current_app.static_folder) / "favicon.ico").read_bytes()
+    response = Response(_FAVICON, mimetype="image/vnd.microsoft.icon")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+_FAVICON: bytes | None = None
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])

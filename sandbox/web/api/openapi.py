@@ -189,7 +189,8 @@ ROUND_SCHEMAS: dict[str, dict] = {
         {"user_id": INT, "username": STR, "display_name": STR, "joined": BOOL, "extra_seconds": INT,
          "finished": INT, "total": INT, "current": nullable(ANY_OBJ), "hard_fails": arr(ANY_OBJ)}))}),
     "Results": obj({"round": INT, "name": STR, "status": STR, "released": BOOL, "complete": BOOL,
-                    "rows": arr(obj({"username": STR, "display_name": STR, "scenario": STR, "version": INT,
+                    "rows": arr(obj({"username": STR, "display_name": STR, "scenario": STR,
+                                     "scenario_title": STR, "version": INT,
                                      "drill": N_INT, "complete": BOOL, "status": STR, "auto_total": N_NUM,
                                      "total": N_NUM, "hard_fail": nullable(BOOL), "dimensions": ANY_OBJ}))}),
     "Adjusted": obj({"total": NUM, "auto_total": NUM, "adjustments": arr(obj(
