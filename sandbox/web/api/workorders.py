@@ -13,7 +13,9 @@ from sandbox.web.api import bp, json_body
 from sandbox.web.display import local_input
 from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
-from sandbox.web.workorders import STAFF, WO_ROLES, actor, conversation_gateway, handoff_timeout, route_message, write
+from sandbox.web.workorders import (STAFF, WO_ROLES, actor, conversation_gateway, ended_conversations,
+                                    handoff_ended, handoff_queue_view,
+                                    handoff_timeout, route_message, write)
 from workorders import handoff as handoffs
 from workorders import services, sla, states, vocab
 
@@ -23,7 +25,8 @@ def _order_json(order, status: int = 200):
 
 
 def _handoff_json(h, status: int = 200):
-    return jsonify(handoffs.handoff_to_dict(h, runtime().clock.now(), handoff_timeout())), status
+    ended = h.conversation_id in ended_conversations(db(), [h.conversation_id])
+    return jsonify(handoffs.handoff_to_dict(h, runtime().clock.now(), handoff_timeout(), ended=ended)), status
 
 
 @bp.get("/workorders/meta")
@@ -143,7 +146,7 @@ def conversation_handoff(conversation_id: int):
 @roles_required(*STAFF)
 def handoff_queue():
     now, timeout = runtime().clock.now(), handoff_timeout()
-    entries = handoffs.queue_entries(db(), runtime().clock, actor(), timeout)
+    entries, _recent, _ended = handoff_queue_view(timeout)
     return jsonify({"items": [handoffs.handoff_to_dict(h, now, timeout, full=False) for h in entries],
                     "timeout_seconds": timeout})
 
@@ -158,7 +161,8 @@ def handoff_get(handoff_id: int):
 @roles_required(*STAFF)
 def handoff_accept(handoff_id: int):
     who = actor()
-    return _handoff_json(write(lambda s: handoffs.accept(s, runtime().clock, who, handoff_id)))
+    return _handoff_json(write(lambda s: handoffs.accept(s, runtime().clock, who, handoff_id,
+                                                         ended=handoff_ended(s, handoff_id))))
 
 
 @bp.post("/handoffs/<int:handoff_id>/messages")
