@@ -297,3 +297,59 @@ def test_the_console_and_the_work_order_pages_show_the_same_beijing_time(browser
     page.goto(f"{live_server}/workorders")
     assert shown in page.locator(".wo-table").inner_text()
     context.close()
+
+
+def test_forms_are_prefilled_after_verification_and_the_brief_closes(browser, browser_context_args, live_server,
+                                                                     browser_login):
+    page = browser.new_context(**browser_context_args).new_page()
+    browser_login(page, "candidate")
+    start_bill_drill(page, live_server)
+    expect(page.locator("#assist li.suggestion").first).to_be_visible()
+    intent = page.locator("#assist > p strong").first.inner_text()
+    assert intent and intent != "未识别"
+    page.click('.tab[data-tab="orders"]')
+    assert page.locator(".wo-panel input[name=customer_id]").input_value() == ""  # not before verification
+    verify_in_panel(page)
+    page.click('.tab[data-tab="orders"]')
+    expect(page.locator(".wo-panel input[name=customer_id]")).to_have_value("C001")
+    page.click('.tab[data-tab="handoff"]')
+    expect(page.locator("#handoff-form input[name=intent]")).to_have_value(intent)
+    expect(page.locator("#handoff-form select[name=verification_status]")).to_have_value("已核验")
+    # what the candidate typed is never overwritten
+    page.fill("#handoff-form input[name=intent]", "账单查询及还款方式")
+    page.click('.tab[data-tab="customer"]')
+    page.locator("#customer-panels .bank-panel").first.locator('[data-action="refresh"]').click()
+    page.click('.tab[data-tab="handoff"]')
+    expect(page.locator("#handoff-form input[name=intent]")).to_have_value("账单查询及还款方式")
+
+    # 任务说明: a panel with a close button, the brief as whole sentences (no hard line breaks)
+    page.click("#brief-toggle")
+    brief = page.locator("#brief-panel")
+    expect(brief).to_be_visible()
+    text = brief.locator("p").first.inner_text()
+    assert "\n" not in text and "查询，准确告知" in text
+    page.click("#brief-close")
+    expect(brief).to_be_hidden()
+    page.click("#brief-toggle")
+    page.keyboard.press("Escape")
+    expect(brief).to_be_hidden()
+
+
+def test_smart_assist_stops_suggesting_during_a_bot_outage(browser, browser_context_args, live_server,
+                                                            browser_login, api):
+    examiner, cand = api("examiner"), api("candidate")
+    rnd = examiner.post("/api/v1/rounds", json={"name": "故障", "scenarios": ["cc-bill-enquiry"]}).get_json()
+    examiner.post(f"/api/v1/rounds/{rnd['id']}/candidates", json={"usernames": ["candidate1"]})
+    examiner.post(f"/api/v1/rounds/{rnd['id']}/start")
+    cand.post("/api/v1/rounds/join", json={"code": rnd["join_code"]})
+    drill = cand.post(f"/api/v1/rounds/{rnd['id']}/next").get_json()
+    page = browser.new_context(**browser_context_args).new_page()
+    browser_login(page, "candidate")
+    page.goto(f"{live_server}/drills/{drill['id']}")
+    expect(page.locator("#assist li.suggestion").first).to_be_visible()
+    fault = examiner.post(f"/api/v1/rounds/{rnd['id']}/faults",
+                          json={"component": "bot", "message": "智能识别服务中断"}).get_json()
+    expect(page.locator("#assist")).to_contain_text("智能识别服务异常", timeout=10000)
+    expect(page.locator("#assist li.suggestion")).to_have_count(0)
+    examiner.post(f"/api/v1/rounds/{rnd['id']}/faults/{fault['id']}/restore")
+    expect(page.locator("#assist li.suggestion").first).to_be_visible(timeout=10000)
