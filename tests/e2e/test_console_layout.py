@@ -51,12 +51,15 @@ LAYOUT_PROBLEMS = r"""
     const inner = c.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
     if (inner < 2 * parseFloat(cs.fontSize) - 0.5) bad.push("cell narrower than two characters: " + c.textContent.trim().slice(0, 20));
   });
-  // Short texts (2–12 characters) broken one character per line (借/记/卡).
+  // Short labels and values (2–12 characters, alone in a box: a cell, a badge, a button, a tab)
+  // broken one character per line (借/记/卡). Words inside flowing text may wrap as text does.
   const walker = document.createTreeWalker(document.getElementById("console"), NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const t = walker.currentNode;
     const text = t.textContent.trim();
-    if (text.length < 2 || text.length > 12 || !t.parentElement || !visible(t.parentElement)) continue;
+    const box = t.parentElement;
+    if (text.length < 2 || text.length > 12 || !box || !visible(box)) continue;
+    if (getComputedStyle(box).display === "inline" || box.textContent.trim() !== text) continue;
     const range = document.createRange();
     range.selectNodeContents(t);
     const tops = new Set(Array.from(range.getClientRects()).filter((r) => r.width > 0).map((r) => Math.round(r.top)));
