@@ -189,8 +189,20 @@ def query_terms(normalised: str, synonyms: Synonyms) -> tuple[list[tuple[str, fl
             word_terms.setdefault(extra, SYNONYM_WEIGHT)
     bigram_list = list(weighted.items())[:MAX_QUERY_TERMS]
     word_list = list(word_terms.items())[:MAX_QUERY_TERMS]
-    highlight_terms = [t for t, _ in bigram_list if len(t) > 1 or len(bigram_list) == 1]
-    return bigram_list, word_list, highlight_terms
+    return bigram_list, word_list, highlight_terms(normalised, synonyms)
+
+
+def highlight_terms(normalised: str, synonyms: Synonyms) -> list[str]:
+    """What a result may mark: the query's words and its synonyms, each as a whole (never a
+    bigram of a synonym, which could sit inside another word); single characters only when
+    the query has nothing longer."""
+    terms: dict[str, None] = {}
+    for term, _s, _e in words(normalised):
+        terms.setdefault(term)
+    for extra in synonyms.expand(normalised):
+        terms.setdefault("".join(extra.split()))
+    longer = [t for t in terms if len(t) > 1]
+    return (longer or list(terms))[:MAX_QUERY_TERMS * 2]
 
 
 class KnowledgeBase:

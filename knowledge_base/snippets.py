@@ -1,24 +1,44 @@
-"""Highlighted snippets: HTML-escaped text with ``<mark>`` around the query's terms."""
+"""Highlighted snippets: HTML-escaped text with ``<mark>`` around the query's terms.
+
+A term is marked only where it starts and ends on a word boundary of the text (rjieba
+search-mode segments, and the edges of each CJK or letter/digit run): a query for 信用卡,
+whose synonym is 贷记卡, must not mark the 记卡 inside 借记卡.
+"""
 
 from __future__ import annotations
 
 from html import escape
 from typing import Iterable
 
-from knowledge_base.text import fold_aligned
+from knowledge_base.analysis import words
+from knowledge_base.text import TOKEN_RUN, fold_aligned
 
 WINDOW = 90
 
 
+def word_edges(folded: str) -> set[int]:
+    """Offsets in ``folded`` where a word may start or end."""
+    edges: set[int] = set()
+    for _word, start, end in words(folded):
+        edges.update((start, end))
+    for match in TOKEN_RUN.finditer(folded):
+        edges.update((match.start(), match.end()))
+    return edges
+
+
 def _marks(folded: str, terms: Iterable[str]) -> list[bool]:
     marked = [False] * len(folded)
+    edges: set[int] | None = None
     for term in terms:
         if not term:
             continue
         start = folded.find(term)
         while start != -1:
-            for i in range(start, start + len(term)):
-                marked[i] = True
+            if edges is None:
+                edges = word_edges(folded)
+            if start in edges and start + len(term) in edges:
+                for i in range(start, start + len(term)):
+                    marked[i] = True
             start = folded.find(term, start + 1)
     return marked
 

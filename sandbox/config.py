@@ -3,6 +3,7 @@
 An instance lives in a folder (``BANKDRILL_HOME``, default ``./instance``) holding
 the SQLite database, the search index and a secret key generated on first start.
 ``BANKDRILL_DATABASE_URL`` points the instance at another database (PostgreSQL).
+``BANKDRILL_TIMEZONE`` is the zone pages show times in (default ``Asia/Shanghai``, 北京时间).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from sandbox.errors import ConfigurationError
+from sandbox.timefmt import DEFAULT_TIMEZONE, load_zone
 
 SECRET_KEY_FILE = "secret_key"
 
@@ -27,6 +29,7 @@ class Settings:
     secret_key: str = ""
     demo_mode: bool = True
     testing: bool = False
+    timezone: str = DEFAULT_TIMEZONE  # the zone times are shown in (IANA name)
     # Anything else the factory was given (Flask config keys, domain knobs).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -79,7 +82,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Build settings from overrides, then the environment, then defaults.
 
     Recognised override keys: ``HOME`` (instance folder), ``DATABASE_URL``,
-    ``SECRET_KEY``, ``DEMO_MODE``, ``TESTING``; everything else is kept in ``extra``.
+    ``SECRET_KEY``, ``DEMO_MODE``, ``TESTING``, ``TIMEZONE``; everything else is kept in ``extra``.
     """
     overrides = dict(overrides or {})
     home = Path(overrides.pop("HOME", None) or os.environ.get("BANKDRILL_HOME") or "instance").resolve()
@@ -95,5 +98,6 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     if demo is None:
         demo = os.environ.get("BANKDRILL_DEMO", "1") not in ("0", "false", "no")
     testing = bool(overrides.pop("TESTING", False))
+    zone = load_zone(overrides.pop("TIMEZONE", None) or os.environ.get("BANKDRILL_TIMEZONE")).key
     return Settings(home=home, database_url=url, secret_key=secret, demo_mode=bool(demo),
-                    testing=testing, extra=overrides)
+                    testing=testing, timezone=zone, extra=overrides)

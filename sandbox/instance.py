@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sandbox.accounts import services as accounts
 from sandbox.db import check_connection, import_all_models
 from sandbox.meta import get_meta, set_meta
-from sandbox.migrate import upgrade
+from sandbox.migrate import current_revision, upgrade
 from sandbox.runtime import Runtime
 
 SEEDED_KEY = "seeded_at"
@@ -56,6 +56,8 @@ class InitReport:
     created: bool
     seeded: bool
     steps: list[str] = field(default_factory=list)
+    # (revision before, revision after) when this start applied migrations; None when none were pending.
+    migrated: tuple[str | None, str | None] | None = None
     demo_logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -91,8 +93,10 @@ def initialise(runtime: Runtime, seed: bool = True) -> InitReport:
     demo mode and loads the seed content, then builds derived data.
     """
     check_connection(runtime.engine)
+    before = current_revision(runtime.engine)
     upgrade(runtime.settings.database_url)
-    report = InitReport(created=False, seeded=False)
+    after = current_revision(runtime.engine)
+    report = InitReport(created=False, seeded=False, migrated=(before, after) if before != after else None)
     with runtime.transaction() as session:
         if get_meta(session, SEEDED_KEY) is not None:
             return report

@@ -4,7 +4,9 @@ The conversation itself belongs to the mock bank; this module reads it through a
 :class:`ConversationGateway` the caller supplies, and keeps a copy of the transcript
 with the handoff. A handoff nobody accepts within the timeout is shown as
 ``timed_out`` (derived from the clock, nothing is written on read) and offers the
-candidate a callback work order (留言回电) instead.
+candidate a callback work order (留言回电) instead. A waiting handoff whose conversation
+has ended (closed, or its drill finished: the gateway's ``ended``) is shown as ``ended``
+and can no longer be accepted.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from workorders.vocab import (
 )
 
 WAITING, ACCEPTED, TIMED_OUT, CALLBACK_CREATED = "waiting", "accepted", "timed_out", "callback_created"
-STATUS_LABELS = {WAITING: "等待接入", ACCEPTED: "已接入", TIMED_OUT: "等待超时", CALLBACK_CREATED: "已转留言回电"}
+ENDED = "ended"  # derived: still waiting, but the customer's conversation is over
+STATUS_LABELS = {WAITING: "等待接入", ACCEPTED: "已接入", TIMED_OUT: "等待超时", CALLBACK_CREATED: "已转留言回电",
+                 ENDED: "会话已结束"}
 DEFAULT_TIMEOUT_SECONDS = 120
 DEFAULT_CALLBACK_DELAY = timedelta(hours=2)
 SUMMARY_FIELDS = {"intent": "识别意图", "request": "客户诉求", "actions_taken": "已做处理",
@@ -53,7 +57,11 @@ class ConversationInfo:
 
 
 class ConversationGateway(Protocol):
-    """Looks up a conversation; raises NotFound when there is none."""
+    """Looks up a conversation; raises NotFound when there is none.
+
+    A gateway may also offer ``ended(session, conversation_ids) -> set[int]``: those of the
+    conversations that are over (the web layer uses it for the queue; see ``ENDED``).
+    """
 
     def get(self, session: Session, conversation_id: int) -> ConversationInfo: ...
 
@@ -105,7 +113,11 @@ def check_transcript(transcript: Any) -> list[dict[str, Any]]:
 
 # --- state ------------------------------------------------------------------------------
 
-def effective_status(handoff: Handoff, now: datetime, timeout: int) -> str:
+def effective_status(handoff: Handoff, now: datetime, timeout: int, ended: bool = False) -> str:
+    """The status to show: ``ended`` (``ended``: its conversation is over) or ``timed_out`` are
+    derived from a stored ``waiting``."""
+    if handoff.status == WAITING and ended:
+        return ENDED
     if handoff.status == WAITING and now - handoff.created_at >= timedelta(seconds=timeout):
         return TIMED_OUT
     return handoff.status
@@ -188,11 +200,16 @@ def recent_handoffs(session: Session, actor: Actor, limit: int = 20) -> list[Han
                                 .order_by(Handoff.created_at.desc(), Handoff.id.desc()).limit(limit)))
 
 
-def accept(session: Session, clock: Clock, actor: Actor, handoff_id: Any) -> Handoff:
-    """The first examiner to accept takes the conversation (one atomic UPDATE decides)."""
+def accept(session: Session, clock: Clock, actor: Actor, handoff_id: Any, ended: bool = False) -> Handoff:
+    """The first examiner to accept takes the conversation (one atomic UPDATE decides).
+
+    ``ended``: the caller found the conversation over (409 ``handoff_ended``, nothing written).
+    """
     _check_role(actor)
     _require_staff(actor)
     handoff_id = services.positive_int(handoff_id, "id", "转人工编号")
+    if ended and _load(session, handoff_id).status == WAITING:
+        raise Conflict("客户的会话已经结束（演练已交卷或超时），无法再接入。", code="handoff_ended")
     now = clock.now()
     won = session.execute(
         update(Handoff).where(Handoff.id == handoff_id, Handoff.status == WAITING)
@@ -283,8 +300,9 @@ def create_callback(session: Session, clock: Clock, actor: Actor, handoff_id: An
 
 # --- presenting -------------------------------------------------------------------------
 
-def handoff_to_dict(handoff: Handoff, now: datetime, timeout: int, full: bool = True) -> dict[str, Any]:
-    status = effective_status(handoff, now, timeout)
+def handoff_to_dict(handoff: Handoff, now: datetime, timeout: int, full: bool = True,
+                    ended: bool = False) -> dict[str, Any]:
+    status = effective_status(handoff, now, timeout, ended)
     body: dict[str, Any] = {
         "id": handoff.id, "conversation_id": handoff.conversation_id, "queue": handoff.queue,
         "status": status, "status_label": STATUS_LABELS[status],

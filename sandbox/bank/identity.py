@@ -261,18 +261,21 @@ def require_verified(session: Session, clock: Clock, conversation: Conversation,
                      target_ref: str = "") -> IdentityCheck:
     """Gate a lookup or an action: refuse (403 ``identity_not_verified``, audited) unless verified.
 
-    On success the inactivity timer restarts; the caller audits the allowed lookup.
+    On success the inactivity timer restarts; the caller audits the allowed lookup. A watcher
+    (an examiner reading a candidate's conversation) neither restarts nor ends the owner's
+    verification: the check is the owner's.
     """
     ensure_open(conversation)
     check = session.scalar(select(IdentityCheck).where(
         IdentityCheck.conversation_id == conversation.id, IdentityCheck.customer_id == conversation.customer_id))
     now = clock.now()
+    watcher = user.id != conversation.owner_id
     if not _is_verified(check, now):
         lapsed = check is not None and check.verified_at is not None and not check.locked
         reason = "verification_expired" if lapsed else "identity_not_verified"
         audit.record(session, clock, user, action, allowed=False, conversation_id=conversation.id,
                      customer_id=conversation.customer_id, target_ref=target_ref, reason=reason)
-        if lapsed:
+        if lapsed and not watcher:
             check.verified_at = None
             message = "身份核验已超时（15 分钟无操作），请重新核验后再查询。"
         elif check is not None and check.locked:
@@ -280,8 +283,9 @@ def require_verified(session: Session, clock: Clock, conversation: Conversation,
         else:
             message = "请先完成客户身份核验，再查询或办理业务。"
         raise IdentityNotVerified(message)
-    check.last_activity_at = now
-    conversation.last_activity_at = now
+    if not watcher:
+        check.last_activity_at = now
+        conversation.last_activity_at = now
     return check
 
 

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from sandbox import migrate
 from sandbox.cli import CommandError
+from sandbox.accounts.services import ROLES
 from sandbox.errors import DomainError
 from sandbox.instance import DEMO_LOGINS_FILE, InitReport, initialise, reset
 
@@ -20,7 +21,11 @@ def _runtime():
 
 def _print_report(report: InitReport) -> None:
     if not report.created:
-        click.echo("实例已初始化，已应用待执行的数据库迁移。")
+        if report.migrated:
+            before, after = report.migrated
+            click.echo(f"实例已初始化；已应用待执行的数据库迁移（{before or '空库'} → {after}）。")
+        else:
+            click.echo("实例已初始化，数据库已是最新版本。")
         return
     click.echo("已创建数据库结构。")
     for step in report.steps:
@@ -28,7 +33,8 @@ def _print_report(report: InitReport) -> None:
     if report.demo_logins:
         click.echo("演示账号（也保存在实例目录的 %s 中）：" % DEMO_LOGINS_FILE)
         for username, role, password in report.demo_logins:
-            click.echo(f"  {role:<10} {username:<12} 密码 {password}")
+            label = ROLES.get(role, role)
+            click.echo(f"  {label}{'　' * (3 - len(label))}  {username:<12} 密码 {password}")
 
 
 def _initialise(seed: bool = True) -> InitReport:

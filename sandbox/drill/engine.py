@@ -116,6 +116,16 @@ def save_scenario(session: Session, clock: Clock, yaml_text: str, user_id: int |
     return row
 
 
+def scenario_titles(session: Session) -> dict[str, str]:
+    """Scenario id → its current title (disabled ones too): what pages and exports show for an id."""
+    return {row.id: row.title for row in session.execute(select(Scenario.id, Scenario.title))}
+
+
+def scenario_title(session: Session, scenario_id: str) -> str:
+    """The current title of one scenario; the id itself if there is no such scenario."""
+    return session.scalar(select(Scenario.title).where(Scenario.id == scenario_id)) or scenario_id
+
+
 def list_scenarios(session: Session, include_disabled: bool = False) -> list[ScenarioSpec]:
     stmt = select(Scenario).order_by(Scenario.id)
     if not include_disabled:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sandbox.bank.conversations import CLOSED
 from sandbox.bank.masking import mask_name, redact
 from sandbox.bank.models import Conversation
-from sandbox.drill.engine import append_message, messages_after
+from sandbox.drill.engine import FINISHED, append_message, messages_after
+from sandbox.drill.models import Drill
 from sandbox.errors import NotFound
 from workorders.handoff import ConversationInfo
 
@@ -32,6 +35,16 @@ class BankConversationGateway:
         return ConversationInfo(conversation_id=conversation.id, owner_user_id=conversation.owner_id,
                                 customer_id=customer.code, customer_label=mask_name(customer.name),
                                 transcript=transcript)
+
+    def ended(self, session: Session, conversation_ids: list[int]) -> set[int]:
+        """Those conversations that are over: closed, or part of a finished drill."""
+        ids = sorted({i for i in conversation_ids if isinstance(i, int)})
+        if not ids:
+            return set()
+        rows = session.execute(select(Conversation.id, Conversation.status, Drill.status)
+                               .outerjoin(Drill, Drill.id == Conversation.drill_id)
+                               .where(Conversation.id.in_(ids)))
+        return {cid for cid, status, drill_status in rows if status == CLOSED or drill_status == FINISHED}
 
     def post_human_message(self, session: Session, message) -> None:
         """Route a human agent's handoff message into the conversation the customer sees."""

@@ -89,6 +89,8 @@ class RosterResult:
     added: list[str] = field(default_factory=list)
     created: list[tuple[str, str]] = field(default_factory=list)  # (username, initial password)
     already: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # skipped: no such user (``skip_unknown``)
+    not_candidates: list[str] = field(default_factory=list)  # skipped: not a candidate account
 
 
 def _roster_entry(session: Session, rnd: Round, user: User, now: datetime, result: RosterResult) -> None:
@@ -103,15 +105,27 @@ def _roster_entry(session: Session, rnd: Round, user: User, now: datetime, resul
     result.added.append(user.username)
 
 
-def add_candidates(session: Session, clock: Clock, rnd: Round, usernames: list[str]) -> RosterResult:
-    """Put existing candidate accounts on the roster."""
+def add_candidates(session: Session, clock: Clock, rnd: Round, usernames: list[str], *,
+                   skip_unknown: bool = False) -> RosterResult:
+    """Put existing candidate accounts on the roster.
+
+    An unknown name or a non-candidate account refuses the whole list, unless ``skip_unknown``:
+    then the known candidates are added and the others listed in ``unknown`` / ``not_candidates``.
+    """
     if rnd.status == ENDED:
         raise Conflict("考试已结束，不能再添加考生。", code="round_ended")
     result = RosterResult()
     for name in usernames:
-        user = session.scalar(select(User).where(User.username == (name or "").strip()))
+        name = (name or "").strip()
+        user = session.scalar(select(User).where(User.username == name))
         if user is None:
-            raise NotFound(f"用户 {name} 不存在。", code="unknown_user")
+            if not skip_unknown:
+                raise NotFound(f"用户 {name} 不存在。", code="unknown_user")
+            result.unknown.append(name)
+            continue
+        if skip_unknown and user.role != CANDIDATE:
+            result.not_candidates.append(name)
+            continue
         _roster_entry(session, rnd, user, clock.now(), result)
     session.flush()
     return result
@@ -623,7 +637,8 @@ def live_board(session: Session, clock: Clock, rnd: Round) -> list[dict[str, Any
             "joined": entry.joined_at is not None, "extra_seconds": entry.extra_seconds,
             "finished": sum(1 for d in drills if d.status == engine.FINISHED), "total": len(rnd.scenarios),
             "current": None if current is None else {
-                "drill": current.id, "scenario": current.scenario_id, "status": current.status,
+                "drill": current.id, "scenario": current.scenario_id,
+                "scenario_title": engine.scenario_title(session, current.scenario_id), "status": current.status,
                 "elapsed_seconds": round(engine.drill_seconds(current, now), 1),
                 "remaining_seconds": round(engine.remaining_seconds(current, now), 1), "operations": ops},
             "hard_fails": fails,
@@ -659,6 +674,7 @@ def results(session: Session, rnd: Round) -> dict[str, Any]:
     automatic and final, with the examiner's adjustment comments."""
     rows = []
     summaries = []
+    titles = engine.scenario_titles(session)
     for entry in rnd.candidates:
         user = session.get(User, entry.user_id)
         drills = {d.scenario_id: d for d in _round_drills(session, rnd, entry.user_id)}
@@ -668,6 +684,7 @@ def results(session: Session, rnd: Round) -> dict[str, Any]:
             complete = d is not None and d.status == engine.FINISHED and d.report is not None
             dims = {name: (d.report["dimensions"][name]["score"] if complete else None) for name in DIMENSIONS}
             mine.append({"username": user.username, "display_name": user.label, "scenario": p["id"],
+                         "scenario_title": titles.get(p["id"], p["id"]),
                          "version": p["version"], "drill": d.id if d else None, "complete": complete,
                          "status": "已完成" if complete else ("进行中" if d else "未作答"),
                          "auto_total": d.report.get("auto_total") if complete else None,
@@ -700,7 +717,7 @@ def export_table(data: dict[str, Any]) -> list[list[Any]]:
     table: list[list[Any]] = [EXPORT_HEADERS]
     for r in data["rows"]:
         who = totals.get(r["username"], {})
-        table.append([r["display_name"], r["username"], r["scenario"], r["version"],
+        table.append([r["display_name"], r["username"], r.get("scenario_title") or r["scenario"], r["version"],
                       r["status"] + ("" if r["complete"] else "（未完成）"), r["auto_total"], r["total"],
                       "" if r["hard_fail"] is None else ("是" if r["hard_fail"] else "否"),
                       *[r["dimensions"][d] for d in DIMENSIONS],

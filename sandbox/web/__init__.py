@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from flask import Flask
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
@@ -21,6 +24,35 @@ class IdConverter(IntegerConverter):
         return number
 
 
+STATIC_MAX_AGE = 7 * 24 * 3600
+
+
+def init_static(app: Flask) -> None:
+    """Browsers keep CSS/JS for a week; every static URL carries ``?v=`` (a hash of the file), so
+    a changed file is fetched again at once. Without this each page load re-requested about ten
+    files at the same moment, which is what filled waitress's four threads ("Task queue depth")."""
+    if app.config.get("SEND_FILE_MAX_AGE_DEFAULT") is None:
+        app.config["SEND_FILE_MAX_AGE_DEFAULT"] = STATIC_MAX_AGE
+    stamps: dict[str, tuple[float, str]] = {}
+    folder = Path(app.static_folder or "")
+
+    @app.url_defaults
+    def _fingerprint(endpoint: str, values: dict) -> None:
+        if endpoint != "static" or "v" in values or "filename" not in values:
+            return
+        name = values["filename"]
+        path = folder / name
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return
+        known = stamps.get(name)
+        if known is None or known[0] != mtime:
+            known = (mtime, hashlib.sha256(path.read_bytes()).hexdigest()[:10])
+            stamps[name] = known
+        values["v"] = known[1]
+
+
 def register_web(app: Flask) -> None:
     """Attach request glue, security, error handlers and every blueprint."""
     from sandbox.web import api, auth, bank, drills, errors, kb, main, rounds, scenario_library, security, trainer
@@ -33,6 +65,7 @@ def register_web(app: Flask) -> None:
     from sandbox.web.api import trainer as _api_trainer  # noqa: F401
     from sandbox.web.api import openapi as _api_openapi  # noqa: F401
     from sandbox.web.api import workorders as _api_workorders  # noqa: F401
+    from sandbox.web.display import init_display
     from sandbox.web.glue import init_request_glue
     from sandbox.web.redaction import init_redaction
     from sandbox.web.input_guard import init_input_guard
@@ -41,6 +74,8 @@ def register_web(app: Flask) -> None:
     init_redaction(app)
     init_request_glue(app)
     init_input_guard(app)
+    init_display(app)
+    init_static(app)
     security.init_security(app)
     errors.init_error_handlers(app)
     for blueprint in (auth.bp, main.bp, drills.bp, rounds.bp, scenario_library.bp, kb.bp, bank.bp,

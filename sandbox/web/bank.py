@@ -6,10 +6,12 @@ from flask import Blueprint, render_template
 
 from sandbox.bank import conversations as conv
 from sandbox.bank import identity, lookups
+from sandbox.bank.labels import magic_label
 from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.security import any_user, roles_required
 
 bp = Blueprint("bank", __name__)
+bp.add_app_template_filter(magic_label, "magic_label")
 
 
 @bp.get("/practice")

@@ -37,17 +37,25 @@ def _visible_drill(drill_id: int) -> Drill:
 def index():
     s = db()
     user = current_user()
+    clock = runtime().clock
+    query = select(Drill).where(Drill.user_id == user.id).order_by(Drill.started_at.desc()).limit(50)
+    history = list(s.scalars(query))
+    # A drill whose time ran out while nobody had it open is finished now (not "进行中 / 继续").
+    expired = [d.id for d in history if d.status == engine.RUNNING and clock.now() >= d.deadline]
+    if expired:
+        with unit_of_work() as s:
+            for drill_id in expired:
+                engine.tick(s, clock, engine.get_drill(s, drill_id, for_update=True))
+        history = list(s.scalars(query))
     specs = engine.list_scenarios(s)
-    history = list(s.scalars(select(Drill).where(Drill.user_id == user.id).order_by(Drill.started_at.desc())
-                             .limit(50)))
-    titles = {spec.id: spec.title for spec in specs}
+    titles = engine.scenario_titles(s)
     finished = [d for d in reversed(history) if d.status == engine.FINISHED and d.mode == "practice"
                 and d.total is not None]
     trend = charts.trend_svg([(d.started_at, d.total, titles.get(d.scenario_id, d.scenario_id)) for d in finished])
     reserved = exam.reserved_scenarios(s, runtime().clock, user.id)
     return render_template("drills/index.html", specs=specs, history=history, titles=titles, trend=trend,
                            reserved=reserved,
-                           now=runtime().clock.now())
+                           now=clock.now())
 
 
 @bp.post("/drills/start")

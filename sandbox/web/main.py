@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 
 from sandbox.accounts.services import ADMIN, create_user, list_users
 from sandbox.errors import DomainError
 from sandbox.web.forms import CreateUserForm
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
-from sandbox.web.security import any_user, roles_required
+from sandbox.web.security import any_user, public, roles_required
 
 bp = Blueprint("main", __name__)
 
@@ -17,6 +19,21 @@ bp = Blueprint("main", __name__)
 @any_user
 def dashboard():
     return render_template("main/dashboard.html", user=current_user())
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """The site icon where browsers and tools look for it by default (pages also link the SVG)."""
+    global _FAVICON
+    if _FAVICON is None:
+        _FAVICON = (Path(current_app.static_folder) / "favicon.ico").read_bytes()
+    response = Response(_FAVICON, mimetype="image/vnd.microsoft.icon")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+_FAVICON: bytes | None = None
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])

@@ -22,6 +22,7 @@ from sandbox.errors import DomainError, ValidationFailed
 from sandbox.exam import service as exam
 from sandbox.exam.models import Round, RoundCandidate
 from sandbox.web.drill_context import conversation_opener
+from sandbox.web.display import local_input
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.reports import STAFF_ROLES, results_released, visible_report
 from sandbox.web.security import roles_required
@@ -47,12 +48,10 @@ class RoundForm(FlaskForm):
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    # The form's local times are Beijing time.
+    # The form's local times are in the display zone (北京时间 by default).
     if value is None:
         return None
-    from datetime import timedelta
-
-    return value.replace(tzinfo=timezone(timedelta(hours=8))).astimezone(timezone.utc)
+    return local_input(value).astimezone(timezone.utc)
 
 
 def ordered_selection(selected: list[str], form: Any) -> list[str]:
@@ -170,12 +169,22 @@ def roster(round_id: int):
                 result = exam.import_roster_csv(s, runtime().clock, rnd, roster)
             else:
                 names = [n for n in text.replace("，", ",").replace(",", "\n").splitlines() if n.strip()]
-                result = exam.add_candidates(s, runtime().clock, rnd, names)
+                if not names:
+                    raise ValidationFailed("请填写至少一个用户名，或选择 CSV 文件。", code="empty_roster")
+                result = exam.add_candidates(s, runtime().clock, rnd, names, skip_unknown=True)
     except (DomainError, UnicodeDecodeError) as exc:
         flash(exc.message if isinstance(exc, DomainError) else "文件编码无法识别，请保存为 UTF-8 或 GBK 的 CSV。", "error")
     else:
-        flash(f"已加入 {len(result.added)} 名考生" + (f"，{len(result.already)} 名原已在名单中" if result.already else ""),
-              "success")
+        skipped = []
+        if result.unknown:
+            skipped.append("以下用户名不存在：" + "、".join(result.unknown))
+        if result.not_candidates:
+            skipped.append("以下账号不是考生：" + "、".join(result.not_candidates))
+        if result.added or result.already:
+            flash(f"已加入 {len(result.added)} 名考生" + (f"（{'、'.join(result.added)}）" if result.added else "")
+                  + (f"，{len(result.already)} 名原已在名单中" if result.already else "") + "。", "success")
+        if skipped:
+            flash("；".join(skipped) + "，未加入名单。", "error")
         if result.created:
             flash("新建账号（请转交考生，仅显示一次）：" + "；".join(f"{u} / {p}" for u, p in result.created), "info")
     return redirect(url_for("rounds.detail", round_id=round_id))

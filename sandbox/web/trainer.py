@@ -559,14 +559,6 @@ def attach_save():
     return redirect(url_for("trainer.analytics_page"))
 
 
-@bp.app_template_filter("bj")
-def _bj(value: Any) -> str:
-    """A datetime as Beijing time ``YYYY-MM-DD HH:MM``."""
-    if not value:
-        return "—"
-    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-
-
 def preview_html(markdown_text: str) -> str:
     """The article renderer's sanitised HTML (python-markdown + nh3 allow-list)."""
     if len(markdown_text) > services.MAX_ANSWER:

@@ -64,6 +64,30 @@ def create_order(data: Any) -> Any:
     return write(lambda s: services.create_order(s, runtime().clock, who, new))
 
 
+def ended_conversations(session: Any, conversation_ids: list[int]) -> set[int]:
+    """Which of these conversations are over (the gateway's ``ended``; none if it cannot tell)."""
+    ended = getattr(conversation_gateway(), "ended", None)
+    return ended(session, conversation_ids) if ended is not None else set()
+
+
+def handoff_ended(session: Any, handoff_id: int) -> bool:
+    from workorders.models import Handoff
+
+    h = session.get(Handoff, handoff_id)
+    return h is not None and h.conversation_id in ended_conversations(session, [h.conversation_id])
+
+
+def handoff_queue_view(timeout: int) -> tuple[list[Any], list[Any], set[int]]:
+    """(waiting, recent, ended conversation ids): a waiting handoff whose conversation is over
+    leaves the queue for the recent list, shown as 会话已结束."""
+    waiting = handoffs.queue_entries(db(), runtime().clock, actor(), timeout)
+    ended = ended_conversations(db(), [h.conversation_id for h in waiting])
+    recent = handoffs.recent_handoffs(db(), actor())
+    gone = [h for h in waiting if h.conversation_id in ended]
+    recent = sorted(recent + gone, key=lambda h: (h.created_at, h.id), reverse=True)[:20]
+    return [h for h in waiting if h.conversation_id not in ended], recent, ended
+
+
 def route_message(session: Any, message: Any) -> Any:
     """Also put a human agent's handoff message into the conversation itself."""
     gateway = conversation_gateway()
@@ -101,16 +125,6 @@ def write(fn: Callable[[Any], T], attempts: int = 3) -> T:
             s.rollback()
             raise
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-@bp.app_template_filter("cst")
-def _cst(value: Any) -> str:
-    """A datetime (or ISO string) as Beijing time ``YYYY-MM-DD HH:MM``."""
-    if not value:
-        return "—"
-    if isinstance(value, str):
-        value = services.parse_time(value, "t", "时间")
-    return value.astimezone(services.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.app_template_filter("duration")
@@ -285,11 +299,11 @@ def waiting(number: str):
 @roles_required(*STAFF)
 def queue():
     now, timeout = runtime().clock.now(), handoff_timeout()
-    entries = handoffs.queue_entries(db(), runtime().clock, actor(), timeout)
-    recent = handoffs.recent_handoffs(db(), actor())
+    entries, recent, ended = handoff_queue_view(timeout)
     return render_template("workorders/queue.html", now=now, timeout=timeout, form=AcceptForm(),
                            entries=[handoffs.handoff_to_dict(h, now, timeout, full=False) for h in entries],
-                           recent=[handoffs.handoff_to_dict(h, now, timeout, full=False) for h in recent])
+                           recent=[handoffs.handoff_to_dict(h, now, timeout, full=False,
+                                                            ended=h.conversation_id in ended) for h in recent])
 
 
 @bp.route("/handoffs/<int:handoff_id>")
@@ -297,7 +311,8 @@ def queue():
 def handoff_detail(handoff_id: int):
     h = handoffs.get_handoff(db(), actor(), handoff_id)
     now, timeout = runtime().clock.now(), handoff_timeout()
-    return render_template("workorders/handoff.html", h=handoffs.handoff_to_dict(h, now, timeout),
+    ended = h.conversation_id in ended_conversations(db(), [h.conversation_id])
+    return render_template("workorders/handoff.html", h=handoffs.handoff_to_dict(h, now, timeout, ended=ended),
                            accept_form=AcceptForm(), message_form=MessageForm(),
                            mine=h.accepted_by_id == current_user().id or current_user().role == "admin",
                            summary_labels=handoffs.SUMMARY_FIELDS)
@@ -310,7 +325,7 @@ def handoff_accept(handoff_id: int):
     if not AcceptForm().validate_on_submit():
         abort(400)
     try:
-        write(lambda s: handoffs.accept(s, runtime().clock, who, handoff_id))
+        write(lambda s: handoffs.accept(s, runtime().clock, who, handoff_id, ended=handoff_ended(s, handoff_id)))
     except DomainError as exc:
         if exc.status == 404:
             raise

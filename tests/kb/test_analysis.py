@@ -58,3 +58,13 @@ def test_snippets_escape_and_mark():
     out = snippet(["请<b>立即</b>挂失您的银行卡"], ["挂失"])
     assert "<mark>挂失</mark>" in out and "&lt;b&gt;" in out and "<b>" not in out
     assert highlight("信用卡賬單", ["账单"]) == "信用卡<mark>賬單</mark>"
+
+
+def test_a_highlight_is_a_whole_word_never_a_fragment_of_another():
+    # 贷记卡 is a synonym of 信用卡: its bigram 记卡 must not light up inside 借记卡.
+    assert highlight("借记卡和贷记卡", ["记卡", "贷记卡"]) == "借记卡和<mark>贷记卡</mark>"
+    assert "<mark>" not in highlight("借记卡挂失", ["记卡"])
+    # a query word still marks where the text has it as a word (also inside a longer word's segments)
+    assert highlight("最低还款额是多少", ["还款"]) == "最低<mark>还款</mark>额是多少"
+    assert highlight("ATM机吞卡", ["atm"]) == "<mark>ATM</mark>机吞卡"
+    assert "<mark>" not in highlight("platinum", ["tin"])

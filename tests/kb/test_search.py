@@ -295,3 +295,16 @@ def test_a_search_does_not_queue_behind_another_threads_catch_up(kb, runtime, st
         waiter.join(10)
     fresh = kb.search("星河联名卡")
     assert fresh.version > before.version and "T-STAR2" in ids(fresh)
+
+
+def test_searching_credit_card_never_marks_inside_debit_card(kb):
+    """Seeded synonyms make 信用卡 also search 贷记卡; no result may mark 记卡 in 借记卡."""
+    from knowledge_base.service import highlight_terms
+
+    terms = highlight_terms("信用卡", kb._synonyms)
+    assert "信用卡" in terms and "记卡" not in terms
+    result = kb.search("信用卡", limit=30)
+    shown = [h.snippet for h in result.hits] + [h.title_html for h in result.hits]
+    assert any("<mark>信用卡</mark>" in s or "<mark>信用</mark>" in s for s in shown)
+    for text in shown:
+        assert "借<mark>" not in text and "<mark>记卡" not in text, text

@@ -16,6 +16,7 @@ ROUTE_ROLES: dict[str, dict] = {
     "auth.logout": {"roles": PUBLIC, "url": "/logout", "method": "post"},
     "main.dashboard": {"roles": ALL, "url": "/"},
     "main.users": {"roles": {A}, "url": "/admin/users"},
+    "main.favicon": {"roles": PUBLIC, "url": "/favicon.ico"},
     "api.health": {"roles": PUBLIC, "url": "/api/v1/health"},
     "api.me": {"roles": ALL, "url": "/api/v1/me"},
     "api.change_password": {"roles": ALL, "url": "/api/v1/me/password", "method": "post"},

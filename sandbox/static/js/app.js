@@ -49,5 +49,31 @@
     run();
   }
 
-  window.BankDrill = { api: api, el: el, csrfToken: csrfToken, every: every };
+  // The one time formatter of the pages (the server's ``dt`` filter prints the same):
+  // "YYYY-MM-DD HH:MM" in the instance's display zone (<meta name="display-timezone">).
+  const zoneMeta = document.querySelector('meta[name="display-timezone"]');
+  const timeZone = (zoneMeta && zoneMeta.getAttribute("content")) || "Asia/Shanghai";
+  const timeLabel = (zoneMeta && zoneMeta.dataset.label) || "北京时间";
+  const formatters = {};
+  function formatter(seconds) {
+    const key = seconds ? "s" : "m";
+    if (!formatters[key]) {
+      const opts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+      if (seconds) opts.second = "2-digit";
+      try { formatters[key] = new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: timeZone }, opts)); }
+      catch (e) { formatters[key] = new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: "Asia/Shanghai" }, opts)); }
+    }
+    return formatters[key];
+  }
+  function fmtTime(value, seconds) {
+    if (value === null || value === undefined || value === "") return "—";
+    const when = value instanceof Date ? value : new Date(value);
+    if (isNaN(when.getTime())) return String(value);
+    const p = {};
+    formatter(seconds).formatToParts(when).forEach((part) => { p[part.type] = part.value; });
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + (seconds ? ":" + p.second : "");
+  }
+
+  window.BankDrill = { api: api, el: el, csrfToken: csrfToken, every: every, fmtTime: fmtTime,
+    timeZone: timeZone, timeLabel: timeLabel };
 })();

@@ -7,23 +7,25 @@
 
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
-  function table(headers, rows) {
-    const thead = el("thead", {}, [el("tr", {}, headers.map((h) => el("th", { text: h })))]);
-    const tbody = el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) =>
-      c instanceof Node ? el("td", {}, [c]) : el("td", { text: c === null || c === undefined ? "—" : String(c) })))));
-    return el("table", { class: "table bp-table" }, [thead, tbody]);
-  }
-
   function statusBadge(status) {
     const cls = status === "正常" ? "badge ok" : (status === "挂失" || status === "冻结" || status === "逾期" ? "badge bad" : "badge warn");
     return el("span", { class: cls, text: status });
   }
 
-  function mount(root, conversationId) {
+  // options.readOnly: an examiner watching a candidate's drill sees the same panel without the
+  // identity forms and the 临时挂失 buttons; the state is polled until the candidate has verified.
+  function mount(root, conversationId, options) {
     const base = "/api/v1/conversations/" + encodeURIComponent(conversationId);
     const $ = (role) => root.querySelector('[data-role="' + role + '"]');
+    const readOnly = !!(options && options.readOnly);
     let pending = null; // action awaiting confirmation
     let detail = null;  // {kind, ref} shown in the detail section
+    let shownVerified = false;
+    if (readOnly) {
+      root.classList.add("bp-readonly");
+      root.querySelectorAll(".bp-tabs, .bp-form, .bp-identity > p.muted").forEach((n) => { n.hidden = true; });
+      say("identity-message", "考生尚未完成客户身份核验；核验通过后这里显示考生看到的客户信息（只读，您的每次查询都会记入审计日志）。");
+    }
 
     function say(role, text, bad) {
       const node = $(role);
@@ -36,9 +38,11 @@
       $("identity").hidden = !!verified;
       $("data").hidden = !verified;
       if (verified && identity.expires_at) {
-        $("expires").textContent = "无操作 15 分钟后需重新核验";
+        $("expires").textContent = readOnly ? "旁观（只读）" : "无操作 15 分钟后需重新核验";
       }
-      if (identity && identity.locked) {
+      if (identity && identity.locked && readOnly) {
+        say("identity-message", "考生的身份核验已锁定，不能查询客户信息。", true);
+      } else if (identity && identity.locked) {
         say("identity-message", "本会话的身份核验已锁定，不能查询或办理业务。", true);
         root.querySelectorAll(".bp-form button, .bp-form input").forEach((n) => { n.disabled = true; });
       }
@@ -59,8 +63,13 @@
         say("status", "客户：" + conv.customer.salutation + "（" + conv.customer.id + "） · 渠道 " + conv.channel
           + (conv.status === "open" ? "" : " · 会话已结束"));
         showVerified(conv.identity);
-        if (conv.identity.verified) await loadData();
-      } catch (err) { say("status", err.message, true); }
+        // Tell the page (the console pre-fills its 工单 and 转人工 forms from a verified customer).
+        root.dispatchEvent(new CustomEvent("bankpanel:identity", { bubbles: true, detail: {
+          conversationId: String(conversationId), verified: !!conv.identity.verified, customerId: conv.customer.id } }));
+        if (conv.identity.verified && !(readOnly && shownVerified)) await loadData();
+        shownVerified = conv.identity.verified;
+        return conv;
+      } catch (err) { say("status", err.message, true); return null; }
     }
 
     async function loadData() {
@@ -88,41 +97,85 @@
     }
 
     function actionButtons(kind, item) {
-      const box = el("span", { class: "bp-actions" });
+      const box = el("div", { class: "bp-actions" });
       if (kind === "account") {
         box.append(el("button", { type: "button", text: "交易明细", onclick: () => showDetail("account", item.ref) }));
       } else {
         box.append(el("button", { type: "button", text: "账单/分期", onclick: () => showDetail("bill", item.ref) }),
           el("button", { type: "button", text: "卡片状态", onclick: () => showDetail("card", item.ref) }));
       }
-      box.append(el("button", { type: "button", class: "danger", text: "临时挂失",
-        onclick: () => askConfirm(kind, item) }));
+      if (!readOnly) {
+        box.append(el("button", { type: "button", class: "danger", text: "临时挂失", onclick: () => askConfirm(kind, item) }));
+      }
       return box;
+    }
+
+    // key/value pairs as a <dl> (null values shown as —)
+    function kv(pairs) {
+      const dl = el("dl", { class: "bp-kv" });
+      pairs.forEach(([k, v]) => {
+        const dd = v instanceof Node ? el("dd", {}, [v]) : el("dd", { text: v === null || v === undefined || v === "" ? "—" : String(v) });
+        dl.append(el("dt", { text: k }), dd);
+      });
+      return dl;
+    }
+
+    function itemCard(kind, item, title, pairs) {
+      return el("article", { class: "bp-item", "data-ref": item.ref, "data-kind": kind }, [
+        el("div", { class: "bp-item-head" }, [el("span", { class: "bp-ref", text: item.ref }), el("span", { text: title }),
+          el("span", { class: "bp-number", text: item.number }), statusBadge(item.status)]),
+        kv(pairs),
+        item.status_memo ? el("p", { class: "bp-memo", text: item.status_memo }) : "",
+        actionButtons(kind, item),
+      ]);
     }
 
     function renderAccounts(items) {
       const box = $("accounts");
       clear(box);
       if (!items.length) { box.append(el("p", { class: "muted", text: "该客户在本行没有借记账户。" })); return; }
-      box.append(table(["引用", "账号", "类型", "状态", "余额", "开户行", "操作"], items.map((a) =>
-        [a.ref, a.number, a.kind, statusBadge(a.status), a.balance + " " + a.currency, a.branch, actionButtons("account", a)])));
-      items.filter((a) => a.status_memo).forEach((a) => box.append(el("p", { class: "muted small", text: a.ref + "：" + a.status_memo })));
+      box.append(el("div", { class: "bp-items" }, items.map((a) => itemCard("account", a, a.kind,
+        [["余额", a.balance + " " + (a.currency === "CNY" ? "元" : a.currency)], ["开户行", a.branch], ["开户日期", a.opened]]))));
+      markSelected();
     }
 
     function renderCards(items) {
       const box = $("cards");
       clear(box);
       if (!items.length) { box.append(el("p", { class: "muted", text: "该客户没有信用卡。" })); return; }
-      box.append(table(["引用", "卡号", "产品", "状态", "额度", "可用额度", "账单日", "到期还款日", "操作"], items.map((k) =>
-        [k.ref, k.number, k.product, statusBadge(k.status), k.limit, k.available, "每月 " + k.statement_day + " 日",
-          k.due_date, actionButtons("card", k)])));
-      items.filter((k) => k.status_memo).forEach((k) => box.append(el("p", { class: "muted small", text: k.ref + "：" + k.status_memo })));
+      box.append(el("div", { class: "bp-items" }, items.map((k) => itemCard("card", k, k.product,
+        [["额度", k.limit], ["可用额度", k.available], ["账单日", "每月 " + k.statement_day + " 日"], ["到期还款日", k.due_date]]
+          .concat(k.overdue_days ? [["逾期天数", k.overdue_days + " 天"]] : [])))));
+      markSelected();
+    }
+
+    function markSelected() {
+      root.querySelectorAll(".bp-item").forEach((node) => {
+        const kind = detail && (detail.kind === "account" ? "account" : "card");
+        node.classList.toggle("selected", !!detail && node.dataset.ref === detail.ref && node.dataset.kind === kind);
+      });
+    }
+
+    // One transaction as two short lines: when · type · channel … amount / counterparty · memo · balance.
+    function txnList(rows, withBalance) {
+      return el("ul", { class: "bp-txns" }, rows.map((t) => {
+        const amount = String(t.amount || "");
+        const more = [t.counterparty, t.memo].filter(Boolean).join(" · ") + (withBalance && t.balance_after ? "（余额 " + t.balance_after + "）" : "");
+        return el("li", { class: "bp-txn" }, [
+          el("div", { class: "bp-txn-line" }, [el("span", { class: "bp-txn-when", text: BD.fmtTime(t.at) }),
+            el("span", { class: "bp-txn-what", text: [t.type || t.event, t.channel].filter(Boolean).join(" · ") + (t.result ? "（" + t.result + "）" : "") }),
+            el("span", { class: "bp-amount " + (amount.startsWith("-") ? "out" : "in"), text: amount })]),
+          more ? el("div", { class: "bp-txn-more", text: more }) : "",
+        ]);
+      }));
     }
 
     async function showDetail(kind, ref, range) {
       detail = { kind: kind, ref: ref };
+      markSelected();
       const box = $("detail");
-      $("detail-section").hidden = false;
+      const section = $("detail-section");
+      section.hidden = false;
       $("range").hidden = kind !== "account";
       try {
         if (kind === "account") {
@@ -135,12 +188,10 @@
           $("detail-title").textContent = "交易明细 " + ref + "（" + data.account.number + "）";
           clear(box);
           if (data.risk_events.length) {
-            box.append(el("p", { class: "bad", text: "风险事件：" }),
-              table(["时间", "事件", "金额", "对方", "渠道", "结果"], data.risk_events.map((e) =>
-                [e.at, e.event, e.amount, e.counterparty, e.channel, e.result])));
+            box.append(el("h4", { class: "bad", text: "风险事件" }), txnList(data.risk_events, false));
+            box.append(el("h4", { text: "交易" }));
           }
-          box.append(table(["时间", "金额", "余额", "类型", "对方", "渠道", "摘要"], data.transactions.map((t) =>
-            [t.at.replace("T", " ").slice(0, 16), t.amount, t.balance_after, t.type, t.counterparty, t.channel, t.memo])));
+          box.append(txnList(data.transactions, true));
           if (!data.transactions.length) box.append(el("p", { class: "muted", text: "所选期间没有交易。" }));
         } else if (kind === "bill") {
           const data = await BD.api("GET", base + "/cards/" + encodeURIComponent(ref) + "/bill");
@@ -148,24 +199,27 @@
           clear(box);
           const b = data.bill;
           if (b) {
-            box.append(table(["账单日", "账单周期", "账单金额", "最低还款", "已还", "到期还款日", "状态"],
-              [[b.statement_date, b.period_start + " 至 " + b.period_end, b.amount, b.minimum, b.paid, b.due_date, b.status]]));
-          }
+            box.append(el("div", { class: "bp-item" }, [kv([["账单日", b.statement_date], ["账单周期", b.period_start + " 至 " + b.period_end],
+              ["账单金额", b.amount], ["最低还款", b.minimum], ["已还", b.paid], ["到期还款日", b.due_date], ["状态", b.status]])]));
+          } else { box.append(el("p", { class: "muted", text: "暂无账单。" })); }
           box.append(el("h4", { text: "分期" }));
           if (data.instalments.length) {
-            box.append(table(["类型", "总额", "期数", "已还期数", "当前期", "每期本金", "每期手续费", "剩余本金"],
-              data.instalments.map((i) => [i.kind, i.total, i.periods, i.paid_periods, i.current_period, i.per_period,
-                i.fee_per_period, i.remaining_principal])));
+            box.append(el("div", { class: "bp-items" }, data.instalments.map((i) => el("div", { class: "bp-item" }, [
+              el("div", { class: "bp-item-head" }, [el("strong", { text: i.kind }), el("span", { class: "muted small", text: "第 " + i.current_period + " / " + i.periods + " 期" })]),
+              kv([["总额", i.total], ["已还期数", i.paid_periods], ["每期本金", i.per_period], ["每期手续费", i.fee_per_period],
+                ["剩余本金", i.remaining_principal]])]))));
           } else { box.append(el("p", { class: "muted", text: "无分期。" })); }
         } else {
           const data = await BD.api("GET", base + "/cards/" + encodeURIComponent(ref));
           $("detail-title").textContent = "卡片状态 " + ref + "（" + data.number + "）";
           clear(box);
-          box.append(table(["状态", "说明", "开卡日期", "年费", "免年费条件", "逾期天数"],
-            [[statusBadge(data.status), data.status_memo, data.opened, data.annual_fee.amount, data.annual_fee.waiver_rule, data.overdue_days]]));
-          box.append(el("h4", { text: "近期交易" }), table(["时间", "金额", "类型", "商户/对方", "渠道", "摘要"],
-            data.recent_transactions.map((t) => [t.at.replace("T", " ").slice(0, 16), t.amount, t.type, t.counterparty, t.channel, t.memo])));
+          box.append(el("div", { class: "bp-item" }, [kv([["状态", statusBadge(data.status)], ["说明", data.status_memo], ["开卡日期", data.opened],
+            ["年费", data.annual_fee.amount], ["免年费条件", data.annual_fee.waiver_rule], ["逾期天数", data.overdue_days]])]));
+          box.append(el("h4", { text: "近期交易" }));
+          if (data.recent_transactions.length) box.append(txnList(data.recent_transactions, false));
+          else box.append(el("p", { class: "muted", text: "近期没有交易。" }));
         }
+        section.scrollIntoView({ block: "start", inline: "nearest", behavior: "smooth" });
       } catch (err) { handle(err); }
     }
 
@@ -227,7 +281,16 @@
       const f = new FormData($("range"));
       if (detail) showDetail("account", detail.ref, { from: f.get("from"), to: f.get("to") });
     });
-    loadState();
+    if (readOnly) {
+      // Watching: follow the candidate's identity check (cheap, not a lookup); the data itself is
+      // read once when it becomes visible and again on 刷新.
+      let first = true;
+      BD.every(async () => {
+        if (first || root.offsetParent !== null) { first = false; await loadState(); }
+      }, 5000);
+    } else {
+      loadState();
+    }
     return { reload: loadState };
   }
 
@@ -255,7 +318,7 @@
         if (!data.messages.length) inbox.append(el("li", { class: "muted", text: "暂无短信。" }));
         data.messages.forEach((m) => inbox.append(el("li", { class: "sms" }, [
           el("div", { class: "sms-from", text: m.sender }), el("div", { class: "sms-body", text: m.body }),
-          el("div", { class: "sms-at muted small", text: m.at })])));
+          el("div", { class: "sms-at muted small", text: BD.fmtTime(m.at, true) })])));
       } catch (err) { /* keep the last inbox on a network blip */ }
     }
     phone.querySelector('[data-action="phone-refresh"]').addEventListener("click", refresh);

@@ -21,6 +21,9 @@
     roundEndsAt: 0,        // exam: local ms timestamp when the round's time for this candidate runs out
     finished: false,
     handoff: {},           // conversation id -> handoff id
+    intent: {},            // conversation id -> intent recognised by 智能识别
+    identity: {},          // conversation id -> {verified, customerId} from the 客户信息 panel
+    botDown: false,        // 智能识别 is in an injected outage
   };
 
   const $ = (id) => document.getElementById(id);
@@ -54,6 +57,16 @@
 
   function renderStatus(drill) {
     const box = $("system-status");
+    const botDown = drill.status !== "paused" && drill.faults.some((f) => f.component === "bot");
+    if (botDown !== state.botDown) {
+      state.botDown = botDown;
+      if (botDown) {
+        $("assist").replaceChildren(el("p", { class: "bad", text: "智能识别服务异常，暂不提供意图识别和知识推荐；请直接到“知识库”检索。" }));
+      } else {
+        state.assistTurn = {};  // back up: recompute suggestions for the latest customer turn
+        if (state.selected) loadMessages(state.selected, false).catch(() => {});
+      }
+    }
     if (drill.status === "paused") {
       box.replaceChildren(el("span", { class: "badge warn", text: "考试已暂停" }));
     } else if (drill.faults.length) {
@@ -193,6 +206,7 @@
   // ---------------------------------------------------------------- 智能识别
 
   async function loadAssist(cid, last) {
+    if (state.botDown) return;
     state.assistTurn[cid] = last.seq + ":" + (last.recognized !== false);
     const box = $("assist");
     try {
@@ -201,12 +215,15 @@
         box.replaceChildren(el("p", { class: "muted", text: "客户发来语音，请先点击“识别语音”。" }));
         return;
       }
+      if (cid !== state.selected) return;
+      if (data.intent) { state.intent[cid] = data.intent; prefillForms(cid); }
       const items = (data.suggestions || []).map((s) => suggestionNode(s, true));
       box.replaceChildren(
         el("p", {}, ["识别意图：", el("strong", { text: data.intent || "未识别" })]),
         data.text ? el("p", { class: "muted small", text: "依据：" + data.text }) : "",
         el("ul", { class: "suggestions" }, items.length ? items : [el("li", { class: "muted", text: "没有推荐的知识" })]));
     } catch (err) {
+      if (err.code === "service_unavailable") state.assistTurn[cid] = null;  // retry once it is back
       box.replaceChildren(el("p", { class: "bad", text: err.message }));
     }
   }
@@ -265,7 +282,7 @@
     if (form.category.value) params.set("category", form.category.value);
     if (state.selected) params.set("conversation", String(state.selected));
     const box = $("kb-results");
-    $("kb-article").hidden = true;
+    closeArticle();
     try {
       const data = await BD.api("GET", "/api/v1/kb/search?" + params.toString());
       box.replaceChildren(
@@ -277,21 +294,47 @@
     }
   }
 
+  // Sanitised HTML from the server (python-markdown + nh3, as on the article page) as nodes.
+  function htmlNodes(html) {
+    const doc = new DOMParser().parseFromString("<div>" + (html || "") + "</div>", "text/html");
+    return Array.from(doc.body.firstChild.childNodes).map((n) => document.importNode(n, true));
+  }
+
+  let drawerReturnFocus = null;
+
   async function openArticle(articleId) {
-    const box = $("kb-article");
+    const drawer = $("kb-article");
+    const body = $("kb-article-body");
     try {
       const a = await BD.api("GET", "/api/v1/kb/articles/" + encodeURIComponent(articleId) + "?conversation=" + (state.selected || ""));
-      const insert = el("button", { type: "button", class: "small-btn", text: "插入通俗版" });
-      insert.addEventListener("click", () => { const r = $("reply"); if (r) { r.value = (r.value ? r.value + "\n" : "") + a.plain_answer; r.focus(); } });
-      box.replaceChildren(
-        el("h3", { text: a.title }),
-        el("p", { class: "muted small", text: a.category + " · 版本 " + a.version }),
-        el("h4", { text: "规范话术" }), el("div", { class: "answer-text", text: a.answer }),
-        el("h4", { text: "通俗版" }), el("div", { class: "answer-text", text: a.plain_answer }),
-        watching ? "" : insert);
-      box.hidden = false;
-      switchTab("kb");
+      const actions = el("div", { class: "kb-drawer-actions" });
+      if (!watching) {
+        const insert = el("button", { type: "button", class: "small-btn", text: "插入通俗版" });
+        insert.addEventListener("click", () => { const r = $("reply"); if (r) { r.value = (r.value ? r.value + "\n" : "") + a.plain_answer; r.focus(); hintWhileTyping(); } });
+        actions.append(insert);
+      }
+      $("kb-article-title").textContent = a.title;
+      body.replaceChildren(
+        el("p", { class: "muted small" }, [el("span", { class: "badge", text: a.category }), " 第 " + (a.version || 1) + " 版 ",
+          el("code", { class: "id", text: a.id })]),
+        el("h4", { text: "规范话术" }), el("div", { class: "kb-body", "data-part": "answer" }, htmlNodes(a.answer_html)),
+        el("h4", { text: "通俗版" }), a.plain_answer ? el("div", { class: "kb-body", "data-part": "plain" }, htmlNodes(a.plain_answer_html))
+          : el("p", { class: "muted", text: "暂无通俗版。" }),
+        actions);
+      body.scrollTop = 0;
+      drawer.style.top = root.querySelector(".tools .tabs").offsetHeight + "px";  // the tabs stay usable
+      if (drawer.hidden) drawerReturnFocus = document.activeElement;
+      drawer.hidden = false;
+      $("kb-article-close").focus();
     } catch (err) { toast(err.message, true); }
+  }
+
+  function closeArticle() {
+    const drawer = $("kb-article");
+    if (drawer.hidden) return;
+    drawer.hidden = true;
+    if (drawerReturnFocus && document.body.contains(drawerReturnFocus)) drawerReturnFocus.focus();
+    drawerReturnFocus = null;
   }
 
   // ---------------------------------------------------------------- 客户信息
@@ -304,7 +347,7 @@
       tpl.setAttribute("data-for", String(cid));
       tpl.dataset.conversationId = String(cid);
       holder.append(tpl);
-      if (window.BankPanel) window.BankPanel.mount(tpl, cid);
+      if (window.BankPanel) window.BankPanel.mount(tpl, cid, { readOnly: watching });
       panel = tpl;
     }
     holder.querySelectorAll("[data-for]").forEach((p) => { p.hidden = p !== panel; });
@@ -312,15 +355,43 @@
 
   // ---------------------------------------------------------------- 转人工
 
+  // Fill a field with a value the page worked out, unless the person typed something else there.
+  function autoFill(field, value) {
+    if (!field || !value) return;
+    if (!field.value || field.value === field.dataset.auto) {
+      field.value = value;
+      field.dataset.auto = value;
+    }
+  }
+
+  function clearAuto(field) {
+    if (field && field.dataset.auto && field.value === field.dataset.auto) field.value = "";
+    if (field) delete field.dataset.auto;
+  }
+
+  // 转人工: intent from 智能识别, verification status from the 客户信息 panel, mood from the queue;
+  // 工单: the customer number once the customer is verified.
+  function prefillForms(cid) {
+    if (cid !== state.selected) return;
+    const form = $("handoff-form");
+    const ident = state.identity[cid] || {};
+    if (form) {
+      autoFill(form.intent, state.intent[cid]);
+      if (ident.verified) form.verification_status.value = "已核验";
+      const c = currentContact();
+      if (c) form.mood.value = c.mood;
+    }
+    const wo = document.querySelector(".wo-panel .wo-create");
+    if (wo && ident.verified) autoFill(wo.elements.customer_id, ident.customerId);
+  }
+
   function renderHandoff(cid) {
     const form = $("handoff-form");
     const status = $("handoff-status");
-    const c = currentContact();
-    if (form && c && !form.intent.value) {
-      const intent = ($("assist").querySelector("strong") || {}).textContent;
-      if (intent && intent !== "未识别") form.intent.value = intent;
-    }
-    if (form && c) form.mood.value = c.mood;
+    const wo = document.querySelector(".wo-panel .wo-create");
+    if (form) clearAuto(form.intent);  // another customer: forget what was filled for the last one
+    if (wo) clearAuto(wo.elements.customer_id);
+    prefillForms(cid);
     status.replaceChildren();
     if (state.handoff[cid]) pollHandoff(cid);
   }
@@ -365,6 +436,7 @@
   // ---------------------------------------------------------------- tabs, timer, finish
 
   function switchTab(name) {
+    closeArticle();
     document.querySelectorAll(".tools .tab").forEach((t) => {
       const on = t.dataset.tab === name;
       t.classList.toggle("active", on);
@@ -416,6 +488,69 @@
   // ---------------------------------------------------------------- wiring
 
   document.querySelectorAll(".tools .tab").forEach((t) => t.addEventListener("click", () => switchTab(t.dataset.tab)));
+  $("kb-article-close").addEventListener("click", closeArticle);
+  root.addEventListener("bankpanel:identity", (ev) => {
+    const d = ev.detail || {};
+    state.identity[Number(d.conversationId)] = { verified: d.verified, customerId: d.customerId };
+    prefillForms(Number(d.conversationId));
+  });
+
+  // 任务说明: a panel under the header with a close button (Esc closes it too).
+  const briefToggle = $("brief-toggle");
+  const briefPanel = $("brief-panel");
+  function showBrief(open) {
+    briefPanel.hidden = !open;
+    briefToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (!open) briefToggle.focus();
+  }
+  briefToggle.addEventListener("click", () => showBrief(briefPanel.hidden));
+  $("brief-close").addEventListener("click", () => showBrief(false));
+
+  // The splitter between the chat and the tools: drag (or arrow keys) to resize; kept per browser.
+  const WIDTH_KEY = "bankdrill.console.toolsWidth";
+  const splitter = $("tools-splitter");
+  const MIN_TOOLS = 380, MIN_CHAT = 320;
+  function maxTools() {
+    const queue = root.querySelector(".queue");
+    return Math.max(MIN_TOOLS, root.clientWidth - queue.offsetWidth - 8 - splitter.offsetWidth - MIN_CHAT);
+  }
+  function setToolsWidth(px, save) {
+    if (px === null) { root.style.removeProperty("--tools-w"); if (save) localStorage.removeItem(WIDTH_KEY); return; }
+    const w = Math.round(Math.min(Math.max(px, MIN_TOOLS), maxTools()));
+    root.style.setProperty("--tools-w", w + "px");
+    splitter.setAttribute("aria-valuenow", String(w));
+    if (save) { try { localStorage.setItem(WIDTH_KEY, String(w)); } catch (e) { /* private mode */ } }
+  }
+  function storedWidth() {
+    try { const v = Number(localStorage.getItem(WIDTH_KEY)); return v > 0 ? v : null; } catch (e) { return null; }
+  }
+  splitter.setAttribute("aria-valuemin", String(MIN_TOOLS));
+  if (storedWidth()) setToolsWidth(storedWidth(), false);
+  window.addEventListener("resize", () => { if (storedWidth()) setToolsWidth(storedWidth(), false); });
+  splitter.addEventListener("pointerdown", (ev) => {
+    ev.preventDefault();
+    splitter.setPointerCapture(ev.pointerId);
+    splitter.classList.add("dragging");
+    document.body.classList.add("resizing");
+    const right = root.querySelector(".tools").getBoundingClientRect().right;
+    const move = (e) => setToolsWidth(right - e.clientX - splitter.offsetWidth / 2, false);
+    const up = (e) => {
+      splitter.releasePointerCapture(ev.pointerId);
+      splitter.classList.remove("dragging");
+      document.body.classList.remove("resizing");
+      splitter.removeEventListener("pointermove", move);
+      splitter.removeEventListener("pointerup", up);
+      setToolsWidth(root.querySelector(".tools").offsetWidth, true);
+    };
+    splitter.addEventListener("pointermove", move);
+    splitter.addEventListener("pointerup", up);
+  });
+  splitter.addEventListener("keydown", (ev) => {
+    const now = root.querySelector(".tools").offsetWidth;
+    if (ev.key === "ArrowLeft") { ev.preventDefault(); setToolsWidth(now + 20, true); }
+    if (ev.key === "ArrowRight") { ev.preventDefault(); setToolsWidth(now - 20, true); }
+  });
+  splitter.addEventListener("dblclick", () => setToolsWidth(null, true));
   $("kb-form").addEventListener("submit", searchKb);
   const handoffForm = $("handoff-form");
   if (handoffForm) handoffForm.addEventListener("submit", submitHandoff);
@@ -431,6 +566,10 @@
   const finishBtn = $("finish-btn");
   if (finishBtn) finishBtn.addEventListener("click", finish);
   document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") {
+      if (!$("kb-article").hidden) { closeArticle(); return; }
+      if (!briefPanel.hidden) { showBrief(false); return; }
+    }
     if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "k") { ev.preventDefault(); switchTab("kb"); $("kb-q").focus(); }
     if (ev.altKey && /^[1-5]$/.test(ev.key)) { ev.preventDefault(); switchTab(["assist", "kb", "customer", "orders", "handoff"][Number(ev.key) - 1]); }
   });

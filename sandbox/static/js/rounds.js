@@ -20,7 +20,7 @@
         const rows = data.candidates.map((c) => el("tr", { "data-user": c.username }, [
           el("td", { text: c.display_name + "（" + c.username + "）" + (c.joined ? "" : " 未加入") }),
           el("td", { text: c.finished + " / " + c.total }),
-          el("td", { text: c.current ? c.current.scenario : "—" }),
+          el("td", { text: c.current ? (c.current.scenario_title || c.current.scenario) : "—" }),
           el("td", { text: c.current ? fmt(c.current.elapsed_seconds) + " / 剩余 " + fmt(c.current.remaining_seconds) : "—" }),
           el("td", { text: c.current ? String(c.current.operations) : "—" }),
           el("td", {}, c.hard_fails.length ? c.hard_fails.map((f) => el("span", { class: "badge bad", text: (LABELS[f.kind] || f.kind) + " " + fmt(f.t) })) : ["—"]),

@@ -44,7 +44,7 @@
         const body = { priority: select.value };
         if (note.value.trim()) body.note = note.value.trim();
         const updated = await BD.api("PATCH", panel.dataset.api + "/" + encodeURIComponent(o.number), body);
-        say(panel, "已更新 " + updated.number + "，办结时限 " + new Date(updated.due_at).toLocaleString("zh-CN"));
+        say(panel, "已更新 " + updated.number + "，办结时限 " + BD.fmtTime(updated.due_at));
         refresh(panel);
       } catch (err) {
         say(panel, err.message, true);
@@ -54,7 +54,7 @@
     });
     return BD.el("li", { class: "wo-item" }, [
       BD.el("div", {}, [link, " ", o.title, " "].concat(badges)),
-      BD.el("div", { class: "muted small", text: o.type + " · " + o.queue + " · 时限 " + new Date(o.due_at).toLocaleString("zh-CN") }),
+      BD.el("div", { class: "muted small", text: o.type + " · " + o.queue + " · 时限 " + BD.fmtTime(o.due_at) + "（" + BD.timeLabel + "）" }),
       form,
     ]);
   }

@@ -46,6 +46,19 @@ def _audited() -> Iterator[Session]:
     s.commit()
 
 
+def _readable(s: Session, conversation_id: int):
+    """The conversation for a read-only lookup: its owner's, or a drill's an examiner/admin watches.
+
+    The watcher sees the candidate's 客户信息 (audited under the watcher's name, behind the same
+    identity gate); actions (verify, SMS, freeze) stay the owner's. A free practice conversation's
+    lookups stay its agent's (the watcher there plays the customer).
+    """
+    conversation = _mine(s, conversation_id, watch=True)
+    if conversation.drill_id is None and conversation.owner_id != current_user().id:
+        return _mine(s, conversation_id)  # the audited 403
+    return conversation
+
+
 def _mine(s: Session, conversation_id: int, *, watch: bool = False):
     return conv.get_conversation(s, conversation_id, current_user(), watch=watch, clock=runtime().clock,
                                  action=request.endpoint.rsplit(".", 1)[-1])
@@ -106,14 +119,14 @@ def phone(conversation_id: int):
 @any_user
 def customer_profile(conversation_id: int):
     with _audited() as s:
-        return jsonify(lookups.customer_profile(s, runtime().clock, _mine(s, conversation_id), current_user()))
+        return jsonify(lookups.customer_profile(s, runtime().clock, _readable(s, conversation_id), current_user()))
 
 
 @bp.get("/conversations/<int:conversation_id>/accounts")
 @any_user
 def accounts(conversation_id: int):
     with _audited() as s:
-        items = lookups.list_accounts(s, runtime().clock, _mine(s, conversation_id), current_user())
+        items = lookups.list_accounts(s, runtime().clock, _readable(s, conversation_id), current_user())
         return jsonify({"accounts": items})
 
 
@@ -121,7 +134,7 @@ def accounts(conversation_id: int):
 @any_user
 def account_transactions(conversation_id: int, ref: str):
     with _audited() as s:
-        c = _mine(s, conversation_id)
+        c = _readable(s, conversation_id)
         date_from = lookups.parse_day(request.args.get("from"), "from")
         date_to = lookups.parse_day(request.args.get("to"), "to")
         return jsonify(lookups.account_transactions(s, runtime().clock, c, current_user(), ref, date_from, date_to))
@@ -145,21 +158,21 @@ def account_unfreeze(conversation_id: int, ref: str):
 @any_user
 def cards(conversation_id: int):
     with _audited() as s:
-        return jsonify({"cards": lookups.list_cards(s, runtime().clock, _mine(s, conversation_id), current_user())})
+        return jsonify({"cards": lookups.list_cards(s, runtime().clock, _readable(s, conversation_id), current_user())})
 
 
 @bp.get("/conversations/<int:conversation_id>/cards/<ref>")
 @any_user
 def card_status(conversation_id: int, ref: str):
     with _audited() as s:
-        return jsonify(lookups.card_status(s, runtime().clock, _mine(s, conversation_id), current_user(), ref))
+        return jsonify(lookups.card_status(s, runtime().clock, _readable(s, conversation_id), current_user(), ref))
 
 
 @bp.get("/conversations/<int:conversation_id>/cards/<ref>/bill")
 @any_user
 def card_bill(conversation_id: int, ref: str):
     with _audited() as s:
-        return jsonify(lookups.card_bill(s, runtime().clock, _mine(s, conversation_id), current_user(), ref))
+        return jsonify(lookups.card_bill(s, runtime().clock, _readable(s, conversation_id), current_user(), ref))
 
 
 @bp.post("/conversations/<int:conversation_id>/cards/<ref>/freeze")

@@ -10,10 +10,11 @@ from flask import jsonify, request, url_for
 
 from sandbox.errors import ValidationFailed
 from sandbox.web.api import bp, json_body
+from sandbox.web.display import local_input
 from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
-from sandbox.web.workorders import (STAFF, WO_ROLES, actor, conversation_gateway, create_order, handoff_timeout,
-                                    route_message, write)
+from sandbox.web.workorders import (STAFF, WO_ROLES, actor, conversation_gateway, create_order, ended_conversations,
+                                    handoff_ended, handoff_queue_view, handoff_timeout, route_message, write)
 from workorders import handoff as handoffs
 from workorders import services, sla, states, vocab
 
@@ -23,7 +24,8 @@ def _order_json(order, status: int = 200):
 
 
 def _handoff_json(h, status: int = 200):
-    return jsonify(handoffs.handoff_to_dict(h, runtime().clock.now(), handoff_timeout())), status
+    ended = h.conversation_id in ended_conversations(db(), [h.conversation_id])
+    return jsonify(handoffs.handoff_to_dict(h, runtime().clock.now(), handoff_timeout(), ended=ended)), status
 
 
 @bp.get("/workorders/meta")
@@ -46,7 +48,10 @@ def workorders_meta():
 @bp.post("/workorders")
 @roles_required(*WO_ROLES)
 def workorders_create():
-    order = create_order(json_body())
+    data = json_body()
+    if isinstance(data, dict) and "expected_callback_at" in data:  # the form's local time is in the display zone
+        data["expected_callback_at"] = local_input(data["expected_callback_at"])
+    order = create_order(data)
     resp, status = _order_json(order, 201)
     resp.headers["Location"] = url_for("api.workorders_get", number=order.number)
     return resp, status
@@ -139,7 +144,7 @@ def conversation_handoff(conversation_id: int):
 @roles_required(*STAFF)
 def handoff_queue():
     now, timeout = runtime().clock.now(), handoff_timeout()
-    entries = handoffs.queue_entries(db(), runtime().clock, actor(), timeout)
+    entries, _recent, _ended = handoff_queue_view(timeout)
     return jsonify({"items": [handoffs.handoff_to_dict(h, now, timeout, full=False) for h in entries],
                     "timeout_seconds": timeout})
 
@@ -154,7 +159,8 @@ def handoff_get(handoff_id: int):
 @roles_required(*STAFF)
 def handoff_accept(handoff_id: int):
     who = actor()
-    return _handoff_json(write(lambda s: handoffs.accept(s, runtime().clock, who, handoff_id)))
+    return _handoff_json(write(lambda s: handoffs.accept(s, runtime().clock, who, handoff_id,
+                                                         ended=handoff_ended(s, handoff_id))))
 
 
 @bp.post("/handoffs/<int:handoff_id>/messages")
