@@ -149,6 +149,7 @@ def send_sms(session: Session, clock: Clock, conversation: Conversation, user: U
     session.add(PhoneMessage(conversation_id=conversation.id, customer_id=conversation.customer_id,
                              sender=SMS_SENDER, at=now,
                              body=f"【演练银行】您正在办理客服身份核验，验证码 {code}，{minutes} 分钟内有效。"
+                                  "请在本机点击确认完成核验，切勿将验证码告诉任何人（包括银行工作人员）。"
                                   "银行工作人员不会向您索要验证码，请勿告诉任何人。"))
     audit.record(session, clock, user, "sms_send", allowed=True, conversation_id=conversation.id,
                  customer_id=conversation.customer_id)
@@ -312,3 +313,22 @@ def phone_messages(session: Session, conversation: Conversation, user: User | No
                            .order_by(PhoneMessage.id))
     return [{"id": m.id, "sender": m.sender, "body": masking.redact(m.body), "at": local_iso(as_utc(m.at))}
             for m in rows]
+
+
+_SMS_CODE_IN_BODY = re.compile(r"验证码\s*(\d{6})")
+
+
+def confirm_on_phone(session: Session, clock: Clock, conversation: Conversation, user: User) -> VerifyResult:
+    """The customer confirms the latest verification SMS on their own phone.
+
+    The code never passes through the agent: asking a customer to read a code out is a
+    violation, so the customer's side confirms it here (403 for anyone who cannot see the
+    customer's phone; 400 ``no_sms`` when no verification SMS is waiting)."""
+    if not can_see_phone(conversation, user):
+        raise Forbidden("只有客户一方（练习会话的发起人或考官）可以在客户手机上确认。", code="forbidden")
+    body = session.scalar(select(PhoneMessage.body).where(PhoneMessage.conversation_id == conversation.id)
+                          .order_by(PhoneMessage.id.desc()).limit(1))
+    match = _SMS_CODE_IN_BODY.search(body or "")
+    if match is None:
+        raise ValidationFailed("客户手机上没有待确认的验证短信，请坐席先发送。", code="no_sms")
+    return verify(session, clock, conversation, user, {"method": SMS, "code": match.group(1)})

@@ -34,6 +34,7 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.conversation": {"roles": ALL, "url": "/api/v1/conversations/999999"},
     "api.close_conversation": {"roles": ALL, "url": "/api/v1/conversations/999999/close", "method": "post"},
     "api.identity_sms": {"roles": ALL, "url": "/api/v1/conversations/999999/identity/sms", "method": "post"},
+    "api.identity_confirm": {"roles": ALL, "url": "/api/v1/conversations/999999/identity/confirm", "method": "post"},
     "api.identity_verify": {"roles": ALL, "url": "/api/v1/conversations/999999/identity/verify", "method": "post"},
     "api.phone": {"roles": ALL, "url": "/api/v1/conversations/999999/phone"},
     "api.customer_profile": {"roles": ALL, "url": "/api/v1/conversations/999999/customer"},

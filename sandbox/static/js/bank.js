@@ -270,7 +270,14 @@
     root.querySelector('[data-action="send-sms"]').addEventListener("click", async () => {
       try {
         const res = await BD.api("POST", base + "/identity/sms", {});
-        say("identity-message", "验证码已发送至客户手机 " + res.phone + "，5 分钟内有效。请客户报出验证码。");
+        say("identity-message", "验证短信已发送至客户手机 " + res.phone + "，5 分钟内有效。请客户在手机上点击确认（不要让客户报出验证码）。");
+        // The customer confirms on their own phone: watch for the verification to arrive.
+        let waited = 0;
+        const timer = window.setInterval(async () => {
+          waited += 3;
+          const state = await loadState();
+          if ((state && state.identity && state.identity.verified) || waited >= 300) window.clearInterval(timer);
+        }, 3000);
       } catch (err) { say("identity-message", err.message, true); }
     });
     root.querySelector('[data-action="refresh"]').addEventListener("click", loadData);
@@ -322,6 +329,14 @@
       } catch (err) { /* keep the last inbox on a network blip */ }
     }
     phone.querySelector('[data-action="phone-refresh"]').addEventListener("click", refresh);
+    const confirm = phone.querySelector('[data-action="phone-confirm"]');
+    if (confirm) confirm.addEventListener("click", async () => {
+      const note = phone.querySelector('[data-role="confirm-message"]');
+      try {
+        const res = await BD.api("POST", "/api/v1/conversations/" + encodeURIComponent(phone.dataset.conversationId) + "/identity/confirm", {});
+        note.textContent = res.verified ? "已确认，是本人操作。" : res.message;
+      } catch (err) { note.textContent = err.message; }
+    });
     window.setInterval(refresh, 5000);
   }
 

@@ -106,6 +106,15 @@ def identity_verify(conversation_id: int):
         return jsonify(identity.verify(s, runtime().clock, c, current_user(), body).to_dict())
 
 
+@bp.post("/conversations/<int:conversation_id>/identity/confirm")
+@any_user
+def identity_confirm(conversation_id: int):
+    """The customer confirms the verification SMS on their phone (the customer's side)."""
+    with _audited() as s:
+        c = _mine(s, conversation_id, watch=True)
+        return jsonify(identity.confirm_on_phone(s, runtime().clock, c, current_user()).to_dict())
+
+
 @bp.get("/conversations/<int:conversation_id>/phone")
 @any_user
 def phone(conversation_id: int):
