@@ -186,7 +186,10 @@
   function showHints(hints) {
     const box = $("hints");
     if (!hints || !hints.length) { box.replaceChildren(); return; }
-    box.replaceChildren(...hints.map((h) => el("p", { class: "hint", text: "提示：" + h.message + (h.suggestion ? "（" + h.suggestion + "）" : "") })));
+    // Each hint names the clause it rests on and what that clause was read as (the rubric's reading).
+    box.replaceChildren(...hints.map((h) => el("p", { class: "hint", text: "提示：" + h.message
+      + (h.suggestion ? "（" + h.suggestion + "）" : "")
+      + (h.clause ? " —— “" + h.clause + "”" + (h.read_as ? " 被识别为：" + h.read_as : "") : "") })));
   }
 
   let hintTimer = null;
