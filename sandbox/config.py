@@ -27,6 +27,11 @@ class Settings:
     secret_key: str = ""
     demo_mode: bool = True
     testing: bool = False
+    # Behind TLS: Secure cookies and an HSTS header (``BANKDRILL_SECURE_COOKIES=1``).
+    secure_cookies: bool = False
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
+    # (``BANKDRILL_TRUSTED_PROXIES=1`` behind one nginx); 0 trusts none.
+    trusted_proxies: int = 0
     # Anything else the factory was given (Flask config keys, domain knobs).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -71,7 +76,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Build settings from overrides, then the environment, then defaults.
 
     Recognised override keys: ``HOME`` (instance folder), ``DATABASE_URL``,
-    ``SECRET_KEY``, ``DEMO_MODE``, ``TESTING``; everything else is kept in ``extra``.
+    ``SECRET_KEY``, ``DEMO_MODE``, ``TESTING``, ``SECURE_COOKIES``, ``TRUSTED_PROXIES``;
+    everything else is kept in ``extra``.
     """
     overrides = dict(overrides or {})
     home = Path(overrides.pop("HOME", None) or os.environ.get("BANKDRILL_HOME") or "instance").resolve()
@@ -87,5 +93,22 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     if demo is None:
         demo = os.environ.get("BANKDRILL_DEMO", "1") not in ("0", "false", "no")
     testing = bool(overrides.pop("TESTING", False))
+    secure = overrides.pop("SECURE_COOKIES", None)
+    if secure is None:
+        secure = _flag(os.environ.get("BANKDRILL_SECURE_COOKIES", "0"))
+    proxies = overrides.pop("TRUSTED_PROXIES", None)
+    if proxies is None:
+        proxies = os.environ.get("BANKDRILL_TRUSTED_PROXIES", "0")
+    try:
+        proxies = int(proxies)
+        if not 0 <= proxies <= 10:
+            raise ValueError
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"BANKDRILL_TRUSTED_PROXIES 应为 0–10 的整数（现为 {proxies!r}）。",
+                                 code="bad_setting") from exc
     return Settings(home=home, database_url=url, secret_key=secret, demo_mode=bool(demo),
-                    testing=testing, extra=overrides)
+                    testing=testing, secure_cookies=bool(secure), trusted_proxies=proxies, extra=overrides)
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")

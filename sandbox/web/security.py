@@ -61,6 +61,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def init_security(app: Flask) -> None:
     csrf.init_app(app)
 
@@ -70,6 +73,8 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("HSTS_ENABLED"):
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if request.path.startswith("/api/") or g.get("user") is not None:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
