@@ -52,6 +52,16 @@ def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorator
 
 
+def upload_limit(nbytes: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let this view accept bodies up to ``nbytes`` (above ``MAX_CONTENT_LENGTH``), e.g. a backup upload."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.max_upload = nbytes  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
 def any_user(view: Callable[..., Any]) -> Callable[..., Any]:
     """Any logged-in role."""
     return roles_required(*ALL_ROLES)(view)
@@ -65,6 +75,13 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_security(app: Flask) -> None:
+    @app.before_request
+    def _upload_limit() -> None:
+        # Before CSRF protection reads the form (registered first, so it runs first).
+        limit = getattr(app.view_functions.get(request.endpoint or ""), "max_upload", None)
+        if limit:
+            request.max_content_length = limit
+
     csrf.init_app(app)
 
     @app.after_request
