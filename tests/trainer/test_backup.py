@@ -15,7 +15,7 @@ from sandbox.accounts.models import User
 from sandbox.app import create_app
 from sandbox.db import import_all_models
 from sandbox.drill.models import Drill
-from sandbox.migrate import upgrade
+from sandbox.migrate import head_revision, upgrade
 from tests.kb.helpers import save
 from workorders.models import WorkOrder
 
@@ -62,7 +62,7 @@ def test_backup_restore_round_trip(app, api, runtime, runner, tmp_path, clock):
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(first) as zf:
         manifest = json.loads(zf.read("manifest.json"))
-    assert manifest["revision"] == "trainer_0001"
+    assert manifest["revision"] == head_revision()
     assert manifest["tables"] == {name: len(rows) for name, rows in source.items()}
 
     # Restore into a brand-new SQLite instance (from PostgreSQL when the suite runs there).
