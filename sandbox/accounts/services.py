@@ -239,12 +239,13 @@ def user_for_session(session: Session, clock: Clock, sid: object) -> User | None
     """The active user of a live session, or None (ended, expired, unknown, deactivated)."""
     if not isinstance(sid, str) or not sid:
         return None
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _hash_token(sid)))
-    if row is None or not row.user.active:
+    row = session.execute(select(User, UserSession.created_at).join(UserSession, UserSession.user_id == User.id)
+                          .where(UserSession.token_hash == _hash_token(sid))).first()  # one query per request
+    if row is None or not row[0].active:
         return None
-    if clock.now() - as_utc(row.created_at) > SESSION_MAX_AGE:
+    if clock.now() - as_utc(row[1]) > SESSION_MAX_AGE:
         return None
-    return row.user
+    return row[0]
 
 
 def end_session(session: Session, sid: object) -> None:
