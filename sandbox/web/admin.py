@@ -7,7 +7,6 @@ that page (with its CSRF token) does it. Backup and restore use the same logical
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ from wtforms.validators import DataRequired
 from sandbox import backup as backups
 from sandbox.accounts import services as accounts
 from sandbox.accounts.services import ADMIN, ROLES
+from sandbox.bank.seed import BEIJING
 from sandbox.errors import Conflict, DomainError, NotFound, ValidationFailed
 from sandbox.migrate import current_revision
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
@@ -195,14 +195,12 @@ def backup_download():
     path = folder / f"{secrets.token_hex(16)}.zip"
     try:
         info = backups.backup(rt.engine, path, rt.clock.now())
-        data = path.read_bytes()
+        stream = path.open("rb")  # streamed from the open file; the name is gone at once
     finally:
         path.unlink(missing_ok=True)
     log.info("admin %s downloaded a backup (%d rows)", current_user().username, info.rows)
-    from sandbox.bank.seed import BEIJING
-
     stamp = rt.clock.now().astimezone(BEIJING).strftime("%Y%m%d-%H%M")
-    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
+    return send_file(stream, mimetype="application/zip", as_attachment=True,
                      download_name=f"bankdrill-backup-{stamp}.zip", max_age=0)
 
 

@@ -181,7 +181,9 @@ def _download(admin) -> bytes:
     resp = admin.post("/admin/backup/download", data={"understood": "y"})
     assert resp.status_code == 200 and resp.mimetype == "application/zip"
     assert "attachment" in resp.headers["Content-Disposition"] and ".zip" in resp.headers["Content-Disposition"]
-    return resp.data
+    data = resp.data
+    resp.close()  # streamed from an open file, as a WSGI server would close it
+    return data
 
 
 def _upload(admin, data: bytes, name: str = "backup.zip"):
