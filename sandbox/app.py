@@ -14,8 +14,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the web app for one instance.
 
     ``config`` may carry ``HOME``, ``DATABASE_URL``, ``SECRET_KEY``, ``TESTING``,
-    ``DEMO_MODE`` and ``CLOCK`` (an object with ``now()``); any other upper-case
-    key is copied into ``app.config``.
+    ``DEMO_MODE``, ``SECURE_COOKIES``, ``TRUSTED_PROXIES`` and ``CLOCK`` (an object with
+    ``now()``); any other upper-case key is copied into ``app.config``.
     """
     config = dict(config or {})
     clock = config.pop("CLOCK", None)
@@ -27,11 +27,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="bankdrill_session",
-        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        # A form's CSRF token lasts an exam day; an older page must be reloaded.
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        HSTS_ENABLED=settings.secure_cookies,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=settings.trusted_proxies, x_host=settings.trusted_proxies)
     app.config.update({k: v for k, v in settings.extra.items() if k.isupper()})
     runtime = Runtime(settings, clock=clock)
     from sandbox.drill.gateway import BankConversationGateway

@@ -259,6 +259,14 @@ def _rows_for(zf: zipfile.ZipFile, table: Table) -> list[dict[str, Any]]:
     return out
 
 
+def read_rows(path: Path, table_name: str) -> list[dict[str, Any]]:
+    """The decoded rows of one table in a backup, to check it before restoring (e.g. who can log in)."""
+    tables = {t.name: t for t in _tables()}
+    with open_backup(path) as zf:
+        read_manifest(zf)
+        return _rows_for(zf, tables[table_name])
+
+
 def restore(engine: Engine, path: Path, progress: Callable[[str, int], None] | None = None) -> BackupInfo:
     """Replace every table's content with the backup's, in one transaction.
 

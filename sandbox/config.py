@@ -30,6 +30,11 @@ class Settings:
     demo_mode: bool = True
     testing: bool = False
     timezone: str = DEFAULT_TIMEZONE  # the zone times are shown in (IANA name)
+    # Behind TLS: Secure cookies and an HSTS header (``BANKDRILL_SECURE_COOKIES=1``).
+    secure_cookies: bool = False
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
+    # (``BANKDRILL_TRUSTED_PROXIES=1`` behind one nginx); 0 trusts none.
+    trusted_proxies: int = 0
     # Anything else the factory was given (Flask config keys, domain knobs).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -82,7 +87,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Build settings from overrides, then the environment, then defaults.
 
     Recognised override keys: ``HOME`` (instance folder), ``DATABASE_URL``,
-    ``SECRET_KEY``, ``DEMO_MODE``, ``TESTING``, ``TIMEZONE``; everything else is kept in ``extra``.
+    ``SECRET_KEY``, ``DEMO_MODE``, ``TESTING``, ``TIMEZONE``, ``SECURE_COOKIES``, ``TRUSTED_PROXIES``;
+    everything else is kept in ``extra``.
     """
     overrides = dict(overrides or {})
     home = Path(overrides.pop("HOME", None) or os.environ.get("BANKDRILL_HOME") or "instance").resolve()
@@ -99,5 +105,22 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         demo = os.environ.get("BANKDRILL_DEMO", "1") not in ("0", "false", "no")
     testing = bool(overrides.pop("TESTING", False))
     zone = load_zone(overrides.pop("TIMEZONE", None) or os.environ.get("BANKDRILL_TIMEZONE")).key
+    secure = overrides.pop("SECURE_COOKIES", None)
+    if secure is None:
+        secure = _flag(os.environ.get("BANKDRILL_SECURE_COOKIES", "0"))
+    proxies = overrides.pop("TRUSTED_PROXIES", None)
+    if proxies is None:
+        proxies = os.environ.get("BANKDRILL_TRUSTED_PROXIES", "0")
+    try:
+        proxies = int(proxies)
+        if not 0 <= proxies <= 10:
+            raise ValueError
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"BANKDRILL_TRUSTED_PROXIES 应为 0–10 的整数（现为 {proxies!r}）。",
+                                 code="bad_setting") from exc
     return Settings(home=home, database_url=url, secret_key=secret, demo_mode=bool(demo),
-                    testing=testing, timezone=zone, extra=overrides)
+                    testing=testing, timezone=zone, secure_cookies=bool(secure), trusted_proxies=proxies, extra=overrides)
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")

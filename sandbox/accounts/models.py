@@ -1,4 +1,4 @@
-"""Tables for people who log in and the API tokens they hold."""
+"""Tables for people who log in, their browser sessions and API tokens, and attempt counters."""
 
 from __future__ import annotations
 
@@ -19,12 +19,15 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), index=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Unused since migration 0008 (login throttling moved to ``ThrottleCounter``); kept so
+    # backups made before it still restore column for column.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    sessions: Mapped[list["UserSession"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def label(self) -> str:
@@ -42,3 +45,34 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(Base):
+    """A browser login. The cookie holds a random id; only its hash is stored.
+
+    Deleting the row ends the session at once (logout, password change, deactivation).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class ThrottleCounter(Base):
+    """Recent failures under one key (``login:acct_ip:...``, ``identity:3:17``...).
+
+    Whether the key is blocked, and for how long, follows from ``failures`` and
+    ``last_failure_at`` under the key's policy (``sandbox.accounts.throttle``).
+    """
+
+    __tablename__ = "throttle_counters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)

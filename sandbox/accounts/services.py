@@ -1,19 +1,35 @@
-"""Account rules: roles, password policy, login throttling and API tokens."""
+"""Account rules: roles, passwords, login throttling, browser sessions and API tokens.
+
+Logging in runs in three steps so the slow password hash holds no database lock:
+``reserve_login`` (a short write: counts the attempt, or refuses while throttled),
+``verify_login`` (reads; always computes one hash, a dummy one for unknown names, so the
+answer time does not tell which names exist) and ``complete_login`` (a short write:
+takes the attempt back, starts a session). The caller commits after each step.
+
+Throttling (policies below) is per account *and source* (IP address, IPv6 by /64), per
+source over all accounts, and per account over all sources; a browser that logged into
+the account before (a signed device cookie) is throttled on its own key instead, so an
+attacker's failures elsewhere never keep the real user out. Waits grow and end by
+themselves; nothing locks an account for good.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from sandbox.accounts.models import ApiToken, User
+from sandbox.accounts import throttle
+from sandbox.accounts.models import ApiToken, User, UserSession
+from sandbox.accounts.throttle import Policy, Reservation, Throttled
 from sandbox.clock import Clock, as_utc
-from sandbox.errors import Conflict, NotFound, TooManyAttempts, ValidationFailed
+from sandbox.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
 
 CANDIDATE, EXAMINER, TRAINER, ADMIN = "candidate", "examiner", "trainer", "admin"
 ROLES: dict[str, str] = {
@@ -24,10 +40,23 @@ ROLES: dict[str, str] = {
 }
 ALL_ROLES = tuple(ROLES)
 
-# Five failures in a row start slowing the account down; each further failure doubles the wait.
-FREE_FAILURES = 5
-BASE_LOCK_SECONDS = 30
-MAX_LOCK_SECONDS = 15 * 60
+# Login throttling: one account from one source; one source over every account (an exam
+# room behind one NAT address logs in together, so this one is generous); one account over
+# every source (a slow attack from many addresses); one trusted browser of the account.
+LOGIN_ACCOUNT_SOURCE = Policy(free=5, base_seconds=30, cap_seconds=15 * 60, reset_seconds=60 * 60)
+LOGIN_SOURCE = Policy(free=30, base_seconds=10, cap_seconds=5 * 60, reset_seconds=15 * 60)
+LOGIN_ACCOUNT = Policy(free=20, base_seconds=30, cap_seconds=15 * 60, reset_seconds=60 * 60)
+LOGIN_DEVICE = Policy(free=5, base_seconds=30, cap_seconds=15 * 60, reset_seconds=60 * 60)
+# Checks of the current password when changing it.
+PASSWORD_CHECK = Policy(free=5, base_seconds=30, cap_seconds=15 * 60, reset_seconds=60 * 60)
+# Counters untouched this long are deleted at the next successful login.
+THROTTLE_KEEP = timedelta(days=2)
+
+# A browser session ends at logout, password change or deactivation, and at the latest this long after login.
+SESSION_MAX_AGE = timedelta(days=30)
+
+BAD_CREDENTIALS = "用户名或密码错误。"
+ACCOUNT_DISABLED = "该账号已停用，请联系管理员。"
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
 
@@ -63,10 +92,24 @@ def create_user(session: Session, clock: Clock, username: str, role: str, passwo
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    """Replace a user's password (validated and hashed)."""
+def hash_password(password: str) -> str:
+    """Validate a new password and return its hash (slow: call it outside a write transaction)."""
     validate_password(password)
-    user.password_hash = generate_password_hash(password)
+    return generate_password_hash(password)
+
+
+def set_password(user: User, password: str) -> None:
+    """Replace a user's password (validated and hashed). Sessions are not touched: see ``replace_password``."""
+    user.password_hash = hash_password(password)
+
+
+def generate_password() -> str:
+    """A random password people can type: 10 letters and digits, at least two of each."""
+    letters = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+    digits = "23456789"
+    chars = [secrets.choice(letters) for _ in range(6)] + [secrets.choice(digits) for _ in range(4)]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
 
 
 def get_user(session: Session, username: str) -> User:
@@ -76,38 +119,222 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
+def get_user_by_id(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在。", code="unknown_user")
+    return user
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.role, User.username)))
 
 
-def authenticate(session: Session, clock: Clock, username: str, password: str) -> User:
-    """Check a login; count failures and slow the account down after five in a row.
+# --- logging in -----------------------------------------------------------------------
 
-    Raises ``ValidationFailed`` (code ``bad_credentials``) on a wrong name or
-    password and ``TooManyAttempts`` while the account is cooling down. The caller
-    commits in both the success and the failure case so the counter is kept.
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password, made the same way as real ones (computed once)."""
+    if not _dummy:
+        _dummy.append(generate_password_hash(secrets.token_urlsafe(16)))
+    return _dummy[0]
+
+
+def password_matches(stored_hash: str, password: str) -> bool:
+    """Compare a password with a stored hash (the slow step of every login)."""
+    return check_password_hash(stored_hash, password or "")
+
+
+def source_key(address: str | None) -> str:
+    """The throttling key of a client address: IPv4 as is, IPv6 by its /64 network."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _login_name(username: str | None) -> str:
+    return (username or "").strip()[:64]
+
+
+def login_keys(username: str | None, source: str | None, device: str | None = None) -> list[tuple[str, Policy]]:
+    """The throttling keys of one login attempt.
+
+    ``device`` is the nonce of a valid device cookie *for this username* (the browser
+    logged into the account before); such attempts are counted on their own key only.
     """
-    now = clock.now()
-    user = session.scalar(select(User).where(User.username == (username or "").strip()))
-    if user is None or not user.active:
-        # Same message as a wrong password: never reveal which names exist.
-        raise ValidationFailed("用户名或密码错误。", code="bad_credentials")
-    locked_until = as_utc(user.locked_until)
-    if locked_until and locked_until > now:
-        wait = int((locked_until - now).total_seconds()) + 1
-        raise TooManyAttempts(f"登录失败次数过多，请 {wait} 秒后再试。", code="login_throttled",
-                              details={"retry_after": wait})
-    if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins += 1
-        if user.failed_logins >= FREE_FAILURES:
-            extra = user.failed_logins - FREE_FAILURES
-            seconds = min(BASE_LOCK_SECONDS * (2 ** extra), MAX_LOCK_SECONDS)
-            user.locked_until = now + timedelta(seconds=seconds)
-        raise ValidationFailed("用户名或密码错误。", code="bad_credentials")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    name = _login_name(username)
+    if device:
+        return [(f"login:device:{device}|{name}", LOGIN_DEVICE)]
+    src = source_key(source)
+    return [(f"login:acct_ip:{name}|{src}", LOGIN_ACCOUNT_SOURCE), (f"login:ip:{src}", LOGIN_SOURCE),
+            (f"login:acct:{name}", LOGIN_ACCOUNT)]
+
+
+def reserve_login(session: Session, clock: Clock, username: str | None, source: str | None,
+                  device: str | None = None) -> Reservation:
+    """Count a login attempt before the password is checked, or refuse it while throttled.
+
+    Raises ``TooManyAttempts`` (429, code ``login_throttled``, ``retry_after`` seconds). The
+    same for known and unknown names. The caller commits.
+    """
+    try:
+        return throttle.reserve(session, clock, login_keys(username, source, device))
+    except Throttled as exc:
+        raise TooManyAttempts(f"登录失败次数过多，请 {exc.retry_after} 秒后再试。", code="login_throttled",
+                              details={"retry_after": exc.retry_after}) from exc
+
+
+def verify_login(session: Session, username: str | None, password: str | None) -> User:
+    """The user these credentials belong to; reads only and always computes one hash.
+
+    Raises ``ValidationFailed`` (``bad_credentials``, the same for a wrong password and an
+    unknown name) or, with the right password of a deactivated account, ``Forbidden``
+    (``account_disabled``).
+    """
+    user = session.scalar(select(User).where(User.username == _login_name(username)))
+    if user is None:
+        password_matches(_dummy_hash(), password or "")  # as slow as a real check
+        raise ValidationFailed(BAD_CREDENTIALS, code="bad_credentials")
+    if not password_matches(user.password_hash, password or ""):
+        raise ValidationFailed(BAD_CREDENTIALS, code="bad_credentials")
+    if not user.active:
+        raise Forbidden(ACCOUNT_DISABLED, code="account_disabled")
     return user
+
+
+def complete_login(session: Session, clock: Clock, user: User, reservation: Reservation) -> str:
+    """Take the attempt back, record the login and start a browser session; returns its id."""
+    # This account from this source (or this browser) starts afresh; the shared keys only
+    # lose this attempt's count.
+    forget = tuple(key for key, _policy in reservation.keys if key.startswith(("login:acct_ip:", "login:device:")))
+    throttle.release(session, reservation, forget=forget)
+    throttle.purge(session, clock, THROTTLE_KEEP)
+    user = session.merge(user)
+    user.last_login_at = clock.now()
+    return start_session(session, clock, user)
+
+
+# --- browser sessions -----------------------------------------------------------------
+
+def start_session(session: Session, clock: Clock, user: User) -> str:
+    """A new session for ``user``; returns the id for the cookie (only its hash is kept)."""
+    now = clock.now()
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id,
+                                              UserSession.created_at < now - SESSION_MAX_AGE))
+    sid = secrets.token_urlsafe(32)
+    session.add(UserSession(user_id=user.id, token_hash=_hash_token(sid), created_at=now))
+    session.flush()
+    return sid
+
+
+def user_for_session(session: Session, clock: Clock, sid: object) -> User | None:
+    """The active user of a live session, or None (ended, expired, unknown, deactivated)."""
+    if not isinstance(sid, str) or not sid:
+        return None
+    row = session.execute(select(User, UserSession.created_at).join(UserSession, UserSession.user_id == User.id)
+                          .where(UserSession.token_hash == _hash_token(sid))).first()  # one query per request
+    if row is None or not row[0].active:
+        return None
+    if clock.now() - as_utc(row[1]) > SESSION_MAX_AGE:
+        return None
+    return row[0]
+
+
+def end_session(session: Session, sid: object) -> None:
+    """End one browser session (logout)."""
+    if isinstance(sid, str) and sid:
+        session.execute(delete(UserSession).where(UserSession.token_hash == _hash_token(sid)))
+
+
+def end_all_sessions(session: Session, user: User) -> int:
+    """End every browser session of ``user``; returns how many there were."""
+    result = session.execute(delete(UserSession).where(UserSession.user_id == user.id)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def session_count(session: Session, user: User) -> int:
+    return session.scalar(select(func.count()).select_from(UserSession).where(UserSession.user_id == user.id)) or 0
+
+
+# --- password changes and administration -------------------------------------------------
+
+def password_check_key(user: User) -> str:
+    return f"password:{user.id}"
+
+
+def reserve_password_check(session: Session, clock: Clock, user: User) -> Reservation:
+    """Count a check of the current password (password change), or refuse while throttled (429)."""
+    try:
+        return throttle.reserve(session, clock, [(password_check_key(user), PASSWORD_CHECK)])
+    except Throttled as exc:
+        raise TooManyAttempts(f"原密码错误次数过多，请 {exc.retry_after} 秒后再试。", code="password_check_throttled",
+                              details={"retry_after": exc.retry_after}) from exc
+
+
+def replace_password(session: Session, clock: Clock, user: User, password_hash: str,
+                     reservation: Reservation | None = None) -> dict:
+    """Store a new password hash and end every session and API token of the user.
+
+    Returns ``{"sessions_ended", "tokens_revoked"}``. The caller starts a new session
+    if the person who changed it should stay logged in.
+    """
+    if reservation is not None:
+        throttle.release(session, reservation, forget=(password_check_key(user),))
+    user.password_hash = password_hash
+    return {"sessions_ended": end_all_sessions(session, user), "tokens_revoked": revoke_tokens(session, user)}
+
+
+def reset_password(session: Session, clock: Clock, user: User) -> str:
+    """Give ``user`` a new random password (returned once) and end their sessions and tokens."""
+    password = generate_password()
+    replace_password(session, clock, user, hash_password(password))
+    return password
+
+
+def _active_admins(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)
+                          .where(User.role == ADMIN, User.active.is_(True))) or 0
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    if user.role == ADMIN and user.active and _active_admins(session) <= 1:
+        raise Conflict("至少需要保留一名启用中的管理员，不能停用或降级最后一名管理员。", code="last_admin")
+
+
+def set_role(session: Session, user: User, role: str) -> None:
+    """Give ``user`` another role; refused if it would leave no active administrator."""
+    if role not in ROLES:
+        raise ValidationFailed(f"未知角色 {role!r}；可选：{', '.join(ALL_ROLES)}。", code="unknown_role")
+    if role == user.role:
+        return
+    if role != ADMIN:
+        _keep_an_admin(session, user)
+    user.role = role
+
+
+def deactivate(session: Session, user: User) -> dict:
+    """Stop ``user`` logging in and end their sessions and tokens at once.
+
+    Refused (409 ``last_admin``) for the last active administrator. Returns
+    ``{"sessions_ended", "tokens_revoked"}``.
+    """
+    _keep_an_admin(session, user)
+    user.active = False
+    return {"sessions_ended": end_all_sessions(session, user), "tokens_revoked": revoke_tokens(session, user)}
+
+
+def activate(session: Session, user: User) -> None:
+    """Let a deactivated user log in again."""
+    user.active = True
 
 
 # How stale ``ApiToken.last_used_at`` may get before a request records its use.
@@ -125,6 +352,25 @@ def issue_token(session: Session, clock: Clock, user: User) -> str:
                          created_at=clock.now()))
     session.flush()
     return token
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The user's API tokens, oldest first (only prefixes: the tokens themselves are not kept)."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
+
+
+def revoke_tokens(session: Session, user: User, token_id: int | None = None) -> int:
+    """Revoke one token of ``user`` (``token_id``) or all of them; returns how many.
+
+    404 ``unknown_token`` when ``token_id`` is not one of the user's tokens.
+    """
+    query = delete(ApiToken).where(ApiToken.user_id == user.id)
+    if token_id is not None:
+        query = query.where(ApiToken.id == token_id)
+    count = session.execute(query.execution_options(synchronize_session=False)).rowcount or 0
+    if token_id is not None and not count:
+        raise NotFound(f"用户 {user.username} 没有编号为 {token_id} 的令牌。", code="unknown_token")
+    return count
 
 
 def user_for_token(session: Session, clock: Clock, token: str) -> User | None:

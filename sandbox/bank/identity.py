@@ -4,7 +4,10 @@ Rules (one place): method ``id_phone`` compares name + last 6 of the ID number +
 of the registered mobile; method ``sms`` compares a 6-digit code sent to the customer's
 simulated phone (valid 5 minutes, single use, only the newest code counts, stored
 hashed, at most one per minute). Three failed attempts lock the check for the
-conversation. A verification lapses after 15 minutes without an allowed lookup. A
+conversation. Across conversations, three failures of one agent on one customer within
+15 minutes pause that agent's checks of that customer for 15 minutes (429
+``verification_throttled``, audited as ``agent_customer_locked``), so opening new
+conversations gives no new guesses. A verification lapses after 15 minutes without an allowed lookup. A
 failure never says which field was wrong. Malformed input (wrong length, non-digits)
 is refused with a clear 400 and is not counted as an attempt.
 
@@ -16,6 +19,7 @@ Public functions (session + clock, never commit; the caller must commit even whe
 - ``require_verified(session, clock, conversation, user, action, target_ref="")``
 - ``identity_state(session, clock, conversation)`` → dict for the UI
 - ``phone_messages(session, conversation)`` → the simulated phone's inbox
+- ``recent_lockouts(session, clock, hours=24)`` → lockouts for the examiner's list
 """
 
 from __future__ import annotations
@@ -27,19 +31,25 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from sandbox.accounts import throttle
 from sandbox.accounts.models import User
+from sandbox.accounts.throttle import Policy, Throttled
 from sandbox.bank import audit, masking
 from sandbox.bank.conversations import ensure_open
-from sandbox.bank.models import Conversation, IdentityCheck, PhoneMessage, SmsCode
+from sandbox.bank.models import AuditEntry, Conversation, Customer, IdentityCheck, PhoneMessage, SmsCode
 from sandbox.bank.seed import local_iso
 from sandbox.clock import Clock, as_utc
 from sandbox.errors import Forbidden, IdentityNotVerified, TooManyAttempts, ValidationFailed
 
 MAX_FAILURES = 3
 INACTIVITY = timedelta(minutes=15)
+# One agent, one customer, any conversation: three failures within 15 minutes pause checks for 15 minutes.
+AGENT_CUSTOMER_WINDOW = 15 * 60
+AGENT_CUSTOMER = Policy(free=MAX_FAILURES, base_seconds=AGENT_CUSTOMER_WINDOW, cap_seconds=AGENT_CUSTOMER_WINDOW,
+                        reset_seconds=AGENT_CUSTOMER_WINDOW, growing=False)
 SMS_VALIDITY = timedelta(minutes=5)
 SMS_RESEND_AFTER = timedelta(seconds=60)
 SMS_SENDER = "演练银行"
@@ -53,6 +63,11 @@ _CODE = re.compile(r"\d{6}")
 
 MISMATCH_MESSAGE = "核验信息与登记信息不一致，请与客户重新确认。"
 LOCKED_MESSAGE = "核验失败次数已达上限，本会话的身份核验已锁定；请引导客户持有效证件到网点办理。"
+THROTTLED_MESSAGE = ("您对该客户的身份核验在 15 分钟内已失败 3 次（含其他会话），核验已暂停，请 {wait} 后再试；"
+                     "也可引导客户持有效证件到网点办理。")
+# Audit reasons of the verify steps that locked something (for the examiner's lockout list).
+LOCK_REASONS = ("mismatch_locked", "mismatch_agent_locked")
+THROTTLED_REASON = "agent_customer_locked"
 
 
 @dataclass
@@ -90,8 +105,25 @@ def is_verified(session: Session, clock: Clock, conversation: Conversation) -> b
     return _is_verified(check, clock.now())
 
 
+def throttle_key(agent_id: int, customer_id: int) -> str:
+    """The attempt counter of one agent on one customer, across conversations."""
+    return f"identity:{agent_id}:{customer_id}"
+
+
+def _wait_text(seconds: int) -> str:
+    minutes, rest = divmod(max(seconds, 1), 60)
+    if not minutes:
+        return f"{rest} 秒"
+    return f"{minutes} 分钟" if not rest else f"{minutes + 1} 分钟"
+
+
 def identity_state(session: Session, clock: Clock, conversation: Conversation) -> dict:
-    """``{"verified", "locked", "attempts_left", "method", "expires_at"}`` for the UI."""
+    """``{"verified", "locked", "attempts_left", "method", "expires_at", "lock", "retry_after"}`` for the UI.
+
+    ``lock`` says why checks are refused: ``conversation`` (three failures here, for good),
+    ``agent_customer`` (three failures of this agent on this customer in 15 minutes, with
+    ``retry_after`` seconds) or None.
+    """
     check = session.scalar(select(IdentityCheck).where(
         IdentityCheck.conversation_id == conversation.id, IdentityCheck.customer_id == conversation.customer_id))
     now = clock.now()
@@ -100,15 +132,28 @@ def identity_state(session: Session, clock: Clock, conversation: Conversation) -
     if verified:
         expires = local_iso((as_utc(check.last_activity_at) or as_utc(check.verified_at)) + INACTIVITY)
     failed = check.failed_attempts if check else 0
-    return {"verified": verified, "locked": bool(check and check.locked),
-            "attempts_left": max(MAX_FAILURES - failed, 0), "method": check.method if verified else None,
-            "expires_at": expires}
+    key = throttle_key(conversation.owner_id, conversation.customer_id)
+    across = throttle.failures(session, clock, key, AGENT_CUSTOMER)
+    wait = throttle.seconds_left(session, clock, key, AGENT_CUSTOMER)
+    lock = "conversation" if check and check.locked else ("agent_customer" if wait else None)
+    return {"verified": verified, "locked": lock is not None,
+            "attempts_left": max(min(MAX_FAILURES - failed, MAX_FAILURES - across), 0),
+            "method": check.method if verified else None, "expires_at": expires,
+            "lock": lock, "retry_after": wait if lock == "agent_customer" else None}
 
 
 def _locked_error(session: Session, clock: Clock, conversation: Conversation, user: User, action: str) -> TooManyAttempts:
     audit.record(session, clock, user, action, allowed=False, conversation_id=conversation.id,
                  customer_id=conversation.customer_id, reason="verification_locked")
     return TooManyAttempts(LOCKED_MESSAGE, code="verification_locked", details={"attempts_left": 0})
+
+
+def _throttled_error(session: Session, clock: Clock, conversation: Conversation, user: User, action: str,
+                     wait: int) -> TooManyAttempts:
+    audit.record(session, clock, user, action, allowed=False, conversation_id=conversation.id,
+                 customer_id=conversation.customer_id, reason=THROTTLED_REASON)
+    return TooManyAttempts(THROTTLED_MESSAGE.format(wait=_wait_text(wait)), code="verification_throttled",
+                           details={"attempts_left": 0, "retry_after": wait})
 
 
 def _hash_code(code: str, salt: str) -> str:
@@ -124,13 +169,17 @@ def send_sms(session: Session, clock: Clock, conversation: Conversation, user: U
     """Send a fresh 6-digit code to the customer's simulated phone.
 
     The code appears only in the phone's inbox (the customer's side). Refused with 429
-    ``verification_locked`` after three failures and ``sms_too_frequent`` within a minute
+    ``verification_locked`` after three failures, ``verification_throttled`` while this
+    agent's checks of this customer are paused, and ``sms_too_frequent`` within a minute
     of the previous code.
     """
     ensure_open(conversation)
     check = _check(session, conversation)
     if check.locked:
         raise _locked_error(session, clock, conversation, user, "sms_send")
+    wait = throttle.seconds_left(session, clock, throttle_key(user.id, conversation.customer_id), AGENT_CUSTOMER)
+    if wait:
+        raise _throttled_error(session, clock, conversation, user, "sms_send", wait)
     now = clock.now()
     last = session.scalar(select(SmsCode).where(SmsCode.conversation_id == conversation.id,
                                                 SmsCode.customer_id == conversation.customer_id)
@@ -216,18 +265,27 @@ def verify(session: Session, clock: Clock, conversation: Conversation, user: Use
     """Check the customer's answer and update the conversation's verification state.
 
     Returns ``VerifyResult(verified, attempts_left, message)``; a wrong answer is a
-    result, not an error. Raises 400 for malformed input (not counted) and 429
-    ``verification_locked`` once three attempts failed.
+    result, not an error. Raises 400 for malformed input (not counted), 429
+    ``verification_locked`` once three attempts failed in this conversation and 429
+    ``verification_throttled`` while this agent's checks of this customer are paused
+    (three failures within 15 minutes, in any conversations).
     """
     ensure_open(conversation)
     check = _check(session, conversation)
     if check.locked:
         raise _locked_error(session, clock, conversation, user, "verify")
     method, answer = _parse(payload)
+    key = throttle_key(user.id, conversation.customer_id)
+    try:
+        # Counted before comparing, under a row lock: parallel guesses in other conversations queue here.
+        reservation = throttle.reserve(session, clock, [(key, AGENT_CUSTOMER)])
+    except Throttled as exc:
+        raise _throttled_error(session, clock, conversation, user, "verify", exc.retry_after) from exc
     now = clock.now()
     ok = _id_phone_matches(conversation, answer) if method == ID_PHONE else _sms_matches(session, conversation,
                                                                                        answer["code"], now)
     if ok:
+        throttle.release(session, reservation, forget=(key,))
         check.failed_attempts = 0
         check.verified_at = now
         check.last_activity_at = now
@@ -242,20 +300,28 @@ def verify(session: Session, clock: Clock, conversation: Conversation, user: Use
                     .values(failed_attempts=IdentityCheck.failed_attempts + 1)
                     .execution_options(synchronize_session=False))
     session.refresh(check)
+    across = throttle.failures(session, clock, key, AGENT_CUSTOMER)
     reason = "mismatch"
     if check.failed_attempts >= MAX_FAILURES:
         check.locked = True
         check.verified_at = None
         reason = "mismatch_locked"
+    elif across >= MAX_FAILURES:
+        check.verified_at = None
+        reason = "mismatch_agent_locked"
     audit.record(session, clock, user, "verify", allowed=False, conversation_id=conversation.id,
                  customer_id=conversation.customer_id, target_ref=method, reason=reason)
     session.flush()
-    left = max(MAX_FAILURES - check.failed_attempts, 0)
+    left = max(min(MAX_FAILURES - check.failed_attempts, MAX_FAILURES - across), 0)
     if method == SMS:
         message = "验证码不正确或已失效。" + (f"还可尝试 {left} 次。" if left else "")
     else:
         message = MISMATCH_MESSAGE + (f"还可尝试 {left} 次。" if left else "")
-    return VerifyResult(False, left, LOCKED_MESSAGE if check.locked else message)
+    if check.locked:
+        message = LOCKED_MESSAGE
+    elif reason == "mismatch_agent_locked":
+        message = THROTTLED_MESSAGE.format(wait=_wait_text(AGENT_CUSTOMER_WINDOW))
+    return VerifyResult(False, left, message)
 
 
 def require_verified(session: Session, clock: Clock, conversation: Conversation, user: User, action: str,
@@ -332,3 +398,38 @@ def confirm_on_phone(session: Session, clock: Clock, conversation: Conversation,
     if match is None:
         raise ValidationFailed("客户手机上没有待确认的验证短信，请坐席先发送。", code="no_sms")
     return verify(session, clock, conversation, user, {"method": SMS, "code": match.group(1)})
+
+
+def recent_lockouts(session: Session, clock: Clock, hours: int = 24) -> list[dict]:
+    """Identity-check lockouts of the last ``hours``, newest first, for examiners.
+
+    One row per failure that locked something: ``kind`` is ``conversation`` (this
+    conversation, for good) or ``agent_customer`` (the agent's checks of the customer
+    across conversations, for 15 minutes). ``refused`` counts the attempts refused
+    afterwards while paused; ``retry_after`` is the pause left now (0 once over).
+    """
+    now = clock.now()
+    since = now - timedelta(hours=hours)
+    rows = session.execute(
+        select(AuditEntry, User.username, User.display_name, Customer.code, Conversation.drill_id)
+        .join(User, User.id == AuditEntry.user_id, isouter=True)
+        .join(Customer, Customer.id == AuditEntry.customer_id, isouter=True)
+        .join(Conversation, Conversation.id == AuditEntry.conversation_id, isouter=True)
+        .where(AuditEntry.action == "verify", AuditEntry.reason.in_(LOCK_REASONS), AuditEntry.at >= since)
+        .order_by(AuditEntry.id.desc()).limit(500)).all()
+    refused = dict(((user_id, customer_id), count) for user_id, customer_id, count in session.execute(
+        select(AuditEntry.user_id, AuditEntry.customer_id, func.count())
+        .where(AuditEntry.reason == THROTTLED_REASON, AuditEntry.at >= since)
+        .group_by(AuditEntry.user_id, AuditEntry.customer_id)))
+    out = []
+    for entry, username, display_name, customer_code, drill_id in rows:
+        kind = "conversation" if entry.reason == "mismatch_locked" else "agent_customer"
+        wait = 0
+        if entry.user_id is not None and entry.customer_id is not None:
+            wait = throttle.seconds_left(session, clock, throttle_key(entry.user_id, entry.customer_id),
+                                         AGENT_CUSTOMER)
+        out.append({"at": local_iso(as_utc(entry.at)), "agent": username or "—",
+                    "agent_label": display_name or username or "—", "customer": customer_code or "—",
+                    "conversation_id": entry.conversation_id, "drill_id": drill_id, "kind": kind,
+                    "refused": refused.get((entry.user_id, entry.customer_id), 0), "retry_after": wait})
+    return out

@@ -55,7 +55,7 @@ def init_static(app: Flask) -> None:
 
 def register_web(app: Flask) -> None:
     """Attach request glue, security, error handlers and every blueprint."""
-    from sandbox.web import api, auth, bank, drills, errors, kb, main, rounds, scenario_library, security, trainer
+    from sandbox.web import admin, api, auth, bank, drills, errors, kb, main, rounds, scenario_library, security, trainer
     from sandbox.web import workorders as workorders_pages
     # API modules add their routes to api.bp when imported (before it is registered).
     from sandbox.web.api import bank as _api_bank  # noqa: F401
@@ -78,6 +78,6 @@ def register_web(app: Flask) -> None:
     init_static(app)
     security.init_security(app)
     errors.init_error_handlers(app)
-    for blueprint in (auth.bp, main.bp, drills.bp, rounds.bp, scenario_library.bp, kb.bp, bank.bp,
+    for blueprint in (auth.bp, main.bp, admin.bp, drills.bp, rounds.bp, scenario_library.bp, kb.bp, bank.bp,
                       workorders_pages.bp, trainer.bp, api.bp):
         app.register_blueprint(blueprint)

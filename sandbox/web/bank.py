@@ -49,3 +49,10 @@ def practice_phone(conversation_id: int):
 def examiner_customers():
     return render_template("bank/examiner_customers.html",
                            customers=lookups.examiner_customers(db(), runtime().clock))
+
+
+@bp.get("/bank/identity-locks")
+@roles_required("examiner", "admin")
+def identity_locks():
+    """Identity-check lockouts of the last 24 hours: in one conversation, or paused across conversations."""
+    return render_template("bank/identity_locks.html", lockouts=identity.recent_lockouts(db(), runtime().clock))

@@ -223,7 +223,11 @@ def _after(response: Response) -> Response:
         data["reason"] = payload["error"].get("code")
     if event_type == "identity.verify":
         if not allowed:
-            event_type = "identity.locked" if data.get("reason") == "too_many_attempts" else "identity.failed"
+            # A pause across conversations (verification_throttled) is a lock the examiner sees.
+            locked = data.get("reason") in ("too_many_attempts", "verification_throttled")
+            event_type = "identity.locked" if locked else "identity.failed"
+            if locked and isinstance(payload, dict):
+                data["message"] = payload["error"].get("message", "")
             data["allowed"] = True
         elif payload and payload.get("verified"):
             event_type = "identity.verified"

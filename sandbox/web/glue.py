@@ -9,7 +9,7 @@ from flask import Flask, current_app, g, request, session
 from sqlalchemy.orm import Session
 
 from sandbox.accounts.models import User
-from sandbox.accounts.services import user_for_token
+from sandbox.accounts.services import user_for_session, user_for_token
 from sandbox.db import begin_write
 from sandbox.runtime import Runtime
 
@@ -75,15 +75,26 @@ def _load_user() -> None:
             s.commit()  # end the read transaction so a later unit of work can begin as a writer
         g.via_token = g.user is not None
         return
-    uid = session.get("uid")
-    if uid is not None:
-        user = db().get(User, uid)
-        if user is not None and user.active and session.get("role") == user.role:
+    sid = session.get("sid")
+    if sid is not None:
+        # A server-side session: logout, a password change or deactivation delete it at once.
+        user = user_for_session(db(), runtime().clock, sid)
+        if user is not None:
             g.user = user
+            g.session_sid = sid
         else:
             session.clear()
         # End the read transaction so a later unit of work can begin as a writer.
         db().commit()
+    elif "uid" in session:
+        session.clear()  # a cookie from before server-side sessions: log in again
+
+
+def begin_browser_session(sid: str) -> None:
+    """Point this browser's cookie at the new server-side session ``sid`` (login, password change)."""
+    session["sid"] = sid
+    session.permanent = False
+    g.session_sid = sid
 
 
 def _close_db(exc: BaseException | None) -> None:

@@ -52,6 +52,16 @@ def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorator
 
 
+def upload_limit(nbytes: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let this view accept bodies up to ``nbytes`` (above ``MAX_CONTENT_LENGTH``), e.g. a backup upload."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.max_upload = nbytes  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
 def any_user(view: Callable[..., Any]) -> Callable[..., Any]:
     """Any logged-in role."""
     return roles_required(*ALL_ROLES)(view)
@@ -61,7 +71,17 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def init_security(app: Flask) -> None:
+    @app.before_request
+    def _upload_limit() -> None:
+        # Before CSRF protection reads the form (registered first, so it runs first).
+        limit = getattr(app.view_functions.get(request.endpoint or ""), "max_upload", None)
+        if limit:
+            request.max_content_length = limit
+
     csrf.init_app(app)
 
     @app.after_request
@@ -70,6 +90,8 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("HSTS_ENABLED"):
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if request.path.startswith("/api/") or g.get("user") is not None:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

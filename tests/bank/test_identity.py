@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sandbox.bank.models import AuditEntry, SmsCode
+from tests.conftest import strip_tags
 
 
 def _phone_code(driver, cid: int) -> str:
@@ -30,7 +32,7 @@ def test_id_phone_passes_and_lookups_open(bank):
 
 
 @pytest.mark.db
-def test_three_failures_lock_and_no_hint_which_field(bank, customer_facts):
+def test_three_failures_lock_and_no_hint_which_field(bank, customer_facts, clock):
     a = bank("candidate")
     cid = a.open("C001")
     facts = customer_facts("C001")
@@ -52,8 +54,12 @@ def test_three_failures_lock_and_no_hint_which_field(bank, customer_facts):
     resp = a.get(f"/api/v1/conversations/{cid}/customer")
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "identity_not_verified"
     assert a.get(f"/api/v1/conversations/{cid}").get_json()["identity"]["locked"] is True
-    # a fresh conversation starts over
-    assert a.verify(a.open("C001")).get_json()["verified"] is True
+    # a fresh conversation gives no new guesses: this agent's checks of C001 pause for 15 minutes
+    fresh = a.open("C001")
+    paused = a.verify(fresh)
+    assert paused.status_code == 429 and paused.get_json()["error"]["code"] == "verification_throttled"
+    clock.advance(15 * 60 + 1)
+    assert a.verify(fresh).get_json()["verified"] is True
 
 
 @pytest.mark.parametrize("override,code", [
@@ -243,3 +249,121 @@ def test_verify_attempts_are_audited(bank, session):
     rows = list(session.scalars(select(AuditEntry).where(AuditEntry.conversation_id == cid,
                                                          AuditEntry.action == "verify").order_by(AuditEntry.id)))
     assert [(r.allowed, r.reason) for r in rows] == [(False, "mismatch"), (True, "")]
+
+
+# --- the lockout across conversations (one agent, one customer, 15 minutes) ---------------------
+
+def _wrong(a, cid):
+    return a.verify(cid, name="王某某")
+
+
+@pytest.mark.db
+def test_thirty_guesses_over_new_conversations_stop_after_three(bank, clock, session):
+    a = bank("candidate")
+    answers = [_wrong(a, a.open("C001")) for _ in range(30)]
+    counted = [r.get_json() for r in answers[:3]]
+    assert [r.status_code for r in answers[:3]] == [200, 200, 200]
+    assert [c["attempts_left"] for c in counted] == [2, 1, 0]
+    assert "15 分钟内已失败 3 次" in counted[2]["message"] and "含其他会话" in counted[2]["message"]
+    for resp in answers[3:]:
+        assert resp.status_code == 429
+        error = resp.get_json()["error"]
+        assert error["code"] == "verification_throttled" and error["retry_after"] == 15 * 60 + 1
+        assert "核验已暂停" in error["message"] and "15 分钟" in error["message"]
+    # the right answer in yet another conversation is refused too, and so is an SMS
+    cid = a.open("C001")
+    assert a.verify(cid).status_code == 429
+    sms = a.post(f"/api/v1/conversations/{cid}/identity/sms")
+    assert sms.status_code == 429 and sms.get_json()["error"]["code"] == "verification_throttled"
+    state = a.get(f"/api/v1/conversations/{cid}").get_json()["identity"]
+    assert state["locked"] is True and state["lock"] == "agent_customer" and state["attempts_left"] == 0
+    assert 0 < state["retry_after"] <= 15 * 60 + 1
+    assert a.get(f"/api/v1/conversations/{cid}/accounts").status_code == 403
+    # every step is in the audit log: three counted failures, then the refusals
+    reasons = [r for (r,) in session.execute(select(AuditEntry.reason).where(
+        AuditEntry.action.in_(("verify", "sms_send")), AuditEntry.allowed.is_(False)).order_by(AuditEntry.id))]
+    assert reasons[:3] == ["mismatch", "mismatch", "mismatch_agent_locked"]
+    assert reasons[3:] == ["agent_customer_locked"] * 29
+    # 15 minutes later (the injected clock) the agent may try again
+    clock.advance(15 * 60 + 1)
+    assert a.verify(cid).get_json() == {"verified": True, "attempts_left": 3, "message": "身份核验通过。"}
+
+
+def test_the_pause_is_per_agent_and_per_customer(bank):
+    a = bank("candidate")
+    for _ in range(3):
+        _wrong(a, a.open("C001"))
+    assert a.verify(a.open("C001")).status_code == 429
+    # the same agent on another customer, and another agent on this customer, are not paused
+    assert a.verify(a.open("C002"), "C002").get_json()["verified"] is True
+    b = bank("candidate2")
+    assert b.verify(b.open("C001")).get_json()["verified"] is True
+
+
+def test_a_success_clears_the_count(bank):
+    a = bank("candidate")
+    for _ in range(2):
+        _wrong(a, a.open("C001"))
+    assert a.verify(a.open("C001")).get_json()["verified"] is True
+    for _ in range(2):
+        assert _wrong(a, a.open("C001")).status_code == 200
+    state = a.get(f"/api/v1/conversations/{a.open('C001')}").get_json()["identity"]
+    assert state["attempts_left"] == 1 and state["locked"] is False
+
+
+def test_parallel_guesses_in_new_conversations_count_at_most_three(bank, session):
+    a = bank("candidate")
+    conversations = [a.open("C001") for _ in range(12)]
+    results: list[int] = []
+
+    def guess(cid: int) -> None:
+        results.append(_wrong(a, cid).status_code)
+
+    threads = [threading.Thread(target=guess, args=(cid,)) for cid in conversations]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200] * 3 + [429] * 9
+    counted = session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "verify", AuditEntry.reason.in_(("mismatch", "mismatch_agent_locked"))))
+    assert counted == 3
+
+
+def test_the_examiner_sees_lockouts_and_a_candidate_cannot(bank, login_as, clock):
+    a = bank("candidate")
+    for _ in range(5):
+        _wrong(a, a.open("C001"))
+    cid = a.open("C002")
+    for _ in range(3):
+        _wrong(a, cid)  # locks that conversation for good (and pauses C002 as well)
+    page = login_as("examiner").get("/bank/identity-locks")
+    assert page.status_code == 200
+    text = strip_tags(page.get_data(as_text=True))
+    assert "考生一号" in text and "C001" in text and "C002" in text
+    assert "跨会话暂停 15 分钟" in text and "本会话锁定" in text
+    assert "2 次" in text  # the two refused attempts on C001 while paused
+    assert "暂停中" in text
+    assert login_as("candidate").get("/bank/identity-locks").status_code == 403
+    clock.advance(16 * 60)
+    text = strip_tags(login_as("admin").get("/bank/identity-locks").get_data(as_text=True))
+    assert "暂停中" not in text and "已解除" in text
+
+
+def test_a_pause_from_practice_shows_as_a_lock_in_the_drill_replay(api, bank, session):
+    from sandbox.drill.models import DrillEvent
+
+    cand = api("candidate")
+    a = bank("candidate")
+    a.client = cand
+    for _ in range(3):
+        _wrong(a, a.open("C001"))
+    drill = cand.post("/api/v1/drills", json={"scenario": "cc-bill-enquiry", "mode": "practice"}).get_json()
+    conv = drill["conversations"][0]["id"]
+    resp = a.verify(conv)
+    assert resp.status_code == 429 and resp.get_json()["error"]["code"] == "verification_throttled"
+    events = list(session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill["id"])
+                                  .order_by(DrillEvent.id)))
+    locked = [e for e in events if e.type == "identity.locked"]
+    assert len(locked) == 1 and locked[0].data["reason"] == "verification_throttled"
+    assert "核验已暂停" in locked[0].data["message"]

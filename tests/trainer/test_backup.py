@@ -15,7 +15,7 @@ from sandbox.accounts.models import User
 from sandbox.app import create_app
 from sandbox.db import import_all_models
 from sandbox.drill.models import Drill
-from sandbox.migrate import head_revision
+from sandbox.migrate import head_revision, upgrade
 from tests.kb.helpers import save
 from workorders.models import WorkOrder
 

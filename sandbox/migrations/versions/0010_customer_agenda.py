@@ -1,7 +1,7 @@
 """simulated customer agenda state
 
 Revision ID: agenda_0001
-Revises: trainer_0001
+Revises: auth_0008
 Create Date: 2026-12-04 17:10:00
 """
 from typing import Sequence, Union
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision: str = 'agenda_0001'
-down_revision: Union[str, Sequence[str], None] = 'trainer_0001'
+down_revision: Union[str, Sequence[str], None] = 'auth_0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

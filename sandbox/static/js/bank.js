@@ -43,7 +43,9 @@
       if (identity && identity.locked && readOnly) {
         say("identity-message", "考生的身份核验已锁定，不能查询客户信息。", true);
       } else if (identity && identity.locked) {
-        say("identity-message", "本会话的身份核验已锁定，不能查询或办理业务。", true);
+        say("identity-message", identity.lock === "agent_customer"
+          ? "您对该客户的身份核验在 15 分钟内已失败 3 次（含其他会话），核验已暂停，请稍后再试。"
+          : "本会话的身份核验已锁定，不能查询或办理业务。", true);
         root.querySelectorAll(".bp-form button, .bp-form input").forEach((n) => { n.disabled = true; });
       }
     }
@@ -262,8 +264,11 @@
         say("identity-message", res.message, !res.verified);
         if (res.verified) { form.reset(); await loadState(); }
       } catch (err) {
+        if (err.code === "verification_locked" || err.code === "verification_throttled") {
+          showVerified({ verified: false, locked: true,
+                         lock: err.code === "verification_throttled" ? "agent_customer" : "conversation" });
+        }
         say("identity-message", err.message, true);
-        if (err.code === "verification_locked") showVerified({ verified: false, locked: true });
       }
     }));
 

@@ -8,9 +8,9 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from sandbox import __version__
 from sandbox.errors import ValidationFailed
-from werkzeug.security import check_password_hash
-from sandbox.accounts.services import set_password
-from sandbox.web.glue import current_user, unit_of_work
+from sandbox.accounts.services import (hash_password, password_matches, replace_password, reserve_password_check,
+                                       start_session, validate_password)
+from sandbox.web.glue import begin_browser_session, current_user, runtime, unit_of_work
 from sandbox.web.security import any_user, csrf, public
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -52,11 +52,28 @@ def me():
 @bp.post("/me/password")
 @any_user
 def change_password():
-    """Change one's own password: ``{"old_password", "new_password"}``."""
+    """Change one's own password: ``{"old_password", "new_password"}``.
+
+    Checks of the old password are throttled (429 ``password_check_throttled``). On success
+    every session and API token of the user ends; a browser session continues under a
+    new session id, so only the person who changed it stays logged in.
+    """
     data = json_body()
+    new_password = str(data.get("new_password") or "")
+    validate_password(new_password)  # a weak new password is refused without counting an attempt
+    clock = runtime().clock
     with unit_of_work() as s:
         user = s.merge(current_user())
-        if not check_password_hash(user.password_hash, str(data.get("old_password") or "")):
-            raise ValidationFailed("原密码不正确。", code="bad_credentials")
-        set_password(user, str(data.get("new_password") or ""))
-    return jsonify({"changed": True})
+        reservation = reserve_password_check(s, clock, user)
+    if not password_matches(user.password_hash, str(data.get("old_password") or "")):
+        raise ValidationFailed("原密码不正确。", code="bad_credentials")  # the reserved attempt stays counted
+    new_hash = hash_password(new_password)
+    sid = None
+    with unit_of_work() as s:
+        user = s.merge(user)
+        result = replace_password(s, clock, user, new_hash, reservation)
+        if g.get("session_sid"):
+            sid = start_session(s, clock, user)
+    if sid:
+        begin_browser_session(sid)
+    return jsonify({"changed": True, **result})

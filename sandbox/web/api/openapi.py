@@ -71,6 +71,7 @@ SCHEMAS: dict[str, dict] = {
                "display_name": STR}),
     "Changed": obj({"changed": BOOL}),
     "ScenarioSaved": obj({"id": STR, "version": INT, "title": STR, "enabled": BOOL}),
+    "PasswordChanged": obj({"changed": BOOL, "sessions_ended": INT, "tokens_revoked": INT}),
     "ScenarioSummary": obj({"id": STR, "title": STR, "version": INT, "difficulty": STR, "channel": STR,
                             "time_limit": INT, "contacts": INT},
                            {"summary": STR, "persona": arr(STR), "tags": arr(STR)}),
@@ -118,7 +119,9 @@ SCHEMAS: dict[str, dict] = {
     "CustomerSummary": obj({"id": STR, "name": STR, "salutation": STR, "gender": N_STR, "age": N_INT,
                             "segment": N_STR}, {"magic": N_STR}),
     "IdentityState": obj({"verified": BOOL, "locked": BOOL, "attempts_left": INT, "method": N_STR,
-                          "expires_at": N_TIME}),
+                          "expires_at": N_TIME},
+                         {"lock": {"type": "string", "enum": ["conversation", "agent_customer"], "nullable": True},
+                          "retry_after": N_INT}),
     "Conversation": obj({"id": INT, "channel": STR, "status": STR, "drill_id": N_INT, "created_at": TIME,
                          "customer": ref("CustomerSummary"), "identity": ref("IdentityState")}),
     "SmsSent": obj({"sent": BOOL, "phone": STR, "expires_in": INT}),
@@ -276,7 +279,8 @@ ERROR_TEXT = {
     404: "资源不存在（not_found 等）",
     409: "与当前状态冲突（drill_expired、illegal_transition 等）",
     413: "请求体过大（payload_too_large）",
-    429: "尝试过多（too_many_attempts / verification_locked）",
+    429: "尝试过多（too_many_attempts / verification_locked / verification_throttled / "
+         "password_check_throttled，带 retry_after 秒数）",
     503: "服务暂不可用：演练中被注入的故障，或数据库暂时不可达（service_unavailable / database_unavailable）",
 }
 
@@ -344,7 +348,8 @@ def paths() -> dict[str, dict]:
                                         op_id="openapi")},
         f"{P}/health": {"get": op("健康检查", "meta", "公开", 200, ref("Health"), (), public_=True, op_id="health")},
         f"{P}/me": {"get": op("当前用户", "account", ALL, 200, ref("Me"), (), op_id="me")},
-        f"{P}/me/password": {"post": op("修改本人密码", "account", ALL, 200, ref("Changed"), (400,),
+        f"{P}/me/password": {"post": op("修改本人密码（原密码校验限频；成功后结束本人全部会话和 API 令牌，"
+                                        "浏览器会话以新会话继续）", "account", ALL, 200, ref("PasswordChanged"), (400, 429),
                                         body="PasswordChange", op_id="change_password")},
         f"{P}/scenarios": {"get": op("可演练的场景（不含答案）", "drills", ALL, 200, arr(ref("ScenarioSummary")), (),
                                      op_id="scenarios_list")},
@@ -380,7 +385,7 @@ def paths() -> dict[str, dict]:
                                      write=True, op_id="close_conversation")},
         f"{conv}/identity/sms": {"post": op("发送短信验证码到客户手机", "bank", "本人", 200, ref("SmsSent"), CONV_ERR,
                                             [CONV], write=True, op_id="identity_sms")},
-        f"{conv}/identity/verify": {"post": op("身份核验（三次失败锁定）", "bank", "本人", 200, ref("VerifyResult"),
+        f"{conv}/identity/verify": {"post": op("身份核验（本会话三次失败锁定；同一坐席对同一客户 15 分钟内累计失败三次暂停 15 分钟）", "bank", "本人", 200, ref("VerifyResult"),
                                                CONV_ERR, [CONV], body="Verify", op_id="identity_verify")},
         f"{conv}/identity/confirm": {"post": op("客户在自己的手机上确认验证短信（客户一方；验证码不经过坐席）", "bank",
                                                 "练习会话发起人或考官、管理员", 200, ref("VerifyResult"), CONV_ERR, [CONV],

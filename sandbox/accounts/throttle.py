@@ -1,0 +1,161 @@
+"""Attempt throttling with growing waits, shared by logins, password changes and the identity check.
+
+A *key* names what is being guessed at from where (``login:acct_ip:alice|10.0.0.7``,
+``identity:3:17``...). Each key has a ``Policy``: ``free`` failures are allowed, then
+every further attempt waits ``base`` seconds, doubling per failure up to ``cap``;
+failures are forgotten ``reset`` after the last one. Whether a key is blocked is
+derived from its counter (one fact, one place), never stored.
+
+Attempts are *reserved* before the secret is compared: the counter is raised at once,
+under a row lock (``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock on SQLite),
+so thirty parallel guesses see thirty increments and cannot all slip through; a
+success then takes its own increment back (``release``). This lets the slow password
+hash run outside any database lock.
+
+Functions take a session and the clock and never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sandbox.accounts.models import ThrottleCounter
+from sandbox.clock import Clock, as_utc
+
+MAX_DOUBLINGS = 30
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How many failures a key may collect and how long it waits afterwards."""
+
+    free: int
+    base_seconds: int
+    cap_seconds: int
+    reset_seconds: int
+    growing: bool = True
+
+    def __post_init__(self) -> None:
+        if self.reset_seconds < self.cap_seconds:
+            raise ValueError("reset must not be shorter than the longest wait")
+
+    def wait_after(self, failures: int) -> int:
+        """Seconds an attempt must wait after ``failures`` recent failures (0: go ahead)."""
+        if failures < self.free:
+            return 0
+        if not self.growing:
+            return self.cap_seconds
+        steps = min(failures - self.free, MAX_DOUBLINGS)
+        return min(self.base_seconds * (2 ** steps), self.cap_seconds)
+
+
+@dataclass
+class Reservation:
+    """Attempts counted in advance under some keys; ``release`` takes them back on success."""
+
+    keys: list[tuple[str, Policy]] = field(default_factory=list)
+
+
+class Throttled(Exception):
+    """Raised by ``reserve`` while one of the keys must wait; carries the seconds left."""
+
+    def __init__(self, key: str, retry_after: int) -> None:
+        super().__init__(key)
+        self.key = key
+        self.retry_after = retry_after
+
+
+def _recent(row: ThrottleCounter | None, policy: Policy, now: datetime) -> int:
+    if row is None or not row.failures or row.last_failure_at is None:
+        return 0
+    if (now - as_utc(row.last_failure_at)).total_seconds() > policy.reset_seconds:
+        return 0
+    return row.failures
+
+
+def _seconds_left(row: ThrottleCounter | None, policy: Policy, now: datetime) -> int:
+    failures = _recent(row, policy, now)
+    wait = policy.wait_after(failures)
+    if not wait:
+        return 0
+    until = as_utc(row.last_failure_at) + timedelta(seconds=wait)
+    left = (until - now).total_seconds()
+    return int(left) + 1 if left > 0 else 0
+
+
+def _insert_missing(session: Session, key: str) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(ThrottleCounter).values(key=key, failures=0)
+                    .on_conflict_do_nothing(index_elements=["key"]))
+
+
+def _locked_row(session: Session, key: str) -> ThrottleCounter:
+    query = select(ThrottleCounter).where(ThrottleCounter.key == key).with_for_update()
+    row = session.scalar(query)
+    if row is None:
+        _insert_missing(session, key)
+        row = session.scalar(query)
+    session.refresh(row)  # another transaction may have changed it since this session last looked
+    return row
+
+
+def seconds_left(session: Session, clock: Clock, key: str, policy: Policy) -> int:
+    """Seconds ``key`` must still wait (0 when an attempt may go ahead). Reads only."""
+    row = session.scalar(select(ThrottleCounter).where(ThrottleCounter.key == key))
+    return _seconds_left(row, policy, clock.now())
+
+
+def failures(session: Session, clock: Clock, key: str, policy: Policy) -> int:
+    """Recent failures counted under ``key``. Reads only."""
+    row = session.scalar(select(ThrottleCounter).where(ThrottleCounter.key == key))
+    return _recent(row, policy, clock.now())
+
+
+def reserve(session: Session, clock: Clock, keys: list[tuple[str, Policy]]) -> Reservation:
+    """Count one attempt under every key, or raise ``Throttled`` (counting nothing).
+
+    Rows are locked in key order, so two reservations never deadlock.
+    """
+    now = clock.now()
+    rows = [(key, policy, _locked_row(session, key)) for key, policy in sorted(keys, key=lambda kp: kp[0])]
+    waits = [(_seconds_left(row, policy, now), key) for key, policy, row in rows]
+    wait, key = max(waits) if waits else (0, "")
+    if wait > 0:
+        raise Throttled(key, wait)
+    for _key, policy, row in rows:
+        row.failures = _recent(row, policy, now) + 1
+        row.last_failure_at = now
+    session.flush()
+    return Reservation(keys=[(key, policy) for key, policy, _row in rows])
+
+
+def release(session: Session, reservation: Reservation, *, forget: tuple[str, ...] = ()) -> None:
+    """The attempt succeeded: take its count back; keys in ``forget`` are cleared entirely."""
+    for key, _policy in sorted(reservation.keys, key=lambda kp: kp[0]):
+        if key in forget:
+            session.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
+            continue
+        row = _locked_row(session, key)
+        row.failures = max(row.failures - 1, 0)
+    session.flush()
+
+
+def clear(session: Session, key: str) -> None:
+    """Forget every failure under ``key`` (e.g. after an administrator's reset)."""
+    session.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
+
+
+def purge(session: Session, clock: Clock, older_than: timedelta) -> int:
+    """Delete counters whose last failure is older than ``older_than`` (housekeeping)."""
+    cutoff = clock.now() - older_than
+    result = session.execute(delete(ThrottleCounter).where(ThrottleCounter.last_failure_at < cutoff)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0
