@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from flask import Flask
 
@@ -44,7 +44,8 @@ class Rehearsal:
 
 
 class _Player:
-    def __init__(self, app: Flask, clock: FixedClock, token: str, staff_token: str, spec: ScenarioSpec) -> None:
+    def __init__(self, app: Flask, clock: FixedClock, token: str, staff_token: str, spec: ScenarioSpec,
+                 extra_facts: Callable[[str], dict[str, str]] | None = None) -> None:
         self.client = app.test_client()
         self.clock = clock
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -52,6 +53,7 @@ class _Player:
         self.spec = spec
         self.drill: dict[str, Any] = {}
         self.conversations: dict[str, int] = {}
+        self.extra_facts = extra_facts
 
     def call(self, method: str, url: str, staff: bool = False, **kwargs: Any) -> Any:
         resp = getattr(self.client, method)(url, headers=self.staff_headers if staff else self.headers, **kwargs)
@@ -76,7 +78,11 @@ class _Player:
         return self.conversations[contact_key]
 
     def facts(self, contact_key: str) -> dict[str, str]:
-        return customer_facts(self.spec.contact(contact_key).customer, self.spec.facts)
+        customer = self.spec.contact(contact_key).customer
+        facts = customer_facts(customer, self.spec.facts)
+        if self.extra_facts is not None:
+            facts = {**self.extra_facts(customer), **facts}
+        return facts
 
     def step(self, step: dict[str, Any]) -> Any:
         if step.get("wait"):
@@ -143,12 +149,22 @@ class _Player:
 
 def rehearse(app: Flask, clock: FixedClock, spec: ScenarioSpec, token: str, staff_token: str) -> Rehearsal:
     """Start a practice drill of ``spec`` with ``token``'s user and play its reference run."""
-    player = _Player(app, clock, token, staff_token, spec)
+    return play(app, clock, spec, token, staff_token, spec.reference_run)
+
+
+def play(app: Flask, clock: FixedClock, spec: ScenarioSpec, token: str, staff_token: str,
+         steps: Iterable[dict[str, Any]], extra_facts: Callable[[str], dict[str, str]] | None = None) -> Rehearsal:
+    """Start a practice drill of ``spec`` and play ``steps`` (in the reference-run format).
+
+    ``extra_facts(customer_id)`` adds placeholders to the ones of ``customer_facts``
+    (which win on a clash). The first refused step stops the run and is the result's error.
+    """
+    player = _Player(app, clock, token, staff_token, spec, extra_facts)
     result = Rehearsal(spec.id)
     try:
         player.drill = player.call("post", "/api/v1/drills", json={"scenario": spec.id, "mode": "practice"})
         player.refresh()
-        for step in spec.reference_run:
+        for step in steps:
             player.step(step)
             result.steps.append(step)
         result.report = player.call("get", f"/api/v1/drills/{player.drill['id']}/report")
