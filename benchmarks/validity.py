@@ -82,12 +82,14 @@ def summary_table(rows: list[Row]) -> str:
 
 
 def runs_table(rows: list[Row]) -> str:
-    lines = ["| scenario | run | kind | total | hard fail | band | failed checks |", "|---|---|---|---|---|---|---|"]
+    lines = ["| scenario | run | kind | total | hard fail | band | failed checks | end mood |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         score = "error: " + (r.error or "") if r.error else f"{r.total:g}"
         hf = ", ".join(r.hard_fails) if r.hard_fail else ""
+        moods = ", ".join(f"{k}: {v}" for k, v in r.moods.items()) if len(r.moods) > 1 else "".join(r.moods.values())
         lines.append(f"| {r.scenario} | {r.run} | {r.kind} | {score} | {hf} | {r.band} {'✔' if r.in_band else '✘'} | "
-                     f"{', '.join(r.failed_checks)} |")
+                     f"{', '.join(r.failed_checks)} | {moods} |")
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ class Rehearsal:
     report: dict[str, Any] | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    drill_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"scenario": self.scenario, "steps": len(self.steps), "error": self.error}
@@ -163,6 +164,7 @@ def play(app: Flask, clock: FixedClock, spec: ScenarioSpec, token: str, staff_to
     result = Rehearsal(spec.id)
     try:
         player.drill = player.call("post", "/api/v1/drills", json={"scenario": spec.id, "mode": "practice"})
+        result.drill_id = player.drill["id"]
         player.refresh()
         for step in steps:
             player.step(step)

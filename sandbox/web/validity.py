@@ -356,6 +356,7 @@ class Row:
     failed_checks: list[str] = field(default_factory=list)
     in_band: bool = False
     error: str | None = None
+    moods: dict[str, str] = field(default_factory=dict)  # contact -> the customer's mood when the drill ended
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -375,7 +376,14 @@ def row_for(run: VariantRun, result: Rehearsal) -> Row:
 def play_run(app: Flask, clock: FixedClock, spec: ScenarioSpec, run: VariantRun, token: str,
              staff_token: str) -> Row:
     """Play one run in a new practice drill and score it against its band."""
-    return row_for(run, play(app, clock, spec, token, staff_token, run.steps, extra_facts=pii_facts))
+    result = play(app, clock, spec, token, staff_token, run.steps, extra_facts=pii_facts)
+    row = row_for(run, result)
+    if result.drill_id is not None:
+        resp = app.test_client().get(f"/api/v1/drills/{result.drill_id}",
+                                     headers={"Authorization": f"Bearer {token}"})
+        if resp.status_code == 200:
+            row.moods = {c["contact"]: c["mood"] for c in resp.get_json()["conversations"]}
+    return row
 
 
 def _tokens(app: Flask) -> tuple[str, str]:

@@ -57,7 +57,9 @@ def test_every_run_plays_through_the_api_without_a_refusal(app, scenario_id):
     assert [r.run for r in rows][0] == "reference"
     refused = {r.run: r.error for r in rows if r.error}
     assert not refused
-    assert all(r.total is not None and r.failed_checks is not None for r in rows)
+    assert all(r.total is not None for r in rows)
+    contacts = {c.key for c in SEEDED[scenario_id].contacts}
+    assert all(set(r.moods) <= contacts and r.moods for r in rows)
 
 
 # --------------------------------------------------------------------------- the files
@@ -203,7 +205,8 @@ def test_the_benchmark_tabulates_rows_by_scenario_and_kind():
     rows = [Row("s1", "reference", "reference", "≥ 95", 100.0, 100.0, False, in_band=True),
             Row("s1", "n1", "natural", "≥ 90", 80.0, 80.0, False, failed_checks=["closing"]),
             Row("s1", "n2", "natural", "≥ 90", 95.0, 95.0, False, in_band=True),
-            Row("s1", "pii", "violation_pii", "hard fail", 40.0, 40.0, True, ["pii_in_reply"], in_band=True),
+            Row("s1", "pii", "violation_pii", "hard fail", 40.0, 40.0, True, ["pii_in_reply"], in_band=True,
+                moods={"main": "焦虑"}),
             Row("s2", "reference", "reference", "≥ 95", error="POST /x → 403 禁止")]
     table = bench.markdown_table(rows).splitlines()
     assert table[0] == "| scenario | reference | natural | violation_pii |"
@@ -215,4 +218,4 @@ def test_the_benchmark_tabulates_rows_by_scenario_and_kind():
                                   "max": 95.0, "hard_fails": 0, "in_band": 1, "errors": 0}
     assert summary["reference"]["errors"] == 1 and summary["reference"]["in_band"] == 1
     assert "| **all** | | 5 | | | | 1 | 3/5 |" in bench.summary_table(rows)
-    assert "| s1 | pii | violation_pii | 40 | pii_in_reply | hard fail ✔ |  |" in bench.runs_table(rows)
+    assert "| s1 | pii | violation_pii | 40 | pii_in_reply | hard fail ✔ |  | 焦虑 |" in bench.runs_table(rows)
