@@ -105,7 +105,13 @@ _CONDITIONAL_OPEN = re.compile(r"^(?:如果|假如|要是|若|万一|只要|一�
 _CONTENT = re.compile(r"[\u4e00-\u9fff0-9a-z]")
 
 
+# A greeting stands alone even when short: "董阿姨好，别着急" is a greeting and then empathy.
+_GREETING = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}(?<!还)(?<!也)好|您好|你好|大家好)(?:呀|啊|哈|啦)?[!！~～]*$|^(?:早上|上午|中午|下午|晚上)好")
+
+
 def _substantial(part: str) -> bool:
+    if _GREETING.search(part) and part not in ("好", "好好", "还好", "也好"):
+        return True
     return len(_CONTENT.findall(part)) >= 4
 
 

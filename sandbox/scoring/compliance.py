@@ -93,9 +93,10 @@ class Finding:
         return asdict(self)
 
 
-def _jargon(reading: Reading, earlier: str) -> list[Finding]:
+def _jargon(reading: Reading, earlier: str, heard: str = "") -> list[Finding]:
     text = normalise(reading.text)
     earlier_norm = normalise(earlier)
+    heard_norm = normalise(heard)
     menu_spans = [m.span() for m in _MENU_PATH.finditer(text) if re.search(r"[—–\-]|->|→|>", m.group())]
     out: list[Finding] = []
     for term, plain in JARGON_TERMS.items():
@@ -106,9 +107,11 @@ def _jargon(reading: Reading, earlier: str) -> list[Finding]:
                 break  # the longer term is judged instead
             if term == "持有期" and re.search(r"\d+天持有期", text):
                 break  # part of a product's name
-            sentence = next((s for s in sentences(text) if term in s), text)
-            if _explains(term, plain, sentence) or _explains(term, plain, earlier_norm):
+            if term in heard_norm:
+                break  # the customer's own word
+            if _explains(term, plain, text) or _explains(term, plain, earlier_norm):
                 break
+            sentence = next((x for x in sentences(text) if term in x), text)
             out.append(Finding(JARGON, term, f"“{term}”是专业术语，请用通俗的话解释。", f"可以说：{plain}", sentence))
             break
     return out
@@ -126,8 +129,10 @@ def _explains(term: str, plain: str, text: str) -> bool:
     return normalise(plain)[:4] in text
 
 
-def findings_for(reading: Reading, earlier: str = "", forbidden: Sequence[Proposition] = ()) -> list[Finding]:
-    """Every compliance problem of one read message."""
+def findings_for(reading: Reading, earlier: str = "", forbidden: Sequence[Proposition] = (),
+                 heard: str = "") -> list[Finding]:
+    """Every compliance problem of one read message; ``heard`` is what the customer said (a
+    term the customer used first needs no explanation)."""
     findings: list[Finding] = []
     for clause in reading.clauses:
         if clause.act == "promise":
@@ -149,7 +154,7 @@ def findings_for(reading: Reading, earlier: str = "", forbidden: Sequence[Propos
     for prop, sentence in wrong_propositions(reading.text, list(forbidden) or forbidden_for()):
         findings.append(Finding(WRONG_CLAIM, sentence, f"说法与业务规则不符：{prop.note or prop.text}。",
                                 clause=sentence, read_as=f"陈述“{prop.text}”", severity=prop.severity))
-    findings.extend(_jargon(reading, earlier))
+    findings.extend(_jargon(reading, earlier, heard))
     return findings
 
 

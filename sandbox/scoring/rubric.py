@@ -108,9 +108,11 @@ class Log:
     def findings(self, e: Ev) -> list[Finding]:
         """Compliance findings of one agent message (terms explained earlier count)."""
         if e.id not in self._findings:
-            # A term counts as explained if the agent explains it anywhere in the conversation.
+            # A term counts as explained if the agent explains it anywhere in the conversation;
+            # a term the customer used first is the customer's own word.
             others = "\n".join(_text(m) for m in self.agent_messages(e.contact) if m.id != e.id)
-            self._findings[e.id] = compliance.findings_for(self.reading(e), others, self.forbidden)
+            heard = "\n".join(_text(m) for m in self.customer_messages(e.contact))
+            self._findings[e.id] = compliance.findings_for(self.reading(e), others, self.forbidden, heard)
         return self._findings[e.id]
 
     @property

@@ -76,7 +76,8 @@ CASES = [
      [SAY(1, 2, "这款理财产品不保本，收益会有波动。")], [SAY(1, 2, "这款理财产品起购金额是1万元。")]),
     ("tone", {}, [SAY(1, 2, "别着急，我来帮您查。")], [SAY(1, 2, "这都不懂？自己看App去。")]),
     ("answered", {}, [SAY(1, 2, "您本期账单8632.50元，最低还款额863.25元，到期还款日12月15日。"),
-                      SAY(2, 3, "只还最低还款额的话，剩余部分不享受免息，要按日计息。")],
+                      SAY(2, 3, "只还最低还款额的话，剩余部分不享受免息，要按日计息。"),
+                      SAY(3, 4, "您可以在手机银行App里还款，也可以设置自动还款。")],
      [SAY(1, 2, "您本期账单8632.50元。")]),
     ("mood", {"min": 0}, [SAY(1, 2, "您好"), ev(2, 3, "message.customer", mood=1, text="谢谢")],
      [SAY(1, 2, "您好"), ev(2, 3, "message.customer", mood=-2, text="你们怎么回事")]),
@@ -110,7 +111,8 @@ def test_hard_fails_cap_the_score_and_explain_why():
 def test_adjustments_change_the_final_score_but_not_the_auto_score():
     events = [ev(0, 0, "contact.arrived"), SAY(1, 2, "您好"), SAY(2, 5, "您本期账单金额是8632.50元，最低还款额863.25元。")]
     auto = score_log(SPEC, events, FACTS)
-    adjusted = score_log(SPEC, events, FACTS, adjustments={"closing": {"points": 10, "comment": "口头确认过"}})
+    full = next(c for c in SPEC.checks if c.id == "closing").points
+    adjusted = score_log(SPEC, events, FACTS, adjustments={"closing": {"points": full, "comment": "口头确认过"}})
     assert adjusted["auto_total"] == auto["total"] and adjusted["total"] > auto["total"]
     row = next(c for c in adjusted["checks"] if c["id"] == "closing")
-    assert row["auto_points"] == 0 and row["points"] == 10 and row["adjusted"]["comment"] == "口头确认过"
+    assert row["auto_points"] == 0 and row["points"] == full and row["adjusted"]["comment"] == "口头确认过"
