@@ -105,9 +105,24 @@ def is_verified(session: Session, clock: Clock, conversation: Conversation) -> b
     return _is_verified(check, clock.now())
 
 
-def throttle_key(agent_id: int, customer_id: int) -> str:
-    """The attempt counter of one agent on one customer, across conversations."""
-    return f"identity:{agent_id}:{customer_id}"
+def throttle_key(agent_id: int, customer_id: int, drill_id: int | None = None) -> str:
+    """The attempt counter of one agent on one customer, across conversations.
+
+    A drill's simulated caller is its own contact: a drill's conversations count apart, so
+    a candidate who rehearses the failed-identity scenario twice is not paused at the start
+    of the second drill (the per-conversation lock still holds inside each)."""
+    return f"identity:{agent_id}:{customer_id}" + (f":drill{drill_id}" if drill_id else "")
+
+
+def _pause_left(session: Session, clock: Clock, agent_id: int, conversation: Conversation) -> int:
+    """Seconds this agent's checks of this customer are paused here: a pause earned in free
+    practice also holds inside drills (failures inside a drill count for that drill only)."""
+    own = throttle.seconds_left(session, clock, throttle_key(agent_id, conversation.customer_id, conversation.drill_id),
+                                AGENT_CUSTOMER)
+    if conversation.drill_id is None:
+        return own
+    return max(own, throttle.seconds_left(session, clock, throttle_key(agent_id, conversation.customer_id),
+                                          AGENT_CUSTOMER))
 
 
 def _wait_text(seconds: int) -> str:
@@ -132,9 +147,9 @@ def identity_state(session: Session, clock: Clock, conversation: Conversation) -
     if verified:
         expires = local_iso((as_utc(check.last_activity_at) or as_utc(check.verified_at)) + INACTIVITY)
     failed = check.failed_attempts if check else 0
-    key = throttle_key(conversation.owner_id, conversation.customer_id)
+    key = throttle_key(conversation.owner_id, conversation.customer_id, conversation.drill_id)
     across = throttle.failures(session, clock, key, AGENT_CUSTOMER)
-    wait = throttle.seconds_left(session, clock, key, AGENT_CUSTOMER)
+    wait = _pause_left(session, clock, conversation.owner_id, conversation)
     lock = "conversation" if check and check.locked else ("agent_customer" if wait else None)
     return {"verified": verified, "locked": lock is not None,
             "attempts_left": max(min(MAX_FAILURES - failed, MAX_FAILURES - across), 0),
@@ -177,7 +192,7 @@ def send_sms(session: Session, clock: Clock, conversation: Conversation, user: U
     check = _check(session, conversation)
     if check.locked:
         raise _locked_error(session, clock, conversation, user, "sms_send")
-    wait = throttle.seconds_left(session, clock, throttle_key(user.id, conversation.customer_id), AGENT_CUSTOMER)
+    wait = _pause_left(session, clock, user.id, conversation)
     if wait:
         raise _throttled_error(session, clock, conversation, user, "sms_send", wait)
     now = clock.now()
@@ -275,7 +290,10 @@ def verify(session: Session, clock: Clock, conversation: Conversation, user: Use
     if check.locked:
         raise _locked_error(session, clock, conversation, user, "verify")
     method, answer = _parse(payload)
-    key = throttle_key(user.id, conversation.customer_id)
+    key = throttle_key(user.id, conversation.customer_id, conversation.drill_id)
+    paused = _pause_left(session, clock, user.id, conversation) if conversation.drill_id else 0
+    if paused:
+        raise _throttled_error(session, clock, conversation, user, "verify", paused)
     try:
         # Counted before comparing, under a row lock: parallel guesses in other conversations queue here.
         reservation = throttle.reserve(session, clock, [(key, AGENT_CUSTOMER)])
@@ -426,7 +444,7 @@ def recent_lockouts(session: Session, clock: Clock, hours: int = 24) -> list[dic
         kind = "conversation" if entry.reason == "mismatch_locked" else "agent_customer"
         wait = 0
         if entry.user_id is not None and entry.customer_id is not None:
-            wait = throttle.seconds_left(session, clock, throttle_key(entry.user_id, entry.customer_id),
+            wait = throttle.seconds_left(session, clock, throttle_key(entry.user_id, entry.customer_id, drill_id),
                                          AGENT_CUSTOMER)
         out.append({"at": local_iso(as_utc(entry.at)), "agent": username or "—",
                     "agent_label": display_name or username or "—", "customer": customer_code or "—",

@@ -367,3 +367,18 @@ def test_a_pause_from_practice_shows_as_a_lock_in_the_drill_replay(api, bank, se
     locked = [e for e in events if e.type == "identity.locked"]
     assert len(locked) == 1 and locked[0].data["reason"] == "verification_throttled"
     assert "核验已暂停" in locked[0].data["message"]
+
+
+def test_failures_inside_one_drill_do_not_pause_the_next_drill(api, bank):
+    cand = api("candidate")
+    a = bank("candidate")
+    a.client = cand
+    first = cand.post("/api/v1/drills", json={"scenario": "cc-bill-enquiry", "mode": "practice"}).get_json()
+    conv = first["conversations"][0]["id"]
+    for _ in range(3):
+        a.verify(conv, name="王某某")
+    assert a.verify(conv).status_code == 429  # this drill's conversation is locked
+    cand.post(f"/api/v1/drills/{first['id']}/finish")
+    second = cand.post("/api/v1/drills", json={"scenario": "cc-bill-enquiry", "mode": "practice"}).get_json()
+    resp = a.verify(second["conversations"][0]["id"])
+    assert resp.status_code == 200 and resp.get_json()["verified"] is True
