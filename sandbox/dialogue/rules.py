@@ -130,7 +130,7 @@ _GUARANTEE = re.compile(
     r"百分之百|100%|包(?:您|你)|(?:给您|给你|帮您|帮你)(?:退|返还|赔|免掉|免了|全免|减免掉|补上|补回|垫上|消掉)|(?:直接|马上)(?:退|赔)|"
     r"(?:全部|全额|都)(?:退|赔|补)(?:给|还)?(?:您|你)|跑不了|(?:能|可以)赚\s*\d|至少能赚|稳拿|不会出(?:任何)?问题|"
     r"(?<![不请您务])一定(?!要|记得|注意|保管|及时|程度|的|期限|金额|比例|要求|范围|条件|先|得|别|不要|核实|确认|问|打|联系|小心|当心|"
-    r"留意|看|记|多|仔细|提高|警惕)|包(?:免|退|赔|过|批|满意)|绝不会让[^，,。]{0,4}吃亏|(?:损失|费用|责任)(?:都|全部|全)?由(?:我们|银行|我)(?:来)?(?:承担|负责|赔)|"
+    r"留意|看|记|多|仔细|提高|警惕)|包(?:免|退|赔|过|批|满意)|绝不会让[^，,。]{0,4}吃亏|(?:损失|费用|责任)(?:都|全部|全)?由(?:我们|银行|我)+(?:来)?(?:承担|负责|赔)|"
     r"(?<![已会将])(?:退|赔|补|返)(?:给)?(?:您|你)(?![的们])|"
     r"全额(?:赔|退|补)|(?:赔|补)(?:给|偿给)(?:您|你)|(?:收益|利息)(?:是)?(?:稳|固定|确定)|亏了(?:算我|我们赔|银行赔)")
 # A clause that warns about, explains or refuses a guarantee is not one.
@@ -165,7 +165,7 @@ def promises(clause: str) -> bool | None:
             if word.startswith("没有") and not re.search(r"本金|亏|赔|损失|收益|产品|理财|投资|基金", clause):
                 continue  # "没有任何风险" about a product, not "没有风险" about a delay
             return True
-        if word.startswith("一定") and re.search(r"(?:您|你|大家|老人家|阿姨|叔叔)[^我，,。]{0,6}$", clause[:m.start()]):
+        if word.startswith("一定") and not re.match(r"一定(?:能|会|可以|给|帮|让|把)", clause[m.start():]) and re.search(r"(?:您|你|大家|老人家|阿姨|叔叔)[^我，,。]{0,6}$", clause[:m.start()]):
             continue  # advice to the customer ("您一定…"), not the agent's guarantee
         if negated(clause, m.start(), window=4) and not word.startswith(("给您", "给你", "帮您", "帮你")):
             hit = False if hit is None else hit
