@@ -41,6 +41,7 @@ def tokens(api_token):
 # --------------------------------------------------------------------------- bands through the API
 
 
+@pytest.mark.validity
 @pytest.mark.parametrize(("scenario_id", "run_name"), RUNS, ids=[f"{s}:{r}" for s, r in RUNS])
 def test_run_scores_in_its_band(app, clock, tokens, scenario_id, run_name):
     spec = SEEDED[scenario_id]
