@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 
 from sandbox.accounts.models import User
 from sandbox.bank import audit, masking
-from sandbox.bank.models import Account, Conversation, ConversationRef, CreditCard, Customer, IdentityCheck
+from sandbox.bank.identity import identity_state
+from sandbox.bank.models import (CLOSED, OPEN, Account, Conversation, ConversationRef, CreditCard, Customer,
+                                 IdentityCheck, ensure_open)
 from sandbox.bank.seed import BEIJING, local_iso
 from sandbox.clock import Clock, as_utc
-from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from sandbox.errors import Forbidden, NotFound, ValidationFailed
 
 CHANNELS = ("文字", "语音")
-OPEN, CLOSED = "open", "closed"
 ACCOUNT, CARD = "account", "card"
 REF_PREFIX = {ACCOUNT: "A", CARD: "K"}
 # Roles that may watch (not act in) any conversation, e.g. to play the customer's side.
@@ -96,11 +97,6 @@ def get_conversation(session: Session, conversation_id: object, user: User, *, w
     return conversation
 
 
-def ensure_open(conversation: Conversation) -> None:
-    if conversation.status != OPEN:
-        raise Conflict("会话已结束。", code="conversation_closed")
-
-
 def close_conversation(session: Session, clock: Clock, conversation: Conversation, user: User) -> Conversation:
     """End a contact; later lookups answer 409 ``conversation_closed``."""
     ensure_open(conversation)
@@ -155,8 +151,6 @@ def customer_summary(customer: Customer, today: date, *, include_magic: bool = F
 
 def conversation_view(session: Session, clock: Clock, conversation: Conversation) -> dict:
     """JSON-ready, masked: id, channel, status, customer summary and identity-check state."""
-    from sandbox.bank.identity import identity_state
-
     today = clock.now().astimezone(BEIJING).date()
     return {"id": conversation.id, "channel": conversation.channel, "status": conversation.status,
             "drill_id": conversation.drill_id, "created_at": local_iso(as_utc(conversation.created_at)),

@@ -38,8 +38,8 @@ from sandbox.accounts import throttle
 from sandbox.accounts.models import User
 from sandbox.accounts.throttle import Policy, Throttled
 from sandbox.bank import audit, masking
-from sandbox.bank.conversations import ensure_open
-from sandbox.bank.models import AuditEntry, Conversation, Customer, IdentityCheck, PhoneMessage, SmsCode
+from sandbox.bank.models import (AuditEntry, Conversation, Customer, IdentityCheck, PhoneMessage, SmsCode,
+                                 ensure_open)
 from sandbox.bank.seed import local_iso
 from sandbox.clock import Clock, as_utc
 from sandbox.errors import Forbidden, IdentityNotVerified, TooManyAttempts, ValidationFailed

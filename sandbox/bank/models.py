@@ -17,6 +17,9 @@ from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sandbox.db import Base, UTCDateTime
+from sandbox.errors import Conflict
+
+OPEN, CLOSED = "open", "closed"
 
 Money = Numeric(14, 2)
 
@@ -293,3 +296,9 @@ class AuditEntry(Base):
     allowed: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def ensure_open(conversation: Conversation) -> None:
+    """Refuse (409 ``conversation_closed``) any operation on an ended conversation."""
+    if conversation.status != OPEN:
+        raise Conflict("会话已结束。", code="conversation_closed")

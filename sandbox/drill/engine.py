@@ -26,6 +26,7 @@ from sandbox.drill.models import (ConversationMessage, Drill, DrillContact, Dril
 from sandbox.drill.scenario import LOOKUP_EVENTS, Contact, Rule, ScenarioSpec, Turn, parse_scenario
 from sandbox.errors import Conflict, DrillExpired, Forbidden, NotFound, ValidationFailed
 from sandbox.drill import agenda
+from sandbox.exam.faults import round_faults
 from sandbox.scoring.compliance import check_text, read
 from sandbox.scoring.rubric import Ev, Log, hard_fails, score_log
 from workorders import vocab
@@ -274,8 +275,6 @@ def _say(session: Session, drill: Drill, now: datetime, row: DrillContact, turn:
 
 def active_faults(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> list[dict[str, Any]]:
     """Faults in force now: the scenario's timed ones plus any an examiner injected."""
-    from sandbox.exam.service import round_faults
-
     if drill.status == FINISHED:
         return []
     t = drill_seconds(drill, now)

@@ -527,21 +527,6 @@ def restore_fault(session: Session, clock: Clock, rnd: Round, fault_id: int) -> 
     return fault
 
 
-def round_faults(session: Session, drill: Drill, now: datetime) -> list[dict[str, Any]]:
-    """Examiner faults in force now for this drill (its round, all or this candidate)."""
-    if drill.round_id is None:
-        return []
-    rows = session.scalars(select(InjectedFault).where(InjectedFault.round_id == drill.round_id))
-    out = []
-    for f in rows:
-        if f.user_id is not None and f.user_id != drill.user_id:
-            continue
-        if f.starts_at <= now and (f.ends_at is None or now < f.ends_at):
-            out.append({"key": f"round-{f.id}", "component": f.component, "message": f.message,
-                        "source": "examiner"})
-    return out
-
-
 def list_faults(session: Session, rnd: Round, now: datetime) -> list[dict[str, Any]]:
     rows = session.scalars(select(InjectedFault).where(InjectedFault.round_id == rnd.id).order_by(InjectedFault.id))
     return [{"id": f.id, "component": f.component, "message": f.message, "user_id": f.user_id,

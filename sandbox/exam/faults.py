@@ -1,0 +1,31 @@
+"""Faults an examiner injected into a round, as the drill engine reads them.
+
+Kept apart from ``sandbox.exam.service`` (which uses the drill engine) so the engine can read
+a drill's round faults without importing the service: no import cycle between drill and exam.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sandbox.drill.models import Drill
+from sandbox.exam.models import InjectedFault
+
+
+def round_faults(session: Session, drill: Drill, now: datetime) -> list[dict[str, Any]]:
+    """Examiner faults in force now for this drill (its round, all or this candidate)."""
+    if drill.round_id is None:
+        return []
+    rows = session.scalars(select(InjectedFault).where(InjectedFault.round_id == drill.round_id))
+    out = []
+    for f in rows:
+        if f.user_id is not None and f.user_id != drill.user_id:
+            continue
+        if f.starts_at <= now and (f.ends_at is None or now < f.ends_at):
+            out.append({"key": f"round-{f.id}", "component": f.component, "message": f.message,
+                        "source": "examiner"})
+    return out
