@@ -24,6 +24,9 @@ class Article(Base):
     category: Mapped[str] = mapped_column(String(16), index=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(8), index=True)
+    # Wrong things an agent might say about this topic: [{text, groups}] (sandbox.dialogue.claims);
+    # a drill that uses the article treats them as wrong claims.
+    forbidden_claims: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # float32 matrix (1 + len(questions)) x dim, rows L2-normalised; None when no model.
     vectors: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -36,7 +39,8 @@ class Article(Base):
         """The import/export form (also what version snapshots store)."""
         return {"id": self.external_id, "title": self.title, "questions": list(self.questions or []),
                 "answer": self.answer, "plain_answer": self.plain_answer, "category": self.category,
-                "tags": list(self.tags or []), "status": self.status}
+                "tags": list(self.tags or []), "status": self.status,
+                "forbidden_claims": [dict(c) for c in (self.forbidden_claims or [])]}
 
 
 class ArticleVersion(Base):

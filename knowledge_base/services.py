@@ -23,7 +23,8 @@ from sandbox.clock import Clock
 from sandbox.errors import Conflict, NotFound, ValidationFailed
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-FIELDS = ("id", "title", "questions", "answer", "plain_answer", "category", "tags", "status")
+FIELDS = ("id", "title", "questions", "answer", "plain_answer", "category", "tags", "status", "forbidden_claims")
+MAX_FORBIDDEN = 20
 MAX_TITLE = 200
 MAX_QUESTION = 300
 MAX_QUESTIONS = 100
@@ -124,7 +125,48 @@ def clean_record(raw: Any) -> dict[str, Any]:
         "questions": _str_list(raw.get("questions"), "questions（相似问法）", MAX_QUESTIONS, MAX_QUESTION),
         "answer": answer.strip(), "plain_answer": plain.strip(), "category": category,
         "tags": _str_list(raw.get("tags"), "tags（标签）", MAX_TAGS, MAX_TAG), "status": status,
+        "forbidden_claims": clean_forbidden_claims(raw.get("forbidden_claims")),
     }
+
+
+def parse_claim_line(line: str) -> dict[str, Any]:
+    """One forbidden claim in the editor's compact form: ``规范说法 | 词,词 | 词,词`` (the last
+    group is the predicate, as in scenario files); raises ValueError in Chinese."""
+    parts = [p.strip() for p in re.split(r"[|｜]", line)]
+    if len(parts) < 3 or not parts[0]:
+        raise ValueError(f"禁止说法“{line.strip()[:40]}”应写成：规范说法 | 概念词,同义词 | 谓语词,同义词（至少两组词）")
+    groups = [[w for w in re.split(r"[,，、\s]+", part) if w] for part in parts[1:]]
+    if any(not g for g in groups):
+        raise ValueError(f"禁止说法“{parts[0][:40]}”有空的词组")
+    return {"text": parts[0], "groups": groups}
+
+
+def format_claim_line(claim: dict[str, Any]) -> str:
+    """The editor's compact form of a forbidden claim."""
+    return " | ".join([str(claim.get("text", ""))] + ["，".join(g) for g in claim.get("groups") or []])
+
+
+def clean_forbidden_claims(value: Any) -> list[dict[str, Any]]:
+    """Forbidden claims as ``[{text, groups}]``; accepts those dicts or compact lines."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        raise ValueError("forbidden_claims（禁止说法）必须是列表")
+    if len(value) > MAX_FORBIDDEN:
+        raise ValueError(f"forbidden_claims（禁止说法）最多 {MAX_FORBIDDEN} 条")
+    out: list[dict[str, Any]] = []
+    for item in value:
+        if isinstance(item, str):
+            item = parse_claim_line(item)
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+            raise ValueError("forbidden_claims（禁止说法）的每一项须含 text 与 groups")
+        groups = item.get("groups")
+        if not isinstance(groups, list) or len(groups) < 2 or not all(
+                isinstance(g, list) and g and all(isinstance(w, str) and w.strip() and len(w) <= 40 for w in g)
+                for g in groups):
+            raise ValueError(f"禁止说法“{item['text'][:40]}”的 groups 须为至少两组非空词语")
+        out.append({"text": item["text"].strip()[:200], "groups": [[w.strip() for w in g] for g in groups]})
+    return out
 
 
 @dataclass
@@ -235,6 +277,7 @@ def _apply(article: Article, record: dict[str, Any]) -> None:
     article.category = record["category"]
     article.tags = list(record["tags"])
     article.status = record["status"]
+    article.forbidden_claims = [dict(c) for c in record.get("forbidden_claims") or []]
 
 
 def save_article(session: Session, clock: Clock, raw: dict[str, Any], by: str = "",

@@ -32,7 +32,7 @@ MAX_JSON_DEPTH = 16  # an article record is two levels deep
 # Whole-file caps, checked before parsing (the web upload is also capped at 16 MB by Flask).
 YAML_LIMITS = YamlLimits(max_bytes=32 * 1024 * 1024, max_nodes=1_000_000, max_depth=16)
 XLSX_LIMITS = ZipLimits(max_entries=500, max_total=256 * 1024 * 1024, max_ratio=100)
-LIST_FIELDS = ("questions", "tags")
+LIST_FIELDS = ("questions", "tags", "forbidden_claims")
 
 
 def detect_format(path: Path, fmt: str | None) -> str:

@@ -27,6 +27,7 @@ from sandbox.drill.scenario import LOOKUP_EVENTS, Contact, Rule, ScenarioSpec, T
 from sandbox.errors import Conflict, DrillExpired, Forbidden, NotFound, ValidationFailed
 from sandbox.drill import agenda
 from sandbox.exam.faults import round_faults
+from knowledge_base.models import Article
 from sandbox.scoring.compliance import check_text, read
 from sandbox.scoring.rubric import Ev, Log, hard_fails, score_log
 from workorders import vocab
@@ -627,10 +628,25 @@ def events_for_scoring(session: Session, drill_id: int) -> list[Ev]:
     return [Ev(e.id, e.type, e.t, e.contact_key, dict(e.data or {})) for e in events_of(session, drill_id)]
 
 
+def article_forbidden_claims(session: Session, spec: ScenarioSpec, events: list[Ev]) -> list[dict[str, Any]]:
+    """Forbidden claims of the KB articles a drill relies on: those it opened or cited and
+    those its scenario's checks name."""
+    ids = {str(e.data.get("article")) for e in events if e.type in ("kb.open", "suggestion.use") and e.data.get("article")}
+    for check in spec.checks:
+        if check.type == "article":
+            ids.update(str(a) for a in check.params.get("articles") or [])
+    if not ids:
+        return []
+    rows = session.scalars(select(Article.forbidden_claims).where(Article.external_id.in_(sorted(ids))))
+    return [dict(c) for claims in rows for c in (claims or [])]
+
+
 def score_drill(session: Session, drill: Drill, adjustments: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Score a drill from its event log (reads only); the rubric is a pure function of the log."""
     spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
-    return score_log(spec, events_for_scoring(session, drill.id), adjustments=adjustments)
+    events = events_for_scoring(session, drill.id)
+    return score_log(spec, events, adjustments=adjustments,
+                     forbidden=article_forbidden_claims(session, spec, events))
 
 
 def hard_fails_of(session: Session, drill: Drill) -> list[dict[str, Any]]:

@@ -75,6 +75,8 @@ class Log:
     _findings: dict[int, list[Finding]] = field(default_factory=dict, repr=False)
     need_times: dict[str, float] = field(default_factory=dict)
     wrong_claims: list[dict[str, Any]] = field(default_factory=list)
+    # Forbidden claims from outside the scenario (the KB articles the drill used), passed in.
+    extra_forbidden: list[dict[str, Any]] = field(default_factory=list)
 
     def of(self, op: str, contact: str | None = None, only_allowed: bool = True) -> list[Ev]:
         out = []
@@ -117,7 +119,7 @@ class Log:
 
     @property
     def forbidden(self) -> list[Proposition]:
-        return forbidden_for(self.spec.raw.get("forbidden_claims") or [])
+        return forbidden_for(list(self.spec.raw.get("forbidden_claims") or []) + list(self.extra_forbidden))
 
     def substantive(self, contact: str | None = None) -> list[Ev]:
         """Agent messages that do something (not only "好的" / "嗯")."""
@@ -546,11 +548,13 @@ def caps(log: Log, fails: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def score_log(spec: ScenarioSpec, events: list[Ev], facts: dict[str, dict[str, str]] | None = None,
-              adjustments: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Score an event log against a scenario's checks; ``adjustments`` are an examiner's overrides."""
+              adjustments: dict[str, dict[str, Any]] | None = None,
+              forbidden: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Score an event log against a scenario's checks; ``adjustments`` are an examiner's overrides,
+    ``forbidden`` extra forbidden claims (those of the KB articles the drill used)."""
     if facts is None:
         facts = {c.key: customer_facts(c.customer, spec.facts) for c in spec.contacts}
-    log = Log(events, spec, facts)
+    log = Log(events, spec, facts, extra_forbidden=list(forbidden or []))
     adjustments = adjustments or {}
     outcomes: dict[str, Outcome] = {}
     for check in sorted(spec.checks, key=lambda k: _ORDER.get(k.type, 1)):

@@ -79,6 +79,8 @@ class ArticleForm(FlaskForm):
     category = SelectField("分类", choices=[SelectChoice(c, c) for c in CATEGORIES])
     tags = StringField("标签（逗号或空格分隔）", validators=[Length(max=1000)])
     status = SelectField("状态", choices=[SelectChoice(s, s) for s in STATUSES])
+    forbidden_claims = TextAreaField("禁止说法（每行一条：规范说法 | 概念词,同义词 | 谓语词,同义词；演练中说出即算错误信息）",
+                                     validators=[Length(max=20000)])
     base_version = HiddenField(default="0")
     submit = SubmitField("保存")
 
@@ -101,7 +103,8 @@ def _form_record(form: ArticleForm, external_id: str) -> dict[str, Any]:
     return {"id": external_id, "title": (form.title.data or "").strip(), "questions": questions,
             "answer": form.answer.data or "", "plain_answer": form.plain_answer.data or "",
             "category": form.category.data, "tags": services.split_words(form.tags.data or ""),
-            "status": form.status.data}
+            "status": form.status.data,
+            "forbidden_claims": [line.strip() for line in (form.forbidden_claims.data or "").splitlines() if line.strip()]}
 
 
 def _fill_form(form: ArticleForm, record: dict[str, Any], version: int) -> None:
@@ -113,6 +116,7 @@ def _fill_form(form: ArticleForm, record: dict[str, Any], version: int) -> None:
     form.category.data = record["category"]
     form.tags.data = "，".join(record["tags"])
     form.status.data = record["status"]
+    form.forbidden_claims.data = "\n".join(services.format_claim_line(c) for c in record.get("forbidden_claims") or [])
     form.base_version.data = str(version)
 
 

@@ -10,7 +10,7 @@ from knowledge_base import services
 
 def record(external_id: str, title: str, **fields: Any) -> dict[str, Any]:
     base = {"id": external_id, "title": title, "questions": [], "answer": f"{title}的规范话术。",
-            "plain_answer": "", "category": "借记卡", "tags": [], "status": "已发布"}
+            "plain_answer": "", "category": "借记卡", "tags": [], "status": "已发布", "forbidden_claims": []}
     base.update(fields)
     return base
 
