@@ -90,6 +90,14 @@ def initial_state(needs: Sequence[Need]) -> dict[str, Any]:
             "terms": [], "ignored": 0}
 
 
+def _state_copy(needs: Sequence[Need], state: dict[str, Any] | None) -> dict[str, Any]:
+    """A copy of the stored agenda the reaction may change (the stored one stays as it was)."""
+    copy = {**initial_state(needs), **(state or {})}
+    copy["pending"] = list(copy.get("pending", []))
+    copy["met"] = list(copy.get("met", []))
+    return copy
+
+
 def _current(needs: Sequence[Need], state: dict[str, Any]) -> Need | None:
     by_id = {n.id: n for n in needs}
     for nid in state.get("pending", []):
@@ -135,9 +143,7 @@ def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Read
     """The customer's answer to one agent message."""
     lines = {**_DEFAULT_LINES, **(lines or {})}
     effects = {**MOOD_EFFECTS, **(effects or {})}
-    state = {**initial_state(needs), **(state or {})}
-    state["pending"] = list(state.get("pending", []))
-    state["met"] = list(state.get("met", []))
+    state = _state_copy(needs, state)
     out = Reaction(state=state)
     acts = set(reading.acts())
     # Tone first: what hurts is heard before what informs.
@@ -213,9 +219,7 @@ def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Read
 
 def react_op(needs: Sequence[Need], state: dict[str, Any], op: str) -> Reaction:
     """The customer's answer to an operation the agent did (a freeze, a verification…)."""
-    state = {**initial_state(needs), **(state or {})}
-    state["pending"] = list(state.get("pending", []))
-    state["met"] = list(state.get("met", []))
+    state = _state_copy(needs, state)
     state["ops"] = sorted(set(state.get("ops", [])) | {op})
     out = Reaction(state=state)
     met_now = [n for n in needs if n.id in state["pending"] and n.satisfied_by_op(op)]

@@ -246,14 +246,23 @@ def _after(log: Log, c: Check) -> float | None:
     return ops[0].t if ops else None
 
 
-def _check_claim(log: Log, c: Check) -> Outcome:
-    """Any of the check's propositions stated, in a clause that carries content."""
+def _messages_after(log: Log, c: Check) -> list[Ev] | None:
+    """The agent's messages from the check's ``after_op`` on (None if that operation never happened)."""
     start = _after(log, c)
     if start is None:
-        return Outcome(False, [], "前置操作没有完成")
-    for e in log.agent_messages(c.params.get("contact")):
-        if e.t < start:
-            continue
+        return None
+    return [e for e in log.agent_messages(c.params.get("contact")) if e.t >= start]
+
+
+_NOT_DONE = Outcome(False, [], "前置操作没有完成")
+
+
+def _check_claim(log: Log, c: Check) -> Outcome:
+    """Any of the check's propositions stated, in a clause that carries content."""
+    messages = _messages_after(log, c)
+    if messages is None:
+        return _NOT_DONE
+    for e in messages:
         reading = log.reading(e)
         for prop in _propositions(c):
             sentence = match_proposition(_text(e), prop)
@@ -272,12 +281,10 @@ def _check_act(log: Log, c: Check) -> Outcome:
     """A clause performing one of ``acts`` (about one of ``about``, if given)."""
     wanted = tuple(c.params["acts"])
     about = [normalise(w) for w in c.params.get("about") or []]
-    start = _after(log, c)
-    if start is None:
-        return Outcome(False, [], "前置操作没有完成")
-    for e in log.agent_messages(c.params.get("contact")):
-        if e.t < start:
-            continue
+    messages = _messages_after(log, c)
+    if messages is None:
+        return _NOT_DONE
+    for e in messages:
         for clause in log.reading(e).clauses:
             if clause.act not in wanted:
                 continue
@@ -292,12 +299,10 @@ def _check_act(log: Log, c: Check) -> Outcome:
 
 def _check_said_any(log: Log, c: Check) -> Outcome:
     """A trainer's escape hatch: one of the phrases appears (after an operation, if given)."""
-    start = _after(log, c)
-    if start is None:
-        return Outcome(False, [], "前置操作没有完成")
-    for e in log.agent_messages(c.params.get("contact")):
-        if e.t < start:
-            continue
+    messages = _messages_after(log, c)
+    if messages is None:
+        return _NOT_DONE
+    for e in messages:
         phrase = contains_any(_text(e), c.params["phrases"])
         if phrase:
             return Outcome(True, [e.evidence(f"说到“{phrase}”")])
