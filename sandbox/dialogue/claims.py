@@ -324,14 +324,20 @@ def _predicate_parity(clause: str, predicate: Sequence[str]) -> int:
     return negation_parity(clause, m.start(), m.end())
 
 
-def match_proposition(text: str, prop: Proposition) -> str | None:
-    """The sentence of ``text`` that states ``prop`` with its polarity, or None."""
+_QUESTION = re.compile(r"什么时候|是否|能不能|会不会|有没有|吗[?？]?$|[?？]")
+
+
+def match_proposition(text: str, prop: Proposition, assertions_only: bool = False) -> str | None:
+    """The sentence of ``text`` that states ``prop`` with its polarity, or None; with
+    ``assertions_only`` a question ("什么时候能回本？") states nothing."""
     if not prop.groups:
         return None
     for sentence in sentences(normalise(text)):
         if not all(_find_any(sentence, group) for group in prop.groups):
             continue
         for clause in split_clauses(sentence):
+            if assertions_only and _QUESTION.search(clause.text):
+                continue
             if _find_any(clause.text, prop.groups[-1]) and \
                     _predicate_parity(clause.text, prop.groups[-1]) == prop.polarity:
                 return sentence
@@ -362,7 +368,7 @@ def wrong_propositions(text: str, props: Sequence[Proposition]) -> list[tuple[Pr
     """Forbidden propositions ``text`` states, each with the sentence that states it."""
     found = []
     for prop in props:
-        sentence = match_proposition(text, prop)
+        sentence = match_proposition(text, prop, assertions_only=True)
         if sentence:
             found.append((prop, sentence))
     return found

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from sandbox.dialogue.acts import act_label
 from sandbox.dialogue.model import ActModel, shipped_model
-from sandbox.dialogue.rules import asks_for_secret, promises, strict_secret, tone
+from sandbox.dialogue.rules import asks_for_secret, could_ask_for_secret, promises, tone
 from sandbox.dialogue.text import Clause, normalise, split_clauses
 
 MAX_CHARS = 2000
@@ -30,7 +30,7 @@ TONE_THRESHOLD = 0.30
 # Words that carry contempt, impatience or blame; a clause without one is not read as rude.
 _TONE_CUE = re.compile(r"不懂|烦|都说|早就|没办法|没辙|不归|跟我们没|怪|听不|拉倒|吵|闹|凭什么|关我|还来|呵|哟|行不行|快点|赶紧|"
                        r"别问|问什么|有完没完|又来|几遍|百度|看不懂|用点心|耳朵|不是我们|活该|不关|找别人|什么态度|当客服|嚷|啰嗦|"
-                       r"费劲|浪费|凑近|不办|记错|网不好|问题出在|上一个|个人说的|您自己|你自己|你们自己|都不会|这都|连这")
+                       r"费劲|浪费|凑近|不办|记错|网不好|问题出在|上一个|个人说的|你们自己|都不会|这都|连这")
 _PROMISE_TOPIC = re.compile(r"收益|本金|保本|亏|赔|退|补|免|保证|一定|肯定|绝对|百分|100|包|稳|解冻|批|利率|涨|担保|兜底")
 
 
@@ -86,10 +86,10 @@ def _decide(text: str, ranked: list[tuple[str, float]]) -> tuple[str, float, str
     if plain:
         return plain, 1.0, "rule"
     probability = dict(ranked)
-    if secret is None and probability.get("ask_secret", 0.0) >= SECRET_THRESHOLD and strict_secret(text):
+    if secret is None and probability.get("ask_secret", 0.0) >= SECRET_THRESHOLD and could_ask_for_secret(text):
         return "ask_secret", probability["ask_secret"], "model"
     for act, p in ranked:
-        if act == "ask_secret" and (secret is False or not strict_secret(text)):
+        if act == "ask_secret" and (secret is False or not could_ask_for_secret(text)):
             continue
         if act == "promise" and (promise is False or p < PROMISE_THRESHOLD or not _PROMISE_TOPIC.search(text)):
             continue

@@ -16,7 +16,8 @@ import re
 
 # Fixed words that contain a negator but negate nothing.
 _NOT_NEGATION = re.compile(r"不好意思|不客气|不用客气|不仅|不但|不过|无论|不管|不论|毫无疑问|不久|不少|不错|未来|不断|"
-                           r"别的|别人|特别|区别|类别|级别|分别|差别|识别|告别|个别|性别|没还|未还|没有还|未全额|没全额|未按时|没按时|未付|没付|未结清|没还清|未出账")
+                           r"别的|别人|特别|区别|类别|级别|分别|差别|识别|告别|个别|性别|没还|未还|没有还|未全额|没全额|未按时|没按时|未付|没付|未结清|没还清|未出账|"
+                           r"未偿还|没偿还|未归还|未缴|未清偿|尚未|仍未|还未|未到账")
 _NEGATOR = re.compile(r"不|没|无|别|勿|莫|休|绝不|切勿|请勿|千万别|不要|不用|无需|不必|不得|不能|不会|不可|谨防|严禁|禁止|防止|避免|警惕|小心")
 
 
@@ -32,13 +33,16 @@ def negated(text: str, position: int, window: int = 8) -> bool:
     return bool(_NEGATOR.search(before))
 
 
-def negation_parity(text: str, start: int, end: int, window: int = 10) -> int:
+def negation_parity(text: str, start: int, end: int, window: int = 6) -> int:
     """Negators before and inside ``text[start:end]`` (the predicate), counted: odd = negated.
 
     免 (as in 免息, 免费, 免收) counts: it negates the charge it names.
     """
     masked = _mask_fixed(text)
-    before = re.split(r"[，,。！？!?；;]", masked[max(0, start - window):start])[-1]
+    # A purpose phrase between a negator and its verb ("不能为了买产品选高") is looked through.
+    head = re.split(r"[，,。！？!?；;]", masked[:start])[-1]
+    head = re.sub(r"为了[^，,。]{0,8}$", "", head)
+    before = head[-window:]
     inside = masked[start:end]
     count = len(re.findall(r"不|没|无|别|勿|未|非|免", before + inside))
     return count % 2
@@ -46,8 +50,10 @@ def negation_parity(text: str, start: int, end: int, window: int = 10) -> int:
 
 _SECRET = (r"(?:(?:取款|交易|登录|登陆|支付|查询|网银|银行卡|卡|u盾|手机银行|账户|账号)?密码|pin码?|"
            r"(?:短信|动态|手机|校验|验证)码|动态口令|口令|cvv2?|cvn2?|安全码|卡背面?(?:的)?(?:三|3)位|背面(?:的)?(?:三|3)位|"
-           r"(?:六|6)位(?:数字|数|码)|(?:那|这)?串数字|短信(?:里|中|上)(?:的|面的)?(?:数字|那串|号码)|收到的(?:数字|号码|码)|"
-           r"背面[^，,。]{0,10}(?:三个数字|三位|3位|数字)|(?:那|这)个码)")
+           r"(?:短信|手机|收到)[^，,。]{0,6}(?:六|6)位|(?:六|6)位(?:验证码|动态码|校验码|密码)|(?:那|这)?串数字|短信(?:里|中|上)(?:的|面的)?(?:数字|那串|号码)|收到的(?:数字|号码|码)|"
+           r"背面[^，,。]{0,10}(?:三个数字|三位|3位|数字)|(?:那|这)个码|令牌[^，,。]{0,6}(?:数|码))")
+# Watching the customer's screen is asking for whatever appears on it.
+_SCREEN = re.compile(r"屏幕共享|共享屏幕|共享一下屏幕|远程(?:控制|协助|操作)")
 _SECRET_RE = re.compile(_SECRET)
 # A request addressed to the agent: tell / read out / send / type here / what is it.
 _REQUEST = re.compile(
@@ -65,6 +71,12 @@ def strict_secret(clause: str) -> bool:
     return bool(_SECRET_RE.search(clause))
 
 
+def could_ask_for_secret(clause: str) -> bool:
+    """The least a clause needs before the model may read it as asking for a secret: a named
+    secret, a request verb or a question, and no reported speech ("您已将验证码告知对方")."""
+    return strict_secret(clause) and bool(_REQUEST_CUE.search(clause)) and not _REPORTED.search(clause)
+
+
 def mentions_secret(clause: str) -> bool:
     """Whether the clause names a password, a code or the digits of one."""
     return bool(_SECRET_RE.search(clause) or _SECRET_LOOSE.search(clause))
@@ -76,7 +88,10 @@ _SECRET_LOOSE = re.compile(r"(?<![号条二维])码|口令|令牌|数字|三位|
 # Identity details are not secrets: "请告诉我您的姓名、身份证号码后六位" asks for identity.
 _IDENTITY_WORDS = re.compile(r"姓名|名字|身份证|证件|手机号|尾号|后四位|后六位|后4位|后6位")
 # Reported speech or what already happened: "您说验证码已经告诉过对方" asks nothing of the customer.
-_REPORTED = re.compile(r"已经|(?:告诉|给|念|报|发)(?:了|过)?(?:给)?(?:对方|骗子|别人|他|她)|您说|刚才您|之前您")
+_REPORTED = re.compile(r"已经|已将|已把|已泄露|已告知|已被|泄露了|被骗|鉴于|(?:告诉|告知|给|念|报|发)(?:了|过)?(?:给)?(?:对方|骗子|别人|他|她)|"
+                       r"您说|刚才您|之前您")
+# A request verb or question the model path needs before reading a clause as asking for a secret.
+_REQUEST_CUE = re.compile(r"告诉|告知|给|发|报|念|读|说|提供|输|填|回复|转|截|拍|多少|是什么|哪|吗|[?？]|核对|需要")
 
 
 def warns_about_secret(clause: str) -> bool:
@@ -91,6 +106,8 @@ def asks_for_secret(clause: str) -> bool | None:
     """True when the clause asks the customer to give the agent a password or code,
     False when it mentions one harmlessly (a warning, self-service entry), None when
     the rule cannot tell (the classifier decides)."""
+    if _SCREEN.search(clause) and not warns_about_secret(clause) and not negated(clause, _SCREEN.search(clause).start()):
+        return True
     strict = bool(_SECRET_RE.search(clause))
     if not strict and _IDENTITY_WORDS.search(clause):
         return False if mentions_secret(clause) else None
@@ -124,13 +141,17 @@ def asks_for_secret(clause: str) -> bool | None:
 
 
 _GUARANTEE = re.compile(
-    r"保本|保收益|保证(?!金)|包赚|稳赚|稳赢|只赚不赔|不会亏|亏不了|不亏|不可能亏|不会有(?:任何)?(?:亏损|损失)|一分(?:钱)?(?:都)?不(?:会)?少|"
+    r"保本|保收益|保证(?!金)|包赚|稳赚|稳赢|只赚不赔|不会亏|亏不了|不亏|不可能亏|不会有(?:任何)?(?:亏损|损失)|一分(?:钱)?(?:都)?不会少|"
     r"跟存款一样安全|打包票|兜底|刚性兑付|稳涨|只会多|没跑|万无一失|没有(?:任何)?风险|零风险|无风险|稳拿|"
     r"肯定(?:能|会|可以|没问题|给|赚|有|拿|批|退|赔|解冻|到账)|一定(?:能|会|可以|给|帮|退|赔|免)|绝对(?:能|会|可以|没问题|安全|不会)|"
     r"百分之百|100%|包(?:您|你)|(?:给您|给你|帮您|帮你)(?:退|返还|赔|免掉|免了|全免|减免掉|补上|补回|垫上|消掉)|(?:直接|马上)(?:退|赔)|"
     r"(?:全部|全额|都)(?:退|赔|补)(?:给|还)?(?:您|你)|跑不了|(?:能|可以)赚\s*\d|至少能赚|稳拿|不会出(?:任何)?问题|"
     r"(?<![不请您务])一定(?!要|记得|注意|保管|及时|程度|的|期限|金额|比例|要求|范围|条件|先|得|别|不要|核实|确认|问|打|联系|小心|当心|"
-    r"留意|看|记|多|仔细|提高|警惕)|包(?:免|退|赔|过|批|满意)|绝不会让[^，,。]{0,4}吃亏|(?:损失|费用|责任)(?:都|全部|全)?由(?:我们|银行|我)+(?:来)?(?:承担|负责|赔)|"
+    r"留意|看|记|多|仔细|提高|警惕|帮您(?:把[^，,。]{0,8}?)?(?:查|弄|看|问|解释|说|核实|记录|登记|反馈|转达|跟进|催|留意))|"
+    r"(?:应该|基本上|估计|大概率|多半|保准|准保)[^，,。]{0,14}(?:能退|退回|退给|要回来|追回|赔给|赔您|免掉|解了|解冻|能激活|激活|涨回|回本|"
+    r"回到[^，,。]{0,4}成本|批下来|不会有事|不会出[^，,。]{0,4}问题|就能正常)|"
+    r"(?:应该|基本上|估计)[^，,。]{0,6}没问题(?=[^，,。]{0,10}(?:钱|款|费|退|赔|解|激活|回本|收益|利息|损失|到账|用了|放心))|"
+    r"(?:钱|款|费|损失|利息)[^，,。]{0,8}(?:应该|基本上)[^，,。]{0,4}没问题|由银行赔|银行(?:应该)?(?:也)?(?:能|会)(?:把钱)?(?:给您)?(?:追回|赔)|包(?:免|退|赔|过|批|满意)|绝不会让[^，,。]{0,4}吃亏|(?:损失|费用|责任)(?:都|全部|全)?由(?:我们|银行|我)+(?:来)?(?:承担|负责|赔)|"
     r"(?<![已会将])(?:退|赔|补|返)(?:给)?(?:您|你)(?![的们])|"
     r"全额(?:赔|退|补)|(?:赔|补)(?:给|偿给)(?:您|你)|(?:收益|利息)(?:是)?(?:稳|固定|确定)|亏了(?:算我|我们赔|银行赔)")
 # A clause that warns about, explains or refuses a guarantee is not one.
@@ -180,7 +201,8 @@ def promises(clause: str) -> bool | None:
 _RUDE = re.compile(r"这都不懂|连这个都不会|烦不烦|听不懂人话|爱办不办|不办拉倒|说了(?:多少|八百|好几|几|N)遍|有完没完|别嚷嚷|"
                    r"啰嗦|真费劲|浪费[^，,。]{0,6}时间|你来当客服|您来当客服|跟你说不明白|耳朵|(?<![能以便会])自己(?:去)?(?:看|查|百度)(?![了到])|"
                    r"行了行了|又来了|你烦|呵呵|切，|哟，")
-_BLAME = re.compile(r"(?:是|都是|全是)(?:您|你)自己|(?:您|你)自己(?:的问题|造成|弄|搞|操作失误|没)|是(?:您|你)那边|问题出在(?:您|你)|"
+_BLAME = re.compile(r"(?:是|都是|全是)(?:您|你)自己|(?:您|你)自己(?:的问题|造成|弄|搞|操作失误|没|填错|输错|点错|转错|看错|记错|"
+                    r"(?:操作|点|转|填|输)的)|是(?:您|你)那边|问题出在(?:您|你)|"
                     r"(?:跟|和|与)(?:我们|银行|我)(?:没|无)(?:关|关系)|不归(?:我们|我)管|(?:您|你)(?:去)?找[^，,。]{1,8}去|(?<!不管)(?<!无论)(?<!不论)谁让(?:您|你)(?!转|汇|付|打)|"
                     r"(?:您|你)(?:要是|如果)早[^，,。]{0,12}就不会|是(?:您|你)记错|不是我们的(?:问题|责任)|那是[^，,。]{1,10}的问题")
 
