@@ -76,18 +76,19 @@ def test_practice_panel_end_to_end(live_server, chromium_browser):
     page.fill('input[name="phone_last4"]', "0000")
     page.click('form[data-method="id_phone"] button[type="submit"]')
     page.wait_for_selector('[data-role="identity-message"]:has-text("还可尝试 2 次")')
-    # SMS: send, read it on the customer's phone (a second tab), type it in
+    # SMS: send; the customer confirms on their own phone (a second tab); the agent never types a code
     page.click('button[role="tab"][data-method="sms"]')
+    assert page.locator('form[data-method="sms"] input[name="code"]').count() == 0
     page.click('button[data-action="send-sms"]')
-    page.wait_for_selector('[data-role="identity-message"]:has-text("验证码已发送")')
+    page.wait_for_selector('[data-role="identity-message"]:has-text("验证短信已发送")')
     phone = context.new_page()
     phone.goto(f"{base}/practice/{cid}/phone")
-    code = re.search(r"验证码 (\d{6})", phone.inner_text(".phone-inbox")).group(1)
+    assert re.search(r"验证码 \d{6}", phone.inner_text(".phone-inbox"))
+    phone.click('[data-action="phone-confirm"]')
+    phone.wait_for_selector('[data-role="confirm-message"]:has-text("已确认")')
     phone.close()
     page.bring_to_front()  # a background tab gets no animation frames: clicks would crawl
-    page.fill('input[name="code"]', code)
-    page.click('form[data-method="sms"] button[type="submit"]')
-    page.wait_for_selector('[data-role="profile"] dd')
+    page.wait_for_selector('[data-role="profile"] dd', timeout=15000)  # the panel sees the confirmation
     assert page.is_visible('[data-role="data"]')
     text = page.inner_text(".bank-panel")
     assert "990002******" in text and "林**" in text
