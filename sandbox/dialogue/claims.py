@@ -34,7 +34,8 @@ SLOTS: dict[str, tuple[str, tuple[str, ...]]] = {
                               "至少要还", "至少")),
     "bill_due_date": (DATE, ("到期还款日", "最后还款日", "还款日", "还款截止", "截止日", "截止", "到期日", "到期", "最晚",
                              "之前还", "前还", "以前还", "还款期限", "期限")),
-    "balance": (AMOUNT, ("可用余额", "账户余额", "余额", "还剩", "剩下", "剩余", "里面有", "里有", "结余")),
+    "balance": (AMOUNT, ("可用余额", "账户余额", "余额", "还剩", "剩下", "剩余", "里面有", "里有", "结余", "卡里是", "卡里现在有",
+                         "卡里现在是", "现在卡里", "卡里", "账户里", "还有")),
     "fee_amount": (AMOUNT, ("年费", "费用", "收费", "扣了", "扣费", "扣款")),
     "fee_date": (DATE, ("扣费", "扣款", "收取", "扣的", "扣了")),
     "atm_amount": (AMOUNT, ("取款金额", "取款", "取了", "取的", "没出钞", "未出钞", "吐钞", "金额", "这笔", "款项", "钱")),
@@ -55,7 +56,8 @@ SLOTS: dict[str, tuple[str, tuple[str, ...]]] = {
 _NUMBER = r"\d+(?:\.\d+)?"
 _CN_NUM = "[零〇一二两三四五六七八九十百千万]+(?:点[零〇一二三四五六七八九]+)?"
 _AMOUNT_RE = re.compile(rf"(?P<num>{_NUMBER}|{_CN_NUM})\s*(?P<unit>万元|万|千元|千|元|块钱|块|rmb|人民币)?"
-                        r"(?P<jiao>[一二三四五六七八九]|\d(?!\d))?(?:角|毛)?(?P<more>多|左右|出头)?")
+                        r"(?P<jiao>[一二三四五六七八九]|\d(?!\d))?(?:角|毛)?(?P<fen>[一二三四五六七八九]|\d(?!\d))?分?"
+                        r"(?P<more>多|左右|出头)?")
 _DATE_RE = re.compile(
     r"(?:(?P<y>20\d\d)\s*[年\-/.]\s*)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:月|[\-/.])\s*"
     r"(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|号)?")
@@ -142,6 +144,9 @@ def _values(clause: str) -> list[Value]:
         jiao = m.group("jiao")
         if jiao and unit in ("元", "块", "块钱"):
             number += Decimal(_cn_or_int(jiao) or 0) / 10
+            fen = m.group("fen")
+            if fen:
+                number += Decimal(_cn_or_int(fen) or 0) / 100
         if unit.startswith("万"):
             number *= 10000
         elif unit.startswith("千"):
@@ -196,12 +201,21 @@ def claims_in(text: str, slots: Sequence[str], extra_cues: dict[str, Sequence[st
         return []
     cue_re = re.compile("|".join(re.escape(w) for w in sorted(cue_words, key=len, reverse=True)))
     out: list[Claim] = []
+    carried: tuple[str, int] | None = None  # a cue ending the previous clause: "年费，600元"
     for clause in split_clauses(text):
         body = clause.text
         cues = [(m.start(), m.end(), cue_words[m.group()]) for m in cue_re.finditer(body)]
+        values = _values(body)
+        if not cues and carried and carried[1] == clause.sentence and values:
+            word = carried[0]
+            body = f"{word}：{body}"
+            cues = [(0, len(word), cue_words[word])]
+            values = _values(body)
+        last = max(cues, key=lambda c: c[1]) if cues else None
+        carried = (body[last[0]:last[1]], clause.sentence) if last and not values else None
         if not cues:
             continue
-        for value in _values(body):
+        for value in values:
             if value.approximate:
                 continue
             fitting = [(s, e, [sl for sl in slots_ if SLOTS.get(sl, (TEXT,))[0] == value.kind and (
@@ -324,6 +338,7 @@ def _predicate_parity(clause: str, predicate: Sequence[str]) -> int:
     return negation_parity(clause, m.start(), m.end())
 
 
+_TOPIC_INTRO = re.compile(r"^(?:关于|针对|对于|就)[^，,。]{0,40}(?:问题|事情|情况|事宜|事项|诉求|疑问)$")
 _QUESTION = re.compile(r"什么时候|是否|能不能|会不会|有没有|吗[?？]?$|[?？]")
 
 
@@ -338,6 +353,8 @@ def match_proposition(text: str, prop: Proposition, assertions_only: bool = Fals
         for clause in split_clauses(sentence):
             if assertions_only and _QUESTION.search(clause.text):
                 continue
+            if _TOPIC_INTRO.search(clause.text):
+                continue  # "关于您反映的…问题" names a topic, it states nothing about it
             if _find_any(clause.text, prop.groups[-1]) and \
                     _predicate_parity(clause.text, prop.groups[-1]) == prop.polarity:
                 return sentence

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from sandbox.dialogue.acts import act_label
 from sandbox.dialogue.model import ActModel, shipped_model
-from sandbox.dialogue.rules import asks_for_secret, could_ask_for_secret, promises, tone
+from sandbox.dialogue.rules import asks_for_secret, could_ask_for_secret, promises, strict_secret, tone
 from sandbox.dialogue.text import Clause, normalise, split_clauses
 
 MAX_CHARS = 2000
@@ -118,7 +118,26 @@ def read_clauses(clauses: Sequence[Clause], model: ActModel | None = None) -> li
             ranked = [(model.classes[j], float(probs[i, j])) for j in order]  # type: ignore[union-attr]
         act, confidence, source = _decide(clause.text, ranked)
         out.append(ReadClause(clause.text, act, round(confidence, 3), source, clause.index, clause.sentence))
+    _secret_by_reference(out)
     return out
+
+
+# "系统刚发了一条6位动态码，麻烦您把它回复到对话框里": the request points back at the code.
+_REFERRING_REQUEST = re.compile(r"(?:把|将)?(?:它|这个|那个|这串|那串|这组|那组)?[^，,。]{0,6}(?:回复|发|报|念|告诉|输入|填)[^，,。]{0,6}"
+                                r"(?:对话框|聊天|我|这里|这边|坐席|客服)")
+
+
+def _secret_by_reference(clauses: list[ReadClause]) -> None:
+    """A clause asking for "it" after a clause of the same sentence that named a secret."""
+    for i, clause in enumerate(clauses):
+        if clause.act == "ask_secret" or not _REFERRING_REQUEST.search(clause.text):
+            continue
+        if re.search(r"不要|别|勿|不用|无需|不需要|千万|绝不", clause.text):
+            continue
+        named = any(c.sentence == clause.sentence and c.index < clause.index and strict_secret(c.text)
+                    and c.act != "warn_secret" for c in clauses[:i])
+        if named:
+            clause.act, clause.confidence, clause.source = "ask_secret", 1.0, "rule"
 
 
 def read_message(text: str | None, model: ActModel | None = None) -> Reading:

@@ -88,10 +88,11 @@ _SECRET_LOOSE = re.compile(r"(?<![号条二维])码|口令|令牌|数字|三位|
 # Identity details are not secrets: "请告诉我您的姓名、身份证号码后六位" asks for identity.
 _IDENTITY_WORDS = re.compile(r"姓名|名字|身份证|证件|手机号|尾号|后四位|后六位|后4位|后6位")
 # Reported speech or what already happened: "您说验证码已经告诉过对方" asks nothing of the customer.
-_REPORTED = re.compile(r"已经|已将|已把|已泄露|已告知|已被|泄露了|被骗|鉴于|(?:告诉|告知|给|念|报|发)(?:了|过)?(?:给)?(?:对方|骗子|别人|他|她)|"
+_REPORTED = re.compile(r"已经|已将|已把|已泄露|已告知|已被|已发|已下发|发送到您|发到您|泄露了|被骗|鉴于|(?:告诉|告知|给|念|报|发)(?:了|过)?(?:给)?(?:对方|骗子|别人|他|她)|"
                        r"您说|刚才您|之前您")
 # A request verb or question the model path needs before reading a clause as asking for a secret.
-_REQUEST_CUE = re.compile(r"告诉|告知|给|发|报|念|读|说|提供|输|填|回复|转|截|拍|多少|是什么|哪|吗|[?？]|核对|需要")
+_REQUEST_CUE = re.compile(r"告诉|告知|(?:发|给|转)(?:给)?(?:我|一下|下|过来)|报|念|读|说(?:一下|下|出|给)|提供|输(?:入)?(?:给我|到对话|在这|一下)|"
+                          r"回复|截|拍|多少|是什么|哪几|哪六|吗|[?？]|核对|需要您")
 
 
 def warns_about_secret(clause: str) -> bool:
@@ -200,7 +201,8 @@ def promises(clause: str) -> bool | None:
 # Contempt, impatience and blame that need no model: the customer is told off or blamed.
 _RUDE = re.compile(r"这都不懂|连这个都不会|烦不烦|听不懂人话|爱办不办|不办拉倒|说了(?:多少|八百|好几|几|N)遍|有完没完|别嚷嚷|"
                    r"啰嗦|真费劲|浪费[^，,。]{0,6}时间|你来当客服|您来当客服|跟你说不明白|耳朵|(?<![能以便会])自己(?:去)?(?:看|查|百度)(?![了到])|"
-                   r"行了行了|又来了|你烦|呵呵|切，|哟，")
+                   r"行了行了|又来了|你烦|呵呵|切，|哟，|急也没用|没谁了|又不是只为|听懂了吗|听明白了吗\?*$|怎么不自己|您这运气|"
+                   r"有什么好急|至于吗|这有什么难|谁让你|还用问")
 _BLAME = re.compile(r"(?:是|都是|全是)(?:您|你)自己|(?:您|你)自己(?:的问题|造成|弄|搞|操作失误|没|填错|输错|点错|转错|看错|记错|"
                     r"(?:操作|点|转|填|输)的)|是(?:您|你)那边|问题出在(?:您|你)|"
                     r"(?:跟|和|与)(?:我们|银行|我)(?:没|无)(?:关|关系)|不归(?:我们|我)管|(?:您|你)(?:去)?找[^，,。]{1,8}去|(?<!不管)(?<!无论)(?<!不论)谁让(?:您|你)(?!转|汇|付|打)|"
