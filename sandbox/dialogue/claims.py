@@ -206,13 +206,15 @@ def claims_in(text: str, slots: Sequence[str], extra_cues: dict[str, Sequence[st
         body = clause.text
         cues = [(m.start(), m.end(), cue_words[m.group()]) for m in cue_re.finditer(body)]
         values = _values(body)
-        if not cues and carried and carried[1] == clause.sentence and values:
+        if not cues and carried and carried[1] == clause.sentence and values and values[0].start <= 2:
             word = carried[0]
             body = f"{word}：{body}"
             cues = [(0, len(word), cue_words[word])]
             values = _values(body)
         last = max(cues, key=lambda c: c[1]) if cues else None
-        carried = (body[last[0]:last[1]], clause.sentence) if last and not values else None
+        # Only a label that ends its clause ("年费，600元") carries over to the next one.
+        ends_with_label = last is not None and re.fullmatch(r"(?:是|为|有)?[:：]?", body[last[1]:]) is not None
+        carried = (body[last[0]:last[1]], clause.sentence) if last and not values and ends_with_label else None
         if not cues:
             continue
         for value in values:
