@@ -16,7 +16,8 @@ from typing import Any, Sequence
 
 from sandbox.dialogue.acts import act_label
 from sandbox.dialogue.model import ActModel, shipped_model
-from sandbox.dialogue.rules import asks_for_secret, could_ask_for_secret, promises, strict_secret, tone
+from sandbox.dialogue.rules import (asks_for_secret, could_ask_for_secret, promises, strict_secret, tone,
+                                   warns_about_secret)
 from sandbox.dialogue.text import Clause, normalise, split_clauses
 
 MAX_CHARS = 2000
@@ -127,15 +128,24 @@ _REFERRING_REQUEST = re.compile(r"(?:把|将)?(?:它|这个|那个|这串|那串
                                 r"(?:对话框|聊天|我|这里|这边|坐席|客服)")
 
 
+_ASKING = re.compile(r"请提供|提供一下|麻烦提供|告诉我|报一下|说一下|请报")
+_AND_ALSO = re.compile(r"^(?:以及|还有|和|及|再加上|连同|外加|另外)")
+
+
 def _secret_by_reference(clauses: list[ReadClause]) -> None:
-    """A clause asking for "it" after a clause of the same sentence that named a secret."""
+    """A clause asking for "it" after a clause of the same sentence that named a secret, or a
+    secret listed after a request ("请提供姓名、身份证后六位，以及手机银行的登录密码")."""
     for i, clause in enumerate(clauses):
+        if clause.act != "ask_secret" and _AND_ALSO.search(clause.text) and strict_secret(clause.text) and any(
+                c.sentence == clause.sentence and _ASKING.search(c.text) for c in clauses[:i]):
+            clause.act, clause.confidence, clause.source = "ask_secret", 1.0, "rule"
+            continue
         if clause.act == "ask_secret" or not _REFERRING_REQUEST.search(clause.text):
             continue
         if re.search(r"不要|别|勿|不用|无需|不需要|千万|绝不", clause.text):
             continue
         named = any(c.sentence == clause.sentence and c.index < clause.index and strict_secret(c.text)
-                    and c.act != "warn_secret" for c in clauses[:i])
+                    and not warns_about_secret(c.text) for c in clauses[:i])
         if named:
             clause.act, clause.confidence, clause.source = "ask_secret", 1.0, "rule"
 
