@@ -98,9 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
     parser.add_argument("--runs", action="store_true", help="also list every run with its failed checks")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="variant runs from this folder instead of seed_data/validity (e.g. benchmarks/holdout)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    rows = validity_in_sandbox(args.scenario)
+    rows = validity_in_sandbox(args.scenario, args.dir)
     elapsed = time.perf_counter() - started
     if args.json:
         print(json.dumps({"rows": [r.to_dict() for r in rows], "summary": summary(rows),
