@@ -12,11 +12,8 @@ Targets: scoring a drill ≤ 300 ms p95; reading one message ≤ 10 ms p95.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -30,30 +27,23 @@ def main() -> None:
     args = parser.parse_args()
 
     from sandbox.accounts.services import get_user, issue_token
-    from sandbox.app import create_app
-    from sandbox.clock import FixedClock
     from sandbox.dialogue.corpus import load_corpus
     from sandbox.dialogue.evaluation import latency
     from sandbox.dialogue.model import shipped_model
     from sandbox.drill import engine
     from sandbox.drill.models import Drill
     from sandbox.drill.scenario import scenario_files, seeded_scenarios_dir
-    from sandbox.instance import initialise
     from sandbox.scoring import compliance
-    from sandbox.web.rehearse import rehearse
+    from sandbox.web.rehearse import rehearse, throwaway_instance
 
     texts = [e.text for e in load_corpus() if e.split == "test"]
     lat = latency(texts, shipped_model(), repeat=3)
     print(f"read one message: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, max {lat['max_ms']} ms "
           f"({lat['messages']} messages x 3)")
 
-    home = Path(tempfile.mkdtemp(prefix="bankdrill-bench-"))
-    clock = FixedClock()
-    app = create_app({"HOME": str(home), "DATABASE_URL": f"sqlite:///{home / 'bench.sqlite3'}", "CLOCK": clock,
-                      "DEMO_MODE": True, "TESTING": True})
-    runtime = app.extensions["bankdrill"]
-    try:
-        initialise(runtime, seed=True)
+    with throwaway_instance("bankdrill-bench-") as app:
+        runtime = app.extensions["bankdrill"]
+        clock = runtime.clock
         with runtime.transaction() as s:
             token = issue_token(s, clock, get_user(s, "candidate1"))
             staff = issue_token(s, clock, get_user(s, "examiner"))
@@ -77,9 +67,6 @@ def main() -> None:
               f"p50 {percentile(timings, 50):.1f} ms, p95 {percentile(timings, 95):.1f} ms, max {max(timings):.1f} ms")
         for sid, ms in sorted(per_scenario.items(), key=lambda kv: -kv[1])[:5]:
             print(f"  slowest: {sid} median {ms:.1f} ms")
-    finally:
-        runtime.dispose()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

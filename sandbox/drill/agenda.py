@@ -171,15 +171,9 @@ def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Read
             out.lines.append(reply)
             state["identity_given"] = sorted(set(state.get("identity_given", [])) | set(asked))
     # Needs: every pending need this message meets is popped (answered early ones are skipped later).
-    met_now = [n for n in needs if n.id in state["pending"] and n.satisfied_by_message(text, reading, facts)]
-    for need in met_now:
-        state["pending"].remove(need.id)
-        state["met"].append(need.id)
-        if need.reply:
-            out.lines.append(need.reply)
+    met_now = _pop_met(out, [n for n in needs if n.id in state["pending"]
+                             and n.satisfied_by_message(text, reading, facts)], effects["need_met"])
     if met_now:
-        out.mood += effects["need_met"]
-        out.why.append("need_met:" + ",".join(n.id for n in met_now))
         state["ignored"] = 0
     # An unexplained term: ask what it means (once per term).
     for f in findings:
@@ -222,19 +216,24 @@ def react_op(needs: Sequence[Need], state: dict[str, Any], op: str) -> Reaction:
     state = _state_copy(needs, state)
     state["ops"] = sorted(set(state.get("ops", [])) | {op})
     out = Reaction(state=state)
-    met_now = [n for n in needs if n.id in state["pending"] and n.satisfied_by_op(op)]
-    for need in met_now:
-        state["pending"].remove(need.id)
-        state["met"].append(need.id)
-        if need.reply:
-            out.lines.append(need.reply)
-    if met_now:
-        out.mood += MOOD_EFFECTS["need_met"]
-        out.why.append("need_met:" + ",".join(n.id for n in met_now))
+    _pop_met(out, [n for n in needs if n.id in state["pending"] and n.satisfied_by_op(op)], MOOD_EFFECTS["need_met"])
     current = _current(needs, state)
     if op == "identity.verified" and current is not None:
         out.lines.append("好的。" + _ask(current, state, repeat=False))
     return _clamp(out)
+
+
+def _pop_met(out: Reaction, met_now: list[Need], mood: int) -> list[Need]:
+    """Move the needs just met from pending to met; their replies are said and the mood rises."""
+    for need in met_now:
+        out.state["pending"].remove(need.id)
+        out.state["met"].append(need.id)
+        if need.reply:
+            out.lines.append(need.reply)
+    if met_now:
+        out.mood += mood
+        out.why.append("need_met:" + ",".join(n.id for n in met_now))
+    return met_now
 
 
 def _clamp(out: Reaction) -> Reaction:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from flask import Flask
 
@@ -175,26 +176,36 @@ def play(app: Flask, clock: FixedClock, spec: ScenarioSpec, token: str, staff_to
     return result
 
 
-def rehearse_in_sandbox(scenario_texts: dict[str, str]) -> list[Rehearsal]:
-    """Rehearse scenarios on a throwaway seeded instance (the real one is not touched)."""
-    from sandbox.accounts.services import get_user, issue_token
+@contextmanager
+def throwaway_instance(prefix: str = "bankdrill-rehearse-") -> Iterator[Flask]:
+    """A seeded instance in a temporary folder with a ``FixedClock``, removed afterwards
+    (rehearsals, the validity table and the benchmarks play on it; the real one is not touched)."""
     from sandbox.app import create_app
-    from sandbox.drill.engine import save_scenario, spec_from_text
     from sandbox.instance import initialise
 
-    home = Path(tempfile.mkdtemp(prefix="bankdrill-rehearse-"))
-    clock = FixedClock()
-    app = create_app({"HOME": str(home), "DATABASE_URL": f"sqlite:///{home / 'rehearse.sqlite3'}", "CLOCK": clock,
-                      "DEMO_MODE": True, "TESTING": True})
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    app = create_app({"HOME": str(home), "DATABASE_URL": f"sqlite:///{home / 'sandbox.sqlite3'}",
+                      "CLOCK": FixedClock(), "DEMO_MODE": True, "TESTING": True})
     runtime = app.extensions["bankdrill"]
     try:
         initialise(runtime, seed=True)
+        yield app
+    finally:
+        runtime.dispose()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def rehearse_in_sandbox(scenario_texts: dict[str, str]) -> list[Rehearsal]:
+    """Rehearse scenarios on a throwaway seeded instance (the real one is not touched)."""
+    from sandbox.accounts.services import get_user, issue_token
+    from sandbox.drill.engine import save_scenario, spec_from_text
+
+    with throwaway_instance() as app:
+        runtime = app.extensions["bankdrill"]
+        clock = runtime.clock
         with runtime.transaction() as s:
             for sid, text in scenario_texts.items():
                 save_scenario(s, clock, text, file=f"{sid}.yaml")
             token = issue_token(s, clock, get_user(s, "candidate1"))
             staff = issue_token(s, clock, get_user(s, "examiner"))
         return [rehearse(app, clock, spec_from_text(text), token, staff) for text in scenario_texts.values()]
-    finally:
-        runtime.dispose()
-        shutil.rmtree(home, ignore_errors=True)

@@ -27,9 +27,7 @@ number into the file (see ``pii_facts``).
 from __future__ import annotations
 
 import re
-import shutil
 import string
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +38,7 @@ from flask import Flask
 from sandbox.clock import FixedClock
 from sandbox.drill.facts import customer_facts, customer_record
 from sandbox.drill.scenario import REFERENCE_OPS, ScenarioSpec
-from sandbox.web.rehearse import Rehearsal, play
+from sandbox.web.rehearse import Rehearsal, play, throwaway_instance
 
 KINDS = ("reference", "natural", "stuffer", "dump", "wrong_facts", "silent", "rude",
          "violation_pii", "violation_secret", "violation_promise")
@@ -420,18 +418,8 @@ def play_variants(app: Flask, scenario_id: str, directory: Path | None = None,
 
 def validity_in_sandbox(scenario_ids: list[str] | None = None, directory: Path | None = None) -> list[Row]:
     """Build a throwaway seeded instance and play every scenario's runs (default: all seeded)."""
-    from sandbox.app import create_app
     from sandbox.drill.scenario import load_file, scenario_files, seeded_scenarios_dir
-    from sandbox.instance import initialise
 
-    home = Path(tempfile.mkdtemp(prefix="bankdrill-validity-"))
-    app = create_app({"HOME": str(home), "DATABASE_URL": f"sqlite:///{home / 'validity.sqlite3'}",
-                      "CLOCK": FixedClock(), "DEMO_MODE": True, "TESTING": True})
-    runtime = app.extensions["bankdrill"]
-    try:
-        initialise(runtime, seed=True)
+    with throwaway_instance("bankdrill-validity-") as app:
         ids = scenario_ids or [load_file(p).id for p in scenario_files(seeded_scenarios_dir())]
         return [row for sid in ids for row in play_variants(app, sid, directory)]
-    finally:
-        runtime.dispose()
-        shutil.rmtree(home, ignore_errors=True)
