@@ -43,6 +43,8 @@ _DEFAULT_LINES = {
     "hold": "好的，我等一下。",
     "term": "“{term}”是什么意思？能说得简单点吗？",
 }
+# The agenda customer's lines a scenario may reword per contact (``lines:``).
+LINE_KEYS = tuple(_DEFAULT_LINES)
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Read
     for f in findings:
         if f.kind == JARGON and f.phrase not in state.get("terms", []):
             state.setdefault("terms", []).append(f.phrase)
-            out.lines.append(lines["term"].format(term=f.phrase))
+            out.lines.append(lines["term"].replace("{term}", f.phrase))
             out.mood += effects["jargon"]
             out.why.append("jargon")
             break
@@ -211,12 +213,14 @@ def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Read
     return _clamp(out)
 
 
-def react_op(needs: Sequence[Need], state: dict[str, Any], op: str) -> Reaction:
+def react_op(needs: Sequence[Need], state: dict[str, Any], op: str,
+             effects: dict[str, int] | None = None) -> Reaction:
     """The customer's answer to an operation the agent did (a freeze, a verification…)."""
+    effects = {**MOOD_EFFECTS, **(effects or {})}
     state = _state_copy(needs, state)
     state["ops"] = sorted(set(state.get("ops", [])) | {op})
     out = Reaction(state=state)
-    _pop_met(out, [n for n in needs if n.id in state["pending"] and n.satisfied_by_op(op)], MOOD_EFFECTS["need_met"])
+    _pop_met(out, [n for n in needs if n.id in state["pending"] and n.satisfied_by_op(op)], effects["need_met"])
     current = _current(needs, state)
     if op == "identity.verified" and current is not None:
         out.lines.append("好的。" + _ask(current, state, repeat=False))

@@ -402,6 +402,11 @@ def refuse_if_closed(drill: Drill) -> None:
 # --------------------------------------------------------------------------- the simulated customer
 
 
+def _phrases(phrases: list[str], facts: dict[str, str]) -> list[str]:
+    """A rule's phrases with their ``{fact}`` placeholders filled (``"{phone_last4}"``)."""
+    return [fill(str(p), facts) for p in phrases]
+
+
 def _matches(rule: Rule, trigger: dict[str, Any], row: DrillContact, facts: dict[str, str]) -> bool:
     when = rule.when
     kind = trigger["kind"]
@@ -421,11 +426,11 @@ def _matches(rule: Rule, trigger: dict[str, Any], row: DrillContact, facts: dict
         if kind != "message":
             return False
         text = trigger["text"]
-        if "said_any" in when and not contains_any(text, when["said_any"]):
+        if "said_any" in when and not contains_any(text, _phrases(when["said_any"], facts)):
             return False
-        if "said_all" in when and not all(contains_any(text, [p]) for p in when["said_all"]):
+        if "said_all" in when and not all(contains_any(text, [p]) for p in _phrases(when["said_all"], facts)):
             return False
-        if "not_said_any" in when and contains_any(text, when["not_said_any"]):
+        if "not_said_any" in when and contains_any(text, _phrases(when["not_said_any"], facts)):
             return False
         if "said_fact" in when and not states_fact(text, facts.get(when["said_fact"], "")):
             return False
@@ -486,11 +491,11 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
     state = dict(row.agenda or agenda.initial_state(needs))
     verified = any(e == "identity.verified" for e in state.get("ops", []))
     if trigger["kind"] == "op":
-        reaction = agenda.react_op(needs, state, trigger["op"])
+        reaction = agenda.react_op(needs, state, trigger["op"], contact.mood_effects)
     else:
         text = trigger["text"]
         reaction = agenda.react(needs, state, text, read(text), check_text(text), facts,
-                                identity_given=verified)
+                                identity_given=verified, lines=contact.lines, effects=contact.mood_effects)
     row.agenda = reaction.state
     row.mood = max(-5, min(5, row.mood + reaction.mood))
     said = [_say(session, drill, now, row, Turn(line), facts, "agenda") for line in reaction.lines]

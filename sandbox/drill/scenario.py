@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
 from sandbox.dialogue.acts import ACTS
-from sandbox.drill.facts import PLACEHOLDER
+from sandbox.drill.agenda import LINE_KEYS, MOOD_EFFECTS
+from sandbox.drill.facts import (IDENTITY_VARIANT_FACTS, PLACEHOLDER, POOL_FEATURES, POOL_KEYS, pool_members,
+                                 record_facts, seed_records)
 from sandbox.errors import ValidationFailed
 from sandbox.safe_load import UnsafeInput, YamlLimits, load_yaml, yaml_error_line
 
@@ -98,6 +100,11 @@ class Contact:
     rules: tuple[Rule, ...]
     fallback: tuple[Turn, ...]
     needs: tuple[dict[str, Any], ...] = ()
+    # v2: draw the customer from a pool (``customer`` is then the pool's first member, for tools
+    # that need one id); per-contact mood effects and wordings of the agenda customer's lines.
+    customer_pool: dict[str, Any] = field(default_factory=dict)
+    mood_effects: dict[str, int] = field(default_factory=dict)
+    lines: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -326,6 +333,7 @@ def _rule(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Rule | None
             c.add(p, f"未知条件；可选：{', '.join(sorted(RULE_CONDITIONS))}")
         elif key in ("said_any", "said_all", "not_said_any"):
             _str_list(value, p, c, required=True)
+            _templates(value, p, c, facts)
         elif key == "said_fact" and value not in facts:
             c.add(p, f"未知事实 {value!r}；可用：{', '.join(sorted(facts))}")
         elif key == "act":
@@ -371,8 +379,14 @@ def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact 
         return None
     key = _slug_field(data, "key", path, c, "key 必须是小写字母、数字组成的短标识", f"contact-{path[-1]}")
     customer = data.get("customer")
-    if not isinstance(customer, str) or not CUSTOMER_ID.match(customer):
-        c.add(path + ("customer",), "必须是模拟客户编号，如 C001")
+    pool = data.get("customer_pool")
+    if pool is not None:
+        if customer is not None:
+            c.add(path + ("customer_pool",), "customer 与 customer_pool 只能写一个")
+        pool = _pool(pool, path + ("customer_pool",), c)
+        customer = ""
+    elif not isinstance(customer, str) or not CUSTOMER_ID.match(customer):
+        c.add(path + ("customer",), "必须是模拟客户编号，如 C001（或改用 customer_pool 从客户池抽取）")
         customer = ""
     channel = data.get("channel")
     if channel not in CHANNELS:
@@ -385,6 +399,19 @@ def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact 
     if not isinstance(claims, dict) or set(claims) - {"name", "id_last6", "phone_last4"}:
         c.add(path + ("claims",), "claims 只能包含 name、id_last6、phone_last4")
         claims = {}
+    _templates({k: str(v) for k, v in claims.items()}, path + ("claims",), c, facts)
+    mood_effects = _mood_effects(data.get("mood_effects"), path + ("mood_effects",), c)
+    lines = data.get("lines") or {}
+    if not isinstance(lines, dict):
+        c.add(path + ("lines",), "lines 必须是键值对象")
+        lines = {}
+    for k, v in lines.items():
+        if k not in LINE_KEYS:
+            c.add(path + ("lines", k), f"未知台词；可选：{', '.join(LINE_KEYS)}")
+        elif not isinstance(v, str) or not v.strip():
+            c.add(path + ("lines", k), "台词必须是非空文本")
+        else:
+            _templates(v, path + ("lines", k), c, facts | ({"term"} if k == "term" else set()))
     opening = _turns(data.get("opening"), path + ("opening",), c)
     rules: list[Rule] = []
     raw_rules = data.get("rules") or []
@@ -405,14 +432,113 @@ def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact 
             ref = rule.when.get(condition)
             if isinstance(ref, str) and ref not in seen:
                 c.add(path + ("rules", i, "when", condition), f"引用了不存在的规则 {ref!r}")
+    _rule_cycles(rules, path, c)
     fallback = _turns(data.get("fallback"), path + ("fallback",), c, required=False)
     needs = _needs(data.get("needs"), path + ("needs",), c, facts)
-    unknown = set(data) - {"key", "customer", "channel", "arrives_at", "mood", "patience", "claims", "opening",
-                           "rules", "fallback", "needs"}
+    unknown = set(data) - {"key", "customer", "customer_pool", "channel", "arrives_at", "mood", "patience", "claims",
+                           "opening", "rules", "fallback", "needs", "mood_effects", "lines"}
     for k in sorted(unknown):
         c.add(path + (k,), "未知字段")
     return Contact(key, customer, channel, arrives_at, mood, patience, {k: str(v) for k, v in claims.items()},
-                   opening, tuple(rules), fallback, needs)
+                   opening, tuple(rules), fallback, needs, customer_pool=dict(pool or {}),
+                   mood_effects=mood_effects, lines={str(k): str(v) for k, v in lines.items() if k in LINE_KEYS})
+
+
+# Operations an agent performs: the only ones a need can wait for.
+AGENT_OPS = frozenset({"identity.sms", "identity.verified", "identity.failed", *LOOKUP_EVENTS, "lookup", "freeze",
+                       "workorder.created", "workorder.updated", "handoff", "kb.search", "kb.open", "suggestion.use",
+                       "asr.recognized"})
+
+
+def _resolve_customers(contact: Contact, path: tuple, c: _Collector, customer_ids: Any,
+                       extra_facts: dict[str, str]) -> Contact:
+    """Check the pool against the mock customers and the needs against each possible customer.
+
+    A pool that matches nobody, or a need waiting for a fact a possible customer does not have
+    (a bill for a customer without a credit card), can never be played: refused here.
+    """
+    records = seed_records()
+    if customer_ids is not None and not isinstance(customer_ids, dict):
+        records = {k: v for k, v in records.items() if k in customer_ids}
+    elif isinstance(customer_ids, dict):
+        records = customer_ids
+    candidates = [contact.customer] if contact.customer else []
+    if contact.customer_pool:
+        candidates = pool_members(contact.customer_pool, records)
+        if not candidates:
+            c.add(path + ("customer_pool",), f"客户池没有匹配任何模拟客户：{contact.customer_pool}")
+            return contact
+        contact = replace(contact, customer=candidates[0])
+    for j, need in enumerate(contact.needs):
+        fact = need.get("met_by", {}).get("fact")
+        if fact and fact not in extra_facts:
+            lacking = [cid for cid in candidates if cid in records and not record_facts(records[cid]).get(fact)]
+            if lacking:
+                c.add(path + ("needs", j, "met_by", "fact"),
+                      f"客户 {'、'.join(lacking[:5])} 没有“{fact}”这项数据，这个需求永远无法满足")
+    return contact
+
+
+def _pool(value: Any, path: tuple, c: _Collector) -> dict[str, Any]:
+    """A customer pool: ``{segment, magic, gender, has}`` (each optional, at least one)."""
+    if not isinstance(value, dict) or not value:
+        c.add(path, f"customer_pool 必须是非空对象，可写：{', '.join(POOL_KEYS)}")
+        return {}
+    value = dict(value)
+    if "persona" in value and "segment" not in value:
+        value["segment"] = value.pop("persona")  # the issue's spelling: persona means the customer's segment
+    out: dict[str, Any] = {}
+    for key, raw in value.items():
+        if key not in POOL_KEYS:
+            c.add(path + (key,), f"未知字段；可写：{', '.join(POOL_KEYS)}")
+            continue
+        items = raw if isinstance(raw, list) else [raw]
+        if not items or not all(isinstance(x, str) and x for x in items):
+            c.add(path + (key,), "必须是文本或文本列表")
+            continue
+        if key == "has":
+            for x in items:
+                if x not in POOL_FEATURES:
+                    c.add(path + (key,), f"未知特征 {x!r}；可选：{', '.join(POOL_FEATURES)}")
+        out[key] = items
+    return out
+
+
+def _mood_effects(value: Any, path: tuple, c: _Collector) -> dict[str, int]:
+    """Per-contact mood change by act or finding (``{empathize: 2, rude: -3}``), each -3…3."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        c.add(path, "mood_effects 必须是键值对象")
+        return {}
+    allowed = set(ACTS) | set(MOOD_EFFECTS)
+    out: dict[str, int] = {}
+    for key, v in value.items():
+        if key not in allowed:
+            c.add(path + (key,), f"未知话语行为或情绪来源；可选：{', '.join(sorted(allowed))}")
+        elif not isinstance(v, int) or isinstance(v, bool) or not -3 <= v <= 3:
+            c.add(path + (key,), "情绪变化必须是 -3 到 3 之间的整数")
+        else:
+            out[str(key)] = v
+    return out
+
+
+def _rule_cycles(rules: list[Rule], path: tuple, c: _Collector) -> None:
+    """Rules that wait for each other (``after_rule`` in a cycle) can never fire: refuse them."""
+    after = {r.id: r.when.get("after_rule") for r in rules if isinstance(r.when.get("after_rule"), str)}
+    index = {r.id: i for i, r in enumerate(rules)}
+    reported: set[str] = set()
+    for start in after:
+        chain = [start]
+        node = after.get(start)
+        while node is not None and node not in chain:
+            chain.append(node)
+            node = after.get(node)
+        if node is not None and node == start and start not in reported:
+            reported.update(chain)
+            loop = " → ".join(chain + [start])
+            c.add(path + ("rules", index[start], "when", "after_rule"),
+                  f"规则互相等待，永远不会触发：{loop}")
 
 
 def _needs(value: Any, path: tuple, c: _Collector, facts: set[str]) -> tuple[dict[str, Any], ...]:
@@ -449,8 +575,9 @@ def _needs(value: Any, path: tuple, c: _Collector, facts: set[str]) -> tuple[dic
                 _str_list(met_by["acts"], p + ("met_by", "acts"), c, required=True, allowed=tuple(ACTS))
             if "about" in met_by:
                 _str_list(met_by["about"], p + ("met_by", "about"), c, required=True)
-            if "op" in met_by and met_by["op"] not in OP_NAMES:
-                c.add(p + ("met_by", "op"), f"未知操作 {met_by['op']!r}")
+            if "op" in met_by and met_by["op"] not in AGENT_OPS:
+                c.add(p + ("met_by", "op"), f"{met_by['op']!r} 不是坐席能做的操作，这个需求永远无法满足；"
+                      f"可选：{', '.join(sorted(AGENT_OPS))}")
             for key in sorted(set(met_by) - {"fact", "claim", "acts", "about", "op"}):
                 c.add(p + ("met_by", key), "未知字段")
         if "reply" in item and not isinstance(item["reply"], str):
@@ -623,7 +750,7 @@ def _templates(value: Any, path: tuple, c: _Collector, fact_names: set[str]) -> 
 
 
 BASE_FACTS = {"name", "id_last6", "phone_last4", "card_last4", "bill_amount", "bill_minimum", "bill_due_date",
-              "account_last4", "balance", "segment", "risk_level"}
+              "account_last4", "balance", "segment", "risk_level"} | IDENTITY_VARIANT_FACTS
 
 
 def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] | None = None) -> ScenarioSpec:
@@ -680,6 +807,7 @@ def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] |
             c.add(("contacts", i, "key"), f"联系人 key {contact.key!r} 重复")
         if customer_ids is not None and contact.customer and contact.customer not in customer_ids:
             c.add(("contacts", i, "customer"), f"模拟客户 {contact.customer} 不存在")
+        contact = _resolve_customers(contact, ("contacts", i), c, customer_ids, facts)
         keys.add(contact.key)
         contacts.append(contact)
     if contacts and contacts[0].arrives_at != 0:
