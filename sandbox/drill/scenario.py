@@ -580,11 +580,17 @@ def _needs(value: Any, path: tuple, c: _Collector, facts: set[str]) -> tuple[dic
                       f"可选：{', '.join(sorted(AGENT_OPS))}")
             for key in sorted(set(met_by) - {"fact", "claim", "acts", "about", "op"}):
                 c.add(p + ("met_by", key), "未知字段")
-        if "reply" in item and not isinstance(item["reply"], str):
-            c.add(p + ("reply",), "reply 必须是文本")
-        for key in sorted(set(item) - {"id", "ask", "met_by", "reply"}):
+        for key in ("reply", "answer"):
+            if key in item and not isinstance(item[key], str):
+                c.add(p + (key,), f"{key} 必须是文本")
+        _templates([a for a in asks or [] if isinstance(a, str)], p + ("ask",), c, facts)
+        _templates({k: item[k] for k in ("reply", "answer") if isinstance(item.get(k), str)}, p, c, facts)
+        if isinstance(met_by, dict) and "op" not in met_by and not isinstance(item.get("answer"), str):
+            c.add(p + ("answer",), "请写 answer：一句能满足这个需求的坐席回答（模板），用于连贯性测试")
+        for key in sorted(set(item) - {"id", "ask", "met_by", "reply", "answer"}):
             c.add(p + (key,), "未知字段")
-        out.append({"id": nid, "ask": list(asks or []), "met_by": dict(met_by or {}), "reply": item.get("reply", "")})
+        out.append({"id": nid, "ask": list(asks or []), "met_by": dict(met_by or {}), "reply": item.get("reply", ""),
+                    "answer": item.get("answer", "")})
     return tuple(out)
 
 
