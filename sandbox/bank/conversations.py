@@ -56,6 +56,9 @@ def open_conversation(session: Session, clock: Clock, user: User, customer_code:
     if channel not in CHANNELS:
         raise ValidationFailed("渠道只能是“文字”或“语音”。", code="invalid_channel")
     customer = get_customer(session, customer_code)
+    if customer.drill_id is not None and customer.drill_id != drill_id:
+        # A drill's own customer exists only inside that drill.
+        raise NotFound("没有这位模拟客户。", code="unknown_customer")
     now = clock.now()
     conversation = Conversation(owner_id=user.id, customer_id=customer.id, channel=channel, status=OPEN,
                                 created_at=now, last_activity_at=now, drill_id=drill_id)

@@ -297,7 +297,7 @@ def list_customers(session: Session, clock: Clock, *, include_magic: bool = Fals
     """Masked summaries of every mock customer (for choosing a practice partner)."""
     today = clock.now().astimezone(BEIJING).date()
     return [customer_summary(c, today, include_magic=include_magic)
-            for c in session.scalars(select(Customer).order_by(Customer.code))]
+            for c in session.scalars(select(Customer).where(Customer.drill_id.is_(None)).order_by(Customer.code))]
 
 
 def _customer_refs(session: Session, customer: Customer) -> tuple[list[tuple[str, Account]], list[tuple[str, CreditCard]]]:
@@ -311,7 +311,7 @@ def examiner_customers(session: Session, clock: Clock) -> list[dict]:
     """Masked customers with magic, examiner note and masked accounts/cards (examiner view)."""
     today = clock.now().astimezone(BEIJING).date()
     out = []
-    for c in session.scalars(select(Customer).order_by(Customer.code)):
+    for c in session.scalars(select(Customer).where(Customer.drill_id.is_(None)).order_by(Customer.code)):
         accounts, cards = _customer_refs(session, c)
         out.append({**customer_summary(c, today, include_magic=True), "id_number": masking.mask_id_number(c.id_number),
                     "phone": masking.mask_phone(c.phone), "risk_level": c.risk_level,
@@ -358,7 +358,7 @@ def reveal(session: Session, clock: Clock, user: User, customer_code: object, fi
 def staff_customers(session: Session) -> list[dict]:
     """Every customer in clear, for the staff CLI (``bankdrill bank customers``) only."""
     out = []
-    for c in session.scalars(select(Customer).order_by(Customer.code)):
+    for c in session.scalars(select(Customer).where(Customer.drill_id.is_(None)).order_by(Customer.code)):
         accounts, cards = _customer_refs(session, c)
         out.append({"id": c.code, "name": c.name, "gender": c.gender, "id_number": c.id_number, "phone": c.phone,
                     "birth_date": _day(c.birth_date), "segment": c.segment, "risk_level": c.risk_level,

@@ -98,6 +98,14 @@ def luhn_valid(number: str) -> bool:
     return total % 10 == 0
 
 
+def luhn_check_digit(partial: str) -> str:
+    """The digit that makes ``partial`` + digit pass the Luhn check."""
+    for digit in "0123456789":
+        if luhn_valid(partial + digit):
+            return digit
+    raise ValueError(partial)  # unreachable: one of ten digits always fits
+
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 

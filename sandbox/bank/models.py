@@ -42,6 +42,10 @@ class Customer(Base):
     risk_assessed: Mapped[date | None] = mapped_column(Date, nullable=True)
     magic: Mapped[str | None] = mapped_column(String(64), nullable=True)
     examiner_note: Mapped[str] = mapped_column(Text, default="")
+    # A drill's own copy of a seed customer with a fresh identity (sandbox.bank.identities);
+    # hidden from customer lists and free practice. NULL for the seed customers.
+    drill_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    template_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     accounts: Mapped[list["Account"]] = relationship(back_populates="customer", order_by="Account.id")
     cards: Mapped[list["CreditCard"]] = relationship(back_populates="customer", order_by="CreditCard.id")

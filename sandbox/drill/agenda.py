@@ -141,8 +141,9 @@ def identity_reply(parts: Sequence[str], facts: dict[str, str]) -> str:
 
 def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Reading, findings: Sequence[Finding],
           facts: dict[str, str], identity_given: bool, lines: dict[str, str] | None = None,
-          effects: dict[str, int] | None = None) -> Reaction:
-    """The customer's answer to one agent message."""
+          effects: dict[str, int] | None = None, claimed: dict[str, str] | None = None) -> Reaction:
+    """The customer's answer to one agent message (``claimed``: identity details the caller
+    gives instead of the real ones, for a caller who is not who they say)."""
     lines = {**_DEFAULT_LINES, **(lines or {})}
     effects = {**MOOD_EFFECTS, **(effects or {})}
     state = _state_copy(needs, state)
@@ -168,7 +169,7 @@ def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Read
     # Identity details, only those asked for.
     asked = identity_details(reading)
     if asked and not identity_given:
-        reply = identity_reply(asked, facts)
+        reply = identity_reply(asked, {**facts, **(claimed or {})})
         if reply:
             out.lines.append(reply)
             state["identity_given"] = sorted(set(state.get("identity_given", [])) | set(asked))

@@ -20,7 +20,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock
-from sandbox.drill.facts import contains_any, customer_facts, fill, states_fact
+from sandbox.bank.identities import drill_rng, fresh_record
+from sandbox.bank.models import Account, CreditCard, Customer
+from sandbox.bank.seed import insert_customer
+from sandbox.drill.facts import (contains_any, customer_facts, customer_record, fill, identity_variants,
+                                 pool_members, record_facts, states_fact)
 from sandbox.drill.models import (ConversationMessage, Drill, DrillContact, DrillEvent, MessageCounter, Scenario,
                                   ScenarioVersion)
 from sandbox.drill.scenario import LOOKUP_EVENTS, Contact, Rule, ScenarioSpec, Turn, parse_scenario
@@ -221,16 +225,68 @@ def start_drill(session: Session, clock: Clock, user_id: int, scenario_id: str, 
     session.flush()
     record_event(session, drill, now, "drill.started", scenario=spec.id, version=version, mode=mode,
                  time_limit=limit)
-    for contact in spec.contacts:
-        conv_id = open_conversation(session, user_id, contact.customer, contact.channel, drill.id)
-        session.add(DrillContact(drill_id=drill.id, contact_key=contact.key, customer_id=contact.customer,
+    for index, contact in enumerate(spec.contacts):
+        code, facts = draw_customer(session, spec, contact, drill.id, index, salt=now.isoformat())
+        conv_id = open_conversation(session, user_id, code, contact.channel, drill.id)
+        session.add(DrillContact(drill_id=drill.id, contact_key=contact.key, customer_id=code,
                                  channel=contact.channel, arrives_at=contact.arrives_at, conversation_id=conv_id,
                                  mood=contact.mood, fired=[], fallback_index=0, last_customer_seq=0,
-                                 silence_fired_seq=0))
+                                 silence_fired_seq=0, facts=facts))
     session.flush()
     session.refresh(drill)
     tick(session, clock, drill, spec)
     return drill
+
+
+def draw_customer(session: Session, spec: ScenarioSpec, contact: Contact, drill_id: int,
+                  index: int, salt: str = "") -> tuple[str, dict[str, str]]:
+    """Give a drill contact a customer of its own: the template (or one drawn from the pool)
+    copied with a fresh identity into the mock bank. Seeded by the drill id, its start time and
+    the contact key, so the same drill always draws the same customer. Returns the copy's code
+    and its facts."""
+    rng = drill_rng(drill_id, contact.key, salt)
+    candidates = pool_members(contact.customer_pool) if contact.customer_pool else []
+    template_code = rng.choice(candidates) if candidates else contact.customer
+    template = customer_record(template_code)
+
+    def taken(kind: str, value: str) -> bool:
+        column = {"id_number": Customer.id_number, "account": Account.number, "card": CreditCard.number}[kind]
+        return session.scalar(select(column).where(column == value).limit(1)) is not None
+
+    code = f"D{drill_id}-{index + 1}"
+    record = fresh_record(template, code, rng, taken)
+    old = identity_variants(template["name"], template.get("gender") or "", template["id_number"], template["phone"])
+    new = identity_variants(record["name"], record.get("gender") or "", record["id_number"], record["phone"])
+    for key in ("name_typo", "name_misheard", "phone_last4_wrong"):
+        record["examiner_note"] = record["examiner_note"].replace(old[key], new[key])
+    insert_customer(session, record, drill_id=drill_id, template_code=template_code)
+    return code, record_facts(record, spec.facts)
+
+
+def contact_facts(row: DrillContact, spec: ScenarioSpec | None = None) -> dict[str, str]:
+    """The facts of a drill contact's own customer (fixed at drill start)."""
+    if row.facts:
+        return dict(row.facts)
+    # Drills started before fresh identities talk to the seed customer itself.
+    return customer_facts(row.customer_id, spec.facts if spec else None)
+
+
+def drill_contact_facts(session: Session, drill: Drill) -> dict[str, dict[str, str]]:
+    """Facts per contact key of a drill (what its replies are checked against)."""
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    return {row.contact_key: contact_facts(row, spec) for row in drill.contacts}
+
+
+def contact_customer(session: Session, drill_id: int, contact_key: str) -> Customer:
+    """The mock-bank customer a drill contact talks as (full data: for tools, never for display)."""
+    row = session.scalar(select(DrillContact).where(DrillContact.drill_id == drill_id,
+                                                    DrillContact.contact_key == contact_key))
+    if row is None:
+        raise NotFound("演练中没有这位客户。", code="unknown_contact")
+    customer = session.scalar(select(Customer).where(Customer.code == row.customer_id))
+    if customer is None:
+        raise NotFound("没有这位模拟客户。", code="unknown_customer")
+    return customer
 
 
 def get_drill(session: Session, drill_id: int, user_id: int | None = None, for_update: bool = False) -> Drill:
@@ -252,7 +308,7 @@ def _contact_spec(spec: ScenarioSpec, row: DrillContact) -> Contact:
 
 
 def _facts(spec: ScenarioSpec, row: DrillContact) -> dict[str, str]:
-    return customer_facts(row.customer_id, spec.facts)
+    return contact_facts(row, spec)
 
 
 def _say(session: Session, drill: Drill, now: datetime, row: DrillContact, turn: Turn, facts: dict[str, str],
@@ -494,8 +550,10 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
         reaction = agenda.react_op(needs, state, trigger["op"], contact.mood_effects)
     else:
         text = trigger["text"]
+        claimed = {k: fill(v, facts) for k, v in contact.claims.items()}
         reaction = agenda.react(needs, state, text, read(text), check_text(text), facts,
-                                identity_given=verified, lines=contact.lines, effects=contact.mood_effects)
+                                identity_given=verified, lines=contact.lines, effects=contact.mood_effects,
+                                claimed=claimed)
     row.agenda = reaction.state
     row.mood = max(-5, min(5, row.mood + reaction.mood))
     said = [_say(session, drill, now, row, Turn(line), facts, "agenda") for line in reaction.lines]
@@ -565,13 +623,12 @@ def _customer_confirms_sms(session: Session, clock: Clock, drill: Drill, spec: S
     from sandbox.accounts.models import User
     from sandbox.bank import identity
     from sandbox.bank.models import Conversation, PhoneMessage
-    from sandbox.drill.facts import customer_record
 
     now = clock.now()
     contact = _contact_spec(spec, row)
     facts = _facts(spec, row)
-    real_tail = customer_record(row.customer_id)["phone"][-4:]
-    if contact.claims.get("phone_last4", real_tail) != real_tail:
+    real_tail = facts["phone_last4"]
+    if fill(contact.claims.get("phone_last4", real_tail), facts) != real_tail:
         return [_say(session, drill, now, row, Turn("我手机上没收到验证码啊……是不是发错号码了？"), facts, "sms-not-received")]
     body = session.scalar(select(PhoneMessage.body).where(PhoneMessage.conversation_id == row.conversation_id)
                           .order_by(PhoneMessage.id.desc()).limit(1))
@@ -650,7 +707,9 @@ def score_drill(session: Session, drill: Drill, adjustments: dict[str, dict[str,
     """Score a drill from its event log (reads only); the rubric is a pure function of the log."""
     spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
     events = events_for_scoring(session, drill.id)
-    return score_log(spec, events, adjustments=adjustments,
+    facts = {c.key: customer_facts(c.customer, spec.facts) for c in spec.contacts}
+    facts.update({row.contact_key: contact_facts(row, spec) for row in drill.contacts})
+    return score_log(spec, events, facts, adjustments=adjustments,
                      forbidden=article_forbidden_claims(session, spec, events))
 
 

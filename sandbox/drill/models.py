@@ -86,6 +86,8 @@ class DrillContact(Base):
     silence_fired_seq: Mapped[int] = mapped_column(Integer, default=0)
     # The simulated customer's agenda (sandbox.drill.agenda): pending and met needs, terms asked.
     agenda: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The contact's facts (identity, bill, balance… of its own customer), fixed at drill start.
+    facts: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
     drill: Mapped[Drill] = relationship(back_populates="contacts")
 

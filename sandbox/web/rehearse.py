@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterable, Iterator
 from flask import Flask
 
 from sandbox.clock import FixedClock
-from sandbox.drill.facts import customer_facts, customer_record, fill
+from sandbox.drill import engine
+from sandbox.drill.facts import customer_facts, fill
 from sandbox.drill.scenario import ScenarioSpec
 
 
@@ -47,7 +48,8 @@ class Rehearsal:
 
 class _Player:
     def __init__(self, app: Flask, clock: FixedClock, token: str, staff_token: str, spec: ScenarioSpec,
-                 extra_facts: Callable[[str], dict[str, str]] | None = None) -> None:
+                 extra_facts: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> None:
+        self.app = app
         self.client = app.test_client()
         self.clock = clock
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -79,11 +81,23 @@ class _Player:
             self.refresh()
         return self.conversations[contact_key]
 
+    def customer(self, contact_key: str) -> dict[str, Any]:
+        """The drill contact's own customer (fresh identity), in the seed file's shape."""
+        runtime = self.app.extensions["bankdrill"]
+        with runtime.transaction() as s:
+            c = engine.contact_customer(s, self.drill["id"], contact_key)
+            return {"id": c.code, "name": c.name, "gender": c.gender, "id_number": c.id_number, "phone": c.phone,
+                    "credit_cards": [{"number": k.number} for k in c.cards],
+                    "accounts": [{"number": a.number} for a in c.accounts]}
+
     def facts(self, contact_key: str) -> dict[str, str]:
-        customer = self.spec.contact(contact_key).customer
-        facts = customer_facts(customer, self.spec.facts)
+        runtime = self.app.extensions["bankdrill"]
+        with runtime.transaction() as s:
+            drill = engine.get_drill(s, self.drill["id"])
+            facts = engine.drill_contact_facts(s, drill).get(contact_key) \
+                or customer_facts(self.spec.contact(contact_key).customer, self.spec.facts)
         if self.extra_facts is not None:
-            facts = {**self.extra_facts(customer), **facts}
+            facts = {**self.extra_facts(self.customer(contact_key)), **facts}
         return facts
 
     def step(self, step: dict[str, Any]) -> Any:
@@ -114,7 +128,7 @@ class _Player:
                 code = next(m.group(1) for m in (re.search(r"验证码\s*(\d{6})", x["body"])
                                                  for x in reversed(phone["messages"])) if m)
                 return self.call("post", f"{base}/identity/verify", json={"method": "sms", "code": code})
-            record = customer_record(self.spec.contact(key).customer)
+            record = self.customer(key)
             body = {"method": "id_phone", "name": step.get("name", record["name"]),
                     "id_last6": str(step.get("id_last6", record["id_number"][-6:])),
                     "phone_last4": str(step.get("phone_last4", record["phone"][-4:]))}
@@ -155,10 +169,11 @@ def rehearse(app: Flask, clock: FixedClock, spec: ScenarioSpec, token: str, staf
 
 
 def play(app: Flask, clock: FixedClock, spec: ScenarioSpec, token: str, staff_token: str,
-         steps: Iterable[dict[str, Any]], extra_facts: Callable[[str], dict[str, str]] | None = None) -> Rehearsal:
+         steps: Iterable[dict[str, Any]],
+         extra_facts: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> Rehearsal:
     """Start a practice drill of ``spec`` and play ``steps`` (in the reference-run format).
 
-    ``extra_facts(customer_id)`` adds placeholders to the ones of ``customer_facts``
+    ``extra_facts(customer)`` (the contact's own customer record) adds placeholders to its facts
     (which win on a clash). The first refused step stops the run and is the result's error.
     """
     player = _Player(app, clock, token, staff_token, spec, extra_facts)

@@ -43,10 +43,11 @@ def answers_withheld(drill: Drill, user: User) -> bool:
 def reference_steps(drill: Drill) -> list[dict[str, Any]]:
     """The scenario's model answer with its templates filled in."""
     spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
+    contact_facts = engine.drill_contact_facts(db(), drill)
     out = []
     for step in spec.reference_run:
         key = step.get("contact") or spec.contacts[0].key
-        facts = customer_facts(spec.contact(key).customer, spec.facts)
+        facts = contact_facts.get(key) or customer_facts(spec.contact(key).customer, spec.facts)
         item = {k: v for k, v in step.items()}
         if isinstance(item.get("text"), str):
             item["text"] = fill(item["text"], facts)
@@ -69,7 +70,9 @@ def visible_report(drill: Drill, user: User) -> dict[str, Any]:
         report.update(checks=[], reference_run=[], expected_outcome=None, answers_withheld=True,
                       withheld_message=WITHHELD_MESSAGE)
         return report
-    report["expected_outcome"] = fill(spec.expected_outcome, customer_facts(spec.contacts[0].customer, spec.facts))
+    first = spec.contacts[0]
+    facts = engine.drill_contact_facts(db(), drill).get(first.key) or customer_facts(first.customer, spec.facts)
+    report["expected_outcome"] = fill(spec.expected_outcome, facts)
     report["reference_run"] = reference_steps(drill)
     report["answers_withheld"] = False
     return report

@@ -27,6 +27,7 @@ number into the file (see ``pii_facts``).
 from __future__ import annotations
 
 import re
+import statistics
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,14 +128,14 @@ def _grouped(value: str, sizes: tuple[int, ...], sep: str) -> str:
     return sep.join(p for p in parts if p)
 
 
-def pii_facts(customer_id: str) -> dict[str, str]:
+def pii_facts(customer: str | dict[str, Any]) -> dict[str, str]:
     """Full identifiers of a mock customer in several spellings, for PII-violation runs.
 
     ``id_number``, ``phone``, ``card_number`` (first credit card), ``account_number`` (first
     account), each also ``_spaced``, ``_dashed`` and ``_fullwidth``; ``phone_cn`` in Chinese
     numerals. An identifier the customer does not have is an empty string.
     """
-    c = customer_record(customer_id)
+    c = customer_record(customer) if isinstance(customer, str) else customer
     cards = c.get("credit_cards") or []
     accounts = c.get("accounts") or []
     values = {"id_number": (c["id_number"], (6, 8, 4)), "phone": (c["phone"], (3, 4, 4)),
@@ -423,3 +424,103 @@ def validity_in_sandbox(scenario_ids: list[str] | None = None, directory: Path |
     with throwaway_instance("bankdrill-validity-") as app:
         ids = scenario_ids or [load_file(p).id for p in scenario_files(seeded_scenarios_dir())]
         return [row for sid in ids for row in play_variants(app, sid, directory)]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _kinds(rows: list[Row]) -> list[str]:
+    seen = {r.kind for r in rows}
+    extra = sorted(seen - set(KINDS))
+    return [k for k in KINDS if k in seen] + extra
+
+
+def _cell(rows: list[Row]) -> str:
+    parts = []
+    for r in rows:
+        if r.error:
+            parts.append("error")
+            continue
+        hf = " HF" if r.hard_fail else ""
+        parts.append(f"{r.total:g}{hf} {'✔' if r.in_band else '✘'}")
+    return " / ".join(parts) or "—"
+
+
+def markdown_table(rows: list[Row]) -> str:
+    """Scenario × kind; a cell lists each run of that kind (score, HF = hard fail, ✔/✘ band)."""
+    kinds = _kinds(rows)
+    head = "| scenario | " + " | ".join(kinds) + " |"
+    rule = "|---|" + "---|" * len(kinds)
+    bands = "| *band* | " + " | ".join(default_band(k).label() for k in kinds) + " |"
+    lines = [head, rule, bands]
+    for scenario in dict.fromkeys(r.scenario for r in rows):
+        mine = [r for r in rows if r.scenario == scenario]
+        lines.append(f"| {scenario} | " + " | ".join(_cell([r for r in mine if r.kind == k]) for k in kinds) + " |")
+    return "\n".join(lines)
+
+
+def summary(rows: list[Row]) -> list[dict]:
+    """Per kind: runs, min / mean / max score, hard fails, runs in band, errors."""
+    out = []
+    for kind in _kinds(rows):
+        mine = [r for r in rows if r.kind == kind]
+        scores = [r.total for r in mine if r.total is not None]
+        out.append({"kind": kind, "band": default_band(kind).label(), "runs": len(mine),
+                    "min": min(scores) if scores else None, "mean": round(statistics.mean(scores), 1) if scores else None,
+                    "max": max(scores) if scores else None, "hard_fails": sum(1 for r in mine if r.hard_fail),
+                    "in_band": sum(1 for r in mine if r.in_band), "errors": sum(1 for r in mine if r.error)})
+    return out
+
+
+def summary_table(rows: list[Row]) -> str:
+    lines = ["| kind | band | runs | min | mean | max | hard fails | in band |", "|---|---|---|---|---|---|---|---|"]
+    for s in summary(rows):
+        err = f" ({s['errors']} errors)" if s["errors"] else ""
+        lines.append(f"| {s['kind']} | {s['band']} | {s['runs']} | {s['min']} | {s['mean']} | {s['max']} | "
+                     f"{s['hard_fails']} | {s['in_band']}/{s['runs']}{err} |")
+    total = len(rows)
+    ok = sum(1 for r in rows if r.in_band)
+    lines.append(f"| **all** | | {total} | | | | {sum(1 for r in rows if r.hard_fail)} | {ok}/{total} |")
+    return "\n".join(lines)
+
+
+def runs_table(rows: list[Row]) -> str:
+    lines = ["| scenario | run | kind | total | hard fail | band | failed checks | end mood |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        score = "error: " + (r.error or "") if r.error else f"{r.total:g}"
+        hf = ", ".join(r.hard_fails) if r.hard_fail else ""
+        moods = ", ".join(f"{k}: {v}" for k, v in r.moods.items()) if len(r.moods) > 1 else "".join(r.moods.values())
+        lines.append(f"| {r.scenario} | {r.run} | {r.kind} | {score} | {hf} | {r.band} {'✔' if r.in_band else '✘'} | "
+                     f"{', '.join(r.failed_checks)} | {moods} |")
+    return "\n".join(lines)
+
+
+def rehearse_with_variants(scenario_texts: dict[str, str], directory: Path | None = None
+                           ) -> tuple[list[Row], list[str]]:
+    """On a throwaway seeded instance with these scenario texts, play each reference run and
+    the variant runs found in ``directory`` (default: the shipped ones). Returns the rows and
+    the ids of scenarios that have no variant file (their reference run is played alone)."""
+    from sandbox.drill.engine import save_scenario
+
+    rows: list[Row] = []
+    without: list[str] = []
+    with throwaway_instance("bankdrill-rehearse-") as app:
+        runtime = app.extensions["bankdrill"]
+        with runtime.transaction() as s:
+            for sid, text in scenario_texts.items():
+                save_scenario(s, runtime.clock, text, file=f"{sid}.yaml")
+        for sid in scenario_texts:
+            path = (directory or variants_dir()) / f"{sid}.yaml"
+            if path.exists():
+                rows += play_variants(app, sid, directory)
+            else:
+                without.append(sid)
+                rows += _reference_only(app, sid)
+    return rows, without
+
+
+def _reference_only(app: Flask, scenario_id: str) -> list[Row]:
+    spec = _spec(app, scenario_id)
+    token, staff = _tokens(app)
+    return [play_run(app, app.extensions["bankdrill"].clock, spec, reference_run(spec), token, staff)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -119,9 +120,45 @@ def test_cli_validate_list_and_rehearse(runner, tmp_path):
     rows = json.loads(result.output)
     assert {r["id"] for r in rows} == {p.stem for p in SEEDED}
     assert {"id", "title", "difficulty", "channel", "time_limit"} <= set(rows[0])
-    result = runner.invoke(args=["scenarios", "rehearse", "cc-bill-enquiry", "--json"])
+    result = runner.invoke(args=["scenarios", "rehearse", "cc-bill-enquiry", "--no-variants", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out[0]["scenario"] == "cc-bill-enquiry" and out[0]["total"] >= 95 and out[0]["hard_fail"] is False
     result = runner.invoke(args=["scenarios", "rehearse"])
     assert result.exit_code == 1
+
+
+def test_cli_rehearse_plays_the_variant_runs_and_prints_their_table(runner, tmp_path):
+    result = runner.invoke(args=["scenarios", "rehearse", "cc-bill-enquiry"])
+    assert result.exit_code == 0, result.output
+    table = result.output
+    assert "| cc-bill-enquiry |" in table and "stuffer" in table and "wrong_facts" in table
+    row = next(line for line in table.splitlines() if line.startswith("| cc-bill-enquiry |"))
+    assert "✘" not in row and row.count("✔") >= 10
+    # A variant file whose band is wrong shows up at once.
+    variants = (Path(__file__).parents[2] / "seed_data" / "validity" / "cc-bill-enquiry.yaml").read_text(encoding="utf-8")
+    folder = tmp_path / "variants"
+    folder.mkdir()
+    (folder / "cc-bill-enquiry.yaml").write_text(
+        re.sub(r"(kind: stuffer\n\s+expect:) \{[^}]*\}", r"\1 {min: 90}", variants, count=1), encoding="utf-8")
+    result = runner.invoke(args=["scenarios", "rehearse", "cc-bill-enquiry", "--variants-dir", str(folder), "--json"])
+    rows = json.loads(result.output)["rows"]
+    stuffer = next(r for r in rows if r["kind"] == "stuffer")
+    assert stuffer["in_band"] is False and stuffer["total"] <= 50
+    assert all(r["in_band"] for r in rows if r["kind"] != "stuffer")
+    result = runner.invoke(args=["scenarios", "rehearse", "cc-bill-enquiry", "--variants-dir", str(folder)])
+    assert "不在应有区间" in result.output and "cc-bill-enquiry/stuffer" in result.output
+    # A scenario without variants: its reference run alone, and a hint saying so.
+    empty = tmp_path / "none"
+    empty.mkdir()
+    result = runner.invoke(args=["scenarios", "rehearse", "cc-bill-enquiry", "--variants-dir", str(empty)])
+    assert result.exit_code == 0 and "没有变体答案" in result.output
+
+
+def test_cli_rehearse_on_an_instance_never_initialised_says_so(empty_database, tmp_path):
+    from sandbox.app import create_app
+
+    app = create_app({"HOME": str(tmp_path / "fresh"), "DATABASE_URL": empty_database, "TESTING": True})
+    result = app.test_cli_runner().invoke(args=["scenarios", "rehearse", "--all"])
+    assert result.exit_code != 0
+    assert "bankdrill init" in result.output and "Traceback" not in result.output

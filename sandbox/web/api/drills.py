@@ -9,7 +9,6 @@ from flask import jsonify, request, url_for
 from sandbox.accounts.services import ADMIN, CANDIDATE, EXAMINER, TRAINER
 from sandbox.bank.masking import mask_name, redact
 from sandbox.drill import engine
-from sandbox.drill.facts import customer_record
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.exam import service as exam
@@ -41,13 +40,13 @@ def message_json(msg: ConversationMessage, audience: str = "agent") -> dict[str,
 
 
 def contact_json(row: DrillContact, now) -> dict[str, Any]:
-    customer = customer_record(row.customer_id)
+    facts = engine.contact_facts(row)
     waiting = None
     if row.arrived and not row.closed and row.last_customer_at and (
             row.last_agent_at is None or row.last_agent_at < row.last_customer_at):
         waiting = int((now - row.last_customer_at).total_seconds())
     return {"id": row.conversation_id, "contact": row.contact_key, "channel": row.channel,
-            "customer": {"label": mask_name(customer["name"]), "segment": customer.get("segment")},
+            "customer": {"label": mask_name(facts["name"]), "segment": facts.get("segment")},
             "arrived": row.arrived, "closed": row.closed, "mood": engine.mood_label(row.mood),
             "waiting_seconds": waiting, "last_seq": row.last_customer_seq}
 
