@@ -25,7 +25,7 @@ from sandbox.scoring.compliance import JARGON, WRONG_CLAIM, Finding
 # How the customer's mood (-5…5) moves with what the agent does, by act or finding kind.
 MOOD_EFFECTS: dict[str, int] = {
     "empathize": 1, "rude": -2, "blame": -2, "ask_secret": -2, "promise": 0, "need_met": 1, "jargon": -1,
-    "wrong_claim": -1, "ignored": -1,
+    "wrong_claim": -1, "ignored": -1, "silence": -1,
 }
 IDENTITY_PARTS = {
     "name": ("姓名", "名字", "全名", "怎么称呼", "贵姓", "叫什么"),
@@ -42,7 +42,11 @@ _DEFAULT_LINES = {
     "closing_early": "等一下，我的问题还没解决呢。",
     "hold": "好的，我等一下。",
     "term": "“{term}”是什么意思？能说得简单点吗？",
+    "silence": "您好？还在吗？",
+    "give_up": "一直没人回，算了，我还是换个渠道问吧。",
 }
+# After this many nudges in a row without an answer, the customer gives up and leaves.
+MAX_NUDGES = 3
 # The agenda customer's lines a scenario may reword per contact (``lines:``).
 LINE_KEYS = tuple(_DEFAULT_LINES)
 
@@ -147,6 +151,7 @@ def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Read
     lines = {**_DEFAULT_LINES, **(lines or {})}
     effects = {**MOOD_EFFECTS, **(effects or {})}
     state = _state_copy(needs, state)
+    state["nudges"] = 0
     out = Reaction(state=state)
     acts = set(reading.acts())
     # Tone first: what hurts is heard before what informs.
@@ -225,6 +230,26 @@ def react_op(needs: Sequence[Need], state: dict[str, Any], op: str,
     current = _current(needs, state)
     if op == "identity.verified" and current is not None:
         out.lines.append("好的。" + _ask(current, state, repeat=False))
+    return _clamp(out)
+
+
+def react_silence(needs: Sequence[Need], state: dict[str, Any], lines: dict[str, str] | None = None,
+                  effects: dict[str, int] | None = None) -> Reaction:
+    """The customer's nudge after the agent has been silent for the contact's patience:
+    are you there, and the pending question again; the mood falls."""
+    lines = {**_DEFAULT_LINES, **(lines or {})}
+    effects = {**MOOD_EFFECTS, **(effects or {})}
+    state = _state_copy(needs, state)
+    out = Reaction(state=state)
+    current = _current(needs, state)
+    state["nudges"] = int(state.get("nudges", 0)) + 1
+    out.mood += effects["silence"]
+    out.why.append("silence")
+    if state["nudges"] >= MAX_NUDGES:
+        out.lines.append(lines["give_up"])
+        out.ends = True
+        return _clamp(out)
+    out.lines.append(lines["silence"] + (_ask(current, state, repeat=False) if current is not None else ""))
     return _clamp(out)
 
 

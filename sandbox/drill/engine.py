@@ -357,6 +357,8 @@ def _due(drill: Drill, spec: ScenarioSpec, now: datetime) -> bool:
             contact = _contact_spec(spec, row)
             if any("silence" in r.when and silent >= r.when["silence"] for r in contact.rules):
                 return True
+            if contact.needs and silent >= contact.patience:
+                return True
     return False
 
 
@@ -388,7 +390,8 @@ def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None
             silent = (now - row.last_customer_at).total_seconds()
             if not _react(session, drill, now, spec, row, {"kind": "silence", "seconds": silent}):
                 # Nothing (more) to say until the customer's next turn; a message resets the timer itself.
-                if any(silent >= r.when["silence"] for r in contact.rules if "silence" in r.when):
+                if any(silent >= r.when["silence"] for r in contact.rules if "silence" in r.when) or (
+                        contact.needs and silent >= contact.patience):
                     row.silence_fired_seq = row.last_customer_seq
     _record_fault_changes(session, drill, spec, now)
     return True
@@ -533,6 +536,9 @@ def _react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, ro
             break
     if contact.needs and not row.closed and trigger["kind"] in ("message", "op"):
         said += _agenda_react(session, drill, now, contact, row, facts, trigger)
+    elif contact.needs and not row.closed and not said and trigger["kind"] == "silence" \
+            and trigger["seconds"] >= contact.patience:
+        said += _agenda_react(session, drill, now, contact, row, facts, trigger)
     elif not said and trigger["kind"] == "message" and contact.fallback and not row.closed:
         turn = contact.fallback[row.fallback_index % len(contact.fallback)]
         row.fallback_index += 1
@@ -548,6 +554,8 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
     verified = any(e == "identity.verified" for e in state.get("ops", []))
     if trigger["kind"] == "op":
         reaction = agenda.react_op(needs, state, trigger["op"], contact.mood_effects)
+    elif trigger["kind"] == "silence":
+        reaction = agenda.react_silence(needs, state, contact.lines, contact.mood_effects)
     else:
         text = trigger["text"]
         claimed = {k: fill(v, facts) for k, v in contact.claims.items()}

@@ -435,6 +435,12 @@ def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact 
     _rule_cycles(rules, path, c)
     fallback = _turns(data.get("fallback"), path + ("fallback",), c, required=False)
     needs = _needs(data.get("needs"), path + ("needs",), c, facts)
+    if needs:
+        for i, raw in enumerate(raw_rules):
+            if isinstance(raw, dict) and isinstance(raw.get("when"), dict) and "silence" in raw["when"]:
+                c.add(path + ("rules", i, "when", "silence"),
+                      "有 needs 的客户由议程处理坐席沉默（等 patience 秒后追问，连续三次后离开）："
+                      "请删除这条 silence 规则，用 patience 和 lines.silence 代替")
     unknown = set(data) - {"key", "customer", "customer_pool", "channel", "arrives_at", "mood", "patience", "claims",
                            "opening", "rules", "fallback", "needs", "mood_effects", "lines"}
     for k in sorted(unknown):

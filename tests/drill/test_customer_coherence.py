@@ -131,6 +131,25 @@ def test_an_ignored_question_is_repeated_and_the_mood_falls(app, clock, api_toke
 
 
 @pytest.mark.parametrize("scenario_id", WITH_NEEDS)
+def test_long_silence_gets_a_nudge_then_the_customer_leaves(app, clock, api_token, scenario_id):
+    drill = Drill(app, clock, api_token, scenario_id)
+    contact = _first_with_needs(drill.spec)
+    facts = drill.facts(contact.key)
+    cid = drill.conversation(contact.key)
+    mood_before = drill.row(contact.key).mood
+    seen = len(drill.customer_turns(cid))
+    clock.advance(contact.patience + 1)
+    drill.client.get(f"/api/v1/drills/{drill.id}", headers=drill.headers)
+    nudge = drill.customer_turns(cid)[seen:]
+    assert any(ask in normalise(turn) for turn in nudge for ask in _asks(contact.needs[0], facts)), nudge
+    assert drill.row(contact.key).mood < mood_before
+    for _ in range(3):
+        clock.advance(contact.patience + 1)
+        drill.client.get(f"/api/v1/drills/{drill.id}", headers=drill.headers)
+    assert drill.row(contact.key).closed, drill.customer_turns(cid)[seen:]
+
+
+@pytest.mark.parametrize("scenario_id", WITH_NEEDS)
 def test_identity_details_only_those_asked(app, clock, api_token, scenario_id):
     drill = Drill(app, clock, api_token, scenario_id)
     contact = _first_with_needs(drill.spec)
