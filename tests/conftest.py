@@ -130,6 +130,31 @@ def session(runtime):
 
 
 @pytest.fixture
+def drill_facts(runtime) -> Callable:
+    """``drill_facts(drill_id, key=None)``: the facts (name, id_last6, bill_amount…) of a drill
+    contact's own customer (every drill draws a fresh identity); default: the first contact."""
+
+    def _facts(drill_id: int, key: str | None = None) -> dict:
+        from sandbox.drill import engine
+
+        with runtime.session_factory() as s:
+            facts = engine.drill_contact_facts(s, engine.get_drill(s, int(drill_id)))
+        return facts[key] if key else next(iter(facts.values()))
+
+    return _facts
+
+
+IDENTITY_REPLY = re.compile(r"我叫(?P<name>[^，,。]+)[，,]身份证后六位是(?P<id_last6>\w{6})[，,]手机尾号(?P<phone_last4>\d{4})")
+
+
+def identity_from_reply(text: str) -> dict[str, str]:
+    """The identity details a simulated customer gave in a message (as a client would read them)."""
+    m = IDENTITY_REPLY.search(text)
+    assert m, f"no identity details in {text!r}"
+    return m.groupdict()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

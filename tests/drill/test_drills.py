@@ -8,7 +8,6 @@ import threading
 import pytest
 
 from sandbox.app import create_app
-from sandbox.drill.facts import customer_facts
 from sandbox.drill.models import DrillEvent
 
 SCENARIO = "cc-bill-enquiry"
@@ -27,14 +26,14 @@ def verify(api, conv, facts):
 
 
 @pytest.mark.db
-def test_a_drill_runs_from_opening_to_report(api, clock, session):
+def test_a_drill_runs_from_opening_to_report(api, clock, session, drill_facts):
     cand = api("candidate")
     drill = start(cand)
     assert drill["remaining_seconds"] == 480 and drill["status"] == "running"
     conv = drill["conversations"][0]["id"]
     msgs = cand.get(f"/api/v1/conversations/{conv}/messages").get_json()["messages"]
     assert msgs[0]["speaker"] == "customer" and "信用卡" in msgs[0]["text"]
-    facts = customer_facts("C001")
+    facts = drill_facts(drill["id"])
 
     resp = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好，请提供姓名、身份证后六位和手机尾号核实身份。"})
     assert resp.status_code == 201
@@ -229,14 +228,14 @@ def test_sms_verification_is_confirmed_by_the_customer_on_their_phone(api):
 
 
 @pytest.mark.db
-def test_parallel_lookups_in_a_drill_all_succeed_and_are_logged(app, api_token, session):
+def test_parallel_lookups_in_a_drill_all_succeed_and_are_logged(app, api_token, session, drill_facts):
     """The console's customer panel fires several lookups at once; none may fail."""
     token = api_token("candidate")
     headers = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
     drill = client.post("/api/v1/drills", json={"scenario": SCENARIO}, headers=headers).get_json()
     conv = drill["conversations"][0]["id"]
-    facts = customer_facts("C001")
+    facts = drill_facts(drill["id"])
     client.post(f"/api/v1/conversations/{conv}/identity/verify", headers=headers,
                 json={"method": "id_phone", "name": facts["name"], "id_last6": facts["id_last6"],
                       "phone_last4": facts["phone_last4"]})

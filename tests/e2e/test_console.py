@@ -8,18 +8,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from sandbox.drill.facts import customer_facts
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def test_candidate_plays_the_bill_scenario_in_the_console(page, live_server, browser_login, clock):
-    facts = customer_facts("C001")
+def test_candidate_plays_the_bill_scenario_in_the_console(page, live_server, browser_login, clock, drill_facts):
     browser_login(page, "candidate")
     page.goto(f"{live_server}/drills")
     page.click('button[data-scenario="cc-bill-enquiry"]')
     page.wait_for_url(re.compile(r".*/drills/\d+$"))
+    facts = drill_facts(int(page.url.rsplit("/", 1)[1]))  # this drill's own customer
     expect(page.locator("#messages")).to_contain_text("信用卡")
     expect(page.locator("#countdown")).to_have_text(re.compile(r"0[78]:\d\d"))
 

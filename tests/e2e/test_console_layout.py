@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from sandbox.drill.facts import customer_facts
+from sandbox.bank.masking import mask_name
+
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -81,8 +82,7 @@ def start_bill_drill(page, live_server) -> None:
     expect(page.locator("#messages")).to_contain_text("信用卡")
 
 
-def verify_in_panel(page, code: str = "C001") -> None:
-    facts = customer_facts(code)
+def verify_in_panel(page, facts: dict) -> None:
     page.click('.tab[data-tab="customer"]')
     panel = page.locator("#customer-panels .bank-panel").first
     panel.locator('input[name="name"]').fill(facts["name"])
@@ -94,7 +94,8 @@ def verify_in_panel(page, code: str = "C001") -> None:
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=["1280x720", "1920x1080"])
-def test_every_console_tab_fits_the_screen(browser, browser_context_args, live_server, browser_login, size):
+def test_every_console_tab_fits_the_screen(browser, browser_context_args, live_server, browser_login, size,
+                                           drill_facts):
     width, height = size
     context = browser.new_context(**{**browser_context_args, "viewport": {"width": width, "height": height}})
     page = context.new_page()
@@ -123,7 +124,7 @@ def test_every_console_tab_fits_the_screen(browser, browser_context_args, live_s
 
     page.click('.tab[data-tab="customer"]')
     check("customer-identity")
-    verify_in_panel(page)
+    verify_in_panel(page, drill_facts(int(page.url.rsplit("/", 1)[1])))
     check("customer")
     panel = page.locator("#customer-panels .bank-panel").first
     # Each detail view, and the tools pane must not scroll sideways when a card is clicked.
@@ -226,15 +227,15 @@ def test_kb_article_opens_in_a_drawer_with_rendered_markdown(browser, browser_co
 
 
 def test_examiner_watching_a_drill_sees_the_candidates_customer_info_read_only(
-        browser, browser_context_args, live_server, browser_login, api, app):
+        browser, browser_context_args, live_server, browser_login, api, app, drill_facts):
     from sandbox.accounts.services import get_user
     from sandbox.bank.models import AuditEntry, IdentityCheck
     from sandbox.drill.models import DrillEvent
     from tests.conftest import ROLE_USER
 
-    facts = customer_facts("C001")
     cand = api("candidate")
     drill = cand.post("/api/v1/drills", json={"scenario": "cc-bill-enquiry", "mode": "practice"}).get_json()
+    facts = drill_facts(drill["id"])
     cid = drill["conversations"][0]["id"]
 
     context = browser.new_context(**{**browser_context_args, "viewport": {"width": 1280, "height": 720}})
@@ -256,7 +257,7 @@ def test_examiner_watching_a_drill_sees_the_candidates_customer_info_read_only(
     assert resp.get_json()["verified"] is True
     with app.extensions["bankdrill"].session_factory() as s:
         touched = s.scalar(select(IdentityCheck.last_activity_at).where(IdentityCheck.conversation_id == cid))
-    expect(panel.locator('[data-role="profile"]')).to_contain_text("林**", timeout=10000)
+    expect(panel.locator('[data-role="profile"]')).to_contain_text(mask_name(facts["name"]), timeout=10000)
     expect(panel.locator('[data-role="cards"]')).to_contain_text("白金")
     expect(panel.get_by_role("button", name="临时挂失")).to_have_count(0)
     panel.locator('[data-role="cards"]').get_by_role("button", name="账单/分期").click()
@@ -303,7 +304,7 @@ def test_the_console_and_the_work_order_pages_show_the_same_beijing_time(browser
 
 
 def test_forms_are_prefilled_after_verification_and_the_brief_closes(browser, browser_context_args, live_server,
-                                                                     browser_login):
+                                                                     browser_login, drill_facts):
     page = browser.new_context(**browser_context_args).new_page()
     browser_login(page, "candidate")
     start_bill_drill(page, live_server)
@@ -312,9 +313,9 @@ def test_forms_are_prefilled_after_verification_and_the_brief_closes(browser, br
     assert intent and intent != "未识别"
     page.click('.tab[data-tab="orders"]')
     assert page.locator(".wo-panel input[name=customer_id]").input_value() == ""  # not before verification
-    verify_in_panel(page)
+    verify_in_panel(page, drill_facts(int(page.url.rsplit("/", 1)[1])))
     page.click('.tab[data-tab="orders"]')
-    expect(page.locator(".wo-panel input[name=customer_id]")).to_have_value("C001")
+    expect(page.locator(".wo-panel input[name=customer_id]")).to_have_value(re.compile(r"^D\d+-1$"))
     page.click('.tab[data-tab="handoff"]')
     expect(page.locator("#handoff-form input[name=intent]")).to_have_value(intent)
     expect(page.locator("#handoff-form select[name=verification_status]")).to_have_value("已核验")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from sandbox.app import create_app
-from sandbox.drill.facts import customer_facts
+from tests.conftest import identity_from_reply
 from sandbox.drill.models import ConversationMessage, DrillEvent
 from sandbox.instance import initialise
 from tests.proof.servers import PrivateCluster, Server, pg_bin
@@ -19,9 +19,11 @@ from workorders.models import WorkOrder
 SCENARIO = "cc-bill-enquiry"
 
 
-def _verify_body():
-    f = customer_facts("C001")
-    return {"method": "id_phone", "name": f["name"], "id_last6": f["id_last6"], "phone_last4": f["phone_last4"]}
+def _verify_body(server, conv: int, token: str) -> dict:
+    """Verification with what the simulated customer said when asked (a fresh identity per drill)."""
+    _, body = server.call("GET", f"/api/v1/conversations/{conv}/messages", None, token)
+    said = " ".join(m["text"] or "" for m in body["messages"] if m["speaker"] == "customer")
+    return {"method": "id_phone", **identity_from_reply(said)}
 
 
 @pytest.mark.slow
@@ -38,7 +40,7 @@ def test_sigkill_mid_drill_loses_nothing_and_the_clock_kept_running(app, api_tok
         conv = drill["conversations"][0]["id"]
         c = f"/api/v1/conversations/{conv}"
         assert server.call("POST", f"{c}/messages", {"text": "您好，请提供姓名、身份证后六位和手机尾号。"}, token)[0] == 201
-        assert server.call("POST", f"{c}/identity/verify", _verify_body(), token)[1]["verified"] is True
+        assert server.call("POST", f"{c}/identity/verify", _verify_body(server, conv, token), token)[1]["verified"] is True
         assert server.call("GET", f"{c}/cards", None, token)[0] == 200
         status, order = server.call("POST", "/api/v1/workorders",
                                     {"category": "信用卡", "title": "账单咨询", "conversation_id": conv}, token)
