@@ -45,7 +45,7 @@ def test_candidate_plays_the_bill_scenario_in_the_console(page, live_server, bro
     panel.locator('form[data-method="id_phone"] button[type=submit]').click()
     expect(panel.locator('[data-role="data"]')).to_be_visible()
     expect(panel).to_contain_text("信用卡")
-    expect(page.locator("#messages")).to_contain_text("麻烦帮我看看账单")
+    expect(page.locator("#messages")).to_contain_text("麻烦帮我查一下")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console.png"))
 
