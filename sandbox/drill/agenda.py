@@ -33,7 +33,11 @@ IDENTITY_PARTS = {
     "phone_last4": ("手机", "电话", "尾号", "后四位", "后4位", "预留"),
 }
 _IDENTITY_WORDS = {"name": "我叫{name}", "id_last6": "身份证后六位是{id_last6}", "phone_last4": "手机尾号{phone_last4}"}
-_REPEAT_PREFIX = ("", "我刚才问的是：", "您还没回答我呢，")
+_REPEAT_PREFIX = ("", "我刚才说了：", "您还没回应我呢，")
+# A clause read as closing ends the talk only when it really winds up: it asks whether anything
+# else is needed or says goodbye ("欢迎咨询" or "咱们一步步来" mid-conversation do not).
+CLOSING_CUES = ("还有", "其他", "其它", "别的", "再见", "祝您", "祝你", "来电", "先这样", "不打扰", "随时", "欢迎再次",
+                "欢迎下次")
 _DEFAULT_LINES = {
     "rude": "你这是什么态度？我只是想问清楚。",
     "ask_secret": "啊？这个不是不能告诉别人吗？我不太放心……",
@@ -121,6 +125,11 @@ def _ask(need: Need, state: dict[str, Any], repeat: bool) -> str:
     return text
 
 
+def _winds_up(reading: Reading) -> bool:
+    """Whether the agent is closing the conversation (see ``CLOSING_CUES``)."""
+    return any(c.act == "closing" and any(cue in c.text for cue in CLOSING_CUES) for c in reading.clauses)
+
+
 def identity_details(reading: Reading) -> list[str]:
     """Which identity details an agent's ask_identity clauses ask for (all three when unspecific)."""
     asked: list[str] = []
@@ -192,7 +201,7 @@ def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Read
             out.why.append("jargon")
             break
     current = _current(needs, state)
-    if "closing" in acts:
+    if _winds_up(reading):
         if current is None:
             out.lines.append(lines["thanks_bye"])
             out.ends = True

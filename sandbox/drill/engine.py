@@ -32,7 +32,7 @@ from sandbox.errors import Conflict, DrillExpired, Forbidden, NotFound, Validati
 from sandbox.drill import agenda
 from sandbox.exam.faults import round_faults
 from knowledge_base.models import Article
-from sandbox.scoring.compliance import check_text, read
+from sandbox.scoring.compliance import check_text, findings_for, read
 from sandbox.scoring.rubric import Ev, Log, hard_fails, score_log
 from workorders import vocab
 
@@ -559,7 +559,13 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
     else:
         text = trigger["text"]
         claimed = {k: fill(v, facts) for k, v in contact.claims.items()}
-        reaction = agenda.react(needs, state, text, read(text), check_text(text), facts,
+        # What was said before: a term the agent explained earlier, or the customer used first,
+        # needs no explanation now.
+        earlier = [m for m in messages_after(session, row.conversation_id, 0) if m.text]
+        agent_before = "".join(m.text for m in earlier if m.speaker == "agent" and m.text != text)
+        heard = "".join((m.asr_text or m.text) for m in earlier if m.speaker == "customer")
+        findings = findings_for(read(text), agent_before, heard=heard)
+        reaction = agenda.react(needs, state, text, read(text), findings, facts,
                                 identity_given=verified, lines=contact.lines, effects=contact.mood_effects,
                                 claimed=claimed)
     row.agenda = reaction.state

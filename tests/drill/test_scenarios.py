@@ -102,7 +102,10 @@ def test_malformed_yaml_is_a_clear_error(text, field):
 
 def test_unknown_customer_and_rule_references_are_reported():
     text = (seeded_scenarios_dir() / "cc-bill-enquiry.yaml").read_text(encoding="utf-8")
-    text = text.replace("customer: C001", "customer: C999").replace("after_rule: heard-minimum", "after_rule: nope")
+    text = text.replace("customer: C001", "customer: C999").replace(
+        "    needs:\n", "    rules:\n      - id: late\n        when: {op: lookup.bill, after_rule: nope}\n        reply: 嗯。\n"
+                     "    needs:\n", 1)
+    assert "after_rule: nope" in text
     with pytest.raises(ScenarioInvalid) as info:
         parse_scenario(text, "cc-bill-enquiry.yaml", customer_ids())
     messages = " ".join(str(e) for e in info.value.errors)
