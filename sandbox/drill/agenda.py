@@ -238,7 +238,7 @@ def react_op(needs: Sequence[Need], state: dict[str, Any], op: str,
     _pop_met(out, [n for n in needs if n.id in state["pending"] and n.satisfied_by_op(op)], effects["need_met"])
     current = _current(needs, state)
     if op == "identity.verified" and current is not None:
-        out.lines.append("好的。" + _ask(current, state, repeat=False))
+        out.lines.append(_ask(current, state, repeat=False))
     return _clamp(out)
 
 

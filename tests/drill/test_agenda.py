@@ -76,6 +76,6 @@ def test_an_unexplained_term_is_questioned_once():
 def test_an_operation_can_meet_a_need_and_verification_brings_the_question_back():
     needs = needs_from_spec([{"id": "freeze", "ask": ["快帮我把卡冻上！"], "met_by": {"op": "freeze"}, "reply": "冻上了就好。"}])
     r = react_op(needs, initial_state(needs), "identity.verified")
-    assert r.lines == ["好的。快帮我把卡冻上！"]
+    assert r.lines == ["快帮我把卡冻上！"]
     r = react_op(needs, r.state, "freeze")
     assert r.lines == ["冻上了就好。"] and r.state["pending"] == []
