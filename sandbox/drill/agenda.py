@@ -36,6 +36,10 @@ _IDENTITY_WORDS = {"name": "我叫{name}", "id_last6": "身份证后六位是{id
 _REPEAT_PREFIX = ("", "我刚才说了：", "您还没回应我呢，")
 # A clause read as closing ends the talk only when it really winds up: it asks whether anything
 # else is needed or says goodbye ("欢迎咨询" or "咱们一步步来" mid-conversation do not).
+CLOSING_MIN_CONFIDENCE = 0.5
+# Words with which an agent asks the customer for details.
+REQUEST_CUES = ("请", "麻烦", "提供", "告诉我", "报一下", "说一下", "发一下", "发给我", "报给我", "说下", "报下", "输入",
+                "您的姓名是", "怎么称呼", "贵姓", "是多少", "核对一下您的", "确认一下您的", "核实一下您的", "验证一下您的")
 CLOSING_CUES = ("还有", "其他", "其它", "别的", "再见", "祝您", "祝你", "来电", "先这样", "不打扰", "随时", "欢迎再次",
                 "欢迎下次")
 _DEFAULT_LINES = {
@@ -92,6 +96,9 @@ class Reaction:
     ends: bool = False
     state: dict[str, Any] = field(default_factory=dict)
     why: list[str] = field(default_factory=list)
+    # The identity details given in this reaction, and the index of that line in ``lines``.
+    identity_parts: list[str] = field(default_factory=list)
+    identity_line: int | None = None
 
 
 def initial_state(needs: Sequence[Need]) -> dict[str, Any]:
@@ -127,20 +134,26 @@ def _ask(need: Need, state: dict[str, Any], repeat: bool) -> str:
 
 def _winds_up(reading: Reading) -> bool:
     """Whether the agent is closing the conversation (see ``CLOSING_CUES``)."""
-    return any(c.act == "closing" and any(cue in c.text for cue in CLOSING_CUES) for c in reading.clauses)
+    return any(c.act == "closing" and (c.source == "rule" or c.confidence >= CLOSING_MIN_CONFIDENCE)
+               and any(cue in c.text for cue in CLOSING_CUES) for c in reading.clauses)
+
+
+def _requests(text: str) -> bool:
+    """Whether a clause asks the customer for something (not just mentions identity details:
+    "身份核实通过之前我无法透露", "骗子可能拿到了您的身份证号")."""
+    return any(cue in text for cue in REQUEST_CUES) or text.endswith(("吗", "呢")) or "多少" in text
 
 
 def identity_details(reading: Reading) -> list[str]:
     """Which identity details an agent's ask_identity clauses ask for (all three when unspecific)."""
     asked: list[str] = []
-    for clause in reading.clauses:
-        if clause.act != "ask_identity":
-            continue
+    requests = [c for c in reading.clauses if c.act == "ask_identity" and _requests(c.text)]
+    for clause in requests:
         text = clause.text
         for part, words in IDENTITY_PARTS.items():
             if any(w in text for w in words) and part not in asked:
                 asked.append(part)
-    if not asked and reading.has("ask_identity"):
+    if not asked and requests:
         asked = list(IDENTITY_PARTS)
     # "验证码" names a code, not an identity detail.
     return asked
@@ -185,6 +198,7 @@ def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Read
     if asked and not identity_given:
         reply = identity_reply(asked, {**facts, **(claimed or {})})
         if reply:
+            out.identity_parts, out.identity_line = list(asked), len(out.lines)
             out.lines.append(reply)
             state["identity_given"] = sorted(set(state.get("identity_given", [])) | set(asked))
     # Needs: every pending need this message meets is popped (answered early ones are skipped later).

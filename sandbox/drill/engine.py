@@ -570,7 +570,14 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
                                 claimed=claimed)
     row.agenda = reaction.state
     row.mood = max(-5, min(5, row.mood + reaction.mood))
-    said = [_say(session, drill, now, row, Turn(line), facts, "agenda") for line in reaction.lines]
+    turns = [Turn(line) for line in reaction.lines]
+    if reaction.identity_line is not None and contact.identity_asr and row.channel == "语音":
+        heard = {k: fill(str(v), facts) for k, v in contact.identity_asr.items() if k != "confidence"}
+        claimed = {k: fill(v, facts) for k, v in contact.claims.items()}
+        asr = agenda.identity_reply(reaction.identity_parts, {**facts, **claimed, **heard})
+        turns[reaction.identity_line] = Turn(reaction.lines[reaction.identity_line], asr,
+                                             float(contact.identity_asr.get("confidence", 0.6)))
+    said = [_say(session, drill, now, row, turn, facts, "agenda") for turn in turns]
     if reaction.ends:
         row.closed = True
         record_event(session, drill, now, "contact.closed", row, rule="agenda")

@@ -105,6 +105,9 @@ class Contact:
     customer_pool: dict[str, Any] = field(default_factory=dict)
     mood_effects: dict[str, int] = field(default_factory=dict)
     lines: dict[str, str] = field(default_factory=dict)
+    # Voice: what recognition makes of the identity details the customer gives (templates), and
+    # with what confidence; e.g. ``{name: "{name_misheard}", id_last6: "{id_last6_dropped}"}``.
+    identity_asr: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -401,6 +404,15 @@ def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact 
         claims = {}
     _templates({k: str(v) for k, v in claims.items()}, path + ("claims",), c, facts)
     mood_effects = _mood_effects(data.get("mood_effects"), path + ("mood_effects",), c)
+    identity_asr = data.get("identity_asr") or {}
+    if not isinstance(identity_asr, dict) or set(identity_asr) - {"name", "id_last6", "phone_last4", "confidence"}:
+        c.add(path + ("identity_asr",), "identity_asr 只能包含 name、id_last6、phone_last4、confidence")
+        identity_asr = {}
+    elif "confidence" in identity_asr and (isinstance(identity_asr["confidence"], bool) or not isinstance(
+            identity_asr["confidence"], (int, float)) or not 0 <= identity_asr["confidence"] <= 1):
+        c.add(path + ("identity_asr", "confidence"), "置信度必须是 0 到 1 之间的数")
+        identity_asr = {}
+    _templates({k: str(v) for k, v in identity_asr.items() if k != "confidence"}, path + ("identity_asr",), c, facts)
     lines = data.get("lines") or {}
     if not isinstance(lines, dict):
         c.add(path + ("lines",), "lines 必须是键值对象")
@@ -442,12 +454,13 @@ def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact 
                       "有 needs 的客户由议程处理坐席沉默（等 patience 秒后追问，连续三次后离开）："
                       "请删除这条 silence 规则，用 patience 和 lines.silence 代替")
     unknown = set(data) - {"key", "customer", "customer_pool", "channel", "arrives_at", "mood", "patience", "claims",
-                           "opening", "rules", "fallback", "needs", "mood_effects", "lines"}
+                           "opening", "rules", "fallback", "needs", "mood_effects", "lines", "identity_asr"}
     for k in sorted(unknown):
         c.add(path + (k,), "未知字段")
     return Contact(key, customer, channel, arrives_at, mood, patience, {k: str(v) for k, v in claims.items()},
                    opening, tuple(rules), fallback, needs, customer_pool=dict(pool or {}),
-                   mood_effects=mood_effects, lines={str(k): str(v) for k, v in lines.items() if k in LINE_KEYS})
+                   mood_effects=mood_effects, lines={str(k): str(v) for k, v in lines.items() if k in LINE_KEYS},
+                   identity_asr=dict(identity_asr))
 
 
 # Operations an agent performs: the only ones a need can wait for.

@@ -129,9 +129,9 @@ class _Player:
                                                  for x in reversed(phone["messages"])) if m)
                 return self.call("post", f"{base}/identity/verify", json={"method": "sms", "code": code})
             record = self.customer(key)
-            body = {"method": "id_phone", "name": step.get("name", record["name"]),
-                    "id_last6": str(step.get("id_last6", record["id_number"][-6:])),
-                    "phone_last4": str(step.get("phone_last4", record["phone"][-4:]))}
+            body = {"method": "id_phone", "name": fill(str(step.get("name", record["name"])), facts),
+                    "id_last6": fill(str(step.get("id_last6", record["id_number"][-6:])), facts),
+                    "phone_last4": fill(str(step.get("phone_last4", record["phone"][-4:])), facts)}
             return self.call("post", f"{base}/identity/verify", json=body)
         if op == "lookup.customer":
             return self.call("get", f"{base}/customer")

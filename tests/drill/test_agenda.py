@@ -79,3 +79,21 @@ def test_an_operation_can_meet_a_need_and_verification_brings_the_question_back(
     assert r.lines == ["快帮我把卡冻上！"]
     r = react_op(needs, r.state, "freeze")
     assert r.lines == ["冻上了就好。"] and r.state["pending"] == []
+
+
+def test_mentioning_identity_details_is_not_asking_for_them():
+    for text in ("身份核实通过之前，我无法透露账户信息。", "骗子可能已经拿到了您的名字和身份证号，千万要小心。",
+                 "这样可以防止别人冒用您的身份。"):
+        r = say(initial_state(NEEDS), text)
+        assert not any(FACTS["id_last6"] in line or FACTS["name"] in line for line in r.lines), (text, r.lines)
+    r = say(initial_state(NEEDS), "麻烦您提供一下身份证号码后六位。")
+    assert any(FACTS["id_last6"] in line for line in r.lines) and r.identity_parts == ["id_last6"]
+
+
+def test_only_a_real_winding_up_ends_the_talk():
+    state = say(initial_state(NEEDS), "您账单8632.50元，最低还款863.25元；只还最低的话剩余部分会产生利息。").state
+    assert state["pending"] == []
+    r = say(state, "欢迎咨询，咱们一步步来。")
+    assert not r.ends
+    r = say(state, "请问还有其他可以帮您的吗？")
+    assert r.ends and r.lines[-1] == "没有了，谢谢你！"

@@ -227,3 +227,35 @@ def test_drill_customers_stay_out_of_free_practice(app, clock, api_token):
     assert code not in codes and "C001" in codes
     resp = drill.client.post("/api/v1/conversations", json={"customer": code}, headers=drill.headers)
     assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "unknown_customer"
+
+
+def test_a_voice_customers_identity_details_can_be_misheard(app, clock, api_token):
+    from sandbox.drill.engine import save_scenario
+
+    text = (seeded_scenarios_dir() / "cc-bill-enquiry.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: cc-bill-enquiry", "id: cc-bill-voice", 1).replace("    channel: 文字", (
+        "    channel: 语音\n    identity_asr: {name: \"{name_misheard}\", id_last6: \"{id_last6_dropped}\", confidence: 0.55}"), 1)
+    runtime = app.extensions["bankdrill"]
+    with runtime.transaction() as s:
+        save_scenario(s, clock, text, file="cc-bill-voice.yaml")
+    SPECS["cc-bill-voice"] = load_file_text(text)
+    drill = Drill(app, clock, api_token, "cc-bill-voice")
+    facts = drill.facts("main")
+    cid = drill.conversation("main")
+    drill.say("main", "您好，请提供一下您的姓名和身份证号码后六位。")
+    heard = drill.client.post(f"/api/v1/conversations/{cid}/recognize", headers=drill.headers).get_json()
+    texts = " ".join(m.get("text") or "" for m in heard["messages"]) if isinstance(heard, dict) and "messages" in heard \
+        else str(heard)
+    assert facts["name_misheard"] in texts and facts["id_last6_dropped"] in texts, texts
+    with runtime.transaction() as s:
+        said = s.scalars(select(ConversationMessage).where(ConversationMessage.conversation_id == cid,
+                                                           ConversationMessage.speaker == "customer")).all()
+        spoken = [m for m in said if facts["id_last6"] in m.text]
+        # The customer said the real details; only the recogniser got them wrong.
+        assert spoken and spoken[-1].asr_confidence == 0.55 and facts["name"] in spoken[-1].text
+
+
+def load_file_text(text: str):
+    from sandbox.drill.scenario import parse_scenario
+
+    return parse_scenario(text, "cc-bill-voice.yaml")
