@@ -41,7 +41,9 @@ def main() -> None:
     print(f"read one message: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, max {lat['max_ms']} ms "
           f"({lat['messages']} messages x 3)")
 
-    with throwaway_instance("bankdrill-bench-") as app:
+    from sandbox.app import create_app
+
+    with throwaway_instance(create_app, "bankdrill-bench-") as app:
         runtime = app.extensions["bankdrill"]
         clock = runtime.clock
         with runtime.transaction() as s:

@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="variant runs from this folder instead of seed_data/validity (e.g. benchmarks/holdout)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    rows = validity_in_sandbox(args.scenario, args.dir)
+    from sandbox.app import create_app
+
+    rows = validity_in_sandbox(create_app, args.scenario, args.dir)
     elapsed = time.perf_counter() - started
     if args.json:
         print(json.dumps({"rows": [r.to_dict() for r in rows], "summary": summary(rows),

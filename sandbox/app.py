@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     runtime.services["conversation_gateway"] = BankConversationGateway()
     app.extensions["bankdrill"] = runtime
+    app.extensions["bankdrill.factory"] = create_app  # for throwaway copies (sandbox.web.rehearse)
 
     from sandbox.web import register_web
 

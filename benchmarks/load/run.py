@@ -270,7 +270,7 @@ def main() -> int:
             log = open(out / f"server-{port}.log", "w")
             serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads)]
             if args.switch_interval:  # experiment: the interpreter's GIL switch interval in the server
-                cmd = [sys.executable, "-c", "import sys; from sandbox.cli import main; "
+                cmd = [sys.executable, "-c", "import sys; from sandbox.__main__ import main; "
                        f"sys.setswitchinterval({args.switch_interval}); sys.argv = ['bankdrill'] + sys.argv[1:]; "
                        "main()"] + serve
             elif args.gunicorn:

@@ -105,7 +105,7 @@ def main() -> None:
             return real_serve(app, **{**kw, **extra})
 
         waitress.serve = serve
-    from sandbox.cli import main as cli_main
+    from sandbox.__main__ import main as cli_main
 
     sys.argv = ["bankdrill"] + sys.argv[1:]
     cli_main()

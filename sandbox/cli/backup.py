@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from sandbox import backup as backups
 from sandbox import migrate
-from sandbox.cli import CommandError
+from sandbox.cli.errors import CommandError
 from sandbox.db import check_connection
 from sandbox.errors import DomainError
 

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from sandbox import migrate
-from sandbox.cli import CommandError
+from sandbox.cli.errors import CommandError
 from sandbox.accounts.services import ROLES
 from sandbox.errors import DomainError
 from sandbox.instance import DEMO_LOGINS_FILE, InitReport, initialise, reset

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sandbox.cli import CommandError
+from sandbox.cli.errors import CommandError
 
 
 @click.group("dialogue", help="话语理解：用标注语料训练与评估坐席话语行为识别模型。")

@@ -13,7 +13,7 @@ from knowledge_base import evaluate as kb_eval
 from knowledge_base import services, transfer
 from knowledge_base.categories import CATEGORIES
 from knowledge_base.service import get_kb
-from sandbox.cli import CommandError
+from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
 
 

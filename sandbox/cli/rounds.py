@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from sandbox.cli import CommandError
+from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
 from sandbox.exam import service as exam
 from sandbox.exam.models import Round

@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from sandbox.cli import CommandError
+from sandbox.cli.errors import CommandError
 from sandbox.drill import engine
 from sandbox.drill.facts import customer_ids
 from sandbox.drill.models import Scenario, ScenarioVersion
@@ -77,7 +77,7 @@ def list_(as_json: bool) -> None:
 def rehearse(scenario_id: str | None, all_: bool, variants: bool, variants_dir: Path | None, runs: bool,
              as_json: bool) -> None:
     """用参考答案（和变体答案）走一遍场景（在临时副本中运行，不影响本实例），报告得分。"""
-    from sandbox.web.rehearse import rehearse_in_sandbox
+    from sandbox.web.rehearse import app_factory, rehearse_in_sandbox
     from sandbox.web.validity import markdown_table, rehearse_with_variants, runs_table, summary_table
 
     if bool(scenario_id) == all_:
@@ -87,7 +87,7 @@ def rehearse(scenario_id: str | None, all_: bool, variants: bool, variants_dir: 
     runtime = current_app.extensions["bankdrill"]
     texts = _scenario_texts(runtime, scenario_id)
     if not variants:
-        results = [r.to_dict() for r in rehearse_in_sandbox(texts)]
+        results = [r.to_dict() for r in rehearse_in_sandbox(app_factory(current_app), texts)]
         if as_json:
             click.echo(json.dumps(results, ensure_ascii=False))
         else:
@@ -101,7 +101,7 @@ def rehearse(scenario_id: str | None, all_: bool, variants: bool, variants_dir: 
         if any(r["error"] for r in results):
             raise CommandError("有场景的参考答案无法完整执行。")
         return
-    rows, without = rehearse_with_variants(texts, variants_dir)
+    rows, without = rehearse_with_variants(app_factory(current_app), texts, variants_dir)
     if as_json:
         click.echo(json.dumps({"rows": [r.to_dict() for r in rows], "without_variants": without},
                               ensure_ascii=False))

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from sandbox.accounts import services as accounts
-from sandbox.cli import CommandError
+from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
 
 

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from sandbox.cli import CommandError
+from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
 from workorders import services
 

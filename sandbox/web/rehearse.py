@@ -191,16 +191,22 @@ def play(app: Flask, clock: FixedClock, spec: ScenarioSpec, token: str, staff_to
     return result
 
 
+AppFactory = Callable[[dict[str, Any]], Flask]
+
+
 @contextmanager
-def throwaway_instance(prefix: str = "bankdrill-rehearse-") -> Iterator[Flask]:
+def throwaway_instance(factory: AppFactory, prefix: str = "bankdrill-rehearse-") -> Iterator[Flask]:
     """A seeded instance in a temporary folder with a ``FixedClock``, removed afterwards
-    (rehearsals, the validity table and the benchmarks play on it; the real one is not touched)."""
-    from sandbox.app import create_app
+    (rehearsals, the validity table and the benchmarks play on it; the real one is not touched).
+
+    ``factory`` is the application factory (``sandbox.app.create_app``; inside a request or a
+    command, ``app_factory(current_app)``): taking it as an argument keeps this module from
+    importing the app, which imports the web layer."""
     from sandbox.instance import initialise
 
     home = Path(tempfile.mkdtemp(prefix=prefix))
-    app = create_app({"HOME": str(home), "DATABASE_URL": f"sqlite:///{home / 'sandbox.sqlite3'}",
-                      "CLOCK": FixedClock(), "DEMO_MODE": True, "TESTING": True})
+    app = factory({"HOME": str(home), "DATABASE_URL": f"sqlite:///{home / 'sandbox.sqlite3'}",
+                   "CLOCK": FixedClock(), "DEMO_MODE": True, "TESTING": True})
     runtime = app.extensions["bankdrill"]
     try:
         initialise(runtime, seed=True)
@@ -210,12 +216,17 @@ def throwaway_instance(prefix: str = "bankdrill-rehearse-") -> Iterator[Flask]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def rehearse_in_sandbox(scenario_texts: dict[str, str]) -> list[Rehearsal]:
+def app_factory(app: Flask) -> AppFactory:
+    """The factory that built ``app`` (stored by ``create_app``)."""
+    return app.extensions["bankdrill.factory"]
+
+
+def rehearse_in_sandbox(factory: AppFactory, scenario_texts: dict[str, str]) -> list[Rehearsal]:
     """Rehearse scenarios on a throwaway seeded instance (the real one is not touched)."""
     from sandbox.accounts.services import get_user, issue_token
     from sandbox.drill.engine import save_scenario, spec_from_text
 
-    with throwaway_instance() as app:
+    with throwaway_instance(factory) as app:
         runtime = app.extensions["bankdrill"]
         clock = runtime.clock
         with runtime.transaction() as s:

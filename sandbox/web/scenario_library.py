@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from sandbox.accounts.services import ADMIN, TRAINER
@@ -130,9 +130,9 @@ def toggle(scenario_id: str):
 @bp.post("/<scenario_id>/rehearse")
 @roles_required(*TRAINERS)
 def rehearse(scenario_id: str):
-    from sandbox.web.rehearse import rehearse_in_sandbox
+    from sandbox.web.rehearse import app_factory, rehearse_in_sandbox
 
     row = db().get(Scenario, scenario_id) or abort(404)
-    result = rehearse_in_sandbox({scenario_id: _text(scenario_id, row.version)})[0]
+    result = rehearse_in_sandbox(app_factory(current_app), {scenario_id: _text(scenario_id, row.version)})[0]
     spec = engine.scenario_spec(db(), scenario_id, row.version)
     return render_template("scenarios/rehearsal.html", row=row, spec=spec, result=result)

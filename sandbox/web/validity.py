@@ -39,7 +39,7 @@ from flask import Flask
 from sandbox.clock import FixedClock
 from sandbox.drill.facts import customer_facts, customer_record
 from sandbox.drill.scenario import REFERENCE_OPS, ScenarioSpec
-from sandbox.web.rehearse import Rehearsal, play, throwaway_instance
+from sandbox.web.rehearse import AppFactory, Rehearsal, play, throwaway_instance
 
 KINDS = ("reference", "natural", "stuffer", "dump", "wrong_facts", "silent", "rude",
          "violation_pii", "violation_secret", "violation_promise")
@@ -417,11 +417,12 @@ def play_variants(app: Flask, scenario_id: str, directory: Path | None = None,
     return [play_run(app, clock, spec, run, token, staff) for run in runs]
 
 
-def validity_in_sandbox(scenario_ids: list[str] | None = None, directory: Path | None = None) -> list[Row]:
+def validity_in_sandbox(factory: AppFactory, scenario_ids: list[str] | None = None,
+                        directory: Path | None = None) -> list[Row]:
     """Build a throwaway seeded instance and play every scenario's runs (default: all seeded)."""
     from sandbox.drill.scenario import load_file, scenario_files, seeded_scenarios_dir
 
-    with throwaway_instance("bankdrill-validity-") as app:
+    with throwaway_instance(factory, "bankdrill-validity-") as app:
         ids = scenario_ids or [load_file(p).id for p in scenario_files(seeded_scenarios_dir())]
         return [row for sid in ids for row in play_variants(app, sid, directory)]
 
@@ -496,7 +497,7 @@ def runs_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def rehearse_with_variants(scenario_texts: dict[str, str], directory: Path | None = None
+def rehearse_with_variants(factory: AppFactory, scenario_texts: dict[str, str], directory: Path | None = None
                            ) -> tuple[list[Row], list[str]]:
     """On a throwaway seeded instance with these scenario texts, play each reference run and
     the variant runs found in ``directory`` (default: the shipped ones). Returns the rows and
@@ -505,7 +506,7 @@ def rehearse_with_variants(scenario_texts: dict[str, str], directory: Path | Non
 
     rows: list[Row] = []
     without: list[str] = []
-    with throwaway_instance("bankdrill-rehearse-") as app:
+    with throwaway_instance(factory, "bankdrill-rehearse-") as app:
         runtime = app.extensions["bankdrill"]
         with runtime.transaction() as s:
             for sid, text in scenario_texts.items():

@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.accounts.services import list_users
 
-BANKDRILL = [sys.executable, "-c", "from sandbox.cli import main; main()"]
+BANKDRILL = [sys.executable, "-c", "from sandbox.__main__ import main; main()"]
 
 
 def run_cli(args, home, env_extra=None, timeout=120, input_text=None):

@@ -1,4 +1,4 @@
-"""No import cycles in the domain packages, counting imports hidden inside functions.
+"""No import cycles anywhere in the project, counting imports hidden inside functions.
 
 The rubric scores a log and the drill engine passes it in; the engine reads round faults
 from ``sandbox.exam.faults`` without importing the exam service, which uses the engine.
@@ -85,6 +85,13 @@ def test_domain_packages_have_no_import_cycle():
     graph = _graph(_modules())
     domain = {m: {t for t in targets if t.startswith(DOMAIN)} for m, targets in graph.items() if m.startswith(DOMAIN)}
     assert _cycles(domain) == []
+
+
+def test_the_whole_project_has_no_import_cycle():
+    """The app, the web layer and the commands too: the entry point (``sandbox.__main__``) builds
+    the app, the app registers the commands, and tools that need a throwaway app take the
+    factory as an argument instead of importing it."""
+    assert _cycles(_graph(_modules())) == []
 
 
 def test_the_cycle_finder_finds_a_hidden_cycle():
