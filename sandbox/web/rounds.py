@@ -21,6 +21,7 @@ from sandbox.errors import DomainError, ValidationFailed
 from sandbox.exam import service as exam
 from sandbox.exam.models import Round, RoundCandidate
 from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES
+from sandbox.web import charts
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.display import local_input
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
@@ -282,7 +283,7 @@ def replay(drill_id: int):
                                          or not results_released(drill)):
         abort(403)
     spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
-    return render_template("rounds/replay.html", drill=drill, spec=spec)
+    return render_template("rounds/replay.html", drill=drill, spec=spec, event_labels=charts.EVENT_LABELS)
 
 
 # --------------------------------------------------------------------------- candidates
