@@ -14,15 +14,15 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge_base.models import ArticleOpenLog, SearchLog
+from sandbox.clock import BEIJING
 
-CHINA_TZ = timezone(timedelta(hours=8))
 DEFAULT_WINDOW = timedelta(minutes=10)
 MAX_ROWS = 200_000  # searches read for one report (the newest ones)
 
@@ -70,7 +70,7 @@ class Report:
 
 
 def china_day(moment: datetime) -> date:
-    return moment.astimezone(CHINA_TZ).date()
+    return moment.astimezone(BEIJING).date()
 
 
 def _bump(stats: dict[str, QueryStat], row: Any) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -21,6 +21,7 @@ DIM = 512
 
 _model = None
 _failed: str | None = None
+_loader: Callable[[], Any] | None = None  # set by reset(loader=...); None: the real encoder
 _lock = threading.Lock()
 _encode_lock = threading.Lock()
 
@@ -54,7 +55,7 @@ def get_model():
     with _lock:
         if _model is None and _failed is None:
             try:
-                _model = _load_model()
+                _model = (_loader or _load_model)()
             except Exception as exc:  # any failure means: search lexically
                 _failed = f"{type(exc).__name__}: {exc}"
                 log.warning("sentence encoder unavailable, lexical search only: %s", _failed)
@@ -65,12 +66,14 @@ def available() -> bool:
     return get_model() is not None
 
 
-def reset() -> None:
-    """Forget the loaded model or the failure (tests)."""
-    global _model, _failed
+def reset(loader: Callable[[], Any] | None = None) -> None:
+    """Forget the loaded model or the failure (tests); the next use loads it with ``loader``
+    (e.g. one that raises, to test the lexical fallback), or the real encoder when None."""
+    global _model, _failed, _loader
     with _lock:
         _model = None
         _failed = None
+        _loader = loader
 
 
 def encode(texts: Sequence[str]) -> np.ndarray | None:

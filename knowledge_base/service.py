@@ -498,6 +498,16 @@ class KnowledgeBase:
                 snippet=snippet([entry.plain_text, " / ".join(entry.questions)], marks)))
 
     # -- lifecycle --------------------------------------------------------------
+    @property
+    def current_searcher(self) -> Any:
+        """The Whoosh searcher new searches read now (replaced whenever the index changes)."""
+        return self._searcher
+
+    @property
+    def lexical_scorer(self) -> kb_index.LexicalScorer | None:
+        """The lexical scorer new searches use now; it reads ``current_searcher``'s postings."""
+        return self._scorer
+
     def clear_cache(self) -> None:
         with self._cache_lock:
             self._cache.clear()

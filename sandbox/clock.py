@@ -1,10 +1,19 @@
-"""Injectable clocks: every drill deadline, SLA and code expiry reads one of these."""
+"""Injectable clocks: every drill deadline, SLA and code expiry reads one of these.
+
+Also the one definition of the bank's business time zone: ``BEIJING`` (UTC+8; China has had
+no daylight saving since 1991) and ``local_iso``. Bank days, statement dates, work-order
+numbers and export stamps use Beijing time whatever the instance's *display* zone is; the
+display zone (``BANKDRILL_TIMEZONE``, default Asia/Shanghai) is read by ``sandbox.config``
+through ``sandbox.timefmt.load_zone`` and only changes how pages print times.
+"""
 
 from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 class Clock(Protocol):
@@ -49,3 +58,8 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def local_iso(moment: datetime) -> str:
+    """An aware datetime as Beijing-time ISO 8601 (``2026-11-28T09:00:00+08:00``)."""
+    return moment.astimezone(BEIJING).isoformat()

@@ -18,17 +18,18 @@ from sandbox.accounts import services as accounts
 from sandbox.db import check_connection, import_all_models
 from sandbox.meta import get_meta, set_meta
 from sandbox.migrate import current_revision, upgrade
+from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, TRAINER
 from sandbox.runtime import Runtime
 
 SEEDED_KEY = "seeded_at"
 DEMO_LOGINS_FILE = "demo-logins.txt"
 
 DEMO_USERS = (
-    ("candidate1", accounts.CANDIDATE, "考生一号"),
-    ("candidate2", accounts.CANDIDATE, "考生二号"),
-    ("examiner", accounts.EXAMINER, "考官"),
-    ("trainer", accounts.TRAINER, "培训师"),
-    ("admin", accounts.ADMIN, "管理员"),
+    ("candidate1", CANDIDATE, "考生一号"),
+    ("candidate2", CANDIDATE, "考生二号"),
+    ("examiner", EXAMINER, "考官"),
+    ("trainer", TRAINER, "培训师"),
+    ("admin", ADMIN, "管理员"),
 )
 
 Seeder = Callable[[Session, Runtime], str]

@@ -223,3 +223,17 @@ def empty_database(tmp_path, pg) -> Iterator[str]:
 
 def strip_tags(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", html)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Browser tests skip (one-line reason) without Debian's Chromium, or fail when CI requires it."""
+    if item.get_closest_marker("browser") is None:
+        return
+    from tests import browser_gate
+
+    action, reason = browser_gate.decide(browser_gate.chromium_path(), os.environ)
+    if action == browser_gate.FAIL:
+        pytest.fail(reason, pytrace=False)
+    if action == browser_gate.SKIP:
+        pytest.skip(reason)

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from sandbox.bank.masking import mask_name, redact
-from sandbox.clock import Clock
+from sandbox.clock import BEIJING, Clock
 from sandbox.errors import Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
+from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from workorders import sla, states
 from workorders.models import WorkOrder, WorkOrderCounter, WorkOrderHistory
 from workorders.vocab import (
@@ -28,13 +29,9 @@ from workorders.vocab import (
     SATISFIED, TYPES, UNSATISFIED, VISIBILITIES, VISIBILITY_CUSTOMER, VISIBILITY_INTERNAL,
 )
 
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
 NUMBER_RE = re.compile(r"^WO\d{8}-\d{4,}$")
 CUSTOMER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
-CANDIDATE, EXAMINER, TRAINER, ADMIN = "candidate", "examiner", "trainer", "admin"
-STAFF_ROLES = (EXAMINER, ADMIN)
-WORK_ORDER_ROLES = (CANDIDATE, EXAMINER, ADMIN)
 
 
 @dataclass(frozen=True)
@@ -114,7 +111,7 @@ def parse_time(value: Any, field: str, label: str) -> datetime | None:
             raise ValidationFailed(f"{label}格式不正确，请使用 2026-11-28T15:30 这样的时间。",
                                    code="invalid_time", details={"field": field}) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=CHINA_TZ)
+        parsed = parsed.replace(tzinfo=BEIJING)
     return parsed.astimezone(timezone.utc)
 
 
@@ -149,7 +146,7 @@ def _customer(data: Mapping[str, Any]) -> tuple[str | None, str]:
 
 def china_date(when: datetime) -> str:
     """``yyyymmdd`` of ``when`` in Beijing time."""
-    return when.astimezone(CHINA_TZ).strftime("%Y%m%d")
+    return when.astimezone(BEIJING).strftime("%Y%m%d")
 
 
 def allocate_number(session: Session, now: datetime) -> str:
@@ -220,7 +217,7 @@ def _fmt(value: Any) -> str | None:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, datetime):
-        return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 

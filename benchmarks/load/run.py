@@ -92,7 +92,8 @@ def prepare(home: Path, url: str, users: int) -> dict:
     """Initialise the instance and create ``users`` candidates with tokens (domain functions)."""
     env = {**os.environ, "BANKDRILL_HOME": str(home), "BANKDRILL_DATABASE_URL": url}
     subprocess.run(bankdrill_cmd() + ["init"], env=env, check=True, stdout=subprocess.DEVNULL)
-    from sandbox.accounts.services import CANDIDATE, create_user, issue_token
+    from sandbox.accounts.services import create_user, issue_token
+    from sandbox.roles import CANDIDATE
     from sandbox.app import create_app
     from sandbox.drill.facts import customer_facts
 

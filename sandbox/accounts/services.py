@@ -30,15 +30,8 @@ from sandbox.accounts.models import ApiToken, User, UserSession
 from sandbox.accounts.throttle import Policy, Reservation, Throttled
 from sandbox.clock import Clock, as_utc
 from sandbox.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
+from sandbox.roles import ADMIN, ALL_ROLES, ROLES
 
-CANDIDATE, EXAMINER, TRAINER, ADMIN = "candidate", "examiner", "trainer", "admin"
-ROLES: dict[str, str] = {
-    CANDIDATE: "考生",
-    EXAMINER: "考官",
-    TRAINER: "培训师",
-    ADMIN: "管理员",
-}
-ALL_ROLES = tuple(ROLES)
 
 # Login throttling: one account from one source; one source over every account (an exam
 # room behind one NAT address logs in together, so this one is generous); one account over

@@ -23,15 +23,15 @@ from sandbox.bank import audit, masking
 from sandbox.bank.identity import identity_state
 from sandbox.bank.models import (CLOSED, OPEN, Account, Conversation, ConversationRef, CreditCard, Customer,
                                  IdentityCheck, ensure_open)
-from sandbox.bank.seed import BEIJING, local_iso
-from sandbox.clock import Clock, as_utc
+from sandbox.clock import BEIJING, Clock, as_utc, local_iso
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
+from sandbox.roles import STAFF_ROLES
 
 CHANNELS = ("文字", "语音")
 ACCOUNT, CARD = "account", "card"
 REF_PREFIX = {ACCOUNT: "A", CARD: "K"}
 # Roles that may watch (not act in) any conversation, e.g. to play the customer's side.
-WATCHER_ROLES = ("examiner", "admin")
+WATCHER_ROLES = STAFF_ROLES
 
 
 def get_customer(session: Session, code: object) -> Customer:

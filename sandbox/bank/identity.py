@@ -40,9 +40,9 @@ from sandbox.accounts.throttle import Policy, Throttled
 from sandbox.bank import audit, masking
 from sandbox.bank.models import (AuditEntry, Conversation, Customer, IdentityCheck, PhoneMessage, SmsCode,
                                  ensure_open)
-from sandbox.bank.seed import local_iso
-from sandbox.clock import Clock, as_utc
+from sandbox.clock import Clock, as_utc, local_iso
 from sandbox.errors import Forbidden, IdentityNotVerified, TooManyAttempts, ValidationFailed
+from sandbox.roles import STAFF_ROLES
 
 MAX_FAILURES = 3
 INACTIVITY = timedelta(minutes=15)
@@ -374,7 +374,7 @@ def require_verified(session: Session, clock: Clock, conversation: Conversation,
     return check
 
 
-PHONE_WATCHERS = ("examiner", "admin")
+PHONE_WATCHERS = STAFF_ROLES
 
 
 def can_see_phone(conversation: Conversation, user: User) -> bool:

@@ -35,13 +35,13 @@ from sandbox.bank.conversations import (ACCOUNT, CARD, age_on, customer_summary,
 from sandbox.bank.identity import require_verified
 from sandbox.bank.models import (Account, CardTransaction, Conversation, CreditCard, Customer, Holding,
                                  Instalment, Product, StatusOverride, Transaction)
-from sandbox.bank.seed import BEIJING, local_iso
-from sandbox.clock import Clock
+from sandbox.clock import BEIJING, Clock, local_iso
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from sandbox.roles import STAFF_ROLES
 
 LOSS_STATUS = "挂失"
 FROZEN_STATUSES = ("冻结", "挂失")
-REVEAL_ROLES = ("examiner", "admin")
+REVEAL_ROLES = STAFF_ROLES
 REVEAL_FIELDS = ("id_number", "phone", "card", "account")
 
 

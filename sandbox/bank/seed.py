@@ -8,7 +8,7 @@ the file are Beijing time without an offset; they are stored as UTC.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,8 @@ from sqlalchemy.orm import Session
 
 from sandbox.bank.models import (Account, CardBill, CardTransaction, CreditCard, Customer, Holding, Instalment,
                                  Product, Transaction)
+from sandbox.clock import BEIJING, local_iso  # noqa: F401  (local_iso re-exported for old callers)
 from sandbox.errors import ConfigurationError
-
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-def local_iso(moment: datetime) -> str:
-    """An aware datetime as Beijing-time ISO 8601 (``2026-11-28T09:00:00+08:00``)."""
-    return moment.astimezone(BEIJING).isoformat()
-
 
 def default_path() -> Path:
     import seed_data

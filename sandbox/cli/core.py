@@ -10,9 +10,9 @@ from flask.cli import with_appcontext
 
 from sandbox import migrate
 from sandbox.cli.errors import CommandError
-from sandbox.accounts.services import ROLES
 from sandbox.errors import DomainError
 from sandbox.instance import DEMO_LOGINS_FILE, InitReport, initialise, reset
+from sandbox.roles import ROLES
 
 
 def _runtime():

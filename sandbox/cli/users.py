@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from sandbox.accounts import services as accounts
 from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
+from sandbox.roles import ROLES
 
 
 @click.group("users")
@@ -41,7 +42,7 @@ def create(name: str, role: str, password: str | None, display_name: str) -> Non
             accounts.create_user(s, runtime.clock, name, role, password, display_name)
     except DomainError as exc:
         raise CommandError(exc.message) from exc
-    click.echo(f"已创建用户 {name}（{accounts.ROLES[role]}）。")
+    click.echo(f"已创建用户 {name}（{ROLES[role]}）。")
     if generated:
         click.echo(f"初始密码：{password}")
 
@@ -60,7 +61,7 @@ def list_(as_json: bool) -> None:
         return
     for row in rows:
         state = "" if row["active"] else "  （已停用）"
-        click.echo(f"{row['username']:<16} {accounts.ROLES[row['role']]:<6} {row['display_name']}{state}")
+        click.echo(f"{row['username']:<16} {ROLES[row['role']]:<6} {row['display_name']}{state}")
 
 
 @users.command("token")
@@ -78,7 +79,7 @@ def token(name: str) -> None:
 
 
 def _local(moment) -> str:  # type: ignore[no-untyped-def]
-    from sandbox.bank.seed import BEIJING
+    from sandbox.clock import BEIJING
 
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if moment else "—"
 

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
+from sandbox.roles import ADMIN
 from workorders import services
 
 
@@ -28,7 +29,7 @@ def workorders() -> None:
 def list_(queue: str | None, status: str | None, overdue: str | None, limit: int, as_json: bool) -> None:
     """列出工单（最新在前），超时的标出「超时」。"""
     runtime = current_app.extensions["bankdrill"]
-    system = services.Actor(user_id=0, role=services.ADMIN, label="命令行")
+    system = services.Actor(user_id=0, role=ADMIN, label="命令行")
     try:
         f = services.parse_filter({"queue": queue, "status": status, "overdue": overdue, "limit": limit})
         with runtime.transaction() as s:

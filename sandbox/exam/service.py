@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sandbox.accounts.models import User
-from sandbox.accounts.services import CANDIDATE, create_user
+from sandbox.accounts.services import create_user
 from sandbox.bank.masking import redact_data
 from sandbox.clock import Clock
 from sandbox.drill import engine
@@ -23,6 +23,7 @@ from sandbox.drill.models import Drill, DrillEvent, Scenario
 from sandbox.drill.scenario import DIMENSIONS, FAULT_COMPONENTS
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
+from sandbox.roles import CANDIDATE
 from sandbox.spreadsheet import write_csv, write_xlsx
 from sandbox.safe_load import iter_csv
 

@@ -22,10 +22,10 @@ from wtforms.validators import DataRequired
 
 from sandbox import backup as backups
 from sandbox.accounts import services as accounts
-from sandbox.accounts.services import ADMIN, ROLES
-from sandbox.bank.seed import BEIJING
+from sandbox.clock import BEIJING
 from sandbox.errors import Conflict, DomainError, NotFound, ValidationFailed
 from sandbox.migrate import current_revision
+from sandbox.roles import ADMIN, ROLES
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import roles_required, upload_limit
 

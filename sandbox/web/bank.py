@@ -7,6 +7,7 @@ from flask import Blueprint, render_template
 from sandbox.bank import conversations as conv
 from sandbox.bank import identity, lookups
 from sandbox.bank.labels import magic_label
+from sandbox.roles import STAFF_ROLES
 from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.security import any_user, roles_required
 
@@ -45,14 +46,14 @@ def practice_phone(conversation_id: int):
 
 
 @bp.get("/bank/customers")
-@roles_required("examiner", "admin")
+@roles_required(*STAFF_ROLES)
 def examiner_customers():
     return render_template("bank/examiner_customers.html",
                            customers=lookups.examiner_customers(db(), runtime().clock))
 
 
 @bp.get("/bank/identity-locks")
-@roles_required("examiner", "admin")
+@roles_required(*STAFF_ROLES)
 def identity_locks():
     """Identity-check lockouts of the last 24 hours: in one conversation, or paused across conversations."""
     return render_template("bank/identity_locks.html", lockouts=identity.recent_lockouts(db(), runtime().clock))

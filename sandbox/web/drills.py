@@ -5,21 +5,21 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from sandbox.accounts.services import ADMIN, CANDIDATE, EXAMINER, TRAINER
 from sandbox.drill import engine
 from sandbox.drill.models import Drill
 from sandbox.errors import DomainError
 from sandbox.exam import service as exam
 from sandbox.exam.models import Round
+from sandbox.roles import ALL_ROLES, STAFF_ROLES
 from sandbox.web import charts
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
-from sandbox.web.reports import STAFF_ROLES, visible_report
+from sandbox.web.reports import visible_report
 from sandbox.web.rounds import candidate_round
 from sandbox.web.security import roles_required
 
 bp = Blueprint("drills", __name__)
-DRILL_ROLES = (CANDIDATE, EXAMINER, TRAINER, ADMIN)
+DRILL_ROLES = ALL_ROLES  # every role may practise
 
 
 def _visible_drill(drill_id: int) -> Drill:

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from sandbox.accounts.services import ROLES
+from sandbox.roles import ROLES
 
 
 class LoginForm(FlaskForm):

@@ -111,7 +111,7 @@ def init_request_glue(app: Flask) -> None:
 
     @app.context_processor
     def _inject() -> dict:
-        from sandbox.accounts.services import ROLES
+        from sandbox.roles import ROLES
         from sandbox.web.nav import navigation_for
 
         user = current_user()

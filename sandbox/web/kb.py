@@ -11,7 +11,7 @@ from knowledge_base import services
 from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.render import markdown_to_html
 from knowledge_base.service import SearchResult, get_kb
-from sandbox.accounts.services import ADMIN, TRAINER
+from sandbox.roles import TRAINER_ROLES
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import any_user
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("kb", __name__, url_prefix="/kb")
 
 PAGE_SIZE = 10
-EDITOR_ROLES = (TRAINER, ADMIN)
+EDITOR_ROLES = TRAINER_ROLES
 
 
 def can_see_unpublished() -> bool:

@@ -5,22 +5,24 @@ from __future__ import annotations
 from flask import url_for
 from werkzeug.routing import BuildError
 
+from sandbox.roles import ADMIN, ALL_ROLES, CANDIDATE, STAFF_ROLES, TRAINER_ROLES, WORK_ORDER_ROLES
+
 # (endpoint, label, roles)
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
-    ("main.dashboard", "首页", ("candidate", "examiner", "trainer", "admin")),
-    ("drills.index", "实操演练", ("candidate", "examiner", "trainer", "admin")),
-    ("rounds.exam_home", "参加考试", ("candidate",)),
-    ("rounds.index", "考试管理", ("examiner", "admin")),
-    ("scenario_library.index", "场景库", ("trainer", "admin")),
-    ("kb.index", "知识库", ("candidate", "examiner", "trainer", "admin")),
-    ("main.users", "用户管理", ("admin",)),
-    ("trainer.articles", "知识库管理", ("trainer", "admin")),
-    ("trainer.synonyms", "同义词", ("trainer", "admin")),
-    ("trainer.analytics_page", "检索分析", ("trainer", "admin")),
-    ("bank.practice", "练习会话", ("candidate", "examiner", "trainer", "admin")),
-    ("bank.examiner_customers", "模拟客户", ("examiner", "admin")),
-    ("workorders.index", "工单", ("candidate", "examiner", "admin")),
-    ("workorders.queue", "人工坐席队列", ("examiner", "admin")),
+    ("main.dashboard", "首页", ALL_ROLES),
+    ("drills.index", "实操演练", ALL_ROLES),
+    ("rounds.exam_home", "参加考试", (CANDIDATE,)),
+    ("rounds.index", "考试管理", STAFF_ROLES),
+    ("scenario_library.index", "场景库", TRAINER_ROLES),
+    ("kb.index", "知识库", ALL_ROLES),
+    ("main.users", "用户管理", (ADMIN,)),
+    ("trainer.articles", "知识库管理", TRAINER_ROLES),
+    ("trainer.synonyms", "同义词", TRAINER_ROLES),
+    ("trainer.analytics_page", "检索分析", TRAINER_ROLES),
+    ("bank.practice", "练习会话", ALL_ROLES),
+    ("bank.examiner_customers", "模拟客户", STAFF_ROLES),
+    ("workorders.index", "工单", WORK_ORDER_ROLES),
+    ("workorders.queue", "人工坐席队列", STAFF_ROLES),
 ]
 
 

@@ -8,9 +8,9 @@ from sandbox.accounts.models import User
 from sandbox.drill import engine
 from sandbox.drill.facts import customer_facts, fill
 from sandbox.drill.models import Drill
+from sandbox.roles import STAFF_ROLES
 from sandbox.web.glue import db, runtime
 
-STAFF_ROLES = ("examiner", "admin")
 PENDING_MESSAGE = "已交卷，成绩将在考官发布后可见。"
 WITHHELD_MESSAGE = "该场景正用作尚未结束的考试考题，参考答案与逐项评分将在考试结束后公开。"
 

@@ -14,21 +14,21 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from sandbox.accounts.models import User
-from sandbox.accounts.services import ADMIN, CANDIDATE, EXAMINER
 from sandbox.drill import engine
 from sandbox.drill.models import Drill
 from sandbox.drill.scenario import FAULT_COMPONENTS
 from sandbox.errors import DomainError, ValidationFailed
 from sandbox.exam import service as exam
 from sandbox.exam.models import Round, RoundCandidate
+from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES
+from sandbox.web import charts
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.display import local_input
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
-from sandbox.web.reports import STAFF_ROLES, results_released, visible_report
+from sandbox.web.reports import results_released, visible_report
 from sandbox.web.security import roles_required
 
 bp = Blueprint("rounds", __name__)
-STAFF = (EXAMINER, ADMIN)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -88,7 +88,7 @@ def _flash_error(exc: DomainError) -> None:
 
 
 @bp.route("/rounds", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def index():
     s = db()
     form = RoundForm()
@@ -115,7 +115,7 @@ def index():
 
 
 @bp.get("/rounds/<int:round_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def detail(round_id: int):
     s = db()
     rnd = _round_or_404(round_id)
@@ -129,7 +129,7 @@ def detail(round_id: int):
 
 
 @bp.post("/rounds/<int:round_id>/action")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def action(round_id: int):
     actions = {"start": (exam.start_round, "考试已开始。"), "pause": (exam.pause_round, "已暂停，所有考生的计时已停止。"),
                "resume": (exam.resume_round, "已继续计时。"), "end": (exam.end_round, "考试已结束，未交卷的演练已自动收卷。"),
@@ -149,7 +149,7 @@ def action(round_id: int):
 
 
 @bp.post("/rounds/<int:round_id>/roster")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def roster(round_id: int):
     upload = request.files.get("csv_file")
     text = request.form.get("usernames", "")
@@ -191,7 +191,7 @@ def roster(round_id: int):
 
 
 @bp.post("/rounds/<int:round_id>/faults")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def inject(round_id: int):
     form = request.form
     try:
@@ -212,7 +212,7 @@ def inject(round_id: int):
 
 
 @bp.post("/rounds/<int:round_id>/faults/<int:fault_id>/restore")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def restore(round_id: int, fault_id: int):
     try:
         with unit_of_work() as s:
@@ -225,7 +225,7 @@ def restore(round_id: int, fault_id: int):
 
 
 @bp.post("/rounds/<int:round_id>/extend")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def extend(round_id: int):
     try:
         with unit_of_work() as s:
@@ -241,7 +241,7 @@ def extend(round_id: int):
 
 
 @bp.get("/rounds/<int:round_id>/candidates/<int:user_id>/print")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def print_report(round_id: int, user_id: int):
     """A per-candidate report laid out for A4 (the browser's 另存为 PDF)."""
     rnd = _round_or_404(round_id)
@@ -258,7 +258,7 @@ def print_report(round_id: int, user_id: int):
 
 
 @bp.post("/drills/<int:drill_id>/adjust")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def adjust(drill_id: int):
     try:
         with unit_of_work() as s:
@@ -283,7 +283,7 @@ def replay(drill_id: int):
                                          or not results_released(drill)):
         abort(403)
     spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
-    return render_template("rounds/replay.html", drill=drill, spec=spec)
+    return render_template("rounds/replay.html", drill=drill, spec=spec, event_labels=charts.EVENT_LABELS)
 
 
 # --------------------------------------------------------------------------- candidates

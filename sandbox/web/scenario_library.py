@@ -7,17 +7,16 @@ import re
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from sandbox.accounts.services import ADMIN, TRAINER
 from sandbox.bank.masking import Clear
 from sandbox.drill import engine
 from sandbox.drill.models import Scenario, ScenarioVersion
 from sandbox.drill.scenario import MAX_YAML_BYTES, ScenarioInvalid
 from sandbox.errors import DomainError
+from sandbox.roles import TRAINER_ROLES
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import roles_required
 
 bp = Blueprint("scenario_library", __name__, url_prefix="/trainer/scenarios")
-TRAINERS = (TRAINER, ADMIN)
 MAX_YAML = MAX_YAML_BYTES
 
 
@@ -30,14 +29,14 @@ def _text(scenario_id: str, version: int) -> str:
 
 
 @bp.get("/")
-@roles_required(*TRAINERS)
+@roles_required(*TRAINER_ROLES)
 def index():
     rows = list(db().scalars(select(Scenario).order_by(Scenario.id)))
     return render_template("scenarios/index.html", rows=rows)
 
 
 @bp.get("/<scenario_id>")
-@roles_required(*TRAINERS)
+@roles_required(*TRAINER_ROLES)
 def view(scenario_id: str):
     row = db().get(Scenario, scenario_id) or abort(404)
     version = request.args.get("version", type=int) or row.version
@@ -61,7 +60,7 @@ def save_upload(yaml_text: str, source: str):
 
 @bp.route("/edit", methods=["GET", "POST"])
 @bp.route("/<scenario_id>/edit", methods=["GET", "POST"])
-@roles_required(*TRAINERS)
+@roles_required(*TRAINER_ROLES)
 def edit(scenario_id: str | None = None):
     errors = []
     status = 200
@@ -91,7 +90,7 @@ def edit(scenario_id: str | None = None):
 
 
 @bp.post("/<scenario_id>/duplicate")
-@roles_required(*TRAINERS)
+@roles_required(*TRAINER_ROLES)
 def duplicate(scenario_id: str):
     row = db().get(Scenario, scenario_id) or abort(404)
     text = _text(scenario_id, row.version)
@@ -117,7 +116,7 @@ def duplicate(scenario_id: str):
 
 
 @bp.post("/<scenario_id>/toggle")
-@roles_required(*TRAINERS)
+@roles_required(*TRAINER_ROLES)
 def toggle(scenario_id: str):
     with unit_of_work() as s:
         row = s.get(Scenario, scenario_id) or abort(404)
@@ -128,7 +127,7 @@ def toggle(scenario_id: str):
 
 
 @bp.post("/<scenario_id>/rehearse")
-@roles_required(*TRAINERS)
+@roles_required(*TRAINER_ROLES)
 def rehearse(scenario_id: str):
     from sandbox.web.rehearse import app_factory, rehearse_in_sandbox
 

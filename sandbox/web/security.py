@@ -12,7 +12,7 @@ from typing import Any, Callable
 from flask import Flask, abort, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from sandbox.accounts.services import ALL_ROLES
+from sandbox.roles import ALL_ROLES
 
 csrf = CSRFProtect()
 PUBLIC = "public"

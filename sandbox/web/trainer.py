@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,9 @@ from knowledge_base import evaluate as kb_eval
 from knowledge_base.categories import CATEGORIES, DRAFT, PUBLISHED, RETIRED, STATUSES
 from knowledge_base.render import markdown_to_html
 from knowledge_base.service import get_kb
-from sandbox.accounts.services import ADMIN, TRAINER
+from sandbox.clock import BEIJING
 from sandbox.errors import DomainError, NotFound, ValidationFailed
+from sandbox.roles import TRAINER_ROLES
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import roles_required
 from sandbox.web.trainer_charts import eval_history_svg, search_trend_svg
@@ -38,10 +39,8 @@ from sandbox.web.trainer_charts import eval_history_svg, search_trend_svg
 log = logging.getLogger(__name__)
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
 
-TRAINER_ROLES = (TRAINER, ADMIN)
 trainer_only = roles_required(*TRAINER_ROLES)
 PER_PAGE = 20
-CHINA_TZ = timezone(timedelta(hours=8))
 UPLOAD_DIR = "trainer_uploads"
 UPLOAD_MAX_AGE = 24 * 3600
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -121,7 +120,7 @@ def _fill_form(form: ArticleForm, record: dict[str, Any], version: int) -> None:
 
 
 def _new_id(now: datetime) -> str:
-    return f"KB-{now.astimezone(CHINA_TZ):%Y%m%d}-{secrets.token_hex(3).upper()}"
+    return f"KB-{now.astimezone(BEIJING):%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
 # --- article list -----------------------------------------------------------------------
@@ -144,7 +143,7 @@ def articles():
     since = None
     if since_text:
         try:
-            since = datetime.strptime(since_text, "%Y-%m-%d").replace(tzinfo=CHINA_TZ)
+            since = datetime.strptime(since_text, "%Y-%m-%d").replace(tzinfo=BEIJING)
         except ValueError:
             flash("“更新于此日期之后”格式应为 年-月-日，例如 2026-11-01；已忽略该条件。", "error")
             since_text = ""
@@ -394,7 +393,7 @@ def export():
     if fmt not in transfer.FORMATS:
         raise ValidationFailed(f"不支持的格式 {fmt}；可选：{', '.join(transfer.FORMATS)}。", code="bad_format")
     records = services.export_records(db())
-    stamp = runtime().clock.now().astimezone(CHINA_TZ).strftime("%Y%m%d-%H%M")
+    stamp = runtime().clock.now().astimezone(BEIJING).strftime("%Y%m%d-%H%M")
     body = transfer.dump_bytes(records, fmt)
     return Response(body, mimetype=transfer.MEDIA_TYPES[fmt].split(";")[0],
                     headers={"Content-Disposition": f'attachment; filename="kb-{stamp}.{fmt}"',
@@ -493,7 +492,7 @@ def synonym_delete(group_id: int):
 def analytics_page():
     days = max(1, min(_int(request.args.get("days"), 30), 365))
     now = runtime().clock.now()
-    today = now.astimezone(CHINA_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = now.astimezone(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
     since = today - timedelta(days=days - 1)
     until = today + timedelta(days=1)
     report = analytics.report(db(), since, until, limit=20)

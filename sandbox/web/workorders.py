@@ -16,6 +16,7 @@ from wtforms import HiddenField, SelectChoice, SelectField, StringField, SubmitF
 from wtforms.validators import DataRequired, Length, Optional
 
 from sandbox.errors import DomainError
+from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.security import roles_required
 from workorders import handoff as handoffs
@@ -25,8 +26,6 @@ from workorders.services import Actor
 bp = Blueprint("workorders", __name__)
 T = TypeVar("T")
 
-WO_ROLES = ("candidate", "examiner", "admin")
-STAFF = ("examiner", "admin")
 GATEWAY_KEY = "conversation_gateway"
 
 
@@ -205,7 +204,7 @@ def _form_errors(form: FlaskForm) -> str:
 # --- work-order pages ---------------------------------------------------------------------
 
 @bp.route("/workorders")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def index():
     form = FilterForm(request.args)
     now = runtime().clock.now()
@@ -232,7 +231,7 @@ def _detail_context(order) -> dict:
 
 
 @bp.route("/workorders/<number>")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def detail(number: str):
     order = services.get_order(db(), actor(), number)
     return render_template("workorders/detail.html", **_detail_context(order))
@@ -257,7 +256,7 @@ def _post(number: str, form: FlaskForm, action: Callable[[Any, Actor], Any], don
 
 
 @bp.post("/workorders/<number>/transition")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def transition(number: str):
     form = TransitionForm()
     form.to.choices = _choices(states.STATES)
@@ -269,7 +268,7 @@ def transition(number: str):
 
 
 @bp.post("/workorders/<number>/follow-up")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def follow_up(number: str):
     form = FollowUpForm()
     return _post(number, form, lambda s, who: services.follow_up(
@@ -278,7 +277,7 @@ def follow_up(number: str):
 
 
 @bp.post("/workorders/<number>/note")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def note(number: str):
     form = NoteForm()
     return _post(number, form, lambda s, who: services.add_note(
@@ -286,7 +285,7 @@ def note(number: str):
 
 
 @bp.post("/workorders/<number>/waiting")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def waiting(number: str):
     form = WaitingForm()
     return _post(number, form, lambda s, who: services.set_waiting(
@@ -296,7 +295,7 @@ def waiting(number: str):
 # --- human-agent queue (examiners) ----------------------------------------------------------
 
 @bp.route("/handoffs")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def queue():
     now, timeout = runtime().clock.now(), handoff_timeout()
     entries, recent, ended = handoff_queue_view(timeout)
@@ -307,7 +306,7 @@ def queue():
 
 
 @bp.route("/handoffs/<int:handoff_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def handoff_detail(handoff_id: int):
     h = handoffs.get_handoff(db(), actor(), handoff_id)
     now, timeout = runtime().clock.now(), handoff_timeout()
@@ -319,7 +318,7 @@ def handoff_detail(handoff_id: int):
 
 
 @bp.post("/handoffs/<int:handoff_id>/accept")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def handoff_accept(handoff_id: int):
     who = actor()
     if not AcceptForm().validate_on_submit():
@@ -336,7 +335,7 @@ def handoff_accept(handoff_id: int):
 
 
 @bp.post("/handoffs/<int:handoff_id>/message")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def handoff_message(handoff_id: int):
     who = actor()
     form = MessageForm()

@@ -15,7 +15,8 @@ Run from the repository root::
                                                  # exactly what this script generates)
     python seed_data/bank/generate.py --table    # print the README table of magic customers
 
-Dependencies: the standard library only.  Faker is allowed for this script but deliberately
+Dependencies: the standard library and the application's own ``sandbox.bank.masking`` (Luhn,
+GB 11643 and name masking, so the data is checked by the rules the sandbox applies).  Faker is allowed for this script but deliberately
 not used: its zh_CN providers change between Faker releases (which would break byte-identical
 output across machines) and its addresses mix provinces and cities at random.  Names,
 streets, employers and merchants are fixed tables below instead.
@@ -50,6 +51,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parents[1]) not in sys.path:  # run as a script: use this checkout's sandbox package
+    sys.path.insert(0, str(HERE.parents[1]))
+
+from sandbox.bank.masking import id_check_digit, id_number_valid, luhn_check_digit, luhn_valid, mask_name  # noqa: E402
+
 OUTPUT = HERE / "customers.json"
 
 AS_OF = date(2026, 11, 28)
@@ -70,47 +76,8 @@ AS_OF_CUTOFF_HOUR = 9
 # Number helpers
 # ---------------------------------------------------------------------------
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK_CHARS = "10X98765432"
-
-
-def gb11643_check_digit(first17: str) -> str:
-    """GB 11643-1999 check character of an 18-digit resident ID number.
-
-    ``first17`` is region code (6) + birth date YYYYMMDD (8) + sequence (3).  The weights are
-    2**(17-i) mod 11; the weighted sum mod 11 indexes ``"10X98765432"``, so the result is a
-    digit or ``"X"``.
-    """
-    if len(first17) != 17 or not first17.isdigit():
-        raise ValueError(f"need 17 digits, got {first17!r}")
-    return ID_CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS)) % 11]
-
-
-def id_number_valid(number: str) -> bool:
-    """True when ``number`` is 17 digits plus a correct GB 11643 check character."""
-    return bool(re.fullmatch(r"\d{17}[\dX]", number)) and gb11643_check_digit(number[:17]) == number[17]
-
-
-def luhn_check_digit(partial: str) -> str:
-    """Luhn (ISO/IEC 7812) check digit to append to ``partial`` (digits only).
-
-    Doubling starts with the right-most digit of ``partial``, because it becomes the second
-    digit from the right once the check digit is appended.
-    """
-    total = 0
-    for i, ch in enumerate(reversed(partial)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
-
-
-def luhn_valid(number: str) -> bool:
-    """True when ``number`` (digits only) passes the Luhn check."""
-    return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == number[-1]
+# Check digits (Luhn, GB 11643) and name masking come from sandbox.bank.masking, the one
+# definition the application checks against.
 
 
 def money(value) -> Decimal:
@@ -132,12 +99,6 @@ def rmoney(rng: random.Random, lo, hi, step=None) -> Decimal:
         n_hi = int(Decimal(str(hi)) // step)
         return money(step * rng.randint(n_lo, n_hi))
     return money(Decimal(rng.randint(int(Decimal(str(lo)) * 100), int(Decimal(str(hi)) * 100))) / 100)
-
-
-def mask_name(name: str) -> str:
-    """Counterparty names as a statement shows them: ``张伟`` → ``张*``, ``欧阳娜娜`` → ``欧阳**``."""
-    surname = name[:2] if name[:2] in ("欧阳", "司马", "上官", "诸葛") and len(name) > 2 else name[:1]
-    return surname + "*" * (len(name) - len(surname))
 
 
 def iso(d) -> str:
@@ -1059,7 +1020,7 @@ def make_id_number(rng: random.Random, region: str, birth: date, male: bool, for
         if seq == "000":
             continue
         first17 = f"{region}{birth:%Y%m%d}{seq}"
-        check = gb11643_check_digit(first17)
+        check = id_check_digit(first17)
         if not force_x or check == "X":
             return first17 + check
     raise AssertionError("no sequence found")

@@ -13,6 +13,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser_gate import chromium_path
 from tests.conftest import _make_app
 
 pytestmark = pytest.mark.browser
@@ -39,7 +40,7 @@ def chromium_browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+        b = p.chromium.launch(executable_path=chromium_path(), args=LAUNCH_ARGS)
         yield b
         b.close()
 

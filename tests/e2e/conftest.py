@@ -1,21 +1,23 @@
-"""Browser tests: Debian's Chromium driven by Playwright against a live server in a thread."""
+"""Browser tests: Debian's Chromium driven by Playwright against a live server in a thread.
+
+Without Chromium they skip (or fail under BANKDRILL_REQUIRE_BROWSER=1): see tests/browser_gate.py.
+"""
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.browser_gate import chromium_path
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
-        "executable_path": CHROMIUM,
+        "executable_path": chromium_path(),
         "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"],

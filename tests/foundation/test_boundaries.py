@@ -7,8 +7,8 @@ import sys
 
 DOMAIN_PACKAGES = ["knowledge_base", "workorders", "sandbox.bank", "sandbox.accounts", "sandbox.drill", "sandbox.exam",
                    "sandbox.scoring", "sandbox.dialogue"]
-FRAMEWORK_FREE_MODULES = ["sandbox.db", "sandbox.clock", "sandbox.errors", "sandbox.config", "sandbox.runtime",
-                          "sandbox.instance", "sandbox.migrate", "sandbox.meta", "seed_data"]
+FRAMEWORK_FREE_MODULES = ["sandbox.db", "sandbox.clock", "sandbox.roles", "sandbox.errors", "sandbox.config",
+                          "sandbox.runtime", "sandbox.instance", "sandbox.migrate", "sandbox.meta", "seed_data"]
 
 SCRIPT = """
 import importlib, pkgutil, sys

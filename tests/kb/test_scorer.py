@@ -41,7 +41,7 @@ def changed_kb(runtime):
 
 def test_scorer_ranks_like_whoosh_bm25f(changed_kb):
     kb = changed_kb
-    searcher, scorer = kb._searcher, kb._scorer
+    searcher, scorer = kb.current_searcher, kb.lexical_scorer
     assert not scorer.live().all()  # the replaced and deleted articles are still in the postings
     cases = 0
     for text in QUERIES:
@@ -65,7 +65,7 @@ def test_scorer_ranks_like_whoosh_bm25f(changed_kb):
 
 
 def test_scorer_skips_unpublished_deleted_and_absent(changed_kb):
-    scorer = changed_kb._scorer
+    scorer = changed_kb.lexical_scorer
     clauses = [("title", "月光", 3.0), ("title", "宝盒", 3.0)]
     assert [i for i, _ in scorer.search(clauses, 10)] == ["T-MOON"]  # a draft, found without a filter
     assert scorer.search(clauses, 10, scorer.mask("status", PUBLISHED)) == []

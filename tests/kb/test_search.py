@@ -214,14 +214,12 @@ def test_concurrent_writer_and_searchers_lose_nothing(kb, runtime, starcard):
 
 
 @pytest.fixture
-def broken_model(monkeypatch):
+def broken_model():
     def fail():
         raise RuntimeError("model files missing")
 
-    embedding.reset()
-    monkeypatch.setattr(embedding, "_load_model", fail)
+    embedding.reset(loader=fail)
     yield
-    monkeypatch.undo()
     embedding.reset()
 
 

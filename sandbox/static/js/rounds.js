@@ -39,15 +39,7 @@
 
   const replay = document.getElementById("replay");
   if (replay) {
-    const LABELS = {
-      "message.agent": "坐席回复", "message.customer": "客户", "asr.recognized": "语音识别", "kb.search": "知识检索",
-      "kb.open": "打开知识", "suggestion.use": "引用推荐", "identity.sms": "发送验证码", "identity.failed": "核验失败",
-      "identity.verified": "核验通过", "identity.locked": "核验锁定", "lookup.customer": "查客户资料",
-      "lookup.accounts": "查账户", "lookup.transactions": "查流水", "lookup.cards": "查信用卡", "lookup.bill": "查账单",
-      "freeze": "临时挂失", "workorder.created": "创建工单", "handoff": "转人工", "fault.started": "系统故障",
-      "fault.ended": "故障恢复", "fault.blocked": "操作受阻", "compliance.flag": "用语提示", "contact.arrived": "客户接入",
-      "drill.started": "开始", "drill.finished": "交卷", "drill.expired": "超时结束",
-    };
+    const LABELS = JSON.parse(replay.dataset.labels || "{}");  // from sandbox/web/charts.py EVENT_LABELS
     let events = [];
     let pos = 0;
     const list = document.getElementById("replay-events");

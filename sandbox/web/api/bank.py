@@ -17,11 +17,11 @@ from sandbox.bank import identity, lookups
 from sandbox.bank.conversations import ACCOUNT, CARD
 from sandbox.db import begin_write
 from sandbox.errors import DomainError
+from sandbox.roles import BANK_STAFF_ROLES, STAFF_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.security import any_user, roles_required
 
-STAFF = ("examiner", "trainer", "admin")
 
 
 @contextmanager
@@ -201,12 +201,12 @@ def card_unfreeze(conversation_id: int, ref: str):
 @bp.get("/bank/customers")
 @any_user
 def bank_customers():
-    include_magic = current_user().role in STAFF
+    include_magic = current_user().role in BANK_STAFF_ROLES
     return jsonify({"customers": lookups.list_customers(db(), runtime().clock, include_magic=include_magic)})
 
 
 @bp.post("/bank/customers/<customer_id>/reveal")
-@roles_required("examiner", "admin")
+@roles_required(*STAFF_ROLES)
 def bank_reveal(customer_id: str):
     body = json_body()
     with _audited() as s:

@@ -6,20 +6,19 @@ from typing import Any
 
 from flask import jsonify, request, url_for
 
-from sandbox.accounts.services import ADMIN, CANDIDATE, EXAMINER, TRAINER
 from sandbox.bank.masking import mask_name, redact
 from sandbox.drill import engine
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.exam import service as exam
 from sandbox.exam.models import Round
+from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES, TRAINER
 from sandbox.web.api import bp, json_body
 from sandbox.web.drill_context import conversation_opener, kb_pin_for_request, load_contact
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.reports import scores_visible
 from sandbox.web.security import any_user, roles_required
 
-STAFF = (EXAMINER, ADMIN)
 
 
 def message_json(msg: ConversationMessage, audience: str = "agent") -> dict[str, Any]:
@@ -95,7 +94,7 @@ def next_action(round_id: int, step: str) -> dict[str, Any] | None:
 
 def _own_drill(drill_id: int, for_update: bool = False) -> Drill:
     user = current_user()
-    owner = None if user.role in STAFF else user.id
+    owner = None if user.role in STAFF_ROLES else user.id
     return engine.get_drill(db(), drill_id, owner, for_update=for_update)
 
 

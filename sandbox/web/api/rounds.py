@@ -9,19 +9,18 @@ from flask import Response, jsonify, request
 from sqlalchemy import select
 
 from sandbox.accounts.models import User
-from sandbox.accounts.services import ADMIN, CANDIDATE, EXAMINER
 from sandbox.drill import engine
 from sandbox.drill.models import Drill
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.exam import service as exam
 from sandbox.exam.models import Round, RoundCandidate
+from sandbox.roles import CANDIDATE, STAFF_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.api.drills import drill_json, next_action
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import any_user, roles_required
 
-STAFF = (EXAMINER, ADMIN)
 
 
 def _datetime(value: Any, field: str) -> datetime | None:
@@ -74,17 +73,17 @@ def rounds_list():
     s = db()
     user = current_user()
     stmt = select(Round).order_by(Round.id.desc())
-    if user.role not in STAFF:
+    if user.role not in STAFF_ROLES:
         stmt = stmt.join(RoundCandidate).where(RoundCandidate.user_id == user.id)
     clock = runtime().clock
-    if user.role in STAFF:
+    if user.role in STAFF_ROLES:
         return jsonify([exam.round_json(s, clock, r) for r in s.scalars(stmt)])
     return jsonify([{"id": r.id, "name": r.name, "status": r.status, "status_label": exam.STATUS_LABELS[r.status],
                      "progress": exam.candidate_progress(s, r, user.id)} for r in s.scalars(stmt)])
 
 
 @bp.post("/rounds")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_create():
     data = json_body()
     with unit_of_work() as s:
@@ -94,13 +93,13 @@ def rounds_create():
 
 
 @bp.get("/rounds/<int:round_id>")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_get(round_id: int):
     return jsonify(exam.round_json(db(), runtime().clock, exam.get_round(db(), round_id)))
 
 
 @bp.post("/rounds/<int:round_id>/candidates")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_add_candidates(round_id: int):
     data = json_body()
     # The CSV is parsed and checked before the transaction (and its lock) begins.
@@ -136,37 +135,37 @@ def _state_change(round_id: int, action) -> Response:
 
 
 @bp.post("/rounds/<int:round_id>/start")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_start(round_id: int):
     return _state_change(round_id, exam.start_round)
 
 
 @bp.post("/rounds/<int:round_id>/pause")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_pause(round_id: int):
     return _state_change(round_id, exam.pause_round)
 
 
 @bp.post("/rounds/<int:round_id>/resume")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_resume(round_id: int):
     return _state_change(round_id, exam.resume_round)
 
 
 @bp.post("/rounds/<int:round_id>/end")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_end(round_id: int):
     return _state_change(round_id, exam.end_round)
 
 
 @bp.post("/rounds/<int:round_id>/release")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_release(round_id: int):
     return _state_change(round_id, lambda s, c, r: exam.release_results(s, r))
 
 
 @bp.post("/rounds/<int:round_id>/extend")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_extend(round_id: int):
     data = json_body()
     with unit_of_work() as s:
@@ -178,7 +177,7 @@ def rounds_extend(round_id: int):
 
 
 @bp.get("/rounds/<int:round_id>/live")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_live(round_id: int):
     with unit_of_work() as s:
         rnd = exam.get_round(s, round_id)
@@ -187,7 +186,7 @@ def rounds_live(round_id: int):
 
 
 @bp.post("/rounds/<int:round_id>/faults")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_inject_fault(round_id: int):
     data = json_body()
     with unit_of_work() as s:
@@ -200,7 +199,7 @@ def rounds_inject_fault(round_id: int):
 
 
 @bp.post("/rounds/<int:round_id>/faults/<int:fault_id>/restore")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_restore_fault(round_id: int, fault_id: int):
     with unit_of_work() as s:
         rnd = exam.get_round(s, round_id, for_update=True)
@@ -241,7 +240,7 @@ def rounds_next(round_id: int):
 
 
 @bp.get("/rounds/<int:round_id>/results")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_results(round_id: int):
     with unit_of_work() as s:
         rnd = exam.get_round(s, round_id)
@@ -254,7 +253,7 @@ def rounds_results(round_id: int):
 
 
 @bp.get("/rounds/<int:round_id>/export")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def rounds_export(round_id: int):
     fmt = request.args.get("format", "csv")
     if fmt not in ("csv", "xlsx"):
@@ -270,7 +269,7 @@ def rounds_export(round_id: int):
 
 
 @bp.post("/drills/<int:drill_id>/adjustments")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def drills_adjust(drill_id: int):
     data = json_body()
     with unit_of_work() as s:
@@ -285,7 +284,7 @@ def drills_adjust(drill_id: int):
 @any_user
 def drills_events(drill_id: int):
     """The drill's event log (for replay): staff, or the candidate once results are released."""
-    from sandbox.web.reports import STAFF_ROLES, results_released
+    from sandbox.web.reports import results_released
 
     s = db()
     user = current_user()

@@ -6,9 +6,10 @@ from flask import jsonify
 
 from sandbox.drill.scenario import MAX_YAML_BYTES
 from sandbox.errors import ValidationFailed
+from sandbox.roles import TRAINER_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.scenario_library import save_upload
-from sandbox.web.trainer import TRAINER_ROLES, preview_html
+from sandbox.web.trainer import preview_html
 from sandbox.web.security import roles_required
 
 

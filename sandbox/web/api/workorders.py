@@ -9,11 +9,12 @@ from __future__ import annotations
 from flask import jsonify, request, url_for
 
 from sandbox.errors import ValidationFailed
+from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.display import local_input
 from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
-from sandbox.web.workorders import (STAFF, WO_ROLES, actor, conversation_gateway, create_order, ended_conversations,
+from sandbox.web.workorders import (actor, conversation_gateway, create_order, ended_conversations,
                                     handoff_ended, handoff_queue_view, handoff_timeout, route_message, write)
 from workorders import handoff as handoffs
 from workorders import services, sla, states, vocab
@@ -29,7 +30,7 @@ def _handoff_json(h, status: int = 200):
 
 
 @bp.get("/workorders/meta")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def workorders_meta():
     """Vocabularies, the transition table and the SLA table (for forms and the console panel)."""
     return jsonify({
@@ -46,7 +47,7 @@ def workorders_meta():
 
 
 @bp.post("/workorders")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def workorders_create():
     data = json_body()
     if isinstance(data, dict) and "expected_callback_at" in data:  # the form's local time is in the display zone
@@ -58,7 +59,7 @@ def workorders_create():
 
 
 @bp.get("/workorders")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def workorders_list():
     f = services.parse_filter(request.args)
     now = runtime().clock.now()
@@ -68,13 +69,13 @@ def workorders_list():
 
 
 @bp.get("/workorders/<number>")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def workorders_get(number: str):
     return _order_json(services.get_order(db(), actor(), number))
 
 
 @bp.patch("/workorders/<number>")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def workorders_update(number: str):
     data = json_body()
     who = actor()
@@ -82,7 +83,7 @@ def workorders_update(number: str):
 
 
 @bp.post("/workorders/<number>/transitions")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def workorders_transition(number: str):
     data = json_body()
     who = actor()
@@ -91,7 +92,7 @@ def workorders_transition(number: str):
 
 
 @bp.post("/workorders/<number>/notes")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def workorders_note(number: str):
     data = json_body()
     who = actor()
@@ -100,7 +101,7 @@ def workorders_note(number: str):
 
 
 @bp.post("/workorders/<number>/follow-ups")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def workorders_follow_up(number: str):
     data = json_body()
     who = actor()
@@ -110,7 +111,7 @@ def workorders_follow_up(number: str):
 
 
 @bp.post("/workorders/<number>/waiting")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def workorders_waiting(number: str):
     data = json_body()
     if "waiting" not in data:
@@ -124,7 +125,7 @@ def workorders_waiting(number: str):
 # --- handoff --------------------------------------------------------------------------------
 
 @bp.post("/conversations/<int:conversation_id>/handoff")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def conversation_handoff(conversation_id: int):
     data = json_body()
     who = actor()
@@ -141,7 +142,7 @@ def conversation_handoff(conversation_id: int):
 
 
 @bp.get("/handoffs")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def handoff_queue():
     now, timeout = runtime().clock.now(), handoff_timeout()
     entries, _recent, _ended = handoff_queue_view(timeout)
@@ -150,13 +151,13 @@ def handoff_queue():
 
 
 @bp.get("/handoffs/<int:handoff_id>")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def handoff_get(handoff_id: int):
     return _handoff_json(handoffs.get_handoff(db(), actor(), handoff_id))
 
 
 @bp.post("/handoffs/<int:handoff_id>/accept")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def handoff_accept(handoff_id: int):
     who = actor()
     return _handoff_json(write(lambda s: handoffs.accept(s, runtime().clock, who, handoff_id,
@@ -164,7 +165,7 @@ def handoff_accept(handoff_id: int):
 
 
 @bp.post("/handoffs/<int:handoff_id>/messages")
-@roles_required(*STAFF)
+@roles_required(*STAFF_ROLES)
 def handoff_messages(handoff_id: int):
     data = json_body()
     who = actor()
@@ -174,7 +175,7 @@ def handoff_messages(handoff_id: int):
 
 
 @bp.post("/handoffs/<int:handoff_id>/callback")
-@roles_required(*WO_ROLES)
+@roles_required(*WORK_ORDER_ROLES)
 def handoff_callback(handoff_id: int):
     data = json_body()
     who = actor()
