@@ -333,6 +333,15 @@ def list_orders(session: Session, clock: Clock, actor: Actor, f: ListFilter | No
     return list(session.scalars(q.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(f.limit)))
 
 
+def customer_orders(session: Session, actor: Actor, customer_code: str, limit: int = 50) -> list[WorkOrder]:
+    """One customer's work orders that ``actor`` may see (工单记录), newest first, with their history."""
+    require_work_order_role(actor)
+    q = select(WorkOrder).where(WorkOrder.customer_id == customer_code)
+    if not actor.is_staff:
+        q = q.where(WorkOrder.creator_id == actor.user_id)
+    return list(session.scalars(q.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(limit)))
+
+
 # --- creating ---------------------------------------------------------------------------
 
 @dataclass

@@ -30,6 +30,7 @@ from sandbox.drill.models import (ConversationMessage, Drill, DrillContact, Dril
 from sandbox.drill.scenario import LOOKUP_EVENTS, Contact, Rule, ScenarioSpec, Turn, parse_scenario
 from sandbox.errors import Conflict, DrillExpired, Forbidden, NotFound, ValidationFailed
 from sandbox.drill import agenda
+from sandbox.drill.prior_orders import create_prior_orders
 from sandbox.exam.faults import round_faults
 from knowledge_base.models import Article
 from sandbox.scoring.compliance import check_text, findings_for, read
@@ -232,6 +233,8 @@ def start_drill(session: Session, clock: Clock, user_id: int, scenario_id: str, 
                                  channel=contact.channel, arrives_at=contact.arrives_at, conversation_id=conv_id,
                                  mood=contact.mood, fired=[], fallback_index=0, last_customer_seq=0,
                                  silence_fired_seq=0, facts=facts))
+        if contact.prior_workorders:
+            create_prior_orders(session, now, user_id, code, facts.get("name", ""), contact.prior_workorders, facts)
     session.flush()
     session.refresh(drill)
     tick(session, clock, drill, spec)

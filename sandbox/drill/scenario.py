@@ -27,7 +27,8 @@ PERSONAS = ("老年", "青年", "企业", "普通", "情绪激动", "焦虑", "�
 CHANNELS = ("文字", "语音")
 FAULT_COMPONENTS = {"bot": "智能识别/机器人", "kb": "知识库检索", "lookup": "客户信息查询"}
 
-LOOKUP_EVENTS = ("lookup.customer", "lookup.accounts", "lookup.transactions", "lookup.cards", "lookup.bill")
+LOOKUP_EVENTS = ("lookup.customer", "lookup.accounts", "lookup.transactions", "lookup.cards", "lookup.bill",
+                 "lookup.workorders")
 EVENT_TYPES = (
     "drill.started", "drill.finished", "drill.expired", "contact.arrived", "message.customer",
     "message.agent", "asr.recognized", "kb.search", "kb.open", "suggestion.use", "identity.sms",
@@ -44,6 +45,8 @@ REFERENCE_OPS = {
     "lookup.customer": set(), "lookup.accounts": set(), "lookup.cards": set(),
     "lookup.transactions": set(), "lookup.bill": set(), "freeze": {"target"},
     "workorder.create": {"type", "priority", "queue"}, "handoff": {"queue", "summary"}, "finish": set(),
+    # The customer's earlier work orders (工单记录) and changes to one of them (``index`` in that list).
+    "lookup.workorders": set(), "workorder.note": {"text"}, "workorder.transition": {"to"},
 }
 CHECK_TYPES = {
     "op": {"op"}, "no_op": {"op"}, "before": {"first", "then"}, "first_reply_within": {"seconds"},
@@ -108,6 +111,8 @@ class Contact:
     # Voice: what recognition makes of the identity details the customer gives (templates), and
     # with what confidence; e.g. ``{name: "{name_misheard}", id_last6: "{id_last6_dropped}"}``.
     identity_asr: dict[str, Any] = field(default_factory=dict)
+    # Earlier work orders of this customer, created at drill start (sandbox.drill.prior_orders).
+    prior_workorders: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -453,14 +458,83 @@ def _contact(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Contact 
                 c.add(path + ("rules", i, "when", "silence"),
                       "有 needs 的客户由议程处理坐席沉默（等 patience 秒后追问，连续三次后离开）："
                       "请删除这条 silence 规则，用 patience 和 lines.silence 代替")
+    prior = _prior_workorders(data.get("prior_workorders"), path + ("prior_workorders",), c, facts)
     unknown = set(data) - {"key", "customer", "customer_pool", "channel", "arrives_at", "mood", "patience", "claims",
-                           "opening", "rules", "fallback", "needs", "mood_effects", "lines", "identity_asr"}
+                           "opening", "rules", "fallback", "needs", "mood_effects", "lines", "identity_asr",
+                           "prior_workorders"}
     for k in sorted(unknown):
         c.add(path + (k,), "未知字段")
     return Contact(key, customer, channel, arrives_at, mood, patience, {k: str(v) for k, v in claims.items()},
                    opening, tuple(rules), fallback, needs, customer_pool=dict(pool or {}),
                    mood_effects=mood_effects, lines={str(k): str(v) for k, v in lines.items() if k in LINE_KEYS},
-                   identity_asr=dict(identity_asr))
+                   identity_asr=dict(identity_asr), prior_workorders=prior)
+
+
+PRIOR_ORDER_KEYS = {"days_ago", "type", "category", "priority", "queue", "title", "description", "status", "assignee",
+                    "resolution_note", "satisfaction", "staff", "history"}
+
+
+def _prior_workorders(value: Any, path: tuple, c: _Collector, facts: set[str]) -> tuple[dict[str, Any], ...]:
+    """Earlier work orders of the contact's customer: ``[{days_ago, type, category, priority, queue,
+    title, description, status, resolution_note, history: [{days_ago, note, visibility}]}]``."""
+    from sandbox.drill.prior_orders import MAX_DAYS_AGO, PATHS
+    from workorders import vocab
+
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value:
+        c.add(path, "prior_workorders 必须是非空列表")
+        return ()
+    out: list[dict[str, Any]] = []
+    for i, item in enumerate(value):
+        p = path + (i,)
+        if not isinstance(item, dict):
+            c.add(p, "历史工单必须是对象")
+            continue
+        days = _int(item, "days_ago", p, c, 0, MAX_DAYS_AGO)
+        for key in ("type", "category"):
+            if key not in item:
+                c.add(p + (key,), "缺少必填字段")
+        _vocab_fields({k: item[k] for k in ("type", "category", "priority", "queue") if k in item}, p, c)
+        _str(item, "title", p, c, max_len=vocab.MAX_TITLE)
+        _str(item, "description", p, c, required=False, max_len=vocab.MAX_DESCRIPTION)
+        status = item.get("status", "新建")
+        if status not in PATHS:
+            c.add(p + ("status",), f"状态只能是 {'、'.join(PATHS)} 之一")
+        elif status in ("待回访", "已办结") and not str(item.get("resolution_note") or "").strip():
+            c.add(p + ("resolution_note",), f"状态为“{status}”的工单需要写处理结果说明 resolution_note")
+        if "satisfaction" in item and item["satisfaction"] not in vocab.SATISFIED:
+            c.add(p + ("satisfaction",), f"已办结工单的满意度只能是 {'、'.join(vocab.SATISFIED)}")
+        for key in ("assignee", "staff"):
+            if key in item and (not isinstance(item[key], str) or not item[key].strip() or len(item[key]) > 64):
+                c.add(p + (key,), "必须是 1–64 字的文本")
+        if "resolution_note" in item:
+            _str(item, "resolution_note", p, c, max_len=vocab.MAX_DESCRIPTION)
+        history = item.get("history") or []
+        if not isinstance(history, list):
+            c.add(p + ("history",), "history 必须是列表")
+            history = []
+        for j, entry in enumerate(history):
+            q = p + ("history", j)
+            if not isinstance(entry, dict):
+                c.add(q, "工单记录必须是对象：{days_ago, note, visibility}")
+                continue
+            when = _int(entry, "days_ago", q, c, 0, MAX_DAYS_AGO)
+            if when > days:
+                c.add(q + ("days_ago",), f"记录时间（{when} 天前）不能早于工单创建（{days} 天前）")
+            _str(entry, "note", q, c, max_len=vocab.MAX_NOTE)
+            if entry.get("visibility", vocab.VISIBILITY_INTERNAL) not in vocab.VISIBILITIES:
+                c.add(q + ("visibility",), f"可见范围只能是 {'、'.join(vocab.VISIBILITIES)}")
+            for key in sorted(set(entry) - {"days_ago", "note", "visibility"}):
+                c.add(q + (key,), "未知字段")
+        for key in sorted(set(item) - PRIOR_ORDER_KEYS):
+            c.add(p + (key,), "未知字段")
+        _templates({k: item[k] for k in ("title", "description", "resolution_note", "assignee", "staff")
+                    if isinstance(item.get(k), str)}, p, c, facts)
+        _templates([e.get("note") for e in history if isinstance(e, dict) and isinstance(e.get("note"), str)],
+                   p + ("history",), c, facts)
+        out.append(dict(item))
+    return tuple(out)
 
 
 # Operations an agent performs: the only ones a need can wait for.

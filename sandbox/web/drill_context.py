@@ -84,7 +84,12 @@ OPERATIONS: dict[str, tuple[str | None, str | None, Extractor]] = {
     "api.drill_assist": (None, "bot", _nothing),
     "api.drill_use_suggestion": ("suggestion.use", "bot", _suggestion),
     "api.messages_recognize": (None, "bot", _nothing),
+    "api.conversation_workorders": ("lookup.workorders", "lookup", _nothing),
     "api.workorders_create": ("workorder.created", None, _workorder),
+    # A note, transition or follow-up on an order names the drill conversation in its body.
+    "api.workorders_note": ("workorder.updated", None, lambda q, r: {**_workorder(q, r), "action": "note"}),
+    "api.workorders_transition": ("workorder.updated", None, lambda q, r: {**_workorder(q, r), "action": "transition"}),
+    "api.workorders_follow_up": ("workorder.updated", None, lambda q, r: {**_workorder(q, r), "action": "follow_up"}),
     "api.conversation_handoff": ("handoff", None, _handoff),
 }
 

@@ -146,6 +146,18 @@ class _Player:
         if op == "lookup.bill":
             ref = self.call("get", f"{base}/cards")["cards"][step.get("card", 0)]["ref"]
             return self.call("get", f"{base}/cards/{ref}/bill")
+        if op == "lookup.workorders":
+            return self.call("get", f"{base}/workorders")
+        if op in ("workorder.note", "workorder.transition"):
+            # An order of the customer's work-order history (工单记录), by its place in that list.
+            number = self.call("get", f"{base}/workorders")["items"][step.get("index", 0)]["number"]
+            if op == "workorder.note":
+                return self.call("post", f"/api/v1/workorders/{number}/notes", json={
+                    "text": fill(step["text"], facts), "visibility": step.get("visibility", "customer"),
+                    "conversation_id": cid})
+            body = {k: fill(str(step[k]), facts) for k in ("to", "note", "resolution_note", "satisfaction",
+                                                           "contact_result", "visibility") if k in step}
+            return self.call("post", f"/api/v1/workorders/{number}/transitions", json={**body, "conversation_id": cid})
         if op == "freeze":
             kind = "cards" if step["target"] == "card" else "accounts"
             ref = self.call("get", f"{base}/{kind}")[kind][step.get("index", 0)]["ref"]

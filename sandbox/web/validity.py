@@ -56,6 +56,8 @@ STEP_KEYS: dict[str, set[str]] = {
     "lookup.transactions": {"account", "from", "to"}, "lookup.bill": {"card"}, "freeze": {"target", "index"},
     "workorder.create": {"type", "category", "priority", "queue", "title", "description"},
     "handoff": {"queue", "summary"}, "finish": set(),
+    "lookup.workorders": set(), "workorder.note": {"text", "visibility", "index"},
+    "workorder.transition": {"to", "note", "resolution_note", "satisfaction", "contact_result", "visibility", "index"},
 }
 COMMON_STEP_KEYS = {"op", "contact", "wait"}
 RUN_KEYS = {"name", "kind", "expect", "note", "steps"}

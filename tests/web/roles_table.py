@@ -48,6 +48,7 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.identity_verify": {"roles": ALL, "url": "/api/v1/conversations/999999/identity/verify", "method": "post"},
     "api.phone": {"roles": ALL, "url": "/api/v1/conversations/999999/phone"},
     "api.customer_profile": {"roles": ALL, "url": "/api/v1/conversations/999999/customer"},
+    "api.conversation_workorders": {"roles": {C, E, A}, "url": "/api/v1/conversations/999999/workorders"},
     "api.accounts": {"roles": ALL, "url": "/api/v1/conversations/999999/accounts"},
     "api.account_transactions": {"roles": ALL, "url": "/api/v1/conversations/999999/accounts/A1/transactions"},
     "api.account_freeze": {"roles": ALL, "url": "/api/v1/conversations/999999/accounts/A1/freeze", "method": "post"},

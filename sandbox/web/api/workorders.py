@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from flask import jsonify, request, url_for
 
+from sandbox.bank.conversations import get_conversation
+from sandbox.bank.identity import require_verified
 from sandbox.errors import ValidationFailed
 from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.api import bp, json_body
+from sandbox.web.api.bank import _audited
 from sandbox.web.display import local_input
-from sandbox.web.glue import db, runtime
+from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.security import roles_required
 from sandbox.web.workorders import (actor, conversation_gateway, create_order, ended_conversations,
                                     handoff_ended, handoff_queue_view, handoff_timeout, route_message, write)
@@ -44,6 +47,22 @@ def workorders_meta():
         "sla": {"first_response_seconds": sla.FIRST_RESPONSE_SECONDS,
                 "resolution_seconds": sla.RESOLUTION_SECONDS},
     })
+
+
+@bp.get("/conversations/<int:conversation_id>/workorders")
+@roles_required(*WORK_ORDER_ROLES)
+def conversation_workorders(conversation_id: int):
+    """工单记录: the work orders of the conversation's customer (behind the identity gate, like
+    every lookup of customer data), newest first, each with its timeline."""
+    clock = runtime().clock
+    user = current_user()
+    with _audited() as s:  # the identity gate writes an audit row, allowed or not
+        conversation = get_conversation(s, conversation_id, user, watch=True, clock=clock,
+                                        action="conversation_workorders")
+        require_verified(s, clock, conversation, user, "workorders")
+        orders = services.customer_orders(s, actor(), conversation.customer.code)
+        now = clock.now()
+        return jsonify({"items": [services.order_to_dict(o, now) for o in orders], "count": len(orders)})
 
 
 @bp.post("/workorders")
