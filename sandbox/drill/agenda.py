@@ -249,9 +249,10 @@ def react_op(needs: Sequence[Need], state: dict[str, Any], op: str,
     state = _state_copy(needs, state)
     state["ops"] = sorted(set(state.get("ops", [])) | {op})
     out = Reaction(state=state)
-    _pop_met(out, [n for n in needs if n.id in state["pending"] and n.satisfied_by_op(op)], effects["need_met"])
+    met = _pop_met(out, [n for n in needs if n.id in state["pending"] and n.satisfied_by_op(op)], effects["need_met"])
     current = _current(needs, state)
-    if op == "identity.verified" and current is not None:
+    # After verification, or once an operation settled what was asked, the customer goes on.
+    if current is not None and (op == "identity.verified" or met):
         out.lines.append(_ask(current, state, repeat=False))
     return _clamp(out)
 

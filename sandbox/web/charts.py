@@ -15,7 +15,7 @@ EVENT_LABELS = {
     "kb.open": "打开知识", "suggestion.use": "引用推荐", "identity.sms": "发送验证码", "identity.failed": "核验失败",
     "identity.verified": "核验通过", "identity.locked": "核验锁定", "lookup.customer": "查客户",
     "lookup.accounts": "查账户", "lookup.transactions": "查流水", "lookup.cards": "查信用卡", "lookup.bill": "查账单",
-    "freeze": "挂失冻结", "workorder.created": "建工单", "workorder.updated": "改工单", "handoff": "转人工",
+    "lookup.workorders": "查工单", "freeze": "挂失冻结", "workorder.created": "建工单", "workorder.updated": "改工单", "handoff": "转人工",
     "handoff.accepted": "人工接入", "fault.started": "故障", "fault.ended": "故障恢复", "fault.blocked": "操作受阻",
     "compliance.flag": "用语提示", "contact.arrived": "客户接入", "contact.closed": "会话结束",
     "drill.started": "开始", "drill.finished": "交卷", "drill.expired": "超时结束",
@@ -24,7 +24,7 @@ LANES = [
     ("对话", ("message.agent", "message.customer", "contact.arrived", "contact.closed", "asr.recognized")),
     ("工具", ("kb.search", "kb.open", "suggestion.use")),
     ("核验与查询", ("identity.sms", "identity.failed", "identity.verified", "identity.locked", "lookup.customer",
-                "lookup.accounts", "lookup.transactions", "lookup.cards", "lookup.bill", "freeze")),
+                "lookup.accounts", "lookup.transactions", "lookup.cards", "lookup.bill", "lookup.workorders", "freeze")),
     ("工单与转接", ("workorder.created", "workorder.updated", "handoff", "handoff.accepted")),
     ("异常", ("fault.started", "fault.ended", "fault.blocked", "compliance.flag")),
 ]

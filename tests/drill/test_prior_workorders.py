@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from sandbox.app import create_app
 from sandbox.drill.scenario import ScenarioInvalid, load_file, parse_scenario, seeded_scenarios_dir
 from sandbox.web.rehearse import play, throwaway_instance
 
@@ -50,7 +51,7 @@ def test_drill_creates_history_and_agent_closes_the_loop():
     from sandbox.drill.engine import spec_from_text
     from workorders.models import WorkOrder
 
-    with throwaway_instance("bankdrill-prior-") as app:
+    with throwaway_instance(create_app, "bankdrill-prior-") as app:
         runtime = app.extensions["bankdrill"]
         clock = runtime.clock
         with runtime.transaction() as s:
@@ -95,7 +96,7 @@ def test_run_without_lookup_or_note_loses_the_loop_checks():
     from sandbox.accounts.services import get_user, issue_token
     from sandbox.drill.engine import spec_from_text
 
-    with throwaway_instance("bankdrill-prior-") as app:
+    with throwaway_instance(create_app, "bankdrill-prior-") as app:
         runtime = app.extensions["bankdrill"]
         with runtime.transaction() as s:
             token = issue_token(s, runtime.clock, get_user(s, "candidate1"))
