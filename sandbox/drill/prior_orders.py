@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
+from sandbox.roles import CANDIDATE
 from sandbox.drill.facts import fill
 from workorders import services, states
 from workorders.models import WorkOrder
@@ -68,7 +69,7 @@ def _create_one(session: Session, now: datetime, owner_id: int, customer_code: s
         return fill(str(spec.get(key) or default), facts)
 
     created = now - timedelta(days=int(spec.get("days_ago", 0)))
-    actor = services.Actor(user_id=owner_id, role=services.CANDIDATE, label=text("staff", DEFAULT_STAFF))
+    actor = services.Actor(user_id=owner_id, role=CANDIDATE, label=text("staff", DEFAULT_STAFF))
     order = services.create_order(session, _At(created), actor, {
         "type": spec["type"], "category": spec["category"], "priority": spec.get("priority") or None,
         "queue": spec.get("queue") or None, "title": text("title"), "description": text("description"),
