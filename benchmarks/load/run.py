@@ -17,7 +17,6 @@ import csv
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,16 +27,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+from sandbox.devtools.pgcluster import PrivateCluster, free_port  # noqa: E402
 TARGET_P95_MS = 200
 TARGETED = ("GET /conversations/{id}/messages", "GET /kb/search")
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def bankdrill_cmd() -> list[str]:
@@ -47,43 +41,21 @@ def bankdrill_cmd() -> list[str]:
 
 # --------------------------------------------------------------------------- PostgreSQL
 
-class PgCluster:
-    """A throwaway cluster, as .ci/run starts one (run as root: initdb/pg_ctl as postgres)."""
+class PgCluster(PrivateCluster):
+    """The shared throwaway cluster with room for the benchmark's connections."""
 
     def __init__(self, root: Path) -> None:
-        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
-        if not bins:
-            raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
-        self.bin = bins[-1]
-        # Its own temp dir: the benchmark's root (mode 0700, root's) is not reachable for postgres.
-        self.dir = Path(tempfile.mkdtemp(prefix="bankdrill-load-pg-"))
-        self.port = free_port()
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres")
+        super().__init__(max_connections=300, prefix="bankdrill-load-pg-")
 
-    def _run(self, cmd: str) -> None:
-        if os.geteuid() == 0:
-            subprocess.run(["su", "postgres", "-s", "/bin/sh", "-c", cmd], check=True, stdout=subprocess.DEVNULL)
+    def start(self) -> None:  # type: ignore[override]
+        """initdb, start and create the database (the benchmark's single call)."""
+        if not (self.dir / "data").exists():
+            self.init()
         else:
-            subprocess.run(["/bin/sh", "-c", cmd], check=True, stdout=subprocess.DEVNULL)
+            super().start()
 
-    def start(self) -> None:
-        self._run(f"{self.bin}/initdb -A trust -U postgres -E UTF8 --locale=C.UTF-8 -D {self.dir}/data")
-        self._run(f"{self.bin}/pg_ctl -D {self.dir}/data -w -l {self.dir}/log -o '-h 127.0.0.1 -p {self.port} "
-                  f"-k {self.dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                  f"-c max_connections=300' start")
-        self._run(f"{self.bin}/createdb -h 127.0.0.1 -p {self.port} -U postgres bankdrill")
-
-    def stop(self) -> None:
-        try:
-            self._run(f"{self.bin}/pg_ctl -D {self.dir}/data -m immediate stop")
-        except subprocess.CalledProcessError:
-            pass
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/bankdrill"
+    def stop(self) -> None:  # type: ignore[override]
+        self.destroy()
 
 
 # --------------------------------------------------------------------------- instance

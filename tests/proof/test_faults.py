@@ -13,7 +13,8 @@ from sandbox.app import create_app
 from tests.conftest import identity_from_reply
 from sandbox.drill.models import ConversationMessage, DrillEvent
 from sandbox.instance import initialise
-from tests.proof.servers import PrivateCluster, Server, pg_bin
+from sandbox.devtools.pgcluster import PrivateCluster, pg_bin
+from tests.proof.servers import Server
 from workorders.models import WorkOrder
 
 SCENARIO = "cc-bill-enquiry"
