@@ -35,6 +35,10 @@ def _join_groups(match: re.Match) -> str:
         return text
     if re.fullmatch(r"\d+\.\d{1,2}", text):
         return text
+    # A list of amounts ("1633.20、163.32、2026-12-05"): a dot followed by one or two digits is a
+    # decimal point, not a separator between the groups of a card number.
+    if re.search(r"\.\d{1,2}(?!\d)", text):
+        return text
     if len(digits) >= 11:
         return digits
     return text

@@ -75,6 +75,7 @@ class _Player:
     def conversation(self, contact_key: str) -> int:
         if contact_key not in self.conversations:
             contact = self.spec.contact(contact_key)
+            self.refresh()  # the drill's clock may have moved since (``wait:`` steps)
             elapsed = self.drill.get("elapsed_seconds", 0)
             if contact.arrives_at > elapsed:
                 self.clock.advance(contact.arrives_at - elapsed + 1)

@@ -56,3 +56,10 @@ def test_a_term_explained_earlier_need_not_be_explained_again():
 def test_findings_never_repeat_the_clear_number():
     finding = next(f for f in check_text("卡号4111111111111111") if f.kind == PII)
     assert "4111111111111111" not in finding.phrase + finding.message
+
+
+def test_a_list_of_amounts_and_a_date_is_not_a_card_number():
+    for text in ("本期账单1633.20、最低还款163.32、到期日2026-12-05。", "金额1633.20、163.32元",
+                 "应还 8632.50 / 863.25 元"):
+        assert not [f for f in check_text(text) if f.kind == "pii"], text
+    assert [f for f in check_text("您的卡号是6222.0212.3456.7890.123") if f.kind == "pii"]
