@@ -426,6 +426,8 @@ def validity_in_sandbox(factory: AppFactory, scenario_ids: list[str] | None = No
 
     with throwaway_instance(factory, "bankdrill-validity-") as app:
         ids = scenario_ids or [load_file(p).id for p in scenario_files(seeded_scenarios_dir())]
+        if directory is not None and not scenario_ids:
+            ids = [sid for sid in ids if (directory / f"{sid}.yaml").exists()]  # a set covering some scenarios
         return [row for sid in ids for row in play_variants(app, sid, directory)]
 
 
