@@ -59,6 +59,11 @@ def target_for(session: Session, conversation_id: int | None, user_id: int | Non
     return Target(drill.id, contact.id, conversation_id)
 
 
+def is_running(session: Session, target: Target) -> bool:
+    """Whether the drill still takes events (not finished; a paused drill resumes)."""
+    return engine.get_drill(session, target.drill_id).status != engine.FINISHED
+
+
 def is_open(session: Session, clock: Clock, target: Target, component: str | None) -> bool:
     """A read-only check: True when the drill takes the operation now with nothing to write.
 

@@ -25,7 +25,7 @@ from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.operations import Target
 from sandbox.errors import DomainError, Forbidden, ValidationFailed
 from sandbox.web.glue import current_user, db, runtime
-from sandbox.web.tx import end_read, unit_of_work
+from sandbox.web.tx import end_read, undo_on_refusal, unit_of_work
 
 
 def drill_gate(conversation_id: int | None, component: str | None, *, anyone: bool = False) -> Target | None:
@@ -95,18 +95,14 @@ def recorded(s: Session, target: Target | None, event: str | None, *, refusal: R
     if target is None:
         yield rec
         return
-    savepoint = s.begin_nested() if undo_refused else None
     try:
-        yield rec
+        with undo_on_refusal(s, undo_refused):
+            yield rec
     except DomainError as exc:
-        if savepoint is not None and savepoint.is_active:
-            savepoint.rollback()
         logged = (rec.refusal or _refused(rec.event))(exc) if rec.event is not None else None
         if logged is not None:
             operations.record(s, runtime().clock, target, logged[0], **logged[1])
         raise
-    if savepoint is not None:
-        savepoint.commit()
     if rec.event is not None:
         operations.record(s, runtime().clock, target, rec.event, **{**rec.data, "allowed": True})
 

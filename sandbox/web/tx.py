@@ -111,6 +111,24 @@ def unit_of_work(*, keep_refusal: bool = False) -> Iterator[Session]:
     s.commit()
 
 
+@contextmanager
+def undo_on_refusal(s: Session, enabled: bool = True) -> Iterator[None]:
+    """Inside a unit of work that keeps refusals: a ``DomainError`` undoes the block's own
+    writes (a savepoint) while what the unit wrote before and after it stays."""
+    if not enabled:
+        yield
+        return
+    savepoint = s.begin_nested()
+    try:
+        yield
+    except DomainError:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    if savepoint.is_active:
+        savepoint.commit()
+
+
 def write(fn: Callable[[Session], T], *, attempts: int = LOCK_ATTEMPTS, keep_refusal: bool = False) -> T:
     """Run ``fn(session)`` in a unit of work; when the database was locked, run it again.
 

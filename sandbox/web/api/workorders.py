@@ -13,8 +13,10 @@ from sandbox.web.api import bp, json_body
 from sandbox.web.display import local_input
 from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
+from sandbox.web.drill_context import drill_gate, recorded
+from sandbox.web.tx import write
 from sandbox.web.workorders import (STAFF, WO_ROLES, actor, conversation_gateway, create_order, ended_conversations,
-                                    handoff_ended, handoff_queue_view, handoff_timeout, route_message, write)
+                                    handoff_ended, handoff_queue_view, handoff_timeout, route_message, update_order)
 from workorders import handoff as handoffs
 from workorders import services, sla, states, vocab
 
@@ -77,8 +79,7 @@ def workorders_get(number: str):
 @roles_required(*WO_ROLES)
 def workorders_update(number: str):
     data = json_body()
-    who = actor()
-    return _order_json(write(lambda s: services.update_order(s, runtime().clock, who, number, data)))
+    return _order_json(update_order(number, data))
 
 
 @bp.post("/workorders/<number>/transitions")
@@ -129,12 +130,17 @@ def conversation_handoff(conversation_id: int):
     data = json_body()
     who = actor()
     gateway = conversation_gateway()
+    target = drill_gate(conversation_id, None)
 
     def _create(s):
-        info = gateway.get(s, conversation_id)
-        return handoffs.create_handoff(s, runtime().clock, who, info, data.get("queue"), data.get("summary"))
+        with recorded(s, target, "handoff", undo_refused=True) as rec:
+            info = gateway.get(s, conversation_id)
+            h = handoffs.create_handoff(s, runtime().clock, who, info, data.get("queue"), data.get("summary"))
+            summary = data.get("summary") if isinstance(data, dict) else None
+            rec.set(queue=data.get("queue"), summary=summary if isinstance(summary, dict) else {}, handoff_id=h.id)
+        return h
 
-    h = write(_create)
+    h = write(_create, keep_refusal=target is not None)
     resp, status = _handoff_json(h, 201)
     resp.headers["Location"] = url_for("api.handoff_get", handoff_id=h.id)
     return resp, status
