@@ -98,7 +98,7 @@ def enforce(session: Session, clock: Clock, target: Target, component: str | Non
     return ServiceUnavailable(f"{down[0]['message']}，该功能暂不可用。", code="service_unavailable")
 
 
-def record(session: Session, clock: Clock, target: Target, event_type: str, **data: Any) -> None:
+def record(session: Session, clock: Clock, target: Target, event_type: str, /, **data: Any) -> None:
     """Log the operation in the drill's event log and let the simulated customer react.
 
     ``data`` carries ``allowed`` (False for a refusal, with its ``reason``).

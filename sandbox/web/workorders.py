@@ -101,7 +101,7 @@ def update_order(number: str, data: Any) -> Any:
 
     def _update(s: Any) -> Any:
         order = services.update_order(s, runtime().clock, who, number, data)
-        target = operations.target_for(s, order.conversation_id, who.id)
+        target = operations.target_for(s, order.conversation_id, current_user().id)
         if target is not None and operations.is_running(s, target):
             operations.record(s, runtime().clock, target, "workorder.updated", **order_event_data(order),
                               allowed=True)
