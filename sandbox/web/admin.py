@@ -28,6 +28,7 @@ from sandbox.migrate import current_revision
 from sandbox.roles import ADMIN, ROLES
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import roles_required, upload_limit
+from sandbox.web.tx import discard
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger("sandbox.security")
@@ -279,7 +280,7 @@ def restore_confirm(token: str):
         flash("已取消恢复，未做任何改动。", "success")
         return redirect(url_for("admin.backup_page"))
     rt = runtime()
-    db().rollback()  # nothing of this request's session may hold the database while every table is replaced
+    discard()  # nothing of this request's session may hold the database while every table is replaced
     try:
         _check_backup(path)
         restored = backups.restore(rt.engine, path)
@@ -293,6 +294,6 @@ def restore_confirm(token: str):
     articles = get_kb(rt).rebuild()
     log.warning("admin %s restored a backup (%s, %d rows)", g.user.username, meta.get("name"), restored.rows)
     still_in = accounts.user_for_session(db(), rt.clock, g.get("session_sid")) is not None
-    db().rollback()
+    discard()
     return render_template("admin/restore_done.html", info=restored, articles=articles, name=meta.get("name"),
                            still_logged_in=still_in)

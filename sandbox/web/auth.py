@@ -13,6 +13,7 @@ from sandbox.accounts.services import complete_login, end_session, reserve_login
 from sandbox.errors import DomainError
 from sandbox.web.forms import LoginForm
 from sandbox.web.glue import begin_browser_session, db, runtime, unit_of_work
+from sandbox.web.tx import end_read
 from sandbox.web.security import public
 
 bp = Blueprint("auth", __name__)
@@ -70,11 +71,10 @@ def _log_in(username: str, password: str):  # type: ignore[no-untyped-def]
     clock = runtime().clock
     with unit_of_work() as s:
         reservation = reserve_login(s, clock, username, request.remote_addr, device_nonce_for(username))
-    s = db()
     try:
-        user = verify_login(s, username, password)
+        user = verify_login(db(), username, password)
     finally:
-        s.commit()  # end the read transaction (it wrote nothing)
+        end_read()  # it wrote nothing
     with unit_of_work() as s:
         sid = complete_login(s, clock, user, reservation)
     return user, sid

@@ -1,97 +1,110 @@
 """Glue between the API and running drills.
 
-Every API call that works on a drill's conversation passes through here: before the
-view, an expired drill or a downed component refuses the call (``drill_expired``,
-``service_unavailable``); after it, the operation is appended to the drill's event
-log (allowed or refused) and the simulated customer may react. One table maps
-endpoints to event types, so a new operation is logged by adding one line.
+An API call that works on a drill's conversation does two things here, both called by
+the view itself (no hook keyed by endpoint names):
+
+- before the operation, ``drill_gate`` refuses it when the drill is over or paused
+  (``drill_expired``/``drill_paused``) or the component it needs is down
+  (``service_unavailable``, logged as ``fault.blocked``);
+- inside the operation's unit of work, ``recorded`` appends its event to the drill's log
+  (allowed or refused) through ``sandbox.drill.operations``, so the operation and its
+  event are committed together or not at all, and the simulated customer may react.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
 
-from flask import Response, g, request
+from flask import request
 from sqlalchemy.orm import Session
 
-from sandbox.drill import engine
+from sandbox.drill import engine, operations
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
-from sandbox.errors import Forbidden, ServiceUnavailable, ValidationFailed
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
-
-# endpoint -> (event type or None, fault component or None, data extractor)
-Extractor = Callable[[dict, Any], dict]
-
-
-def _nothing(req: dict, resp: Any) -> dict:
-    return {}
+from sandbox.drill.operations import Target
+from sandbox.errors import DomainError, Forbidden, ValidationFailed
+from sandbox.web.glue import current_user, db, runtime
+from sandbox.web.tx import end_read, undo_on_refusal, unit_of_work
 
 
-def _ref(req: dict, resp: Any) -> dict:
-    return {"ref": req.get("view_args", {}).get("ref")}
+def drill_gate(conversation_id: int | None, component: str | None, *, anyone: bool = False) -> Target | None:
+    """Before an operation on ``conversation_id``: the drill contact it works on, or None.
+
+    None when it is no drill conversation of the current user's. For the drill's candidate:
+    refuses a finished or paused drill and an operation whose ``component`` (``lookup``,
+    ``kb``, ``bot``) a fault has taken down (the ``fault.blocked`` event is committed before
+    the 503). The usual case is a read, without the write lock. ``anyone``: whoever acts
+    (the customer's side of a drill), not only its candidate.
+    """
+    user = current_user()
+    if user is None:
+        return None
+    s = db()
+    target = operations.target_for(s, conversation_id, None if anyone else user.id)
+    if target is None or operations.is_open(s, runtime().clock, target, component):
+        end_read()
+        return target
+    with unit_of_work() as s:
+        blocked = operations.enforce(s, runtime().clock, target, component, request.endpoint or "")
+    if blocked is not None:
+        raise blocked
+    return target
 
 
-def _verify(req: dict, resp: Any) -> dict:
-    body = req.get("json") or {}
-    # What the agent entered (partial identity data, never a full number): the rubric checks
-    # that the caller said it in the conversation before it was verified.
-    details = {k: str(body.get(k))[:64] for k in ("name", "id_last6", "phone_last4") if body.get(k)}
-    return {"method": body.get("method"), "details": details}
+Refusal = Callable[[DomainError], "tuple[str, dict[str, Any]] | None"]
 
 
-def _kb_search(req: dict, resp: Any) -> dict:
-    data = resp if isinstance(resp, dict) else {}
-    return {"query": req.get("args", {}).get("q", ""), "results": [r.get("id") for r in data.get("results", [])][:10],
-            "total": data.get("total")}
+@dataclass
+class Recording:
+    """What the operation logs: set ``data`` (or ``event`` and ``data``) once it succeeded."""
+
+    event: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+    # How a refusal is logged: (event, data), or None for nothing; the default logs the
+    # operation's event with ``allowed`` False and the refusal's code.
+    refusal: Refusal | None = None
+
+    def set(self, event: str | None = None, **data: Any) -> None:
+        if event is not None:
+            self.event = event
+        self.data = data
 
 
-def _kb_open(req: dict, resp: Any) -> dict:
-    return {"article": req.get("view_args", {}).get("external_id")}
+def _refused(event: str) -> Refusal:
+    return lambda exc: (event, operations.refusal_data(exc))
 
 
-def _suggestion(req: dict, resp: Any) -> dict:
-    return {"article": (req.get("json") or {}).get("article")}
+def log_nothing(exc: DomainError) -> None:
+    """A refusal that leaves no event (a search or an SMS that did not happen)."""
+    return None
 
 
-def _workorder(req: dict, resp: Any) -> dict:
-    data = resp if isinstance(resp, dict) else {}
-    return {k: data.get(k) for k in ("number", "type", "category", "priority", "queue", "status")}
+@contextmanager
+def recorded(s: Session, target: Target | None, event: str | None, *, refusal: Refusal | None = None,
+             undo_refused: bool = False) -> Iterator[Recording]:
+    """Inside the operation's unit of work: log the operation on ``target``'s drill when the
+    block succeeds, or its refusal when it raises a ``DomainError`` (the unit must then keep
+    refusals, ``unit_of_work(keep_refusal=True)``, or the event goes with the rollback).
 
-
-def _handoff(req: dict, resp: Any) -> dict:
-    body = req.get("json") or {}
-    summary = body.get("summary") if isinstance(body.get("summary"), dict) else {}
-    data = resp if isinstance(resp, dict) else {}
-    return {"queue": body.get("queue"), "summary": summary, "handoff_id": data.get("id")}
-
-
-OPERATIONS: dict[str, tuple[str | None, str | None, Extractor]] = {
-    "api.customer_profile": ("lookup.customer", "lookup", _nothing),
-    "api.accounts": ("lookup.accounts", "lookup", _nothing),
-    "api.account_transactions": ("lookup.transactions", "lookup", _ref),
-    "api.cards": ("lookup.cards", "lookup", _nothing),
-    "api.card_status": ("lookup.cards", "lookup", _ref),
-    "api.card_bill": ("lookup.bill", "lookup", _ref),
-    "api.account_freeze": ("freeze", "lookup", lambda q, r: {"target": "account", **_ref(q, r)}),
-    "api.card_freeze": ("freeze", "lookup", lambda q, r: {"target": "card", **_ref(q, r)}),
-    "api.account_unfreeze": (None, "lookup", _nothing),
-    "api.card_unfreeze": (None, "lookup", _nothing),
-    "api.identity_sms": ("identity.sms", "lookup", _nothing),
-    "api.identity_verify": ("identity.verify", "lookup", _verify),
-    "api.kb_search": ("kb.search", "kb", _kb_search),
-    "api.kb_article": ("kb.open", "kb", _kb_open),
-    "api.drill_assist": (None, "bot", _nothing),
-    "api.drill_use_suggestion": ("suggestion.use", "bot", _suggestion),
-    "api.messages_recognize": (None, "bot", _nothing),
-    "api.conversation_workorders": ("lookup.workorders", "lookup", _nothing),
-    "api.workorders_create": ("workorder.created", None, _workorder),
-    # A note, transition or follow-up on an order names the drill conversation in its body.
-    "api.workorders_note": ("workorder.updated", None, lambda q, r: {**_workorder(q, r), "action": "note"}),
-    "api.workorders_transition": ("workorder.updated", None, lambda q, r: {**_workorder(q, r), "action": "transition"}),
-    "api.workorders_follow_up": ("workorder.updated", None, lambda q, r: {**_workorder(q, r), "action": "follow_up"}),
-    "api.conversation_handoff": ("handoff", None, _handoff),
-}
+    ``undo_refused``: the block's writes are undone on a refusal (a savepoint) while the
+    refusal's event is kept, for operations whose refusals write no audit row.
+    Outside a drill (``target`` None) this records nothing.
+    """
+    rec = Recording(event, refusal=refusal)
+    if target is None:
+        yield rec
+        return
+    try:
+        with undo_on_refusal(s, undo_refused):
+            yield rec
+    except DomainError as exc:
+        logged = (rec.refusal or _refused(rec.event))(exc) if rec.event is not None else None
+        if logged is not None:
+            operations.record(s, runtime().clock, target, logged[0], **logged[1])
+        raise
+    if rec.event is not None:
+        operations.record(s, runtime().clock, target, rec.event, **{**rec.data, "allowed": True})
 
 
 def conversation_opener() -> engine.ConversationOpener:
@@ -152,112 +165,26 @@ def load_contact(conversation_id: int, write: bool = False, as_customer: bool = 
     return ContactContext(conversation, contact, drill, audience)
 
 
-def _drill_target() -> tuple[int | None, dict]:
-    """The conversation id this API call is about (URL, query or JSON body) and the request facts."""
-    view_args = dict(request.view_args or {})
+def request_conversation_id() -> int | None:
+    """The conversation id this API call is about (URL, ``?conversation=`` or the JSON body)."""
     body = request.get_json(silent=True) if request.is_json else None
-    conv = view_args.get("conversation_id") or request.args.get("conversation")
+    conv = (request.view_args or {}).get("conversation_id") or request.args.get("conversation")
     if conv is None and isinstance(body, dict):
         conv = body.get("conversation_id")
     try:
         conv_id = int(conv) if conv is not None else None
     except (TypeError, ValueError, OverflowError):
-        conv_id = None
+        return None
     if conv_id is not None and not 0 < conv_id < 2**31:
-        conv_id = None  # no such conversation (and PostgreSQL INTEGER would refuse the lookup)
-    return conv_id, {"view_args": view_args, "args": request.args.to_dict(), "json": body}
-
-
-def _before() -> None:
-    g.drill_op = None
-    entry = OPERATIONS.get(request.endpoint or "")
-    if entry is None or g.get("user") is None:
-        return
-    conv_id, req = _drill_target()
-    if conv_id is None:
-        return
-    s = db()
-    contact = engine.contact_for_conversation(s, conv_id)
-    if contact is None:
-        s.commit()
-        return
-    drill = engine.get_drill(s, contact.drill_id)
-    if drill.user_id != g.user.id:
-        s.commit()
-        return  # the view's own ownership check answers 403
-    component = entry[1]
-    clock = runtime().clock
-    if not engine.needs_tick(s, clock, drill):
-        # The usual case: nothing to advance, so a read decides, without the write lock.
-        engine.refuse_if_closed(drill)
-        spec = engine.scenario_spec(s, drill.scenario_id, drill.scenario_version)
-        if not (component and any(f["component"] == component
-                                  for f in engine.active_faults(s, drill, spec, clock.now()))):
-            s.commit()
-            g.drill_op = (contact.id, drill.id, entry, req)
-            return
-    s.commit()
-    with unit_of_work() as s:
-        drill = engine.get_drill(s, contact.drill_id, for_update=True)
-        spec = engine.ensure_open(s, clock, drill)
-        if component:
-            now = clock.now()
-            down = [f for f in engine.active_faults(s, drill, spec, now) if f["component"] == component]
-            if down:
-                engine.record_event(s, drill, now, "fault.blocked", s.get(DrillContact, contact.id),
-                                    component=component, endpoint=request.endpoint)
-                blocked = ServiceUnavailable(f"{down[0]['message']}，该功能暂不可用。", code="service_unavailable")
-                g.drill_blocked = blocked
-    if g.get("drill_blocked") is not None:
-        raise g.drill_blocked
-    g.drill_op = (contact.id, drill.id, entry, req)
-
-
-def _after(response: Response) -> Response:
-    op = g.get("drill_op")
-    if not op or g.get("drill_blocked") is not None:
-        return response
-    contact_id, drill_id, (event_type, _component, extract), req = op
-    if event_type is None:
-        return response
-    payload = response.get_json(silent=True) if response.is_json else None
-    allowed = response.status_code < 400
-    data = extract(req, payload) if allowed else {}
-    data["allowed"] = allowed
-    if not allowed and isinstance(payload, dict) and "error" in payload:
-        data["reason"] = payload["error"].get("code")
-    if event_type == "identity.verify":
-        if not allowed:
-            # A pause across conversations (verification_throttled) is a lock the examiner sees.
-            locked = data.get("reason") in ("too_many_attempts", "verification_throttled")
-            event_type = "identity.locked" if locked else "identity.failed"
-            if locked and isinstance(payload, dict):
-                data["message"] = payload["error"].get("message", "")
-            data["allowed"] = True
-        elif payload and payload.get("verified"):
-            event_type = "identity.verified"
-        else:
-            event_type = "identity.locked" if payload and payload.get("attempts_left") == 0 else "identity.failed"
-    if event_type in ("kb.search", "kb.open", "suggestion.use", "identity.sms") and not allowed:
-        return response
-    with unit_of_work() as s:
-        drill = engine.get_drill(s, drill_id, for_update=True)
-        engine.on_operation(s, runtime().clock, drill, s.get(DrillContact, contact_id), event_type, **data)
-    return response
-
-
-# Attached once, when this module is first imported (before the blueprint is registered).
-from sandbox.web.api import bp as _api_bp  # noqa: E402
-
-_api_bp.before_request(_before)
-_api_bp.after_request(_after)
+        return None  # no such conversation (and PostgreSQL INTEGER would refuse the lookup)
+    return conv_id
 
 
 def kb_pin_for_request() -> Any:
     """When this KB call belongs to a drill of a round, the time the round pinned the KB at."""
     from sandbox.exam.models import Round
 
-    conv_id, _ = _drill_target()
+    conv_id = request_conversation_id()
     if conv_id is None:
         return None
     contact = engine.contact_for_conversation(db(), conv_id)

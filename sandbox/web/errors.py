@@ -6,11 +6,12 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from sandbox.errors import DomainError
 from sandbox.web.security import is_api_request
+from sandbox.web.tx import is_retryable
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,10 @@ def init_error_handlers(app: Flask) -> None:
     def _csrf(exc: CSRFError) -> Response:
         return error_response(400, "csrf_failed", "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。")
 
-    @app.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError) -> Response:
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError) -> Response:
+        if not is_retryable(exc):
+            return _unexpected(exc)  # "no such table", a syntax error...: a bug, not an outage
         # The database is unreachable or busy (PostgreSQL restarting, a lost connection,
         # SQLite locked past its timeout): a clear 503 the client may retry, not a 500.
         # The request's transaction was rolled back, so nothing is half-written.

@@ -2,48 +2,15 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
-
-from flask import Flask, current_app, g, request, session
-from sqlalchemy.orm import Session
+from flask import Flask, g, request, session
 
 from sandbox.accounts.models import User
 from sandbox.accounts.services import user_for_session, user_for_token
-from sandbox.db import begin_write
-from sandbox.runtime import Runtime
+# The request's session and its transactions live in sandbox.web.tx; re-exported for the views.
+from sandbox.web.tx import close_request_session, db, discard, end_read, runtime, unit_of_work
 
-
-def runtime() -> Runtime:
-    """The instance's runtime (engine, clock, services)."""
-    return current_app.extensions["bankdrill"]
-
-
-def db() -> Session:
-    """This request's session, opened on first use and closed on teardown."""
-    if "db" not in g:
-        g.db = runtime().session_factory()
-    return g.db
-
-
-@contextmanager
-def unit_of_work() -> Iterator[Session]:
-    """The request's session; commits when the block succeeds, rolls back when it raises.
-
-    A read transaction still open from earlier in the request is ended first, so the unit of
-    work begins as a writer (on SQLite a reader that later writes fails at once when another
-    writer committed in between: "database is locked").
-    """
-    s = db()
-    if s.in_transaction() and not (s.new or s.dirty or s.deleted):
-        s.commit()
-    begin_write(s)
-    try:
-        yield s
-        s.commit()
-    except BaseException:
-        s.rollback()
-        raise
+__all__ = ["bearer_token", "begin_browser_session", "current_user", "db", "init_request_glue", "runtime",
+           "unit_of_work"]
 
 
 def current_user() -> User | None:
@@ -68,11 +35,11 @@ def _load_user() -> None:
         s = db()
         g.user = user_for_token(s, runtime().clock, token)
         if s.dirty:
-            s.rollback()
+            discard()
             with unit_of_work() as s:
                 g.user = user_for_token(s, runtime().clock, token)
         else:
-            s.commit()  # end the read transaction so a later unit of work can begin as a writer
+            end_read()
         g.via_token = g.user is not None
         return
     sid = session.get("sid")
@@ -84,8 +51,7 @@ def _load_user() -> None:
             g.session_sid = sid
         else:
             session.clear()
-        # End the read transaction so a later unit of work can begin as a writer.
-        db().commit()
+        end_read()
     elif "uid" in session:
         session.clear()  # a cookie from before server-side sessions: log in again
 
@@ -97,17 +63,9 @@ def begin_browser_session(sid: str) -> None:
     g.session_sid = sid
 
 
-def _close_db(exc: BaseException | None) -> None:
-    s = g.pop("db", None)
-    if s is not None:
-        if exc is not None:
-            s.rollback()
-        s.close()
-
-
 def init_request_glue(app: Flask) -> None:
     app.before_request(_load_user)
-    app.teardown_appcontext(_close_db)
+    app.teardown_appcontext(close_request_session)
 
     @app.context_processor
     def _inject() -> dict:

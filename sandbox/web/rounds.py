@@ -25,6 +25,7 @@ from sandbox.web import charts
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.display import local_input
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.tx import advance_drill_if_due
 from sandbox.web.reports import results_released, visible_report
 from sandbox.web.security import roles_required
 
@@ -330,12 +331,8 @@ def candidate_round(rnd: Round) -> dict[str, Any]:
     clock = runtime().clock
     open_drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id,
                                                         Drill.status != engine.FINISHED)))
-    if any(engine.needs_tick(db(), clock, d) for d in open_drills):
-        db().commit()
-        with unit_of_work() as s:
-            for d in open_drills:
-                engine.tick(s, clock, engine.get_drill(s, d.id, for_update=True))
-        db().expire_all()
+    for drill_id in [d.id for d in open_drills]:
+        advance_drill_if_due(db().get(Drill, drill_id))
     return exam.my_round(db(), clock, db().get(Round, rnd.id), user_id)
 
 

@@ -34,6 +34,7 @@ from sandbox.errors import DomainError, NotFound, ValidationFailed
 from sandbox.roles import TRAINER_ROLES
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import roles_required
+from sandbox.web.tx import discard, end_read
 from sandbox.web.trainer_charts import eval_history_svg, search_trend_svg
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ def _render_editor(form: ArticleForm, article: Any, status: int = 200, conflict:
 
 def _save(form: ArticleForm, external_id: str, article: Any):
     """Save the form; on a refused save the form is shown again with everything typed kept."""
-    db().commit()  # end the read transaction: the save starts as a writer (SQLite)
+    end_read()  # the save starts as a writer (SQLite)
     base = _int(form.base_version.data, -1)
     if base < 0:
         flash("表单缺少所依据的版本号，请刷新页面后重试。", "error")
@@ -343,7 +344,7 @@ def import_():
         flash(exc.message, "error")
         return render_template("trainer/import.html", form=form, formats=transfer.FORMATS), 400
     plan = services.plan_import(db(), rows, replace=bool(form.replace.data), parse_errors=parse_errors)
-    db().rollback()  # the dry run only read
+    discard()  # the dry run only read
     token = None
     if plan.ok and (plan.added or plan.changed or plan.deleted):
         # Keep the file server-side until the trainer confirms; nothing is written before.

@@ -1,30 +1,32 @@
 """Work-order pages (list, detail with timeline and forms) and the human-agent queue.
 
-Also the request glue the work-order API shares: the acting user, write
-transactions that start with a write (SQLite), the handoff timeout and the
-conversation gateway.
+Also the request glue the work-order API shares: the acting user, the handoff
+timeout, the conversation gateway, and the drill events of orders and handoffs made
+in a drill conversation (written in the operation's own unit of work).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Mapping
+from typing import Any, Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import OperationalError
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from sandbox.errors import DomainError
 from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
+from sandbox.drill import operations
+from sandbox.web.drill_context import drill_gate, recorded
 from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.security import roles_required
+from sandbox.web.tx import write
 from workorders import handoff as handoffs
 from workorders import services, sla, states, vocab
 from workorders.services import Actor
 
 bp = Blueprint("workorders", __name__)
-T = TypeVar("T")
 
 GATEWAY_KEY = "conversation_gateway"
 
@@ -55,12 +57,73 @@ def check_order_conversation(who: Actor, conversation_id: int | None) -> None:
     services.check_conversation_access(who, info.owner_user_id)
 
 
+ORDER_EVENT_FIELDS = ("number", "type", "category", "priority", "queue", "status")
+
+
+def order_event_data(order: Any) -> dict[str, Any]:
+    """What a drill's ``workorder.created``/``workorder.updated`` event keeps of the order."""
+    view = services.order_to_dict(order, runtime().clock.now())
+    return {k: view.get(k) for k in ORDER_EVENT_FIELDS}
+
+
+def _conversation_of(data: Any) -> int | None:
+    raw = data.get("conversation_id") if isinstance(data, Mapping) else None
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def create_order(data: Any) -> Any:
-    """Check a new order's input and its conversation, then create it (the API and the panel form)."""
+    """Check a new order's input and its conversation, then create it (the API and the panel form).
+
+    From a drill conversation the order is logged as ``workorder.created`` in the drill (a
+    refused one with its reason) in the same unit of work.
+    """
     who = actor()
-    new = services.check_new_order(data, runtime().clock.now())
-    check_order_conversation(who, new.conversation_id)
-    return write(lambda s: services.create_order(s, runtime().clock, who, new))
+    target = drill_gate(_conversation_of(data), None)
+
+    def _create(s: Any) -> Any:
+        with recorded(s, target, "workorder.created", undo_refused=True) as rec:
+            new = services.check_new_order(data, runtime().clock.now())
+            check_order_conversation(who, new.conversation_id)
+            order = services.create_order(s, runtime().clock, who, new)
+            rec.set(**order_event_data(order))
+        return order
+
+    return write(_create, keep_refusal=target is not None)
+
+
+def update_order(number: str, data: Any) -> Any:
+    """Change an order's fields; one made from a drill conversation is logged as ``workorder.updated``."""
+    who = actor()
+
+    def _update(s: Any) -> Any:
+        order = services.update_order(s, runtime().clock, who, number, data)
+        target = operations.target_for(s, order.conversation_id, current_user().id)
+        if target is not None and operations.is_running(s, target):
+            operations.record(s, runtime().clock, target, "workorder.updated", **order_event_data(order),
+                              allowed=True)
+        return order
+
+    return write(_update)
+
+
+def change_order(number: str, data: Any, action: str, change: Any) -> Any:
+    """Run ``change(session)`` (a note, a transition, a follow-up) on an order; from a drill
+    conversation (named in the body, or the order's own) it is logged as ``workorder.updated``
+    with its ``action`` in the same unit of work."""
+
+    def _change(s: Any) -> Any:
+        order = change(s)
+        conversation = _conversation_of(data) or order.conversation_id
+        target = operations.target_for(s, conversation, current_user().id)
+        if target is not None and operations.is_running(s, target):
+            operations.record(s, runtime().clock, target, "workorder.updated", **order_event_data(order),
+                              action=action, allowed=True)
+        return order
+
+    return write(_change)
 
 
 def ended_conversations(session: Any, conversation_ids: list[int]) -> set[int]:
@@ -94,36 +157,6 @@ def route_message(session: Any, message: Any) -> Any:
     if post is not None:
         post(session, message)
     return message
-
-
-def _busy(exc: OperationalError) -> bool:
-    text = str(exc.orig or exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def write(fn: Callable[[Any], T], attempts: int = 3) -> T:
-    """Run ``fn(session)`` in a fresh transaction and commit it.
-
-    The request's read transaction (the login lookup) is closed first, so the
-    domain's first statement, always a write, starts the transaction. SQLite
-    "database is locked" answers are retried a few times; anything else rolls back.
-    """
-    s = db()
-    for attempt in range(attempts):
-        if s.in_transaction():
-            s.commit()
-        try:
-            result = fn(s)
-            s.commit()
-            return result
-        except OperationalError as exc:
-            s.rollback()
-            if attempt == attempts - 1 or not _busy(exc):
-                raise
-        except BaseException:
-            s.rollback()
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @bp.app_template_filter("duration")

@@ -59,20 +59,20 @@ def test_ids_too_big_for_a_database_column_are_404s_not_500s(api):
 
 
 def test_a_drill_operation_with_nothing_due_takes_the_write_lock_only_to_write(api, session, monkeypatch):
-    """The drill hook checks deadline, pause and faults with a read; only the writes lock.
+    """The drill gate checks deadline, pause and faults with a read; only the writes lock.
 
     A KB search in a drill writes twice (its search log, then the drill event), so it takes
     the write lock twice, not three times as it did when the hook always began as a writer.
     """
-    from sandbox.web import glue
+    from sandbox.web import tx
 
     cand = api("candidate")
     drill = cand.post("/api/v1/drills", json={"scenario": "cc-bill-enquiry"}).get_json()
     conv = drill["conversations"][0]["id"]
     cand.get(f"/api/v1/conversations/{conv}/messages")  # the contact has arrived; nothing is due now
     writers = []
-    real = glue.begin_write
-    monkeypatch.setattr(glue, "begin_write", lambda s: (writers.append(1), real(s)))
+    real = tx.begin_write
+    monkeypatch.setattr(tx, "begin_write", lambda s: (writers.append(1), real(s)))
     resp = cand.get(f"/api/v1/kb/search?q=信用卡账单&conversation={conv}")
     assert resp.status_code == 200 and resp.get_json()["results"]
     assert len(writers) == 2

@@ -14,10 +14,13 @@ from sandbox.exam import service as exam
 from sandbox.exam.models import Round
 from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES, TRAINER
 from sandbox.web.api import bp, json_body
-from sandbox.web.drill_context import conversation_opener, kb_pin_for_request, load_contact
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.drill.operations import BOT
+from sandbox.web.drill_context import (conversation_opener, drill_gate, kb_pin_for_request, load_contact, log_nothing,
+                                       recorded)
+from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.reports import scores_visible
 from sandbox.web.security import any_user, roles_required
+from sandbox.web.tx import advance_drill_if_due, end_read, unit_of_work
 
 
 
@@ -126,13 +129,10 @@ def drills_start():
 @bp.get("/drills/<int:drill_id>")
 @any_user
 def drills_get(drill_id: int):
-    drill = _own_drill(drill_id)
-    if engine.needs_tick(db(), runtime().clock, drill):
-        db().commit()
-        with unit_of_work() as s:
-            engine.tick(s, runtime().clock, _own_drill(drill_id, for_update=True))
-        db().expire_all()
-    return jsonify(drill_json(_own_drill(drill_id)))
+    advance_drill_if_due(_own_drill(drill_id))
+    body = drill_json(_own_drill(drill_id))
+    end_read()
+    return jsonify(body)
 
 
 @bp.post("/drills/<int:drill_id>/finish")
@@ -187,16 +187,11 @@ def messages_list(conversation_id: int):
     except ValueError:
         raise ValidationFailed("after 必须是整数。", code="invalid_after") from None
     as_customer = request.args.get("as") == "customer"
-    s = db()
     ctx = load_contact(conversation_id, as_customer=as_customer)
-    if ctx.drill is not None and engine.needs_tick(s, runtime().clock, ctx.drill):
-        s.commit()
-        with unit_of_work() as s:
-            engine.tick(s, runtime().clock, engine.get_drill(s, ctx.drill.id, for_update=True))
-        s.expire_all()
+    if ctx.drill is not None and advance_drill_if_due(ctx.drill):
         ctx = load_contact(conversation_id, as_customer=as_customer)
-    body = _messages_body(s, ctx, conversation_id, after)
-    s.rollback()  # end the read transaction
+    body = _messages_body(db(), ctx, conversation_id, after)
+    end_read()
     return jsonify(body)
 
 
@@ -234,6 +229,7 @@ def messages_post(conversation_id: int):
 @bp.post("/conversations/<int:conversation_id>/recognize")
 @any_user
 def messages_recognize(conversation_id: int):
+    drill_gate(conversation_id, BOT)
     with unit_of_work() as s:
         ctx = load_contact(conversation_id, write=True)
         if ctx.drill is None:
@@ -252,9 +248,10 @@ def drill_assist(conversation_id: int):
     """The recognised intent and KB suggestions for the latest customer turn."""
     from knowledge_base.service import get_kb
 
-    with unit_of_work() as s:
-        ctx = load_contact(conversation_id)
-        last = next((m for m in reversed(engine.messages_after(s, conversation_id, 0)) if m.speaker == "customer"), None)
+    drill_gate(conversation_id, BOT)
+    ctx = load_contact(conversation_id)
+    last = next((m for m in reversed(engine.messages_after(db(), conversation_id, 0)) if m.speaker == "customer"), None)
+    end_read()
     if last is None:
         return jsonify({"turn": None, "intent": None, "suggestions": []})
     if last.kind == "audio" and not last.recognized:
@@ -282,6 +279,7 @@ def drill_use_suggestion(conversation_id: int):
     article_id = data.get("article")
     if not isinstance(article_id, str) or not article_id:
         raise ValidationFailed("请指定知识条目（article）。", code="missing_article")
+    target = drill_gate(conversation_id, BOT)
     load_contact(conversation_id)
     pin = kb_pin_for_request()
     if pin is not None:
@@ -292,6 +290,8 @@ def drill_use_suggestion(conversation_id: int):
             raise NotFound("文章不存在或未发布。", code="unknown_article")
     else:
         record = load_article(article_id, False).to_record()
+    with unit_of_work() as s, recorded(s, target, "suggestion.use", refusal=log_nothing) as rec:
+        rec.set(article=article_id)
     return jsonify({"article": record["id"], "title": record["title"],
                     "draft": markdown_to_plain(record["answer"]), "plain": markdown_to_plain(record["plain_answer"])})
 

@@ -8,10 +8,12 @@ from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.render import markdown_to_html
 from sandbox.errors import Forbidden, NotFound
 from sandbox.web.api import bp
-from sandbox.web.drill_context import kb_pin_for_request
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.drill.operations import KB
+from sandbox.web.drill_context import drill_gate, kb_pin_for_request, log_nothing, recorded, request_conversation_id
+from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.kb import can_see_unpublished, int_arg, load_article, run_search
 from sandbox.web.security import any_user
+from sandbox.web.tx import unit_of_work
 from knowledge_base import services
 
 
@@ -26,6 +28,7 @@ def _show_all() -> bool:
 @bp.get("/kb/search")
 @any_user
 def kb_search():
+    target = drill_gate(request_conversation_id(), KB)  # ?conversation= : a search inside a drill
     show_all = _show_all()
     query = request.args.get("q", "")[:5000]
     category = request.args.get("category") or None
@@ -41,6 +44,10 @@ def kb_search():
     if pin is not None:
         body["results"] = pinned_results(body["results"], pin)
         body["pinned_at"] = pin.isoformat()
+    if target is not None:
+        with unit_of_work() as s, recorded(s, target, "kb.search", refusal=log_nothing) as rec:
+            rec.set(query=request.args.get("q", ""), results=[r.get("id") for r in body["results"]][:10],
+                    total=body.get("total"))
     return jsonify(body)
 
 
@@ -65,6 +72,7 @@ def pinned_results(results: list[dict], pin) -> list[dict]:
 @bp.get("/kb/articles/<external_id>")
 @any_user
 def kb_article(external_id: str):
+    target = drill_gate(request_conversation_id(), KB)
     pin = kb_pin_for_request()
     if pin is not None:
         record = services.record_as_of(db(), external_id, pin)
@@ -76,7 +84,8 @@ def kb_article(external_id: str):
         body = article.to_record()
         body.update({"version": article.version, "updated_at": article.updated_at.isoformat()})
     user = current_user()
-    with unit_of_work() as s:
+    with unit_of_work() as s, recorded(s, target, "kb.open", refusal=log_nothing) as rec:
         services.log_article_opened(s, runtime().clock, body["id"], user.id if user else None)
+        rec.set(article=external_id)
     body.update({"answer_html": markdown_to_html(body["answer"]), "plain_answer_html": markdown_to_html(body["plain_answer"])})
     return jsonify(body)

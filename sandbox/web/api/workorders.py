@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from flask import jsonify, request, url_for
 
-from sandbox.bank.conversations import get_conversation
-from sandbox.bank.identity import require_verified
 from sandbox.errors import ValidationFailed
 from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.api import bp, json_body
-from sandbox.web.api.bank import _audited
 from sandbox.web.display import local_input
-from sandbox.web.glue import current_user, db, runtime
+from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
-from sandbox.web.workorders import (actor, conversation_gateway, create_order, ended_conversations,
-                                    handoff_ended, handoff_queue_view, handoff_timeout, route_message, write)
+from sandbox.web.drill_context import drill_gate, recorded
+from sandbox.web.tx import write
+from sandbox.web.workorders import (actor, change_order, conversation_gateway, create_order, ended_conversations,
+                                    handoff_ended, handoff_queue_view, handoff_timeout, route_message, update_order)
 from workorders import handoff as handoffs
 from workorders import services, sla, states, vocab
 
@@ -47,22 +46,6 @@ def workorders_meta():
         "sla": {"first_response_seconds": sla.FIRST_RESPONSE_SECONDS,
                 "resolution_seconds": sla.RESOLUTION_SECONDS},
     })
-
-
-@bp.get("/conversations/<int:conversation_id>/workorders")
-@roles_required(*WORK_ORDER_ROLES)
-def conversation_workorders(conversation_id: int):
-    """工单记录: the work orders of the conversation's customer (behind the identity gate, like
-    every lookup of customer data), newest first, each with its timeline."""
-    clock = runtime().clock
-    user = current_user()
-    with _audited() as s:  # the identity gate writes an audit row, allowed or not
-        conversation = get_conversation(s, conversation_id, user, watch=True, clock=clock,
-                                        action="conversation_workorders")
-        require_verified(s, clock, conversation, user, "workorders")
-        orders = services.customer_orders(s, actor(), conversation.customer.code)
-        now = clock.now()
-        return jsonify({"items": [services.order_to_dict(o, now) for o in orders], "count": len(orders)})
 
 
 @bp.post("/workorders")
@@ -97,8 +80,7 @@ def workorders_get(number: str):
 @roles_required(*WORK_ORDER_ROLES)
 def workorders_update(number: str):
     data = json_body()
-    who = actor()
-    return _order_json(write(lambda s: services.update_order(s, runtime().clock, who, number, data)))
+    return _order_json(update_order(number, data))
 
 
 @bp.post("/workorders/<number>/transitions")
@@ -106,8 +88,9 @@ def workorders_update(number: str):
 def workorders_transition(number: str):
     data = json_body()
     who = actor()
-    fields = {k: v for k, v in data.items() if k != "to"}
-    return _order_json(write(lambda s: services.transition(s, runtime().clock, who, number, data.get("to"), fields)))
+    fields = {k: v for k, v in data.items() if k not in ("to", "conversation_id")}
+    return _order_json(change_order(number, data, "transition", lambda s: services.transition(
+        s, runtime().clock, who, number, data.get("to"), fields)))
 
 
 @bp.post("/workorders/<number>/notes")
@@ -115,7 +98,7 @@ def workorders_transition(number: str):
 def workorders_note(number: str):
     data = json_body()
     who = actor()
-    return _order_json(write(lambda s: services.add_note(
+    return _order_json(change_order(number, data, "note", lambda s: services.add_note(
         s, runtime().clock, who, number, data.get("text"), data.get("visibility"))), 201)
 
 
@@ -124,7 +107,7 @@ def workorders_note(number: str):
 def workorders_follow_up(number: str):
     data = json_body()
     who = actor()
-    return _order_json(write(lambda s: services.follow_up(
+    return _order_json(change_order(number, data, "follow_up", lambda s: services.follow_up(
         s, runtime().clock, who, number, data.get("contact_result"), data.get("satisfaction"),
         data.get("note"))))
 
@@ -149,12 +132,17 @@ def conversation_handoff(conversation_id: int):
     data = json_body()
     who = actor()
     gateway = conversation_gateway()
+    target = drill_gate(conversation_id, None)
 
     def _create(s):
-        info = gateway.get(s, conversation_id)
-        return handoffs.create_handoff(s, runtime().clock, who, info, data.get("queue"), data.get("summary"))
+        with recorded(s, target, "handoff", undo_refused=True) as rec:
+            info = gateway.get(s, conversation_id)
+            h = handoffs.create_handoff(s, runtime().clock, who, info, data.get("queue"), data.get("summary"))
+            summary = data.get("summary") if isinstance(data, dict) else None
+            rec.set(queue=data.get("queue"), summary=summary if isinstance(summary, dict) else {}, handoff_id=h.id)
+        return h
 
-    h = write(_create)
+    h = write(_create, keep_refusal=target is not None)
     resp, status = _handoff_json(h, 201)
     resp.headers["Location"] = url_for("api.handoff_get", handoff_id=h.id)
     return resp, status
