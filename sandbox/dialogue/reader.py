@@ -31,7 +31,13 @@ TONE_THRESHOLD = 0.30
 # Words that carry contempt, impatience or blame; a clause without one is not read as rude.
 _TONE_CUE = re.compile(r"不懂|烦|都说|早就|没办法|没辙|不归|跟我们没|怪|听不|拉倒|吵|闹|凭什么|关我|还来|呵|哟|行不行|快点|赶紧|"
                        r"别问|问什么|有完没完|又来|几遍|百度|看不懂|用点心|耳朵|不是我们|活该|不关|找别人|什么态度|当客服|嚷|啰嗦|"
-                       r"费劲|浪费|凑近|不办|记错|网不好|问题出在|上一个|个人说的|你们自己|都不会|这都|连这")
+                       r"费劲|浪费|凑近|不办|记错|网不好|问题出在|上一个|个人说的|你们自己|都不会|这都|连这|"
+                       r"管不[了着]|能管的|催|[说讲]不[清明通]|急什么|什么急|急啥|可急的|急也|有什么用|有啥用|解释不[清明通]|多少遍|好多遍|八遍|还用教|研究去")
+# Asking for identity details needs a request, a question or the details asked for; "身份证到期后
+# 需要更新" or "身份证换了新证" talk about the document and are read as the next act.
+_IDENTITY_ASK = re.compile(r"请|麻烦|报|提供|告诉|说一下|说下|多少|核实|核验|验证|确认|吗|嘛|[?？]|什么|哪|念|读|输|发|填|"
+                           r"核对|对一下|需要(?:您|先|跟|和|对)|先得|得先|要先|配合|称呼|贵姓|身份(?!证)|本人|对吧|对不对|是不是|"
+                           r"姓名|全名|名字|后[六四64]位|最后[六四64]|[六四64]个数|尾号|末[六四64]位|手机号|预留|身份证号|证件号")
 _PROMISE_TOPIC = re.compile(r"收益|本金|保本|亏|赔|退|补|免|保证|一定|肯定|绝对|百分|100|包|稳|解冻|批|利率|涨|担保|兜底")
 
 
@@ -95,6 +101,8 @@ def _decide(text: str, ranked: list[tuple[str, float]]) -> tuple[str, float, str
         if act == "promise" and (promise is False or p < PROMISE_THRESHOLD or not _PROMISE_TOPIC.search(text)):
             continue
         if act in ("rude", "blame") and (p < TONE_THRESHOLD or not _TONE_CUE.search(text)):
+            continue
+        if act == "ask_identity" and not _IDENTITY_ASK.search(text):
             continue
         return act, p, "model"
     return "other", 0.0, "fallback"

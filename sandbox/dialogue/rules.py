@@ -54,6 +54,16 @@ _SECRET = (r"(?:(?:取款|交易|登录|登陆|支付|查询|网银|银行卡|�
            r"背面[^，,。]{0,10}(?:三个数字|三位|3位|数字)|(?:那|这)个码|令牌[^，,。]{0,6}(?:数|码))")
 # Watching the customer's screen is asking for whatever appears on it.
 _SCREEN = re.compile(r"屏幕共享|共享屏幕|共享一下屏幕|远程(?:控制|协助|操作)")
+# ...unless the clause tells the customer to stop it ("请您立即关掉屏幕共享", "把远程协助断开"),
+# reports or warns what a fraudster asks ("对方让您开屏幕共享", "任何人让您共享屏幕都别答应"),
+# or asks whether it happened ("您是不是开了屏幕共享").
+_SCREEN_SAFE = re.compile(
+    r"(?<![别要用])(?:关(?:掉|闭|了|上|一下)?|停(?:止|掉|了|下|用)?|结束|退出|断开|断掉|卸(?:载|掉)|删(?:除|掉)|挂断|取消|拒绝)|"
+    r"(?:对方|骗子|别人|他人|陌生人|有人|任何人|谁|他|她|他们|不法分子|自称)[^，,。]{0,8}(?:让|叫|要求|要|诱导|引导|教)|"
+    r"(?:是|属于)[^，,。]{0,4}(?:诈骗|骗)|骗子|骗局|(?:是不是|有没有|是否|已经)[^，,。]{0,6}(?:开|打开|开启|用|装|下载)|(?:开|打开|开启)(?:了|过)[^，,。]{0,10}(?:吗|没有|没|[?？])|"
+    r"(?:别|不要|不能|切勿|勿|千万别|千万不要|不可以)[^，,。]{0,6}(?:答应|照做|听|同意|开|打开|开启|点)")
+# "先别关屏幕共享": keeping it open is asking for it.
+_SCREEN_KEEP = re.compile(r"(?:先别|别|不要|先不要|不用|先不用|不能)(?:急着)?(?:关(?![注心于])|停|结束|退出|断开)")
 _SECRET_RE = re.compile(_SECRET)
 # A request addressed to the agent: tell / read out / send / type here / what is it.
 _REQUEST = re.compile(
@@ -107,9 +117,15 @@ def asks_for_secret(clause: str) -> bool | None:
     """True when the clause asks the customer to give the agent a password or code,
     False when it mentions one harmlessly (a warning, self-service entry), None when
     the rule cannot tell (the classifier decides)."""
-    if _SCREEN.search(clause) and not warns_about_secret(clause) and not negated(clause, _SCREEN.search(clause).start()):
+    screen = _SCREEN.search(clause)
+    if screen and _SCREEN_KEEP.search(clause):
+        return True
+    if screen and not warns_about_secret(clause) and not _SCREEN_SAFE.search(clause) and not negated(
+            clause, screen.start(), window=12):
         return True
     strict = bool(_SECRET_RE.search(clause))
+    if screen and not strict:
+        return False  # advice about screen sharing, not a request for it
     if not strict and _IDENTITY_WORDS.search(clause):
         return False if mentions_secret(clause) else None
     if _REPORTED.search(clause) and not re.search(r"(?:告诉|给|发|报|念)(?:给)?我", clause):
