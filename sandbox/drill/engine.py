@@ -554,6 +554,7 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
     """The agenda-driven customer's answer to a message or an operation (needs in order)."""
     needs = agenda.needs_from_spec(contact.needs)
     state = dict(row.agenda or agenda.initial_state(needs))
+    given_before = list(state.get("identity_given", []))
     verified = any(e == "identity.verified" for e in state.get("ops", []))
     if trigger["kind"] == "op":
         reaction = agenda.react_op(needs, state, trigger["op"], contact.mood_effects)
@@ -574,8 +575,12 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
     row.agenda = reaction.state
     row.mood = max(-5, min(5, row.mood + reaction.mood))
     turns = [Turn(line) for line in reaction.lines]
-    if reaction.identity_line is not None and contact.identity_asr and row.channel == "语音":
-        heard = {k: fill(str(v), facts) for k, v in contact.identity_asr.items() if k != "confidence"}
+    # Only what the customer says for the first time is misheard; a detail said again on
+    # request comes through (the customer speaks more carefully).
+    first_time = set(reaction.identity_parts) - set(given_before)
+    if reaction.identity_line is not None and contact.identity_asr and row.channel == "语音" and first_time:
+        heard = {k: fill(str(v), facts) for k, v in contact.identity_asr.items()
+                 if k != "confidence" and k in first_time}
         claimed = {k: fill(v, facts) for k, v in contact.claims.items()}
         asr = agenda.identity_reply(reaction.identity_parts, {**facts, **claimed, **heard})
         turns[reaction.identity_line] = Turn(reaction.lines[reaction.identity_line], asr,
