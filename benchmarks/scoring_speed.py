@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
-    from sandbox.accounts.services import get_user, issue_token
+    from sandbox.users.services import get_user, issue_token
     from sandbox.dialogue.corpus import load_corpus
     from sandbox.dialogue.evaluation import latency
     from sandbox.dialogue.model import shipped_model

@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from knowledge_base.models import Article, ArticleVersion
-from knowledge_base.services import get_article
+from knowledge_base.articles import get_article
 
 MAX_PER_PAGE = 100
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from knowledge_base.analysis import bigrams, words
-from knowledge_base.service import SearchResult, Synonyms, query_terms
+from knowledge_base.search import SearchResult, Synonyms, query_terms
 from knowledge_base.text import _FOLD, _t2s, normalise_query
 
 MAX_SHOWN = 200

@@ -44,7 +44,7 @@ REBUILD_LIMIT_MB = 512
 WRITER_LIMIT_MB = 128
 
 # field -> (analyzer factory, query boost). The word field (rjieba) is optional: see
-# USE_WORD_FIELD and the measurements in the module docstring of knowledge_base.service.
+# USE_WORD_FIELD and the measurements in the module docstring of knowledge_base.search.
 BIGRAM_FIELDS = {"title": 3.0, "questions": 2.5, "body": 1.0}
 WORD_FIELDS = {"words": 1.5}
 USE_WORD_FIELD = False

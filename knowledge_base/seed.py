@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from knowledge_base import services
-from knowledge_base.services import RowError
+from knowledge_base import articles
+from knowledge_base.articles import RowError
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def read_seed_articles(root: Path | None = None) -> tuple[list[tuple[int, Any]],
             if not line.strip():
                 continue
             try:
-                record = services.clean_record(json.loads(line))
+                record = articles.clean_record(json.loads(line))
             except (ValueError, json.JSONDecodeError) as exc:
                 problems.append(f"{path.name} {RowError(number, str(exc))}")
                 continue
@@ -49,7 +49,7 @@ def read_seed_synonyms(root: Path | None = None) -> list[list[str]]:
     root = root or seed_dir()
     groups: list[list[str]] = []
     for path in sorted((root / "synonyms").glob("*.txt")):
-        groups.extend(services.parse_synonyms(path.read_text(encoding="utf-8")))
+        groups.extend(articles.parse_synonyms(path.read_text(encoding="utf-8")))
     return groups
 
 
@@ -58,15 +58,15 @@ def seed_kb(session: Session, runtime: Any) -> str:
     rows, problems = read_seed_articles()
     for problem in problems:
         log.warning("skipped seed article: %s", problem)
-    report = services.import_rows(session, runtime.clock, rows, by="seed")
-    groups = services.replace_synonyms(session, runtime.clock, read_seed_synonyms())
+    report = articles.import_rows(session, runtime.clock, rows, by="seed")
+    groups = articles.replace_synonyms(session, runtime.clock, read_seed_synonyms())
     skipped = f"（跳过 {len(problems)} 行无效数据）" if problems else ""
     return f"知识库文章 {report.created} 篇{skipped}，同义词组 {groups} 组"
 
 
 def build_index(runtime: Any) -> str:
     """The after-seed step: build the search index from the database."""
-    from knowledge_base.service import get_kb
+    from knowledge_base.search import get_kb
 
     count = get_kb(runtime).rebuild()
     return f"知识库检索索引已建立（{count} 篇）"

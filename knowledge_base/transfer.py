@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from knowledge_base.services import FIELDS, RowError
+from knowledge_base.articles import FIELDS, RowError
 from sandbox.errors import ValidationFailed
 from sandbox.spreadsheet import restore_cell, write_csv, write_xlsx
 from sandbox.safe_load import (UnsafeInput, YamlLimits, ZipLimits, bad_text_reason, check_zip, load_json, load_yaml,

@@ -31,7 +31,7 @@ NAMING_CONVENTION = {
 # Every module that declares tables; Alembic and ``create_all`` import them all.
 MODEL_MODULES = (
     "sandbox.meta",
-    "sandbox.accounts.models",
+    "sandbox.users.models",
     "knowledge_base.models",
     "sandbox.bank.models",
     "workorders.models",

@@ -14,7 +14,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from sandbox.accounts import services as accounts
+from sandbox.users import services as accounts
 from sandbox.db import check_connection, import_all_models
 from sandbox.meta import get_meta, set_meta
 from sandbox.migrate import current_revision, upgrade

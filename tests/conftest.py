@@ -182,7 +182,7 @@ def login_as(app) -> Callable:
 @pytest.fixture
 def api_token(app) -> Callable[[str], str]:
     """``api_token("examiner")`` issues a bearer token for that role's demo user."""
-    from sandbox.accounts.services import get_user, issue_token
+    from sandbox.users.services import get_user, issue_token
 
     def _token(role_or_username: str) -> str:
         runtime = app.extensions["bankdrill"]

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sandbox.accounts.models import User
+from sandbox.users.models import User
 from sandbox.bank.masking import mask_name, redact
 from sandbox.clock import Clock
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed

@@ -64,7 +64,7 @@ def prepare(home: Path, url: str, users: int) -> dict:
     """Initialise the instance and create ``users`` candidates with tokens (domain functions)."""
     env = {**os.environ, "BANKDRILL_HOME": str(home), "BANKDRILL_DATABASE_URL": url}
     subprocess.run(bankdrill_cmd() + ["init"], env=env, check=True, stdout=subprocess.DEVNULL)
-    from sandbox.accounts.services import create_user, issue_token
+    from sandbox.users.services import create_user, issue_token
     from sandbox.roles import CANDIDATE
     from sandbox.app import create_app
     from sandbox.drill.facts import customer_facts
@@ -83,7 +83,7 @@ def prepare(home: Path, url: str, users: int) -> dict:
 
 def trainer_loop(home: str, url: str, seconds: float, out: str) -> None:
     """A trainer saving an article every 10 s through the KB domain service (no save API yet)."""
-    from knowledge_base.services import get_article, save_article
+    from knowledge_base.articles import get_article, save_article
     from sandbox.app import create_app
 
     from knowledge_base import embedding

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sandbox.accounts.models import User
+from sandbox.users.models import User
 from sandbox.bank.models import AuditEntry
 from sandbox.clock import Clock
 

@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sandbox.accounts.models import User
+from sandbox.users.models import User
 from sandbox.bank import audit, masking
 from sandbox.bank.identity import identity_state
 from sandbox.bank.models import (CLOSED, OPEN, Account, Conversation, ConversationRef, CreditCard, Customer,

@@ -34,9 +34,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sandbox.accounts import throttle
-from sandbox.accounts.models import User
-from sandbox.accounts.throttle import Policy, Throttled
+from sandbox.users import throttle
+from sandbox.users.models import User
+from sandbox.users.throttle import Policy, Throttled
 from sandbox.bank import audit, masking
 from sandbox.bank.models import (AuditEntry, Conversation, Customer, IdentityCheck, PhoneMessage, SmsCode,
                                  ensure_open)

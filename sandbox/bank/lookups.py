@@ -28,7 +28,7 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from sandbox.accounts.models import User
+from sandbox.users.models import User
 from sandbox.bank import audit, masking
 from sandbox.bank.conversations import (ACCOUNT, CARD, age_on, customer_summary, get_customer, refs_for,
                                         resolve_ref, salutation)

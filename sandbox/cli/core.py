@@ -51,7 +51,7 @@ def _warm_up() -> None:
     collector's way, so a full collection scans only what requests create (a 40-75 ms pause
     with 8 threads waiting, measured under the load benchmark, before this).
     """
-    from knowledge_base.service import get_kb
+    from knowledge_base.search import get_kb
 
     get_kb(_runtime()).search("信用卡账单", limit=1)
     gc.collect()

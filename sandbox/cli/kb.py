@@ -10,9 +10,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from knowledge_base import evaluate as kb_eval
-from knowledge_base import services, transfer
+from knowledge_base import articles, transfer
 from knowledge_base.categories import CATEGORIES
-from knowledge_base.service import get_kb
+from knowledge_base.search import get_kb
 from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
 
@@ -39,7 +39,7 @@ def import_(file: Path, replace: bool, fmt: str | None) -> None:
         fmt = transfer.detect_format(file, fmt)
         rows, parse_errors = transfer.parse_bytes(transfer.read_bytes(file), fmt)
         with runtime.transaction() as s:
-            report = services.import_rows(s, runtime.clock, rows, replace=replace, by="cli",
+            report = articles.import_rows(s, runtime.clock, rows, replace=replace, by="cli",
                                           parse_errors=parse_errors)
     except DomainError as exc:
         for error in exc.details.get("errors", []):
@@ -64,7 +64,7 @@ def export(file: Path, fmt: str | None) -> None:
     except DomainError as exc:
         raise CommandError(exc.message) from exc
     with runtime.transaction() as s:
-        records = services.export_records(s)
+        records = articles.export_records(s)
     try:
         file.write_bytes(transfer.dump_bytes(records, fmt))
     except OSError as exc:
@@ -131,7 +131,7 @@ def reindex() -> None:
     runtime = _runtime()
     service = get_kb(runtime)
     with runtime.transaction() as s:
-        total = len(services.list_articles(s))
+        total = len(articles.list_articles(s))
     with click.progressbar(length=total, label="重建索引") as bar:
         count = service.rebuild(progress=bar.update)
     click.echo(f"索引已重建：{count} 篇文章。")

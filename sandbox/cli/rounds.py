@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
-from sandbox.exam import service as exam
+from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round
 
 

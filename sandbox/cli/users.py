@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from sandbox.accounts import services as accounts
+from sandbox.users import services as accounts
 from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
 from sandbox.roles import ROLES

@@ -649,7 +649,7 @@ def _customer_confirms_sms(session: Session, clock: Clock, drill: Drill, spec: S
 
     A caller who is not the registered customer (their claimed phone differs) never receives it.
     """
-    from sandbox.accounts.models import User
+    from sandbox.users.models import User
     from sandbox.bank import identity
     from sandbox.bank.models import Conversation, PhoneMessage
 

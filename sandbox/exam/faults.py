@@ -1,6 +1,6 @@
 """Faults an examiner injected into a round, as the drill engine reads them.
 
-Kept apart from ``sandbox.exam.service`` (which uses the drill engine) so the engine can read
+Kept apart from ``sandbox.exam.rounds`` (which uses the drill engine) so the engine can read
 a drill's round faults without importing the service: no import cycle between drill and exam.
 """
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from sandbox.accounts.services import complete_login, end_session, reserve_login, verify_login
+from sandbox.users.services import complete_login, end_session, reserve_login, verify_login
 from sandbox.errors import DomainError
 from sandbox.web.forms import LoginForm
 from sandbox.web.glue import begin_browser_session, db, runtime, unit_of_work

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sandbox.drill import engine
 from sandbox.drill.models import Drill
 from sandbox.errors import DomainError
-from sandbox.exam import service as exam
+from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round
 from sandbox.roles import ALL_ROLES, STAFF_ROLES
 from sandbox.web import charts

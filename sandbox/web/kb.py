@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from knowledge_base import services
+from knowledge_base import articles
 from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.render import markdown_to_html
-from knowledge_base.service import SearchResult, get_kb
+from knowledge_base.search import SearchResult, get_kb
 from sandbox.roles import TRAINER_ROLES
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import any_user
@@ -43,7 +43,7 @@ def run_search(query: str, category: str | None, limit: int, page: int, include_
     user = current_user()
     try:
         with unit_of_work() as s:
-            services.log_search(s, runtime().clock, query, result.normalised, user.id if user else None,
+            articles.log_search(s, runtime().clock, query, result.normalised, user.id if user else None,
                                 result.total, [h.id for h in result.hits], result.took_ms,
                                 category=category, source=source)
     except Exception:  # logging is analytics, not the search itself
@@ -70,7 +70,7 @@ def index():
 
 
 def load_article(external_id: str, show_all: bool) -> Any:
-    return services.get_article(db(), external_id, published_only=not show_all)
+    return articles.get_article(db(), external_id, published_only=not show_all)
 
 
 @bp.get("/articles/<external_id>")
@@ -80,7 +80,7 @@ def article(external_id: str):
     item = load_article(external_id, show_all)
     user = current_user()
     with unit_of_work() as s:
-        services.log_article_opened(s, runtime().clock, item.external_id, user.id if user else None)
+        articles.log_article_opened(s, runtime().clock, item.external_id, user.id if user else None)
     return render_template("kb/article.html", article=item, answer_html=markdown_to_html(item.answer),
                            plain_html=markdown_to_html(item.plain_answer), query=request.args.get("q", "")[:200],
                            published=PUBLISHED)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 
-from sandbox.accounts.services import create_user, list_users
+from sandbox.users.services import create_user, list_users
 from sandbox.errors import DomainError
 from sandbox.roles import ADMIN
 from sandbox.web.forms import CreateUserForm

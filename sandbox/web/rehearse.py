@@ -236,7 +236,7 @@ def app_factory(app: Flask) -> AppFactory:
 
 def rehearse_in_sandbox(factory: AppFactory, scenario_texts: dict[str, str]) -> list[Rehearsal]:
     """Rehearse scenarios on a throwaway seeded instance (the real one is not touched)."""
-    from sandbox.accounts.services import get_user, issue_token
+    from sandbox.users.services import get_user, issue_token
     from sandbox.drill.engine import save_scenario, spec_from_text
 
     with throwaway_instance(factory) as app:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.accounts.models import User
+from sandbox.users.models import User
 from sandbox.drill import engine
 from sandbox.drill.facts import customer_facts, fill
 from sandbox.drill.models import Drill
@@ -17,7 +17,7 @@ WITHHELD_MESSAGE = "该场景正用作尚未结束的考试考题，参考答案
 
 def results_released(drill: Drill) -> bool:
     """Practice reports are instant; exam results wait until the examiner releases them."""
-    from sandbox.exam.service import results_released as released
+    from sandbox.exam.rounds import results_released as released
 
     return released(db(), drill)
 
@@ -35,7 +35,7 @@ def scores_visible(drill: Drill, user: User) -> bool:
 
 def answers_withheld(drill: Drill, user: User) -> bool:
     """A candidate's practice report of a scenario a round not over yet holds: no reference, no checks."""
-    from sandbox.exam.service import answers_withheld as withheld
+    from sandbox.exam.rounds import answers_withheld as withheld
 
     return drill.mode == "practice" and user.role == "candidate" and withheld(db(), runtime().clock, drill.scenario_id)
 

@@ -13,12 +13,12 @@ from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectMultip
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from sandbox.accounts.models import User
+from sandbox.users.models import User
 from sandbox.drill import engine
 from sandbox.drill.models import Drill
 from sandbox.drill.scenario import FAULT_COMPONENTS
 from sandbox.errors import DomainError, ValidationFailed
-from sandbox.exam import service as exam
+from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round, RoundCandidate
 from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES
 from sandbox.web import charts

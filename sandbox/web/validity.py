@@ -388,7 +388,7 @@ def play_run(app: Flask, clock: FixedClock, spec: ScenarioSpec, run: VariantRun,
 
 
 def _tokens(app: Flask) -> tuple[str, str]:
-    from sandbox.accounts.services import get_user, issue_token
+    from sandbox.users.services import get_user, issue_token
 
     runtime = app.extensions["bankdrill"]
     with runtime.transaction() as s:

@@ -229,7 +229,7 @@ def test_sms_phone_is_the_customer_side_only(bank, login_as):
 
 
 def test_phone_of_a_drill_conversation_is_hidden_from_its_candidate(runtime, bank, api_token):
-    from sandbox.accounts.services import get_user
+    from sandbox.users.services import get_user
     from sandbox.bank.conversations import open_conversation
 
     with runtime.transaction() as s:

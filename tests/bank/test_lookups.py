@@ -143,7 +143,7 @@ def test_candidate_cannot_read_another_candidates_conversation(bank, session):
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
     # each refusal is in the audit log under the intruder's name, and nothing leaked
     assert "990002" not in resp.get_data(as_text=True)
-    from sandbox.accounts.services import get_user
+    from sandbox.users.services import get_user
 
     session.rollback()
     intruder = get_user(session, "candidate2")
@@ -191,7 +191,7 @@ def test_freeze_is_visible_in_the_same_conversation_only(bank, session):
 
 
 def test_drill_scoped_freeze_is_shared_by_the_drills_conversations(runtime):
-    from sandbox.accounts.services import get_user
+    from sandbox.users.services import get_user
     from sandbox.bank import identity, lookups
     from sandbox.bank.conversations import open_conversation
 
@@ -272,7 +272,7 @@ def test_customer_list_is_masked_and_hides_magic_from_candidates(bank, session):
 
 
 def test_refused_and_allowed_lookups_are_audited_with_user(bank, session):
-    from sandbox.accounts.services import get_user
+    from sandbox.users.services import get_user
 
     a = bank("candidate")
     cid = a.open("C001")

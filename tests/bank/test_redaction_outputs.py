@@ -15,7 +15,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from sandbox.accounts.models import User
+from sandbox.users.models import User
 from sandbox.drill.scenario import seeded_scenarios_dir
 from tests.bank.pii_helpers import assert_no_clear, compact, texts_of
 

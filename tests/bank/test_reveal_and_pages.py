@@ -55,7 +55,7 @@ def test_reveal_is_examiner_only(api, session, role):
 
 
 def test_reveal_domain_refuses_and_audits_other_roles(runtime):
-    from sandbox.accounts.services import get_user
+    from sandbox.users.services import get_user
     from sandbox.bank.lookups import reveal
     from sandbox.errors import Forbidden
 

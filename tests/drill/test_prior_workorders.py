@@ -46,7 +46,7 @@ def test_bad_prior_workorders_refused_with_line(old, new, field, message):
 
 
 def test_drill_creates_history_and_agent_closes_the_loop():
-    from sandbox.accounts.services import get_user, issue_token
+    from sandbox.users.services import get_user, issue_token
     from sandbox.drill import engine
     from sandbox.drill.engine import spec_from_text
     from workorders.models import WorkOrder
@@ -93,7 +93,7 @@ def test_drill_creates_history_and_agent_closes_the_loop():
 
 
 def test_run_without_lookup_or_note_loses_the_loop_checks():
-    from sandbox.accounts.services import get_user, issue_token
+    from sandbox.users.services import get_user, issue_token
     from sandbox.drill.engine import spec_from_text
 
     with throwaway_instance(create_app, "bankdrill-prior-") as app:

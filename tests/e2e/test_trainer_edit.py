@@ -11,10 +11,10 @@ pytestmark = pytest.mark.browser
 
 
 def test_trainer_edits_an_article_and_sees_it_in_search(page, live_server, browser_login, runtime):
-    from knowledge_base import services
+    from knowledge_base import articles
 
     with runtime.transaction() as s:
-        target = next(a for a in services.list_articles(s) if a.status == "已发布")
+        target = next(a for a in articles.list_articles(s) if a.status == "已发布")
         external_id = target.external_id
     browser_login(page, "trainer")
     page.click("text=知识库管理")

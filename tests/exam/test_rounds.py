@@ -190,7 +190,7 @@ def test_roster_csv_import_is_all_or_nothing(roles, session):
     rnd = make_round(ex)
     resp = ex.post(f"/api/v1/rounds/{rnd['id']}/candidates", json={"csv": "username,姓名\nzhaoliu,赵六\nexaminer,考官\n"})
     assert resp.status_code == 400 and "第 3 行" in resp.get_json()["error"]["message"]
-    from sandbox.accounts.models import User
+    from sandbox.users.models import User
 
     assert session.query(User).filter_by(username="zhaoliu").count() == 0
     resp = ex.post(f"/api/v1/rounds/{rnd['id']}/candidates", json={"csv": "zhaoliu,赵六\ncandidate1\n"})
@@ -222,7 +222,7 @@ def test_ending_a_round_finishes_open_drills_and_export_marks_incomplete(roles, 
 
 
 def test_a_round_keeps_the_kb_it_pinned_after_a_trainer_edit(roles, runtime, clock):
-    from knowledge_base.services import get_article, save_article
+    from knowledge_base.articles import get_article, save_article
 
     rnd = started_round(roles)
     with runtime.transaction() as s:

@@ -52,7 +52,7 @@ def test_secret_key_is_generated_private_and_stable(tmp_path):
 def test_database_enforces_foreign_keys_and_sqlite_uses_wal(runtime, clock):
     from sqlalchemy.exc import IntegrityError
 
-    from sandbox.accounts.models import ApiToken
+    from sandbox.users.models import ApiToken
 
     if runtime.settings.is_sqlite:
         with runtime.engine.connect() as conn:
@@ -154,7 +154,7 @@ def test_security_headers(client):
 
 @pytest.mark.db
 def test_admin_creates_a_user_in_the_browser_and_bad_input_is_explained(login_as, session):
-    from sandbox.accounts.services import list_users
+    from sandbox.users.services import list_users
 
     admin = login_as("admin")
     before = len(list_users(session))

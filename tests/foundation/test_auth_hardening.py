@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from sandbox.accounts import services as accounts
-from sandbox.accounts.models import ApiToken, User
+from sandbox.users import services as accounts
+from sandbox.users.models import ApiToken, User
 from sandbox.config import load_settings
 from tests.conftest import _make_app
 

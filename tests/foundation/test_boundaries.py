@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-DOMAIN_PACKAGES = ["knowledge_base", "workorders", "sandbox.bank", "sandbox.accounts", "sandbox.drill", "sandbox.exam",
+DOMAIN_PACKAGES = ["knowledge_base", "workorders", "sandbox.bank", "sandbox.users", "sandbox.drill", "sandbox.exam",
                    "sandbox.scoring", "sandbox.dialogue"]
 FRAMEWORK_FREE_MODULES = ["sandbox.db", "sandbox.clock", "sandbox.roles", "sandbox.errors", "sandbox.config",
                           "sandbox.runtime", "sandbox.instance", "sandbox.migrate", "sandbox.meta", "seed_data"]

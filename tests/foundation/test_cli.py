@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.accounts.services import list_users
+from sandbox.users.services import list_users
 
 BANKDRILL = [sys.executable, "-c", "from sandbox.__main__ import main; main()"]
 

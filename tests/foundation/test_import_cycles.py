@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = ("sandbox.drill", "sandbox.exam", "sandbox.scoring", "sandbox.dialogue", "sandbox.bank", "sandbox.accounts",
+DOMAIN = ("sandbox.drill", "sandbox.exam", "sandbox.scoring", "sandbox.dialogue", "sandbox.bank", "sandbox.users",
           "knowledge_base", "workorders")
 
 

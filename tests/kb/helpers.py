@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from knowledge_base import services
+from knowledge_base import articles
 
 
 def record(external_id: str, title: str, **fields: Any) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def record(external_id: str, title: str, **fields: Any) -> dict[str, Any]:
 
 def save(runtime, external_id: str, title: str, **fields: Any):
     with runtime.transaction() as s:
-        return services.save_article(s, runtime.clock, record(external_id, title, **fields), by="test")
+        return articles.save_article(s, runtime.clock, record(external_id, title, **fields), by="test")
 
 
 def jsonl(*records: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from knowledge_base import services
+from knowledge_base import articles
 from tests.kb.helpers import jsonl, record
 
 EVIL = record("FX-1", '=HYPERLINK("http://evil.example","x")', questions=["+86 的电话打不通", "@客服 在吗", "普通问法"],
@@ -37,7 +37,7 @@ def test_kb_csv_export_is_neutralised_and_round_trips(runner, runtime, login_as,
     out = runner.invoke(args=["kb", "import", "--replace", str(exported)])
     assert out.exit_code == 0 and "新增 0 篇，更新 0 篇" in out.output, out.output
     with runtime.transaction() as s:
-        assert EVIL in services.export_records(s)
+        assert EVIL in articles.export_records(s)
 
 
 @pytest.mark.db

@@ -3,9 +3,9 @@
 import pytest
 from whoosh.query import And, Term
 
-from knowledge_base import index as kb_index, services
+from knowledge_base import index as kb_index, articles
 from knowledge_base.categories import PUBLISHED
-from knowledge_base.service import KnowledgeBase, normalise_query, query_terms
+from knowledge_base.search import KnowledgeBase, normalise_query, query_terms
 from tests.kb.helpers import save
 
 QUERIES = ["信用卡账单怎么查", "银行卡丢了怎么办", "星河联名卡", "理财赎回", "转账限额", "密码忘记了",
@@ -32,8 +32,8 @@ def changed_kb(runtime):
     save(runtime, "T-STAR", "星河联名卡账单查询与还款", category="信用卡",
          questions=["星河卡账单", "星河联名卡信用卡账单"], answer="在手机银行查看星河联名卡的账单。")
     with runtime.transaction() as s:
-        victim = next(a.external_id for a in services.list_articles(s) if a.category == "借记卡")
-        services.delete_article(s, runtime.clock, victim, by="test")
+        victim = next(a.external_id for a in articles.list_articles(s) if a.category == "借记卡")
+        articles.delete_article(s, runtime.clock, victim, by="test")
     kb.sync()
     yield kb
     kb.close()

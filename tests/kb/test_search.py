@@ -3,8 +3,8 @@ import threading
 
 import pytest
 
-from knowledge_base import embedding, services
-from knowledge_base.service import KnowledgeBase, get_kb
+from knowledge_base import embedding, articles
+from knowledge_base.search import KnowledgeBase, get_kb
 from tests.kb.helpers import NASTY_QUERIES, ids, save
 
 
@@ -38,7 +38,7 @@ def test_synonym_query_finds_the_article(runtime, starcard):
     try:
         assert "T-MOON" not in ids(kb.search("时光匣子"))
         with runtime.transaction() as s:
-            services.add_synonym_group(s, runtime.clock, ["月光宝盒", "时光匣子"])
+            articles.add_synonym_group(s, runtime.clock, ["月光宝盒", "时光匣子"])
         assert ids(kb.search("时光匣子收益"))[0] == "T-MOON"
     finally:
         kb.close()
@@ -101,7 +101,7 @@ def test_changes_are_caught_up_incrementally(kb, runtime, starcard):
     finally:
         lexical.close()
     with runtime.transaction() as s:
-        services.delete_article(s, runtime.clock, "T-MOON")
+        articles.delete_article(s, runtime.clock, "T-MOON")
     assert "T-MOON" not in ids(kb.search("月光宝盒"))
     assert kb.rebuilds == rebuilds
     # Another process (a second service on the same index and database) sees the same.
@@ -205,10 +205,10 @@ def test_concurrent_writer_and_searchers_lose_nothing(kb, runtime, starcard):
         t.join(60)
     assert not errors, errors
     with runtime.transaction() as s:
-        article = services.get_article(s, "T-STAR")
+        article = articles.get_article(s, "T-STAR")
         assert article.answer == f"第{rounds - 1}次修改：星河联名卡账单说明。"
         assert article.version == rounds + 1
-        assert len(services.article_versions(s, "T-STAR")) == rounds
+        assert len(articles.article_versions(s, "T-STAR")) == rounds
     hit = kb.search("星河联名卡账单说明").hits[0]
     assert hit.id == "T-STAR" and f"第{rounds - 1}次修改" in hit.snippet
 
@@ -227,7 +227,7 @@ def test_model_load_failure_falls_back_to_lexical_search(runtime, broken_model):
     # Saving works without vectors, and searching still finds the article.
     save(runtime, "T-NOMODEL", "无模型时的星河联名卡", category="信用卡")
     with runtime.transaction() as s:
-        assert services.get_article(s, "T-NOMODEL").vectors is None
+        assert articles.get_article(s, "T-NOMODEL").vectors is None
     kb = KnowledgeBase(runtime.settings.index_dir, runtime.session_factory)
     try:
         result = kb.search("无模型 星河联名卡")
@@ -244,10 +244,10 @@ def test_hybrid_mode_when_model_loads(kb, starcard):
 
 
 def test_common_term_pruning_keeps_the_rare_terms(kb, starcard, monkeypatch):
-    from knowledge_base import service
+    from knowledge_base import search
 
-    monkeypatch.setattr(service, "MIN_DOCS_TO_PRUNE", 0)
-    monkeypatch.setattr(service, "MAX_DF", {"title": 0.001, "questions": 0.001, "body": 0.0})
+    monkeypatch.setattr(search, "MIN_DOCS_TO_PRUNE", 0)
+    monkeypatch.setattr(search, "MAX_DF", {"title": 0.001, "questions": 0.001, "body": 0.0})
     kb.use_model = False
     result = kb.search("星河联名卡的账单怎么查询")
     assert ids(result)[0] == "T-STAR"
@@ -297,7 +297,7 @@ def test_a_search_does_not_queue_behind_another_threads_catch_up(kb, runtime, st
 
 def test_searching_credit_card_never_marks_inside_debit_card(kb):
     """Seeded synonyms make 信用卡 also search 贷记卡; no result may mark 记卡 in 借记卡."""
-    from knowledge_base.service import highlight_terms
+    from knowledge_base.search import highlight_terms
 
     terms = highlight_terms("信用卡", kb._synonyms)
     assert "信用卡" in terms and "记卡" not in terms

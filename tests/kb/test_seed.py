@@ -1,7 +1,7 @@
 import json
 import re
 
-from knowledge_base import services
+from knowledge_base import articles
 from knowledge_base.categories import CATEGORIES
 from knowledge_base.seed import read_seed_articles, read_seed_synonyms, seed_dir
 from tests.kb.test_eval import _seed_eval_lines
@@ -27,15 +27,15 @@ def test_seed_synonyms_parse():
 
 def test_synonym_file_format():
     text = "# comment\n挂失 丢了 遗失  # trailing comment\n\n单独一个\n补卡 补办卡 补卡\n"
-    assert services.parse_synonyms(text) == [["挂失", "丢了", "遗失"], ["补卡", "补办卡"]]
+    assert articles.parse_synonyms(text) == [["挂失", "丢了", "遗失"], ["补卡", "补办卡"]]
 
 
 def test_seeded_instance_has_articles_synonyms_and_an_index(runtime):
-    from knowledge_base.service import get_kb
+    from knowledge_base.search import get_kb
 
     with runtime.transaction() as s:
-        assert services.list_articles(s) and services.list_synonym_groups(s)
-        assert services.get_version(s) >= 2
+        assert articles.list_articles(s) and articles.list_synonym_groups(s)
+        assert articles.get_version(s) >= 2
     kb = get_kb(runtime)
     kb.search("银行卡丢了怎么办")
     assert kb.rebuilds == 0  # the copied template index was current

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from knowledge_base import services
+from knowledge_base import articles
 from knowledge_base.models import Article, ArticleVersion
 from sqlalchemy import func, select
 
@@ -27,7 +27,7 @@ def test_export_import_round_trip_is_lossless(runner, runtime, tmp_path, fmt):
     out = runner.invoke(args=["kb", "export", str(first)])
     assert out.exit_code == 0, out.output
     with runtime.transaction() as s:
-        before = services.export_records(s)
+        before = articles.export_records(s)
     assert tricky in before
     # Re-import the export with --replace: nothing changes, then export again: identical bytes.
     out = runner.invoke(args=["kb", "import", "--replace", str(first)])
@@ -37,7 +37,7 @@ def test_export_import_round_trip_is_lossless(runner, runtime, tmp_path, fmt):
     assert runner.invoke(args=["kb", "export", str(second)]).exit_code == 0
     assert first.read_bytes() == second.read_bytes()
     with runtime.transaction() as s:
-        assert services.export_records(s) == before
+        assert articles.export_records(s) == before
 
 
 @pytest.mark.db
@@ -92,7 +92,7 @@ def test_csv_import_accepts_pipe_lists(runner, runtime, tmp_path):
     out = runner.invoke(args=["kb", "import", str(path)])
     assert out.exit_code == 0, out.output
     with runtime.transaction() as s:
-        article = services.get_article(s, "C-9")
+        article = articles.get_article(s, "C-9")
         assert article.questions == ["问一", "问二"] and article.tags == ["甲", "乙"]
         assert article.status == "已发布"
 
@@ -104,7 +104,7 @@ def test_replace_makes_the_kb_exactly_the_file(runner, runtime, tmp_path):
     out = runner.invoke(args=["kb", "import", "--replace", str(path)])
     assert out.exit_code == 0, out.output
     with runtime.transaction() as s:
-        assert [r["id"] for r in services.export_records(s)] == ["ONLY-1", "ONLY-2"]
+        assert [r["id"] for r in articles.export_records(s)] == ["ONLY-1", "ONLY-2"]
         # Deleted articles keep their last state in the history.
         assert s.scalar(select(func.count(ArticleVersion.id))) > 0
     hits = runner.invoke(args=["kb", "search", "唯一文章", "--json"])
@@ -127,7 +127,7 @@ def test_every_save_keeps_the_previous_version(runtime):
     save(runtime, "V-1", "版本测试", answer="第二版")
     save(runtime, "V-1", "版本测试", answer="第二版")  # unchanged: no new version
     with runtime.transaction() as s:
-        article = services.get_article(s, "V-1")
+        article = articles.get_article(s, "V-1")
         assert article.version == 2 and article.answer == "第二版"
-        history = services.article_versions(s, "V-1")
+        history = articles.article_versions(s, "V-1")
         assert [(v.version, v.snapshot["answer"]) for v in history] == [(1, "第一版")]

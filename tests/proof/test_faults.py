@@ -77,7 +77,7 @@ def test_sigkill_mid_drill_loses_nothing_and_the_clock_kept_running(app, api_tok
 
 
 def test_deleting_the_search_index_while_serving_keeps_search_answering(app, api, runtime, clock):
-    from knowledge_base.services import get_article, save_article
+    from knowledge_base.articles import get_article, save_article
 
     cand = api("candidate")
     first = cand.get("/api/v1/kb/search?q=信用卡账单").get_json()
@@ -162,7 +162,7 @@ def test_postgresql_outage_gives_clear_503s_then_full_recovery(tmp_path, api_tok
 
 @pytest.fixture
 def api_token_for():
-    from sandbox.accounts.services import get_user, issue_token
+    from sandbox.users.services import get_user, issue_token
 
     def _token(app, username: str) -> str:
         runtime = app.extensions["bankdrill"]
@@ -174,7 +174,7 @@ def api_token_for():
 
 def test_a_failing_searcher_is_replaced_and_the_search_still_answers(app, api, runtime, monkeypatch):
     """A Whoosh read error mid-search (seen once under load) is retried on a new searcher."""
-    from knowledge_base.service import get_kb
+    from knowledge_base.search import get_kb
 
     kb = get_kb(runtime)
     cand = api("candidate")

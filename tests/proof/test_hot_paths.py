@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from sandbox.accounts.models import ApiToken
+from sandbox.users.models import ApiToken
 
 
 def _last_used(session):

@@ -24,7 +24,7 @@ def _search_ids(client, headers, q):
 @pytest.mark.db
 def test_two_processes_on_one_database_see_each_others_kb_edits(app, tmp_path, clock, api_token):
     """Two app objects (two server processes), each with its own index folder, one database."""
-    from knowledge_base.services import get_article, save_article
+    from knowledge_base.articles import get_article, save_article
 
     runtime1 = app.extensions["bankdrill"]
     home2 = tmp_path / "home2"

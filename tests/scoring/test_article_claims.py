@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from knowledge_base import services
+from knowledge_base import articles
 
 CLAIM = {"text": "持有期内可以随时取出", "groups": [["持有期", "封闭期"], ["随时取", "随时赎回", "想取就取"]]}
 
 
 def _article(runtime, clock):
     with runtime.transaction() as s:
-        services.save_article(s, clock, {"id": "T-CLAIM", "title": "测试：持有期产品能否提前取出", "questions": [],
+        articles.save_article(s, clock, {"id": "T-CLAIM", "title": "测试：持有期产品能否提前取出", "questions": [],
                                          "answer": "持有期内不能赎回，到期后才能取出。", "category": "理财",
                                          "tags": [], "status": "已发布", "forbidden_claims": [CLAIM]}, by="trainer")
 
@@ -39,15 +39,15 @@ def test_a_drill_that_never_used_the_article_is_not_judged_by_it(api, runtime, c
 
 
 def test_the_editor_form_reads_and_writes_the_compact_form():
-    line = services.format_claim_line(CLAIM)
-    assert services.parse_claim_line(line) == CLAIM
-    assert services.clean_forbidden_claims([line]) == [CLAIM]
+    line = articles.format_claim_line(CLAIM)
+    assert articles.parse_claim_line(line) == CLAIM
+    assert articles.clean_forbidden_claims([line]) == [CLAIM]
 
 
 def test_a_broken_claim_is_refused_in_chinese():
     for bad in (["只有说法"], [{"text": "x", "groups": [["a"]]}], "不是列表"):
         try:
-            services.clean_forbidden_claims(bad)
+            articles.clean_forbidden_claims(bad)
         except ValueError as exc:
             assert "禁止说法" in str(exc)
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from knowledge_base import services
+from knowledge_base import articles
 
 
 def form_data(title: str, answer: str = "标准话术。", **fields: Any) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def form_data(title: str, answer: str = "标准话术。", **fields: Any) -> dic
 
 def article(runtime, external_id: str):
     with runtime.transaction() as s:
-        a = services.get_article(s, external_id)
+        a = articles.get_article(s, external_id)
         s.expunge(a)
         return a
 

@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from knowledge_base import analytics, services
+from knowledge_base import analytics, articles
 from knowledge_base.models import EvalRun
 from tests.trainer.helpers import article, form_data
 
@@ -52,7 +52,7 @@ def test_zero_result_query_added_as_similar_question(api, login_as, runtime):
     api("candidate").get("/api/v1/kb/search?q=钱包被偷了卡咋整")
     trainer = login_as("trainer")
     with runtime.transaction() as s:
-        target = services.list_articles(s)[0]
+        target = articles.list_articles(s)[0]
         target_id, base = target.external_id, target.version
     page = trainer.get(f"/trainer/analytics/attach?q=钱包被偷了卡咋整&find={target.title}").get_data(as_text=True)
     assert f'data-id="{target_id}"' in page
@@ -120,7 +120,7 @@ def test_eval_runs_are_recorded_and_shown(runner, runtime, login_as, tmp_path):
     assert result.exit_code == 0 and "已记入评测历史" in result.output, result.output
     with runtime.transaction() as s:
         run = s.scalar(select(EvalRun))
-        kb_version = services.get_version(s)
+        kb_version = articles.get_version(s)
     assert (run.n, run.k, run.source, run.kb_version, run.created_by) == (2, 2, "small.jsonl", kb_version, "cli")
     assert 0 <= run.hit1 <= run.hitk <= 1 and run.miss_count == len(run.misses) >= 1
     assert any(m["text"] == "完全无关的话" for m in run.misses)

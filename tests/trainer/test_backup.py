@@ -8,10 +8,10 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from knowledge_base import services
-from knowledge_base.service import get_kb
+from knowledge_base import articles
+from knowledge_base.search import get_kb
 from sandbox import backup as backups
-from sandbox.accounts.models import User
+from sandbox.users.models import User
 from sandbox.app import create_app
 from sandbox.db import import_all_models
 from sandbox.drill.models import Drill
@@ -78,7 +78,7 @@ def test_backup_restore_round_trip(app, api, runtime, runner, tmp_path, clock):
             if name not in BUMPED:
                 assert copied[name] == rows, name
         with other_runtime.transaction() as s:
-            assert services.get_version(s) == source["kb_state"][0][1] + 1
+            assert articles.get_version(s) == source["kb_state"][0][1] + 1
             drill = s.get(Drill, drill_id)
             assert drill.report and drill.finished_at.tzinfo is not None
             assert s.scalar(select(func.count(WorkOrder.id))) == len(source["work_orders"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from knowledge_base import services
+from knowledge_base import articles
 from knowledge_base.models import Article, ArticleVersion
 from tests.conftest import strip_tags
 from tests.trainer.helpers import article, form_data, search_ids
@@ -39,7 +39,7 @@ def test_create_edit_history_diff_and_restore(login_as, runtime):
     third = article(runtime, "T-EDIT-1")
     assert third.version == 3 and third.title == "珊瑚借记卡年费" and third.answer == "珊瑚卡**免年费**。"
     with runtime.transaction() as s:
-        kept = [v.version for v in services.article_versions(s, "T-EDIT-1")]
+        kept = [v.version for v in articles.article_versions(s, "T-EDIT-1")]
     assert kept == [1, 2]  # restoring added a version; nothing was rewritten
     page = trainer.get("/trainer/articles/T-EDIT-1/history?a=2&b=3").get_data(as_text=True)
     assert "第 3 版" in page and "当前" in page

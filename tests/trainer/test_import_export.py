@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from knowledge_base import services, transfer
+from knowledge_base import articles, transfer
 from knowledge_base.models import Article, ArticleVersion
 from tests.kb.helpers import jsonl, record
 
@@ -23,15 +23,15 @@ def _upload(client, name: str, data: bytes, replace: bool = False, fmt: str = ""
 
 def _snapshot(runtime):
     with runtime.transaction() as s:
-        return (services.export_records(s), s.scalar(select(func.count(ArticleVersion.id))),
-                services.get_version(s))
+        return (articles.export_records(s), s.scalar(select(func.count(ArticleVersion.id))),
+                articles.get_version(s))
 
 
 @pytest.mark.db
 def test_dry_run_reports_without_writing_then_confirm_imports_all(login_as, runtime, app):
     trainer = login_as("trainer")
     with runtime.transaction() as s:
-        existing = services.export_records(s)[:2]
+        existing = articles.export_records(s)[:2]
     changed = dict(existing[1], title=existing[1]["title"] + "（新版）")
     lines = [json.dumps(record("IMP-NEW-1", "新文章一"), ensure_ascii=False),
              json.dumps(existing[0], ensure_ascii=False),
@@ -75,8 +75,8 @@ def test_dry_run_reports_without_writing_then_confirm_imports_all(login_as, runt
 def test_replace_mode_preview_lists_deletions_and_cancel_discards(login_as, runtime):
     trainer = login_as("trainer")
     with runtime.transaction() as s:
-        keep = services.export_records(s)[:3]
-        total = len(services.list_articles(s))
+        keep = articles.export_records(s)[:3]
+        total = len(articles.list_articles(s))
     resp = _upload(trainer, "three.jsonl", jsonl(*keep).encode(), replace=True)
     page = resp.get_data(as_text=True)
     assert f"删除 {total - 3} 篇" in page and "plan-deleted" in page
@@ -84,7 +84,7 @@ def test_replace_mode_preview_lists_deletions_and_cancel_discards(login_as, runt
     assert trainer.post(f"/trainer/import/{token}/cancel").status_code == 302
     assert trainer.post(f"/trainer/import/{token}/confirm").status_code == 404
     with runtime.transaction() as s:
-        assert len(services.list_articles(s)) == total
+        assert len(articles.list_articles(s)) == total
 
 
 def test_bad_uploads(login_as, runtime):
@@ -113,17 +113,17 @@ def test_xlsx_round_trip_cli_and_web(runner, runtime, login_as, tmp_path):
     source.write_text(jsonl(TRICKY), encoding="utf-8")
     assert runner.invoke(args=["kb", "import", str(source)]).exit_code == 0
     with runtime.transaction() as s:
-        before = services.export_records(s)
+        before = articles.export_records(s)
     out = tmp_path / "kb.xlsx"
     result = runner.invoke(args=["kb", "export", str(out)])
     assert result.exit_code == 0, result.output
     book = openpyxl.load_workbook(out)
     sheet = book.active
-    assert [c.value for c in sheet[1]] == list(services.FIELDS)
+    assert [c.value for c in sheet[1]] == list(articles.FIELDS)
     assert all(c.data_type == "s" for row in sheet.iter_rows(min_row=2) for c in row if c.value)
     rows, errors = transfer.parse_bytes(out.read_bytes(), "xlsx")
     assert not errors
-    records, problems = services.validate_rows(rows)
+    records, problems = articles.validate_rows(rows)
     assert not problems and records == before
     # Re-import with --replace: nothing changes.
     result = runner.invoke(args=["kb", "import", "--replace", str(out)])
@@ -138,7 +138,7 @@ def test_xlsx_round_trip_cli_and_web(runner, runtime, login_as, tmp_path):
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
     assert 'filename="kb-' in resp.headers["Content-Disposition"]
     rows, errors = transfer.parse_bytes(resp.data, "xlsx")
-    assert not errors and services.validate_rows(rows)[0] == before
+    assert not errors and articles.validate_rows(rows)[0] == before
     page = _upload(trainer, "kb.xlsx", resp.data, replace=True).get_data(as_text=True)
     assert f"将新增 0 篇，更新 0 篇，未变 {len(before)} 篇，删除 0 篇，拒绝 0 行" in page
     for fmt in ("jsonl", "csv", "yaml"):

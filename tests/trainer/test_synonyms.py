@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge_base import services
+from knowledge_base import articles
 from tests.kb.helpers import save
 from tests.trainer.helpers import search_ids
 
 
 def _group_id(runtime, word: str) -> int:
     with runtime.transaction() as s:
-        return next(g.id for g in services.synonym_groups(s) if word in g.word_list)
+        return next(g.id for g in articles.synonym_groups(s) if word in g.word_list)
 
 
 def _kb_version(runtime) -> int:
     with runtime.transaction() as s:
-        return services.get_version(s)
+        return articles.get_version(s)
 
 
 @pytest.mark.db
@@ -53,13 +53,13 @@ def test_a_synonym_edit_changes_what_a_query_finds(login_as, api, runtime):
     assert trainer.post(f"/trainer/synonyms/{gid}/delete").status_code == 302
     assert "SYN-BOX" not in search_ids(candidate, "时光匣子")
     with runtime.transaction() as s:
-        assert all("时光匣子" not in g for g in services.list_synonym_groups(s))
+        assert all("时光匣子" not in g for g in articles.list_synonym_groups(s))
 
 
 def test_bad_synonym_edits_change_nothing(login_as, runtime):
     trainer = login_as("trainer")
     with runtime.transaction() as s:
-        groups = services.list_synonym_groups(s)
+        groups = articles.list_synonym_groups(s)
     version = _kb_version(runtime)
     gid = _group_id(runtime, groups[0][0])
     for url, words in (("/trainer/synonyms", "孤单"), ("/trainer/synonyms", ""), ("/trainer/synonyms", "长" * 33 + " 短"),
@@ -68,7 +68,7 @@ def test_bad_synonym_edits_change_nothing(login_as, runtime):
         assert resp.status_code == 200 and "flash-error" in resp.get_data(as_text=True), url
     assert trainer.post("/trainer/synonyms/999999/delete", follow_redirects=True).status_code == 200
     with runtime.transaction() as s:
-        assert services.list_synonym_groups(s) == groups
+        assert articles.list_synonym_groups(s) == groups
     assert _kb_version(runtime) == version
     # A bad preview explains itself instead of failing.
     page = trainer.get("/trainer/synonyms?q=卡&change=new&words=一").get_data(as_text=True)

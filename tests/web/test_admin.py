@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from sandbox import backup as backups
-from sandbox.accounts.models import User
+from sandbox.users.models import User
 from tests.conftest import strip_tags
 
 

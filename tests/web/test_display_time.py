@@ -62,7 +62,7 @@ def test_every_page_with_times_shows_beijing_time(at_t, api, login_as, session):
     rnd = examiner.post("/api/v1/rounds", json={"name": "时间测试", "scenarios": ["cc-bill-enquiry"]}).get_json()
     examiner.post(f"/api/v1/rounds/{rnd['id']}/candidates", json={"usernames": ["candidate1"]})
     examiner.post(f"/api/v1/rounds/{rnd['id']}/faults", json={"component": "kb", "duration": 90})
-    from sandbox.accounts.services import get_user
+    from sandbox.users.services import get_user
 
     cand_id = get_user(session, "candidate1").id
     admin = login_as("admin")  # logging in at T sets 最近登录

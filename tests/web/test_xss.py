@@ -15,7 +15,7 @@ def assert_inert(html: str) -> None:
 
 
 def test_payloads_are_escaped_everywhere(app, api, login_as, runtime, clock):
-    from sandbox.accounts.services import create_user
+    from sandbox.users.services import create_user
 
     with runtime.transaction() as s:
         create_user(s, clock, "xss_user", "candidate", "abcd12345", PAYLOAD[:60])

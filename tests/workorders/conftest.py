@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from sandbox.accounts.services import get_user
+from sandbox.users.services import get_user
 from sandbox.errors import NotFound
 from tests.conftest import ROLE_USER
 from workorders import services, states

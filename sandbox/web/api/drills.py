@@ -10,7 +10,7 @@ from sandbox.bank.masking import mask_name, redact
 from sandbox.drill import engine
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
-from sandbox.exam import service as exam
+from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round
 from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES, TRAINER
 from sandbox.web.api import bp, json_body
@@ -246,7 +246,7 @@ def messages_recognize(conversation_id: int):
 @any_user
 def drill_assist(conversation_id: int):
     """The recognised intent and KB suggestions for the latest customer turn."""
-    from knowledge_base.service import get_kb
+    from knowledge_base.search import get_kb
 
     drill_gate(conversation_id, BOT)
     ctx = load_contact(conversation_id)
@@ -283,7 +283,7 @@ def drill_use_suggestion(conversation_id: int):
     load_contact(conversation_id)
     pin = kb_pin_for_request()
     if pin is not None:
-        from knowledge_base.services import record_as_of
+        from knowledge_base.articles import record_as_of
 
         record = record_as_of(db(), article_id, pin)
         if record is None or record.get("status") != "已发布":

@@ -14,7 +14,7 @@ from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.kb import can_see_unpublished, int_arg, load_article, run_search
 from sandbox.web.security import any_user
 from sandbox.web.tx import unit_of_work
-from knowledge_base import services
+from knowledge_base import articles
 
 
 def _show_all() -> bool:
@@ -59,7 +59,7 @@ def pinned_results(results: list[dict], pin) -> list[dict]:
 
     out = []
     for item in results:
-        record = services.record_as_of(db(), item["id"], pin)
+        record = articles.record_as_of(db(), item["id"], pin)
         if record is None or record.get("status") != PUBLISHED:
             continue
         if record["title"] != item["title"]:
@@ -75,7 +75,7 @@ def kb_article(external_id: str):
     target = drill_gate(request_conversation_id(), KB)
     pin = kb_pin_for_request()
     if pin is not None:
-        record = services.record_as_of(db(), external_id, pin)
+        record = articles.record_as_of(db(), external_id, pin)
         if record is None or record.get("status") != PUBLISHED:
             raise NotFound("文章不存在或未发布。", code="unknown_article")
         body = {**record, "pinned_at": pin.isoformat(), "updated_at": None}
@@ -85,7 +85,7 @@ def kb_article(external_id: str):
         body.update({"version": article.version, "updated_at": article.updated_at.isoformat()})
     user = current_user()
     with unit_of_work() as s, recorded(s, target, "kb.open", refusal=log_nothing) as rec:
-        services.log_article_opened(s, runtime().clock, body["id"], user.id if user else None)
+        articles.log_article_opened(s, runtime().clock, body["id"], user.id if user else None)
         rec.set(article=external_id)
     body.update({"answer_html": markdown_to_html(body["answer"]), "plain_answer_html": markdown_to_html(body["plain_answer"])})
     return jsonify(body)

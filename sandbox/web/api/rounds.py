@@ -8,11 +8,11 @@ from typing import Any
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
-from sandbox.accounts.models import User
+from sandbox.users.models import User
 from sandbox.drill import engine
 from sandbox.drill.models import Drill
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
-from sandbox.exam import service as exam
+from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round, RoundCandidate
 from sandbox.roles import CANDIDATE, STAFF_ROLES
 from sandbox.web.api import bp, json_body

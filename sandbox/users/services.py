@@ -25,9 +25,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from sandbox.accounts import throttle
-from sandbox.accounts.models import ApiToken, User, UserSession
-from sandbox.accounts.throttle import Policy, Reservation, Throttled
+from sandbox.users import throttle
+from sandbox.users.models import ApiToken, User, UserSession
+from sandbox.users.throttle import Policy, Reservation, Throttled
 from sandbox.clock import Clock, as_utc
 from sandbox.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
 from sandbox.roles import ADMIN, ALL_ROLES, ROLES

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sandbox.accounts.models import ThrottleCounter
+from sandbox.users.models import ThrottleCounter
 from sandbox.clock import Clock, as_utc
 
 MAX_DOUBLINGS = 30

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sandbox.accounts.models import User
-from sandbox.accounts.services import create_user
+from sandbox.users.models import User
+from sandbox.users.services import create_user
 from sandbox.bank.masking import redact_data
 from sandbox.clock import Clock
 from sandbox.drill import engine
@@ -49,7 +49,7 @@ def create_round(session: Session, clock: Clock, examiner: User, name: str, scen
                  shuffle: bool = False, time_per_scenario: int | None = None,
                  opens_at: datetime | None = None, closes_at: datetime | None = None) -> Round:
     """A new round in draft, pinning the scenarios' current versions and the KB version."""
-    from knowledge_base.services import get_version
+    from knowledge_base.articles import get_version
 
     name = (name or "").strip()
     if not name:

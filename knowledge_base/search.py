@@ -38,7 +38,7 @@ from knowledge_base import embedding, index as kb_index
 from knowledge_base.analysis import bigrams, words
 from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.models import Article
-from knowledge_base.services import changes_since, get_version, list_synonym_groups
+from knowledge_base.articles import changes_since, get_version, list_synonym_groups
 from knowledge_base.snippets import highlight, snippet
 from knowledge_base.text import fold, markdown_to_plain, normalise_query
 

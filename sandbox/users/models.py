@@ -67,7 +67,7 @@ class ThrottleCounter(Base):
     """Recent failures under one key (``login:acct_ip:...``, ``identity:3:17``...).
 
     Whether the key is blocked, and for how long, follows from ``failures`` and
-    ``last_failure_at`` under the key's policy (``sandbox.accounts.throttle``).
+    ``last_failure_at`` under the key's policy (``sandbox.users.throttle``).
     """
 
     __tablename__ = "throttle_counters"
