@@ -140,7 +140,10 @@ def _winds_up(reading: Reading) -> bool:
 
 def _requests(text: str) -> bool:
     """Whether a clause asks the customer for something (not just mentions identity details:
-    "身份核实通过之前我无法透露", "骗子可能拿到了您的身份证号")."""
+    "身份核实通过之前我无法透露", "骗子可能拿到了您的身份证号"; nor reads them back to confirm:
+    "您的手机尾号是5858，对吗")."""
+    if re.search(r"\d{4,}", text):
+        return False
     return any(cue in text for cue in REQUEST_CUES) or text.endswith(("吗", "呢")) or "多少" in text
 
 
@@ -228,7 +231,9 @@ def react(needs: Sequence[Need], state: dict[str, Any], text: str, reading: Read
         else:
             out.lines.append(lines["all_met"])
         return _clamp(out)
-    if asked or "ask_secret" in acts:
+    if asked or "ask_secret" in acts or "ask_identity" in acts:
+        # Identity talk (a request, or reading details back to confirm them) is not ignoring the
+        # customer's question: it comes back after verification.
         return _clamp(out)
     if acts & {"hold"} and not out.lines:
         out.lines.append(lines["hold"])

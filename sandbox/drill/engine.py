@@ -538,7 +538,7 @@ def _react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, ro
             record_event(session, drill, now, "contact.closed", row, rule=rule.id)
             break
     if contact.needs and not row.closed and trigger["kind"] in ("message", "op"):
-        said += _agenda_react(session, drill, now, contact, row, facts, trigger)
+        said += _agenda_react(session, drill, now, contact, row, facts, trigger, [m.text for m in said])
     elif contact.needs and not row.closed and not said and trigger["kind"] == "silence" \
             and trigger["seconds"] >= contact.patience:
         said += _agenda_react(session, drill, now, contact, row, facts, trigger)
@@ -550,8 +550,12 @@ def _react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, ro
 
 
 def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contact, row: DrillContact,
-                  facts: dict[str, str], trigger: dict[str, Any]) -> list[ConversationMessage]:
-    """The agenda-driven customer's answer to a message or an operation (needs in order)."""
+                  facts: dict[str, str], trigger: dict[str, Any],
+                  rule_lines: list[str] | None = None) -> list[ConversationMessage]:
+    """The agenda-driven customer's answer to a message or an operation (needs in order).
+
+    ``rule_lines``: what the scenario's rules already made the customer say to this message;
+    identity details a rule line already gave are not given a second time."""
     needs = agenda.needs_from_spec(contact.needs)
     state = dict(row.agenda or agenda.initial_state(needs))
     given_before = list(state.get("identity_given", []))
@@ -574,6 +578,14 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
                                 claimed=claimed)
     row.agenda = reaction.state
     row.mood = max(-5, min(5, row.mood + reaction.mood))
+    if reaction.identity_line is not None and rule_lines:
+        claimed_now = {**facts, **{k: fill(v, facts) for k, v in contact.claims.items()}}
+        spoken = {"id_last6": facts.get("id_last6_spoken", "")}
+        given = [p for p in reaction.identity_parts
+                 if any(v and v in line for line in rule_lines for v in (claimed_now.get(p, ""), spoken.get(p, "")))]
+        if given and set(given) == set(reaction.identity_parts):
+            del reaction.lines[reaction.identity_line]
+            reaction.identity_line = None
     turns = [Turn(line) for line in reaction.lines]
     # Only what the customer says for the first time is misheard; a detail said again on
     # request comes through (the customer speaks more carefully).
