@@ -39,7 +39,11 @@ _REPEAT_PREFIX = ("", "我刚才说了：", "您还没回应我呢，")
 CLOSING_MIN_CONFIDENCE = 0.5
 # Words with which an agent asks the customer for details.
 REQUEST_CUES = ("请", "麻烦", "提供", "告诉我", "报一下", "说一下", "发一下", "发给我", "报给我", "说下", "报下", "输入",
-                "您的姓名是", "怎么称呼", "贵姓", "是多少", "核对一下您的", "确认一下您的", "核实一下您的", "验证一下您的")
+                "您的姓名是", "怎么称呼", "贵姓", "是多少", "核对一下您的", "确认一下您的", "核实一下您的", "验证一下您的",
+                "核实身份", "核验身份", "验证身份", "核实一下身份", "先核实", "先核验", "需要核实", "需要核验")
+# A clause that talks about identity details without asking for them (a refusal, a warning).
+NOT_REQUEST = ("之前", "以前", "无法", "不能", "不会", "骗子", "可能", "冒用", "泄露", "透露", "不要", "别告诉", "千万",
+               "通过后", "核实后", "核验后", "到期")
 CLOSING_CUES = ("还有", "其他", "其它", "别的", "再见", "祝您", "祝你", "来电", "先这样", "不打扰", "随时", "欢迎再次",
                 "欢迎下次")
 _DEFAULT_LINES = {
@@ -142,15 +146,20 @@ def _requests(text: str) -> bool:
     """Whether a clause asks the customer for something (not just mentions identity details:
     "身份核实通过之前我无法透露", "骗子可能拿到了您的身份证号"; nor reads them back to confirm:
     "您的手机尾号是5858，对吗")."""
-    if re.search(r"\d{4,}", text):
+    if re.search(r"\d{4,}", text) or any(word in text for word in NOT_REQUEST):
         return False
-    return any(cue in text for cue in REQUEST_CUES) or text.endswith(("吗", "呢")) or "多少" in text
+    parts = sum(1 for words in IDENTITY_PARTS.values() if any(w in text for w in words))
+    return (any(cue in text for cue in REQUEST_CUES) or text.endswith(("吗", "呢")) or "多少" in text
+            or parts >= 2)  # a list of details is asked for ("先核实身份：姓名、身份证后六位、手机后四位")
 
 
 def identity_details(reading: Reading) -> list[str]:
     """Which identity details an agent's ask_identity clauses ask for (all three when unspecific)."""
     asked: list[str] = []
-    requests = [c for c in reading.clauses if c.act == "ask_identity" and _requests(c.text)]
+    identity = [c for c in reading.clauses if c.act == "ask_identity"]
+    # One clause that asks carries the rest of its list ("麻烦说一下姓名、身份证后六位，还有预留手机号后四位").
+    requests = identity if any(_requests(c.text) for c in identity) else []
+    requests = [c for c in requests if not re.search(r"\d{4,}", c.text)]
     for clause in requests:
         text = clause.text
         for part, words in IDENTITY_PARTS.items():
