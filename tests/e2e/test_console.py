@@ -50,7 +50,7 @@ def test_candidate_plays_the_bill_scenario_in_the_console(page, live_server, bro
     page.screenshot(path=str(ARTIFACTS / "console.png"))
 
     reply.fill(f"您本期账单金额为{facts['bill_amount']}元，最低还款额{facts['bill_minimum']}元，到期还款日是12月15日。"
-               "最低还款就是这个月至少要还的钱，只还最低额剩余部分会计利息。请问还有其他可以帮您的吗？")
+               "最低还款就是这个月至少要还的钱，只还最低额剩余部分会计利息。您可以通过手机银行App还款，也可以设置自动还款。请问还有其他可以帮您的吗？")
     reply.press("Enter")
     expect(page.locator("#messages")).to_contain_text("谢谢")
 
