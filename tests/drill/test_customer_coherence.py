@@ -90,6 +90,7 @@ def _asks(need: dict, facts: dict[str, str]) -> list[str]:
     return [normalise(fill(a, facts)) for a in need["ask"]]
 
 
+@pytest.mark.validity
 @pytest.mark.parametrize("scenario_id", WITH_NEEDS)
 def test_needs_answered_before_they_are_asked_are_skipped(app, clock, api_token, scenario_id):
     drill = Drill(app, clock, api_token, scenario_id)
@@ -114,6 +115,7 @@ def test_needs_answered_before_they_are_asked_are_skipped(app, clock, api_token,
             assert not any(ask in normalise(turn) for ask in _asks(need, facts)), (need["id"], turn)
 
 
+@pytest.mark.validity
 @pytest.mark.parametrize("scenario_id", WITH_NEEDS)
 def test_an_ignored_question_is_repeated_and_the_mood_falls(app, clock, api_token, scenario_id):
     drill = Drill(app, clock, api_token, scenario_id)
@@ -130,6 +132,7 @@ def test_an_ignored_question_is_repeated_and_the_mood_falls(app, clock, api_toke
     assert first["id"] in (drill.row(contact.key).agenda or {}).get("pending", [])
 
 
+@pytest.mark.validity
 @pytest.mark.parametrize("scenario_id", WITH_NEEDS)
 def test_long_silence_gets_a_nudge_then_the_customer_leaves(app, clock, api_token, scenario_id):
     drill = Drill(app, clock, api_token, scenario_id)
@@ -149,6 +152,7 @@ def test_long_silence_gets_a_nudge_then_the_customer_leaves(app, clock, api_toke
     assert drill.row(contact.key).closed, drill.customer_turns(cid)[seen:]
 
 
+@pytest.mark.validity
 @pytest.mark.parametrize("scenario_id", WITH_NEEDS)
 def test_identity_details_only_those_asked(app, clock, api_token, scenario_id):
     drill = Drill(app, clock, api_token, scenario_id)
