@@ -1,13 +1,12 @@
 """Scenario files: parsing, validation with file/line/field errors, and the typed model.
 
 The format is documented in docs/scenario-format.md. Run
-``python -m sandbox.drill.scenario PATH...`` (or ``bankdrill scenarios validate``) to check files.
+``bankdrill scenarios validate PATH`` to check files.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -995,26 +994,3 @@ def seeded_scenarios_dir() -> Path:
     import seed_data
 
     return Path(seed_data.__file__).parent / "scenarios"
-
-
-def _main(argv: list[str]) -> int:
-    paths = [Path(a) for a in argv] or [seeded_scenarios_dir()]
-    bad = 0
-    total = 0
-    for root in paths:
-        for file in scenario_files(root):
-            total += 1
-            try:
-                spec = load_file(file)
-            except ScenarioInvalid as exc:
-                bad += 1
-                for err in exc.errors:
-                    print(err)
-            else:
-                print(f"OK {file}  ({spec.title}, {len(spec.checks)} 个评分项)")
-    print(f"{total - bad}/{total} 个场景通过校验")
-    return 1 if bad or not total else 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

@@ -14,7 +14,7 @@ from sandbox.roles import ALL_ROLES, STAFF_ROLES
 from sandbox.web import charts
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
-from sandbox.web.reports import visible_report
+from sandbox.drill.reports import visible_report
 from sandbox.web.rounds import candidate_round
 from sandbox.web.security import roles_required
 
@@ -98,7 +98,7 @@ def report(drill_id: int):
     if drill.status != engine.FINISHED:
         flash("演练尚未结束，结束后才能查看评分报告。", "info")
         return redirect(url_for("drills.console", drill_id=drill.id))
-    data = visible_report(drill, current_user())
+    data = visible_report(db(), runtime().clock, drill, current_user())
     spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
     events = engine.events_of(db(), drill.id) if data.get("released") else []
     radar = charts.radar_svg({k: (v["score"] if v["score"] is not None else None)

@@ -26,7 +26,7 @@ from sandbox.web.drill_context import conversation_opener
 from sandbox.web.display import local_input
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.tx import advance_drill_if_due
-from sandbox.web.reports import results_released, visible_report
+from sandbox.drill.reports import results_released, visible_report
 from sandbox.web.security import roles_required
 
 bp = Blueprint("rounds", __name__)
@@ -252,7 +252,7 @@ def print_report(round_id: int, user_id: int):
         abort(404)
     drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id)
                                .order_by(Drill.id)))
-    reports = [(d, engine.scenario_spec(db(), d.scenario_id, d.scenario_version), visible_report(d, current_user()))
+    reports = [(d, engine.scenario_spec(db(), d.scenario_id, d.scenario_version), visible_report(db(), runtime().clock, d, current_user()))
                for d in drills]
     return render_template("rounds/print.html", rnd=rnd, user=user, reports=reports,
                            printed_at=runtime().clock.now())
@@ -281,7 +281,7 @@ def replay(drill_id: int):
         abort(404)
     user = current_user()
     if user.role not in STAFF_ROLES and (drill.user_id != user.id or drill.status != engine.FINISHED
-                                         or not results_released(drill)):
+                                         or not results_released(db(), drill)):
         abort(403)
     spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
     return render_template("rounds/replay.html", drill=drill, spec=spec, event_labels=charts.EVENT_LABELS)

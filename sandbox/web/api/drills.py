@@ -18,7 +18,7 @@ from sandbox.drill.operations import BOT
 from sandbox.web.drill_context import (conversation_opener, drill_gate, kb_pin_for_request, load_contact, log_nothing,
                                        recorded)
 from sandbox.web.glue import current_user, db, runtime
-from sandbox.web.reports import scores_visible
+from sandbox.drill.reports import scores_visible, visible_report
 from sandbox.web.security import any_user, roles_required
 from sandbox.web.tx import advance_drill_if_due, end_read, unit_of_work
 
@@ -69,7 +69,7 @@ def drill_json(drill: Drill, with_report: bool = False) -> dict[str, Any]:
     }
     if drill.round_id is not None:
         body["progress"] = round_progress(drill)
-    if scores_visible(drill, current_user()):
+    if scores_visible(db(), drill, current_user()):
         # Exam scores stay hidden from the candidate until the examiner releases the results.
         body["total"] = drill.total
         body["hard_fail"] = drill.hard_fail
@@ -158,9 +158,8 @@ def exam_step(s, round_id: int) -> dict[str, Any]:
 
 
 def report_json(drill: Drill) -> dict[str, Any]:
-    from sandbox.web.reports import visible_report
 
-    return visible_report(drill, current_user())
+    return visible_report(db(), runtime().clock, drill, current_user())
 
 
 @bp.get("/drills/<int:drill_id>/report")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from sandbox.users.models import User
 from sandbox.drill import engine
+from sandbox.drill.reports import results_released
 from sandbox.drill.models import Drill
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.exam import rounds as exam
@@ -284,12 +285,10 @@ def drills_adjust(drill_id: int):
 @any_user
 def drills_events(drill_id: int):
     """The drill's event log (for replay): staff, or the candidate once results are released."""
-    from sandbox.web.reports import results_released
-
     s = db()
     user = current_user()
     drill = engine.get_drill(s, drill_id, None if user.role in STAFF_ROLES else user.id)
-    if user.role not in STAFF_ROLES and (drill.status != engine.FINISHED or not results_released(drill)):
+    if user.role not in STAFF_ROLES and (drill.status != engine.FINISHED or not results_released(s, drill)):
         raise Forbidden("成绩发布后才能回放。", code="results_not_released")
     return jsonify({"drill": drill.id, "events": [
         {"id": e.id, "t": e.t, "type": e.type, "contact": e.contact_key, "data": _redacted(e.data or {})}

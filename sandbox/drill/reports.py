@@ -1,28 +1,31 @@
-"""What of a drill's report each person may see."""
+"""What of a drill's report each person may see (plain values, a session and a clock: the web
+layer passes its request session)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from sandbox.users.models import User
 from sandbox.drill import engine
 from sandbox.drill.facts import customer_facts, fill
 from sandbox.drill.models import Drill
 from sandbox.roles import STAFF_ROLES
-from sandbox.web.glue import db, runtime
+from sandbox.clock import Clock
+from sandbox.exam.rounds import answers_withheld as _withheld
+from sandbox.exam.rounds import results_released as _released
 
 PENDING_MESSAGE = "已交卷，成绩将在考官发布后可见。"
 WITHHELD_MESSAGE = "该场景正用作尚未结束的考试考题，参考答案与逐项评分将在考试结束后公开。"
 
 
-def results_released(drill: Drill) -> bool:
+def results_released(session: Session, drill: Drill) -> bool:
     """Practice reports are instant; exam results wait until the examiner releases them."""
-    from sandbox.exam.rounds import results_released as released
-
-    return released(db(), drill)
+    return _released(session, drill)
 
 
-def scores_visible(drill: Drill, user: User) -> bool:
+def scores_visible(session: Session, drill: Drill, user: User) -> bool:
     """Whether ``user`` may see this drill's score fields (total, hard fail, checks, evidence).
 
     Examiners and admins always; the candidate once the drill is over and, for an exam, once
@@ -30,20 +33,18 @@ def scores_visible(drill: Drill, user: User) -> bool:
     """
     if drill.status != engine.FINISHED:
         return False
-    return user.role in STAFF_ROLES or results_released(drill)
+    return user.role in STAFF_ROLES or results_released(session, drill)
 
 
-def answers_withheld(drill: Drill, user: User) -> bool:
+def answers_withheld(session: Session, clock: Clock, drill: Drill, user: User) -> bool:
     """A candidate's practice report of a scenario a round not over yet holds: no reference, no checks."""
-    from sandbox.exam.rounds import answers_withheld as withheld
-
-    return drill.mode == "practice" and user.role == "candidate" and withheld(db(), runtime().clock, drill.scenario_id)
+    return drill.mode == "practice" and user.role == "candidate" and _withheld(session, clock, drill.scenario_id)
 
 
-def reference_steps(drill: Drill) -> list[dict[str, Any]]:
-    """The scenario's model answer with its templates filled in."""
-    spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
-    contact_facts = engine.drill_contact_facts(db(), drill)
+def reference_steps(session: Session, drill: Drill) -> list[dict[str, Any]]:
+    """The scenario's model answer with its templates filled in (the drill's own customers)."""
+    spec = engine.scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    contact_facts = engine.drill_contact_facts(session, drill)
     out = []
     for step in spec.reference_run:
         key = step.get("contact") or spec.contacts[0].key
@@ -55,24 +56,24 @@ def reference_steps(drill: Drill) -> list[dict[str, Any]]:
     return out
 
 
-def visible_report(drill: Drill, user: User) -> dict[str, Any]:
+def visible_report(session: Session, clock: Clock, drill: Drill, user: User) -> dict[str, Any]:
     """The report as ``user`` may see it; hidden (pending) for candidates until released."""
     base = {"drill": drill.id, "status": drill.status, "mode": drill.mode, "scenario": drill.scenario_id}
     if drill.status != engine.FINISHED:
         return {**base, "released": False}
-    if not scores_visible(drill, user):
+    if not scores_visible(session, drill, user):
         return {**base, "released": False, "message": PENDING_MESSAGE}
     report = dict(drill.report or {})
-    spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
+    spec = engine.scenario_spec(session, drill.scenario_id, drill.scenario_version)
     report.update(base)
     report["released"] = True
-    if answers_withheld(drill, user):
+    if answers_withheld(session, clock, drill, user):
         report.update(checks=[], reference_run=[], expected_outcome=None, answers_withheld=True,
                       withheld_message=WITHHELD_MESSAGE)
         return report
     first = spec.contacts[0]
-    facts = engine.drill_contact_facts(db(), drill).get(first.key) or customer_facts(first.customer, spec.facts)
+    facts = engine.drill_contact_facts(session, drill).get(first.key) or customer_facts(first.customer, spec.facts)
     report["expected_outcome"] = fill(spec.expected_outcome, facts)
-    report["reference_run"] = reference_steps(drill)
+    report["reference_run"] = reference_steps(session, drill)
     report["answers_withheld"] = False
     return report
