@@ -26,11 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from knowledge_base import embedding, index as kb_index, search as kb_service  # noqa: E402
+from knowledge_base import embedding  # noqa: E402
+from knowledge_base import index as kb_index  # noqa: E402
+from knowledge_base import search as kb_service  # noqa: E402
 from knowledge_base.analysis import bigrams  # noqa: E402
+from knowledge_base.articles import bump_version  # noqa: E402
 from knowledge_base.evaluate import evaluate  # noqa: E402
 from knowledge_base.models import Article  # noqa: E402
-from knowledge_base.articles import bump_version  # noqa: E402
 from knowledge_base.text import fold, markdown_to_plain  # noqa: E402
 from sandbox.app import create_app  # noqa: E402
 from sandbox.instance import initialise  # noqa: E402

@@ -8,17 +8,17 @@ search process can catch up. Functions take a session and never commit.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from knowledge_base import embedding
 from knowledge_base.categories import CATEGORIES, PUBLISHED, STATUSES
-from knowledge_base.models import (Article, ArticleOpenLog, ArticleVersion, KbChange, KbState,
-                                   SearchLog, SynonymGroup)
+from knowledge_base.models import Article, ArticleOpenLog, ArticleVersion, KbChange, KbState, SearchLog, SynonymGroup
 from sandbox.clock import Clock
 from sandbox.errors import Conflict, NotFound, ValidationFailed
 

@@ -19,8 +19,9 @@ import shutil
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 from whoosh import index as whoosh_index

@@ -26,19 +26,21 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge_base import embedding, index as kb_index
+from knowledge_base import embedding
+from knowledge_base import index as kb_index
 from knowledge_base.analysis import bigrams, words
+from knowledge_base.articles import changes_since, get_version, list_synonym_groups
 from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.models import Article
-from knowledge_base.articles import changes_since, get_version, list_synonym_groups
 from knowledge_base.snippets import highlight, snippet
 from knowledge_base.text import fold, markdown_to_plain, normalise_query
 
@@ -74,7 +76,7 @@ class Entry:
     vectors: np.ndarray | None
 
     @classmethod
-    def from_article(cls, a: Article) -> "Entry":
+    def from_article(cls, a: Article) -> Entry:
         return cls(id=a.external_id, title=a.title, questions=list(a.questions or []),
                    category=a.category, status=a.status, tags=list(a.tags or []),
                    plain_text=markdown_to_plain(a.answer)[:4000],

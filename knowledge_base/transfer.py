@@ -11,16 +11,26 @@ import io
 import json
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
 from knowledge_base.articles import FIELDS, RowError
 from sandbox.errors import ValidationFailed
+from sandbox.safe_load import (
+    UnsafeInput,
+    YamlLimits,
+    ZipLimits,
+    bad_text_reason,
+    check_zip,
+    iter_csv,
+    load_json,
+    load_yaml,
+    yaml_error_line,
+)
 from sandbox.spreadsheet import restore_cell, write_csv, write_xlsx
-from sandbox.safe_load import (UnsafeInput, YamlLimits, ZipLimits, bad_text_reason, check_zip, load_json, load_yaml,
-                               iter_csv, yaml_error_line)
 
 FORMATS = ("jsonl", "csv", "yaml", "xlsx")
 BINARY_FORMATS = ("xlsx",)

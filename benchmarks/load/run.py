@@ -30,6 +30,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from sandbox.devtools.pgcluster import PrivateCluster, free_port  # noqa: E402
+
 TARGET_P95_MS = 200
 TARGETED = ("GET /conversations/{id}/messages", "GET /kb/search")
 
@@ -64,10 +65,10 @@ def prepare(home: Path, url: str, users: int) -> dict:
     """Initialise the instance and create ``users`` candidates with tokens (domain functions)."""
     env = {**os.environ, "BANKDRILL_HOME": str(home), "BANKDRILL_DATABASE_URL": url}
     subprocess.run(bankdrill_cmd() + ["init"], env=env, check=True, stdout=subprocess.DEVNULL)
-    from sandbox.users.services import create_user, issue_token
-    from sandbox.roles import CANDIDATE
     from sandbox.app import create_app
     from sandbox.drill.facts import customer_facts
+    from sandbox.roles import CANDIDATE
+    from sandbox.users.services import create_user, issue_token
 
     app = create_app({"HOME": str(home), "DATABASE_URL": url})
     runtime = app.extensions["bankdrill"]
@@ -83,10 +84,9 @@ def prepare(home: Path, url: str, users: int) -> dict:
 
 def trainer_loop(home: str, url: str, seconds: float, out: str) -> None:
     """A trainer saving an article every 10 s through the KB domain service (no save API yet)."""
+    from knowledge_base import embedding
     from knowledge_base.articles import get_article, save_article
     from sandbox.app import create_app
-
-    from knowledge_base import embedding
 
     runtime = create_app({"HOME": home, "DATABASE_URL": url}).extensions["bankdrill"]
     # A trainer saves through a server that has the model loaded; load it here before the loop,

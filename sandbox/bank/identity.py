@@ -34,15 +34,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sandbox.users import throttle
-from sandbox.users.models import User
-from sandbox.users.throttle import Policy, Throttled
 from sandbox.bank import audit, masking
-from sandbox.bank.models import (AuditEntry, Conversation, Customer, IdentityCheck, PhoneMessage, SmsCode,
-                                 ensure_open)
+from sandbox.bank.models import AuditEntry, Conversation, Customer, IdentityCheck, PhoneMessage, SmsCode, ensure_open
 from sandbox.clock import Clock, as_utc, local_iso
 from sandbox.errors import Forbidden, IdentityNotVerified, TooManyAttempts, ValidationFailed
 from sandbox.roles import STAFF_ROLES
+from sandbox.users import throttle
+from sandbox.users.models import User
+from sandbox.users.throttle import Policy, Throttled
 
 MAX_FAILURES = 3
 INACTIVITY = timedelta(minutes=15)

@@ -28,16 +28,34 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from sandbox.users.models import User
 from sandbox.bank import audit, masking
-from sandbox.bank.conversations import (ACCOUNT, CARD, age_on, customer_summary, get_customer, refs_for,
-                                        resolve_ref, salutation)
+from sandbox.bank.conversations import (
+    ACCOUNT,
+    CARD,
+    age_on,
+    customer_summary,
+    get_customer,
+    refs_for,
+    resolve_ref,
+    salutation,
+)
 from sandbox.bank.identity import require_verified
-from sandbox.bank.models import (Account, CardTransaction, Conversation, CreditCard, Customer, Holding,
-                                 Instalment, Product, StatusOverride, Transaction)
+from sandbox.bank.models import (
+    Account,
+    CardTransaction,
+    Conversation,
+    CreditCard,
+    Customer,
+    Holding,
+    Instalment,
+    Product,
+    StatusOverride,
+    Transaction,
+)
 from sandbox.clock import BEIJING, Clock, local_iso
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.roles import STAFF_ROLES
+from sandbox.users.models import User
 
 LOSS_STATUS = "挂失"
 FROZEN_STATUSES = ("冻结", "挂失")

@@ -16,10 +16,11 @@ truths in ``FORBIDDEN_CLAIMS`` that hold in every scenario) are wrong claims.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sandbox.dialogue.rules import negation_parity
 from sandbox.dialogue.text import chinese_number, normalise, sentences, split_clauses
@@ -315,7 +316,7 @@ class Proposition:
         return _predicate_parity(normalise(self.text), self.groups[-1]) if self.groups else 0
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], default_id: str = "") -> "Proposition":
+    def from_dict(cls, data: dict[str, Any], default_id: str = "") -> Proposition:
         groups = tuple(tuple(str(w) for w in g) for g in data.get("groups") or [])
         return cls(str(data.get("id") or default_id), str(data.get("text") or ""), groups,
                    str(data.get("severity") or "soft"), str(data.get("note") or ""))

@@ -7,7 +7,8 @@ utterance as a single clause, so the figures are those the rubric relies on.
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

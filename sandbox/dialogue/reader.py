@@ -11,13 +11,20 @@ model's next-best act.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from sandbox.dialogue.acts import act_label
 from sandbox.dialogue.model import ActModel, shipped_model
-from sandbox.dialogue.rules import (asks_for_secret, could_ask_for_secret, promises, strict_secret, tone,
-                                   warns_about_secret)
+from sandbox.dialogue.rules import (
+    asks_for_secret,
+    could_ask_for_secret,
+    promises,
+    strict_secret,
+    tone,
+    warns_about_secret,
+)
 from sandbox.dialogue.text import Clause, normalise, split_clauses
 
 MAX_CHARS = 2000

@@ -10,29 +10,45 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from sandbox.clock import Clock
+from knowledge_base.models import Article
 from sandbox.bank.identities import drill_rng, fresh_record
 from sandbox.bank.models import Account, CreditCard, Customer
 from sandbox.bank.seed import insert_customer
-from sandbox.drill.facts import (contains_any, customer_facts, customer_record, fill, identity_variants,
-                                 pool_members, record_facts, states_fact)
-from sandbox.drill.models import (ConversationMessage, Drill, DrillContact, DrillEvent, MessageCounter, Scenario,
-                                  ScenarioVersion)
+from sandbox.clock import Clock
+from sandbox.drill import agenda
+from sandbox.drill.facts import (
+    contains_any,
+    customer_facts,
+    customer_record,
+    fill,
+    identity_variants,
+    pool_members,
+    record_facts,
+    states_fact,
+)
+from sandbox.drill.models import (
+    ConversationMessage,
+    Drill,
+    DrillContact,
+    DrillEvent,
+    MessageCounter,
+    Scenario,
+    ScenarioVersion,
+)
+from sandbox.drill.prior_orders import create_prior_orders
 from sandbox.drill.scenario import LOOKUP_EVENTS, Contact, Rule, ScenarioSpec, Turn, parse_scenario
 from sandbox.errors import Conflict, DrillExpired, Forbidden, NotFound, ValidationFailed
-from sandbox.drill import agenda
-from sandbox.drill.prior_orders import create_prior_orders
 from sandbox.exam.faults import round_faults
-from knowledge_base.models import Article
 from sandbox.scoring.compliance import check_text, findings_for, read
 from sandbox.scoring.rubric import Ev, Log, hard_fails, score_log
 from workorders import vocab
@@ -649,9 +665,9 @@ def _customer_confirms_sms(session: Session, clock: Clock, drill: Drill, spec: S
 
     A caller who is not the registered customer (their claimed phone differs) never receives it.
     """
-    from sandbox.users.models import User
     from sandbox.bank import identity
     from sandbox.bank.models import Conversation, PhoneMessage
+    from sandbox.users.models import User
 
     now = clock.now()
     contact = _contact_spec(spec, row)

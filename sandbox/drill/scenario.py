@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
 from sandbox.dialogue.acts import ACTS
 from sandbox.drill.agenda import LINE_KEYS, MOOD_EFFECTS
-from sandbox.drill.facts import (IDENTITY_VARIANT_FACTS, PLACEHOLDER, POOL_FEATURES, POOL_KEYS, pool_members,
-                                 record_facts, seed_records)
+from sandbox.drill.facts import (
+    IDENTITY_VARIANT_FACTS,
+    PLACEHOLDER,
+    POOL_FEATURES,
+    POOL_KEYS,
+    pool_members,
+    record_facts,
+    seed_records,
+)
 from sandbox.errors import ValidationFailed
 from sandbox.safe_load import UnsafeInput, YamlLimits, load_yaml, yaml_error_line
 

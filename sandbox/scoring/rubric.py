@@ -23,8 +23,9 @@ Check types are registered by name in ``CHECKS`` (as scoring strategies are in C
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sandbox.bank.masking import redact
 from sandbox.dialogue.acts import CONTENT_ACTS, act_label

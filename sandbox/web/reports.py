@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.users.models import User
 from sandbox.drill import engine
 from sandbox.drill.facts import customer_facts, fill
 from sandbox.drill.models import Drill
 from sandbox.roles import STAFF_ROLES
+from sandbox.users.models import User
 from sandbox.web.glue import db, runtime
 
 PENDING_MESSAGE = "已交卷，成绩将在考官发布后可见。"

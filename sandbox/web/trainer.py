@@ -24,7 +24,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from knowledge_base import analytics, editor, explain, articles, transfer
+from knowledge_base import analytics, articles, editor, explain, transfer
 from knowledge_base import evaluate as kb_eval
 from knowledge_base.categories import CATEGORIES, DRAFT, PUBLISHED, RETIRED, STATUSES
 from knowledge_base.render import markdown_to_html
@@ -34,8 +34,8 @@ from sandbox.errors import DomainError, NotFound, ValidationFailed
 from sandbox.roles import TRAINER_ROLES
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import roles_required
-from sandbox.web.tx import discard, end_read
 from sandbox.web.trainer_charts import eval_history_svg, search_trend_svg
+from sandbox.web.tx import discard, end_read
 
 log = logging.getLogger(__name__)
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")

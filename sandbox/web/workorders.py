@@ -7,17 +7,17 @@ in a drill conversation (written in the operation's own unit of work).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from sandbox.drill import operations
 from sandbox.errors import DomainError
 from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
-from sandbox.drill import operations
 from sandbox.web.drill_context import drill_gate, recorded
 from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.security import roles_required

@@ -191,9 +191,9 @@ def test_freeze_is_visible_in_the_same_conversation_only(bank, session):
 
 
 def test_drill_scoped_freeze_is_shared_by_the_drills_conversations(runtime):
-    from sandbox.users.services import get_user
     from sandbox.bank import identity, lookups
     from sandbox.bank.conversations import open_conversation
+    from sandbox.users.services import get_user
 
     clock = runtime.clock
     with runtime.transaction() as s:

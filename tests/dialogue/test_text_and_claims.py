@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.dialogue.claims import FORBIDDEN_CLAIMS, Proposition, claims_in, match_proposition, read_fact, \
-    wrong_propositions
+from sandbox.dialogue.claims import (
+    FORBIDDEN_CLAIMS,
+    Proposition,
+    claims_in,
+    match_proposition,
+    read_fact,
+    wrong_propositions,
+)
 from sandbox.dialogue.text import chinese_number, normalise, split_clauses
 
 

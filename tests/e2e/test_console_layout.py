@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from sandbox.bank.masking import mask_name
 
-
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -228,9 +227,9 @@ def test_kb_article_opens_in_a_drawer_with_rendered_markdown(browser, browser_co
 
 def test_examiner_watching_a_drill_sees_the_candidates_customer_info_read_only(
         browser, browser_context_args, live_server, browser_login, api, app, drill_facts):
-    from sandbox.users.services import get_user
     from sandbox.bank.models import AuditEntry, IdentityCheck
     from sandbox.drill.models import DrillEvent
+    from sandbox.users.services import get_user
     from tests.conftest import ROLE_USER
 
     cand = api("candidate")

@@ -8,7 +8,6 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from sandbox.drill.facts import customer_facts
 from sandbox.drill.models import DrillEvent
 
 SCENARIOS = ["cc-bill-enquiry", "lost-debit-card"]

@@ -10,10 +10,9 @@
 
 from __future__ import annotations
 
-import re
-
 import io
 import json
+import re
 import threading
 import time
 import zipfile

@@ -1,11 +1,10 @@
 import json
 
 import pytest
+from sqlalchemy import func, select
 
 from knowledge_base import articles
 from knowledge_base.models import Article, ArticleVersion
-from sqlalchemy import func, select
-
 from tests.kb.helpers import jsonl, record
 
 

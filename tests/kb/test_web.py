@@ -2,7 +2,6 @@ import pytest
 from sqlalchemy import select
 
 from knowledge_base.models import ArticleOpenLog, SearchLog
-from tests.conftest import strip_tags
 from tests.kb.helpers import NASTY_QUERIES, save
 
 

@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from knowledge_base import articles
-from knowledge_base.models import Article, ArticleVersion
-from tests.conftest import strip_tags
+from knowledge_base.models import Article
 from tests.trainer.helpers import article, form_data, search_ids
 
 
