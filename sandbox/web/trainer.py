@@ -24,7 +24,8 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from knowledge_base import analytics, articles, editor, explain, transfer
+from knowledge_base import analytics, editor, explain, transfer
+from knowledge_base import articles as kb_articles
 from knowledge_base import evaluate as kb_eval
 from knowledge_base.categories import CATEGORIES, DRAFT, PUBLISHED, RETIRED, STATUSES
 from knowledge_base.render import markdown_to_html
@@ -74,8 +75,8 @@ class ArticleForm(FlaskForm):
     title = StringField("标题", validators=[DataRequired("请填写标题。"), Length(max=200, message="标题不能超过 200 字。")])
     questions = TextAreaField("相似问法（每行一个）", validators=[Length(max=30000)])
     answer = TextAreaField("规范话术（Markdown）", validators=[DataRequired("请填写规范话术。"),
-                                                          Length(max=articles.MAX_ANSWER)])
-    plain_answer = TextAreaField("通俗版（说给客户听的大白话）", validators=[Length(max=articles.MAX_ANSWER)])
+                                                          Length(max=kb_articles.MAX_ANSWER)])
+    plain_answer = TextAreaField("通俗版（说给客户听的大白话）", validators=[Length(max=kb_articles.MAX_ANSWER)])
     category = SelectField("分类", choices=[SelectChoice(c, c) for c in CATEGORIES])
     tags = StringField("标签（逗号或空格分隔）", validators=[Length(max=1000)])
     status = SelectField("状态", choices=[SelectChoice(s, s) for s in STATUSES])
@@ -102,7 +103,7 @@ def _form_record(form: ArticleForm, external_id: str) -> dict[str, Any]:
     questions = [line.strip() for line in (form.questions.data or "").splitlines() if line.strip()]
     return {"id": external_id, "title": (form.title.data or "").strip(), "questions": questions,
             "answer": form.answer.data or "", "plain_answer": form.plain_answer.data or "",
-            "category": form.category.data, "tags": articles.split_words(form.tags.data or ""),
+            "category": form.category.data, "tags": kb_articles.split_words(form.tags.data or ""),
             "status": form.status.data,
             "forbidden_claims": [line.strip() for line in (form.forbidden_claims.data or "").splitlines() if line.strip()]}
 
@@ -116,7 +117,7 @@ def _fill_form(form: ArticleForm, record: dict[str, Any], version: int) -> None:
     form.category.data = record["category"]
     form.tags.data = "，".join(record["tags"])
     form.status.data = record["status"]
-    form.forbidden_claims.data = "\n".join(articles.format_claim_line(c) for c in record.get("forbidden_claims") or [])
+    form.forbidden_claims.data = "\n".join(kb_articles.format_claim_line(c) for c in record.get("forbidden_claims") or [])
     form.base_version.data = str(version)
 
 
@@ -173,7 +174,7 @@ def _save(form: ArticleForm, external_id: str, article: Any):
         return _render_editor(form, article, 400)
     try:
         with unit_of_work() as s:
-            saved = articles.save_article(s, runtime().clock, _form_record(form, external_id), by=_by(),
+            saved = kb_articles.save_article(s, runtime().clock, _form_record(form, external_id), by=_by(),
                                           base_version=base)
             version, saved_id = saved.version, saved.external_id
     except DomainError as exc:
@@ -210,7 +211,7 @@ def new():
 @bp.route("/articles/<external_id>/edit", methods=["GET", "POST"])
 @trainer_only
 def edit(external_id: str):
-    article = articles.get_article(db(), external_id)
+    article = kb_articles.get_article(db(), external_id)
     form = ArticleForm()
     if request.method == "GET":
         _fill_form(form, article.to_record(), article.version)
@@ -229,7 +230,7 @@ def change_status(external_id: str):
     labels = {PUBLISHED: "发布", RETIRED: "下线", DRAFT: "退回草稿"}
     try:
         with unit_of_work() as s:
-            article = articles.set_status(s, runtime().clock, external_id, status, by=_by(),
+            article = kb_articles.set_status(s, runtime().clock, external_id, status, by=_by(),
                                           base_version=base if base >= 0 else None)
             version = article.version
     except DomainError as exc:
@@ -266,7 +267,7 @@ def restore(external_id: str):
     base = _int(request.form.get("base_version"), -1)
     try:
         with unit_of_work() as s:
-            article = articles.restore_version(s, runtime().clock, external_id, version, by=_by(),
+            article = kb_articles.restore_version(s, runtime().clock, external_id, version, by=_by(),
                                                base_version=base if base >= 0 else None)
             new_version = article.version
     except DomainError as exc:
@@ -343,7 +344,7 @@ def import_():
     except DomainError as exc:
         flash(exc.message, "error")
         return render_template("trainer/import.html", form=form, formats=transfer.FORMATS), 400
-    plan = articles.plan_import(db(), rows, replace=bool(form.replace.data), parse_errors=parse_errors)
+    plan = kb_articles.plan_import(db(), rows, replace=bool(form.replace.data), parse_errors=parse_errors)
     discard()  # the dry run only read
     token = None
     if plan.ok and (plan.added or plan.changed or plan.deleted):
@@ -366,7 +367,7 @@ def import_confirm(token: str):
     try:
         rows, parse_errors = transfer.parse_bytes(data.read_bytes(), meta["format"])
         with unit_of_work() as s:
-            report = articles.import_rows(s, runtime().clock, rows, replace=bool(meta.get("replace")), by=_by(),
+            report = kb_articles.import_rows(s, runtime().clock, rows, replace=bool(meta.get("replace")), by=_by(),
                                           parse_errors=parse_errors)
     except DomainError as exc:
         flash(f"{exc.message}", "error")
@@ -393,7 +394,7 @@ def export():
     fmt = request.args.get("format", "jsonl")
     if fmt not in transfer.FORMATS:
         raise ValidationFailed(f"不支持的格式 {fmt}；可选：{', '.join(transfer.FORMATS)}。", code="bad_format")
-    records = articles.export_records(db())
+    records = kb_articles.export_records(db())
     stamp = runtime().clock.now().astimezone(BEIJING).strftime("%Y%m%d-%H%M")
     body = transfer.dump_bytes(records, fmt)
     return Response(body, mimetype=transfer.MEDIA_TYPES[fmt].split(";")[0],
@@ -406,7 +407,7 @@ def export():
 def _pending_groups(groups: list[Any]) -> tuple[list[list[str]] | None, str]:
     """The synonym groups with the previewed (unsaved) change applied, and a description."""
     target = request.args.get("change", "")
-    words = articles.split_words(request.args.get("words", ""))[:50]
+    words = kb_articles.split_words(request.args.get("words", ""))[:50]
     if not target:
         return None, ""
     current = [(g.id, g.word_list) for g in groups]
@@ -427,7 +428,7 @@ def _pending_groups(groups: list[Any]) -> tuple[list[list[str]] | None, str]:
 @bp.get("/synonyms")
 @trainer_only
 def synonyms():
-    groups = articles.synonym_groups(db())
+    groups = kb_articles.synonym_groups(db())
     query = (request.args.get("q") or "")[:200]
     before = after = None
     change_note = ""
@@ -458,10 +459,10 @@ def _synonym_change(action) -> Response:
 @bp.post("/synonyms")
 @trainer_only
 def synonym_add():
-    words = articles.split_words(request.form.get("words", ""))
+    words = kb_articles.split_words(request.form.get("words", ""))
 
     def action(s):
-        group = articles.add_synonym_group(s, runtime().clock, words)
+        group = kb_articles.add_synonym_group(s, runtime().clock, words)
         return f"已新增同义词组 #{group.id}：{group.words}。检索已按新词组扩展。"
     return _synonym_change(action)
 
@@ -469,10 +470,10 @@ def synonym_add():
 @bp.post("/synonyms/<int:group_id>")
 @trainer_only
 def synonym_update(group_id: int):
-    words = articles.split_words(request.form.get("words", ""))
+    words = kb_articles.split_words(request.form.get("words", ""))
 
     def action(s):
-        group = articles.update_synonym_group(s, runtime().clock, group_id, words)
+        group = kb_articles.update_synonym_group(s, runtime().clock, group_id, words)
         return f"已更新同义词组 #{group.id}：{group.words}。"
     return _synonym_change(action)
 
@@ -481,7 +482,7 @@ def synonym_update(group_id: int):
 @trainer_only
 def synonym_delete(group_id: int):
     def action(s):
-        articles.delete_synonym_group(s, runtime().clock, group_id)
+        kb_articles.delete_synonym_group(s, runtime().clock, group_id)
         return f"已删除同义词组 #{group_id}。"
     return _synonym_change(action)
 
@@ -527,7 +528,7 @@ def analytics_eval():
 @bp.get("/analytics/attach")
 @trainer_only
 def attach():
-    question = (request.args.get("q") or "").strip()[:articles.MAX_QUESTION]
+    question = (request.args.get("q") or "").strip()[:kb_articles.MAX_QUESTION]
     if not question:
         flash("缺少要添加的问法。", "error")
         return redirect(url_for("trainer.analytics_page"))
@@ -543,17 +544,17 @@ def attach():
 def attach_save():
     question = (request.form.get("q") or "").strip()
     external_id = request.form.get("article", "")
-    if not question or len(question) > articles.MAX_QUESTION:
-        flash(f"问法不能为空，且不超过 {articles.MAX_QUESTION} 字。", "error")
+    if not question or len(question) > kb_articles.MAX_QUESTION:
+        flash(f"问法不能为空，且不超过 {kb_articles.MAX_QUESTION} 字。", "error")
         return redirect(url_for("trainer.analytics_page"))
     try:
         with unit_of_work() as s:
-            article = articles.get_article(s, external_id)
+            article = kb_articles.get_article(s, external_id)
             record = article.to_record()
             if question in record["questions"]:
                 raise ValidationFailed(f"“{question}”已是 {external_id} 的相似问法。", code="duplicate_question")
             record["questions"].append(question)
-            saved = articles.save_article(s, runtime().clock, record, by=_by(), base_version=article.version)
+            saved = kb_articles.save_article(s, runtime().clock, record, by=_by(), base_version=article.version)
             version = saved.version
     except DomainError as exc:
         flash(exc.message, "error")
@@ -565,7 +566,7 @@ def attach_save():
 
 def preview_html(markdown_text: str) -> str:
     """The article renderer's sanitised HTML (python-markdown + nh3 allow-list)."""
-    if len(markdown_text) > articles.MAX_ANSWER:
-        raise ValidationFailed(f"内容超过 {articles.MAX_ANSWER} 字，无法预览。", code="too_long")
+    if len(markdown_text) > kb_articles.MAX_ANSWER:
+        raise ValidationFailed(f"内容超过 {kb_articles.MAX_ANSWER} 字，无法预览。", code="too_long")
     return markdown_to_html(markdown_text)
 
