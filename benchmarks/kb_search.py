@@ -42,7 +42,7 @@ def eval_cases(path: str | None) -> list[dict]:
     seed = ROOT / "seed_data"
     files = [Path(path)] if path else ([seed / "kb_eval.jsonl"] if (seed / "kb_eval.jsonl").exists()
                                        else sorted((seed / "kb" / "eval").glob("*.jsonl")))
-    return [json.loads(l) for f in files for l in f.read_text(encoding="utf-8").splitlines() if l.strip()]
+    return [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def pct(values: list[float], p: float) -> float:

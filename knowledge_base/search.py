@@ -442,17 +442,17 @@ class KnowledgeBase:
         """Per field, the query terms rare enough to be worth their postings (see MAX_DF)."""
         total = max(1, searcher.doc_count())
         out: dict[str, list[tuple[str, float]]] = {}
-        for field in kb_index.BIGRAM_FIELDS:
-            limit = MAX_DF.get(field)
+        for name in kb_index.BIGRAM_FIELDS:
+            limit = MAX_DF.get(name)
             if limit is None or total < MIN_DOCS_TO_PRUNE:
-                out[field] = terms
+                out[name] = terms
                 continue
-            scored = [(searcher.doc_frequency(field, t), t, w) for t, w in terms]
+            scored = [(searcher.doc_frequency(name, t), t, w) for t, w in terms]
             kept = [(t, w) for df, t, w in scored if 0 < df <= limit * total]
-            if len(kept) < 2 and field != "body":
+            if len(kept) < 2 and name != "body":
                 # Keep the rarest terms that occur at all, so a query never goes blank.
                 kept = [(t, w) for _df, t, w in sorted(x for x in scored if x[0] > 0)[:2]]
-            out[field] = kept
+            out[name] = kept
         return out
 
     def _rank(self, result: SearchResult, entries: dict[str, Entry], scorer: kb_index.LexicalScorer,

@@ -175,7 +175,7 @@ def _parse_csv(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
 
 def _table_record(header: list[str], cells: Sequence[str]) -> dict[str, Any]:
     """One CSV/XLSX row as a raw record (list cells split, empty optional cells dropped)."""
-    record: dict[str, Any] = dict(zip(header, cells))
+    record: dict[str, Any] = dict(zip(header, cells, strict=False))
     for name in LIST_FIELDS:
         if name in record:
             record[name] = _split_cell(record[name])
@@ -259,7 +259,7 @@ def _parse_yaml(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
         return [], []
     if not isinstance(data, list) or node is None or not hasattr(node, "value"):
         return [], [RowError(1, "YAML 文件的顶层必须是文章列表")]
-    return [(item_node.start_mark.line + 1, item) for item_node, item in zip(node.value, data)], []
+    return [(item_node.start_mark.line + 1, item) for item_node, item in zip(node.value, data, strict=True)], []
 
 
 def dump(records: Sequence[dict[str, Any]], fmt: str) -> str:

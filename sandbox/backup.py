@@ -156,7 +156,7 @@ def backup(engine: Engine, path: Path, now: datetime,
                     order = [c for c in table.primary_key.columns] or columns
                     rows = []
                     for row in conn.execute(table.select().order_by(*order)):
-                        rows.append([encode_value(k, v) for k, v in zip(kinds, row)])
+                        rows.append([encode_value(k, v) for k, v in zip(kinds, row, strict=True)])
                     body = {"table": table.name, "columns": [c.name for c in columns], "rows": rows}
                     zf.writestr(f"tables/{table.name}.json", json.dumps(body, ensure_ascii=False))
                     info.tables[table.name] = len(rows)
@@ -257,7 +257,7 @@ def _rows_for(zf: zipfile.ZipFile, table: Table) -> list[dict[str, Any]]:
     for raw in body.get("rows") or []:
         if len(raw) != len(columns):
             raise ValidationFailed(f"备份中表 {table.name} 的一行列数不符。", code="bad_backup")
-        out.append({c: decode_value(k, v) for c, k, v in zip(columns, kinds, raw)})
+        out.append({c: decode_value(k, v) for c, k, v in zip(columns, kinds, raw, strict=True)})
     return out
 
 

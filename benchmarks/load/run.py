@@ -272,7 +272,7 @@ def main() -> int:
                "--host", setup["hosts"][0], "--only-summary", "--stop-timeout", "5"]
         spies = []
         if args.profile:
-            for port, p in zip(ports, servers):
+            for port, p in zip(ports, servers, strict=True):
                 spies.append(subprocess.Popen(
                     [shutil.which("py-spy") or str(BIN / "py-spy"), "record", "--pid", str(p.pid), "--rate", "50",
                      "--duration", str(args.duration), "--format", "speedscope", "--idle",

@@ -112,7 +112,7 @@ _ID_CHECK = "10X98765432"
 
 def id_check_digit(first17: str) -> str:
     """GB 11643 check character for the first 17 digits of an ID number."""
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
 
 
 def id_number_valid(number: str) -> bool:
@@ -386,7 +386,7 @@ def redact_data(value: Any) -> Any:
         return value if all(out[k] is value[k] for k in value) else out
     if isinstance(value, (list, tuple)):
         items = [redact_data(v) for v in value]
-        if all(a is b for a, b in zip(items, value)):
+        if all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return items if isinstance(value, list) else tuple(items)
     return value

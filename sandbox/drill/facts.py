@@ -103,7 +103,7 @@ GIVEN_NAME_HOMOPHONES = {
     "真": "珍", "荣": "容", "容": "荣", "蓉": "容", "成": "诚", "诚": "成", "立": "力", "力": "立", "新": "欣",
     "春": "纯", "秋": "丘", "安": "岸", "亮": "量", "辉": "挥", "涵": "含",
 }
-_CN_SPOKEN = dict(zip("0123456789Xx", "零一二三四五六七八九叉叉"))
+_CN_SPOKEN = dict(zip("0123456789Xx", "零一二三四五六七八九叉叉", strict=True))
 
 
 def identity_variants(name: str, gender: str, id_number: str, phone: str) -> dict[str, str]:

@@ -126,7 +126,7 @@ def trend_svg(points: list[tuple[datetime, float, str]], width: int = 640, heigh
     coords = [xy(i, p[1]) for i, p in enumerate(points)]
     parts.append('<polyline fill="none" stroke="#0b5cad" stroke-width="2" points="' +
                  " ".join(f"{x:.1f},{y:.1f}" for x, y in coords) + '"/>')
-    for (x, y), (when, score, title) in zip(coords, points):
+    for (x, y), (when, score, title) in zip(coords, points, strict=True):
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#0b5cad"><title>'
                      f'{escape(f"{when:%m-%d %H:%M} {title} {score:.0f} 分")}</title></circle>')
     parts.append("</svg>")

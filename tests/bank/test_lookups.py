@@ -296,7 +296,7 @@ def test_parallel_lookups_all_succeed(bank, session):
     from concurrent.futures import ThreadPoolExecutor
 
     drivers = [bank("candidate"), bank("candidate2")]
-    cids = [(d, d.open_verified("C00%d" % (i + 1))) for i, d in enumerate(drivers)]
+    cids = [(d, d.open_verified(f"C00{i + 1}")) for i, d in enumerate(drivers)]
     paths = ["/customer", "/accounts", "/cards", "/accounts/A1/transactions", "/cards/K1/bill"]
 
     def call(job):

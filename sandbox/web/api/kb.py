@@ -38,7 +38,7 @@ def kb_search():
     body = result.to_dict()
     body.update({"page": page, "limit": limit, "category": category if category in CATEGORIES else None})
     if show_all:
-        for item, hit in zip(body["results"], result.hits):
+        for item, hit in zip(body["results"], result.hits, strict=True):
             item["status"] = hit.status
     pin = kb_pin_for_request()
     if pin is not None:
