@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Protocol
+from typing import Protocol, overload
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -53,6 +53,12 @@ class FixedClock:
             self._now = when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """Databases such as SQLite hand back naive datetimes; we store UTC, so label them."""
     if value is None:

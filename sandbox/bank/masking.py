@@ -251,7 +251,7 @@ def _chain_hits(groups: list[tuple[int, int, str]], kinds: list[str], x_end: int
             x = x_end is not None and j == n - 1
             kind = _classify(digits, x)
             if kind:
-                end = x_end if x and kind == "id_number" else groups[j][1]
+                end = x_end if x_end is not None and x and kind == "id_number" else groups[j][1]
                 candidates.append((len(digits), i, j, kind, _masked(kind, digits, x), end))
     hits: list[tuple[int, int, str, str]] = []
     taken: set[int] = set()
