@@ -309,7 +309,7 @@ class KnowledgeBase:
                 self.index.apply({i: self._entries.get(i) for i in ids}, target)
         self._reopen()
 
-    def _reopen(self) -> None:
+    def _reopen(self) -> kb_index.LexicalScorer:
         # The new searcher and scorer are ready before they replace the old ones, which searches
         # in other threads may still hold: those are closed later.
         searcher = self.index.searcher()
@@ -325,6 +325,7 @@ class KnowledgeBase:
             else:
                 keep.append((retired_at, old))
         self._retired = keep
+        return scorer
 
     def _searcher_ok(self) -> bool:
         searcher = self._searcher
@@ -361,6 +362,9 @@ class KnowledgeBase:
         between the two drops lexical hits that are not in its entries, so it stays consistent.
         """
         entries, scorer, dense = self._entries, self._scorer, self._dense
+        if scorer is None:  # closed: open a searcher again (what the retry after a failed search does)
+            with self._lock:
+                scorer = self._reopen()
         if dense is None or dense.source is not entries:
             with self._dense_lock:  # build the vectors matrix once per entries, not once per thread
                 dense = self._dense

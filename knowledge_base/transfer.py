@@ -150,7 +150,8 @@ def _split_cell(value: str) -> Any:
 
 
 def _parse_csv(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
-    rows, errors = [], []
+    rows: list[tuple[int, Any]] = []
+    errors: list[RowError] = []
     records = iter_csv(text)
     try:
         try:
