@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, false, not_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -175,12 +176,9 @@ def allocate_number(session: Session, now: datetime) -> str:
     """
     day = china_date(now)
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(dialect)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(WorkOrderCounter).values(day=day, value=1)
             .on_conflict_do_update(index_elements=[WorkOrderCounter.day],
                                    set_={"value": WorkOrderCounter.value + 1})
