@@ -383,8 +383,8 @@ def _rule(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Rule | None
     if not isinstance(ends, bool):
         c.add(path + ("ends",), "必须是 true 或 false")
         ends = False
-    unknown = set(data) - {"id", "when", "reply", "replies", "mood", "once", "ends"}
-    for key in sorted(unknown):
+    unknown_keys = set(data) - {"id", "when", "reply", "replies", "mood", "once", "ends"}
+    for key in sorted(unknown_keys):
         c.add(path + (key,), "未知字段")
     return Rule(rid, dict(when), replies, mood, once, ends)
 
@@ -838,6 +838,7 @@ def template_problems(text: str, fact_names: set[str]) -> list[str]:
     rest = PLACEHOLDER.sub("", text)
     if "{" in rest or "}" in rest:
         bad = re.search(r"\{[^{}]*\}?|\}", rest)
+        assert bad is not None  # rest holds a brace, and either alternative matches one
         problems.append(f"占位符 {bad.group()[:40]!r} 无效：只能写成 {{事实名}}，不能带属性、下标、转换或格式；"
                         "要显示花括号请写 {{ 或 }}")
     return problems
@@ -967,7 +968,8 @@ def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] |
         if isinstance(raw, dict):
             for key in ("opening", "fallback"):
                 _templates(raw.get(key), ("contacts", i, key), c, fact_names)
-            for j, rule in enumerate(raw.get("rules") if isinstance(raw.get("rules"), list) else []):
+            rules = raw.get("rules")
+            for j, rule in enumerate(rules if isinstance(rules, list) else []):
                 if isinstance(rule, dict):
                     for key in ("reply", "replies"):
                         _templates(rule.get(key), ("contacts", i, "rules", j, key), c, fact_names)
