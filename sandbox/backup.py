@@ -307,7 +307,8 @@ def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
             sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
                                     {"t": table.name, "c": column.name}).scalar()
             if sequence:
-                conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, false)'),
+                conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, '
+                                  'false)'),
                              {"s": sequence})
 
 

@@ -301,7 +301,8 @@ def main() -> int:
         trainer_result = json.loads((out / "trainer.json").read_text()) if trainer else None
         cpu = [c for c, _ in sampler.samples]
         rss = [r for _, r in sampler.samples]
-        summary = {"lockstep": args.lockstep, "gunicorn": args.gunicorn, "switch_interval": args.switch_interval, "users": args.users, "duration": args.duration, "db": "postgresql" if pg else "sqlite",
+        summary = {"lockstep": args.lockstep, "gunicorn": args.gunicorn, "switch_interval": args.switch_interval,
+                   "users": args.users, "duration": args.duration, "db": "postgresql" if pg else "sqlite",
                    "servers": args.servers, "threads": args.threads, "endpoints": [], "loss": loss,
                    "trainer": trainer_result,
                    "server_cpu_percent": {"mean": round(sum(cpu) / len(cpu), 1) if cpu else None,

@@ -31,7 +31,8 @@ _DIGITS = re.compile(r"\D")
 CARD_RE = re.compile(r"(?<![\dA-Za-z])\d{16,19}(?![\dA-Za-z])")
 ID_RE = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 MOBILE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "尉迟", "长孙", "宇文", "司徒", "夏侯", "公孙")
+_COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "尉迟", "长孙", "宇文", "司徒",
+                      "夏侯", "公孙")
 
 
 def mask_card(number: str | None) -> str:

@@ -41,7 +41,8 @@ def evaluate(examples: Sequence[Example], model: ActModel | None, split: str = "
     present = [a for a in ACTS if per_act[a]["support"]]
     macro = float(np.mean([per_act[a]["f1"] for a in present])) if present else 0.0
     accuracy = sum(1 for e, p in zip(held, predicted, strict=True) if p == e.act) / len(held) if held else 0.0
-    errors = [{"id": e.id, "text": e.text, "act": e.act, "read_as": p} for e, p in zip(held, predicted, strict=True) if p != e.act]
+    errors = [{"id": e.id, "text": e.text, "act": e.act, "read_as": p}
+              for e, p in zip(held, predicted, strict=True) if p != e.act]
     return {"split": split, "examples": len(held), "accuracy": round(accuracy, 3), "macro_f1": round(macro, 3),
             "acts": per_act, "errors": errors, "targets": targets_met(per_act, macro)}
 

@@ -139,7 +139,8 @@ def read_clauses(clauses: Sequence[Clause], model: ActModel | None = None) -> li
 
 
 # "系统刚发了一条6位动态码，麻烦您把它回复到对话框里": the request points back at the code.
-_REFERRING_REQUEST = re.compile(r"(?:把|将)?(?:它|这个|那个|这串|那串|这组|那组)?[^，,。]{0,6}(?:回复|发|报|念|告诉|输入|填)[^，,。]{0,6}"
+_REFERRING_REQUEST = re.compile(r"(?:把|将)?(?:它|这个|那个|这串|那串|这组|那组)?[^，,。]{0,6}"
+                                r"(?:回复|发|报|念|告诉|输入|填)[^，,。]{0,6}"
                                 r"(?:对话框|聊天|我|这里|这边|坐席|客服)")
 
 

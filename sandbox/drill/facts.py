@@ -128,7 +128,8 @@ def identity_variants(name: str, gender: str, id_number: str, phone: str) -> dic
     wrong = tail4[:2] + tail4[3] + tail4[2] if tail4[2] != tail4[3] else tail4[:3] + str((int(tail4[3]) + 1) % 10)
     last6 = id_number[-6:]
     return {"surname": surname, "given_name": given, "title": title, "honorific": surname + title,
-            "name_typo": surname + typo, "name_misheard": SURNAME_CONFUSIONS.get(surname, "王" if surname != "王" else "黄") + given,
+            "name_typo": surname + typo,
+            "name_misheard": SURNAME_CONFUSIONS.get(surname, "王" if surname != "王" else "黄") + given,
             "phone_last4_wrong": wrong, "id_last6_spoken": "".join(_CN_SPOKEN.get(ch, ch) for ch in last6),
             "id_last6_dropped": last6[:4] + last6[5:]}
 

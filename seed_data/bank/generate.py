@@ -16,8 +16,8 @@ Run from the repository root::
     python seed_data/bank/generate.py --table    # print the README table of magic customers
 
 Dependencies: the standard library and the application's own ``sandbox.bank.masking`` (Luhn,
-GB 11643 and name masking, so the data is checked by the rules the sandbox applies).  Faker is allowed for this script but deliberately
-not used: its zh_CN providers change between Faker releases (which would break byte-identical
+GB 11643 and name masking, so the data is checked by the rules the sandbox applies).  Faker is allowed for this script
+but deliberately not used: its zh_CN providers change between Faker releases (which would break byte-identical
 output across machines) and its addresses mix provinces and cities at random.  Names,
 streets, employers and merchants are fixed tables below instead.
 
