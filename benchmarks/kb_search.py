@@ -26,11 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from knowledge_base import embedding, index as kb_index, search as kb_service  # noqa: E402
+from knowledge_base import embedding  # noqa: E402
+from knowledge_base import index as kb_index  # noqa: E402
+from knowledge_base import search as kb_service  # noqa: E402
 from knowledge_base.analysis import bigrams  # noqa: E402
+from knowledge_base.articles import bump_version  # noqa: E402
 from knowledge_base.evaluate import evaluate  # noqa: E402
 from knowledge_base.models import Article  # noqa: E402
-from knowledge_base.articles import bump_version  # noqa: E402
 from knowledge_base.text import fold, markdown_to_plain  # noqa: E402
 from sandbox.app import create_app  # noqa: E402
 from sandbox.instance import initialise  # noqa: E402
@@ -40,7 +42,7 @@ def eval_cases(path: str | None) -> list[dict]:
     seed = ROOT / "seed_data"
     files = [Path(path)] if path else ([seed / "kb_eval.jsonl"] if (seed / "kb_eval.jsonl").exists()
                                        else sorted((seed / "kb" / "eval").glob("*.jsonl")))
-    return [json.loads(l) for f in files for l in f.read_text(encoding="utf-8").splitlines() if l.strip()]
+    return [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def pct(values: list[float], p: float) -> float:

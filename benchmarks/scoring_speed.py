@@ -26,7 +26,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
-    from sandbox.users.services import get_user, issue_token
     from sandbox.dialogue.corpus import load_corpus
     from sandbox.dialogue.evaluation import latency
     from sandbox.dialogue.model import shipped_model
@@ -34,6 +33,7 @@ def main() -> None:
     from sandbox.drill.models import Drill
     from sandbox.drill.scenario import scenario_files, seeded_scenarios_dir
     from sandbox.scoring import compliance
+    from sandbox.users.services import get_user, issue_token
     from sandbox.web.rehearse import rehearse, throwaway_instance
 
     texts = [e.text for e in load_corpus() if e.split == "test"]

@@ -22,8 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sandbox.web.validity import (DEFAULT_BANDS, markdown_table, runs_table, summary,  # noqa: E402
-                                  summary_table, validity_in_sandbox)
+from sandbox.web.validity import DEFAULT_BANDS, markdown_table, runs_table, summary, summary_table, validity_in_sandbox  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ Two tokenizers, both folding the text first (NFKC, t2s, 帐→账, lower case):
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from whoosh.analysis import Token, Tokenizer
 

@@ -102,7 +102,8 @@ def report(session: Session, since: datetime, until: datetime, limit: int = 20,
             select(ArticleOpenLog.user_id, ArticleOpenLog.created_at)
             .where(ArticleOpenLog.created_at >= since, ArticleOpenLog.created_at < until + window,
                    ArticleOpenLog.user_id.is_not(None))):
-        opens[user_id].append(at)
+        if user_id is not None:  # excluded by the query; the column is nullable
+            opens[user_id].append(at)
     for times in opens.values():
         times.sort()
 

@@ -8,17 +8,17 @@ search process can catch up. Functions take a session and never commit.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from knowledge_base import embedding
 from knowledge_base.categories import CATEGORIES, PUBLISHED, STATUSES
-from knowledge_base.models import (Article, ArticleOpenLog, ArticleVersion, KbChange, KbState,
-                                   SearchLog, SynonymGroup)
+from knowledge_base.models import Article, ArticleOpenLog, ArticleVersion, KbChange, KbState, SearchLog, SynonymGroup
 from sandbox.clock import Clock
 from sandbox.errors import Conflict, NotFound, ValidationFailed
 
@@ -47,7 +47,7 @@ def bump_version(session: Session, clock: Clock, article_ids: Iterable[str] = ()
     now = clock.now()
     result = session.execute(update(KbState).where(KbState.id == 1)
                              .values(version=KbState.version + 1, updated_at=now))
-    if result.rowcount == 0:
+    if cast("CursorResult[Any]", result).rowcount == 0:  # an UPDATE's result is a CursorResult
         session.add(KbState(id=1, version=1, updated_at=now))
         session.flush()
     version = get_version(session)
@@ -390,7 +390,7 @@ def plan_import(session: Session, rows: Sequence[tuple[int, Any]], replace: bool
 
     ``changed`` items carry ``fields`` (the names of the fields that differ) and ``line``."""
     records, errors = validate_rows(rows)
-    lines = {}
+    lines: dict[str, int] = {}
     for line, raw in rows:
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             lines.setdefault(raw["id"].strip(), line)

@@ -4,15 +4,16 @@ the version history and a side-by-side diff of two versions (difflib)."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from knowledge_base.models import Article, ArticleVersion
 from knowledge_base.articles import get_article
+from knowledge_base.models import Article, ArticleVersion
 
 MAX_PER_PAGE = 100
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from knowledge_base.models import EvalRun
@@ -87,7 +87,7 @@ def default_cases_path() -> Path:
 
 
 def record_run(session: Session, clock: Clock, report: EvalReport, *, source: str = "", kb_version: int = 0,
-               mode: str = "", by: str = "") -> "EvalRun":
+               mode: str = "", by: str = "") -> EvalRun:
     """Store one evaluation run (``kb eval --record``, or the analytics page)."""
     from knowledge_base.models import EvalRun
 
@@ -99,7 +99,7 @@ def record_run(session: Session, clock: Clock, report: EvalReport, *, source: st
     return run
 
 
-def run_history(session: Session, limit: int = 50) -> list["EvalRun"]:
+def run_history(session: Session, limit: int = 50) -> list[EvalRun]:
     """The latest ``limit`` runs, oldest first."""
     from knowledge_base.models import EvalRun
 

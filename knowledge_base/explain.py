@@ -8,8 +8,9 @@ trainer sees is what search does.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from knowledge_base.analysis import bigrams, words
 from knowledge_base.search import SearchResult, Synonyms, query_terms

@@ -19,8 +19,9 @@ import shutil
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -236,7 +237,7 @@ class SearchIndex:
 
 
 def build_query(bigram_terms: dict[str, list[tuple[str, float]]] | list[tuple[str, float]],
-                word_terms: list[tuple[str, float]] = ()) -> Or | None:
+                word_terms: Sequence[tuple[str, float]] = ()) -> Or | None:
     """An OR of analysed (term, weight) pairs over the fields, with the field boosts.
 
     ``bigram_terms`` is one list for every bigram field, or a list per field."""
@@ -412,7 +413,7 @@ def _read_postings(matcher, ids: list[int], weights: list[float]) -> None:
 
 
 def clauses_of(bigram_terms: dict[str, list[tuple[str, float]]] | list[tuple[str, float]],
-               word_terms: list[tuple[str, float]] = ()) -> list[tuple[str, str, float]]:
+               word_terms: Sequence[tuple[str, float]] = ()) -> list[tuple[str, str, float]]:
     """The (field, term, boost) clauses of ``build_query`` for ``LexicalScorer``."""
     query = build_query(bigram_terms, word_terms)
     if query is None:

@@ -26,19 +26,21 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge_base import embedding, index as kb_index
+from knowledge_base import embedding
+from knowledge_base import index as kb_index
 from knowledge_base.analysis import bigrams, words
+from knowledge_base.articles import changes_since, get_version, list_synonym_groups
 from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.models import Article
-from knowledge_base.articles import changes_since, get_version, list_synonym_groups
 from knowledge_base.snippets import highlight, snippet
 from knowledge_base.text import fold, markdown_to_plain, normalise_query
 
@@ -74,7 +76,7 @@ class Entry:
     vectors: np.ndarray | None
 
     @classmethod
-    def from_article(cls, a: Article) -> "Entry":
+    def from_article(cls, a: Article) -> Entry:
         return cls(id=a.external_id, title=a.title, questions=list(a.questions or []),
                    category=a.category, status=a.status, tags=list(a.tags or []),
                    plain_text=markdown_to_plain(a.answer)[:4000],
@@ -307,7 +309,7 @@ class KnowledgeBase:
                 self.index.apply({i: self._entries.get(i) for i in ids}, target)
         self._reopen()
 
-    def _reopen(self) -> None:
+    def _reopen(self) -> kb_index.LexicalScorer:
         # The new searcher and scorer are ready before they replace the old ones, which searches
         # in other threads may still hold: those are closed later.
         searcher = self.index.searcher()
@@ -323,6 +325,7 @@ class KnowledgeBase:
             else:
                 keep.append((retired_at, old))
         self._retired = keep
+        return scorer
 
     def _searcher_ok(self) -> bool:
         searcher = self._searcher
@@ -359,6 +362,9 @@ class KnowledgeBase:
         between the two drops lexical hits that are not in its entries, so it stays consistent.
         """
         entries, scorer, dense = self._entries, self._scorer, self._dense
+        if scorer is None:  # closed: open a searcher again (what the retry after a failed search does)
+            with self._lock:
+                scorer = self._reopen()
         if dense is None or dense.source is not entries:
             with self._dense_lock:  # build the vectors matrix once per entries, not once per thread
                 dense = self._dense
@@ -440,17 +446,17 @@ class KnowledgeBase:
         """Per field, the query terms rare enough to be worth their postings (see MAX_DF)."""
         total = max(1, searcher.doc_count())
         out: dict[str, list[tuple[str, float]]] = {}
-        for field in kb_index.BIGRAM_FIELDS:
-            limit = MAX_DF.get(field)
+        for name in kb_index.BIGRAM_FIELDS:
+            limit = MAX_DF.get(name)
             if limit is None or total < MIN_DOCS_TO_PRUNE:
-                out[field] = terms
+                out[name] = terms
                 continue
-            scored = [(searcher.doc_frequency(field, t), t, w) for t, w in terms]
+            scored = [(searcher.doc_frequency(name, t), t, w) for t, w in terms]
             kept = [(t, w) for df, t, w in scored if 0 < df <= limit * total]
-            if len(kept) < 2 and field != "body":
+            if len(kept) < 2 and name != "body":
                 # Keep the rarest terms that occur at all, so a query never goes blank.
                 kept = [(t, w) for _df, t, w in sorted(x for x in scored if x[0] > 0)[:2]]
-            out[field] = kept
+            out[name] = kept
         return out
 
     def _rank(self, result: SearchResult, entries: dict[str, Entry], scorer: kb_index.LexicalScorer,

@@ -7,8 +7,8 @@ whose synonym is 贷记卡, must not mark the 记卡 inside 借记卡.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import Iterable
 
 from knowledge_base.analysis import words
 from knowledge_base.text import TOKEN_RUN, fold_aligned

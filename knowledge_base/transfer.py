@@ -11,16 +11,26 @@ import io
 import json
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
 from knowledge_base.articles import FIELDS, RowError
 from sandbox.errors import ValidationFailed
+from sandbox.safe_load import (
+    UnsafeInput,
+    YamlLimits,
+    ZipLimits,
+    bad_text_reason,
+    check_zip,
+    iter_csv,
+    load_json,
+    load_yaml,
+    yaml_error_line,
+)
 from sandbox.spreadsheet import restore_cell, write_csv, write_xlsx
-from sandbox.safe_load import (UnsafeInput, YamlLimits, ZipLimits, bad_text_reason, check_zip, load_json, load_yaml,
-                               iter_csv, yaml_error_line)
 
 FORMATS = ("jsonl", "csv", "yaml", "xlsx")
 BINARY_FORMATS = ("xlsx",)
@@ -140,7 +150,8 @@ def _split_cell(value: str) -> Any:
 
 
 def _parse_csv(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
-    rows, errors = [], []
+    rows: list[tuple[int, Any]] = []
+    errors: list[RowError] = []
     records = iter_csv(text)
     try:
         try:
@@ -165,7 +176,7 @@ def _parse_csv(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
 
 def _table_record(header: list[str], cells: Sequence[str]) -> dict[str, Any]:
     """One CSV/XLSX row as a raw record (list cells split, empty optional cells dropped)."""
-    record: dict[str, Any] = dict(zip(header, cells))
+    record: dict[str, Any] = dict(zip(header, cells, strict=False))
     for name in LIST_FIELDS:
         if name in record:
             record[name] = _split_cell(record[name])
@@ -249,7 +260,7 @@ def _parse_yaml(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
         return [], []
     if not isinstance(data, list) or node is None or not hasattr(node, "value"):
         return [], [RowError(1, "YAML 文件的顶层必须是文章列表")]
-    return [(item_node.start_mark.line + 1, item) for item_node, item in zip(node.value, data)], []
+    return [(item_node.start_mark.line + 1, item) for item_node, item in zip(node.value, data, strict=True)], []
 
 
 def dump(records: Sequence[dict[str, Any]], fmt: str) -> str:

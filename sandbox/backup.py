@@ -20,11 +20,12 @@ import base64
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, LargeBinary, Numeric, Table, Time, text
 from sqlalchemy.engine import Connection, Engine
@@ -90,8 +91,8 @@ def encode_value(kind: str, value: Any) -> Any:
         return None
     if kind == "datetime":
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat()
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
     if kind in ("date", "time"):
         return value.isoformat()
     if kind == "decimal":
@@ -108,7 +109,7 @@ def decode_value(kind: str, value: Any) -> Any:
         return None
     if kind == "datetime":
         moment = datetime.fromisoformat(value)
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     if kind == "date":
         return date.fromisoformat(value)
     if kind == "time":
@@ -140,7 +141,7 @@ def backup(engine: Engine, path: Path, now: datetime,
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
-    info = BackupInfo(revision=None, created_at=now.astimezone(timezone.utc).isoformat())
+    info = BackupInfo(revision=None, created_at=now.astimezone(UTC).isoformat())
     try:
         with engine.connect().execution_options(**options) as conn, conn.begin():
             info.revision = _revision(conn)
@@ -155,7 +156,7 @@ def backup(engine: Engine, path: Path, now: datetime,
                     order = [c for c in table.primary_key.columns] or columns
                     rows = []
                     for row in conn.execute(table.select().order_by(*order)):
-                        rows.append([encode_value(k, v) for k, v in zip(kinds, row)])
+                        rows.append([encode_value(k, v) for k, v in zip(kinds, row, strict=True)])
                     body = {"table": table.name, "columns": [c.name for c in columns], "rows": rows}
                     zf.writestr(f"tables/{table.name}.json", json.dumps(body, ensure_ascii=False))
                     info.tables[table.name] = len(rows)
@@ -211,8 +212,9 @@ def inspect(path: Path) -> BackupInfo:
 
 def check_revision(backup_revision: str | None, current: str | None) -> None:
     """Refuse a backup this code cannot read: from a newer (unknown) revision, or a future one."""
-    from sandbox.migrate import alembic_config
     from alembic.script import ScriptDirectory
+
+    from sandbox.migrate import alembic_config
 
     if backup_revision == current:
         return
@@ -255,7 +257,7 @@ def _rows_for(zf: zipfile.ZipFile, table: Table) -> list[dict[str, Any]]:
     for raw in body.get("rows") or []:
         if len(raw) != len(columns):
             raise ValidationFailed(f"备份中表 {table.name} 的一行列数不符。", code="bad_backup")
-        out.append({c: decode_value(k, v) for c, k, v in zip(columns, kinds, raw)})
+        out.append({c: decode_value(k, v) for c, k, v in zip(columns, kinds, raw, strict=True)})
     return out
 
 
@@ -305,7 +307,8 @@ def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
             sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
                                     {"t": table.name, "c": column.name}).scalar()
             if sequence:
-                conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, false)'),
+                conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, '
+                                  'false)'),
                              {"s": sequence})
 
 

@@ -10,8 +10,8 @@ through ``sandbox.timefmt.load_zone`` and only changes how pages print times.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Protocol, overload
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -26,16 +26,16 @@ class SystemClock:
     """The real wall clock, in UTC."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
     """A clock that only moves when told to; for tests and rehearsals."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc)
+        self._now = start or datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
         if self._now.tzinfo is None:
-            self._now = self._now.replace(tzinfo=timezone.utc)
+            self._now = self._now.replace(tzinfo=UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -50,14 +50,20 @@ class FixedClock:
 
     def set(self, when: datetime) -> None:
         with self._lock:
-            self._now = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+            self._now = when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """Databases such as SQLite hand back naive datetimes; we store UTC, so label them."""
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def local_iso(moment: datetime) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from sandbox.errors import ConfigurationError
 from sandbox.timefmt import DEFAULT_TIMEZONE, load_zone

@@ -9,17 +9,17 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from sandbox.users import services as accounts
 from sandbox.db import check_connection, import_all_models
 from sandbox.meta import get_meta, set_meta
 from sandbox.migrate import current_revision, upgrade
 from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, TRAINER
 from sandbox.runtime import Runtime
+from sandbox.users import services as accounts
 
 SEEDED_KEY = "seeded_at"
 DEMO_LOGINS_FILE = "demo-logins.txt"

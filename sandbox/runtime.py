@@ -6,8 +6,9 @@ scripts build their own from the same settings.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy.orm import Session
 

@@ -26,9 +26,10 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 

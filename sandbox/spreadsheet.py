@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 # What makes a spreadsheet evaluate a cell: = + - @ and the tab / carriage return that some
 # programs skip before looking for them.

@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import Literal
 
 INSTALL_COMMAND = "apt-get install chromium fonts-wqy-microhei"
 REQUIRE_VARIABLE = "BANKDRILL_REQUIRE_BROWSER"

@@ -11,23 +11,33 @@ and can no longer be accepted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sandbox.users.models import User
 from sandbox.bank.masking import mask_name, redact
 from sandbox.clock import Clock
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from sandbox.users.models import User
 from workorders import services
 from workorders.models import Handoff, HandoffMessage
 from workorders.services import Actor, iso
 from workorders.vocab import (
-    CALLBACK_CATEGORY, CALLBACK_QUEUE, CALLBACK_TYPES, DEFAULT_QUEUE, MAX_NOTE, MAX_SUMMARY_FIELD,
-    MAX_TRANSCRIPT_ENTRIES, MAX_TRANSCRIPT_TEXT, MOODS, QUEUES, VERIFICATION_STATUSES,
+    CALLBACK_CATEGORY,
+    CALLBACK_QUEUE,
+    CALLBACK_TYPES,
+    DEFAULT_QUEUE,
+    MAX_NOTE,
+    MAX_SUMMARY_FIELD,
+    MAX_TRANSCRIPT_ENTRIES,
+    MAX_TRANSCRIPT_TEXT,
+    MOODS,
+    QUEUES,
+    VERIFICATION_STATUSES,
     VISIBILITY_CUSTOMER,
 )
 

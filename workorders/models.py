@@ -60,7 +60,7 @@ class WorkOrder(Base):
     # Bumped by every change; the first statement of a change, so it takes the row lock.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    history: Mapped[list["WorkOrderHistory"]] = relationship(
+    history: Mapped[list[WorkOrderHistory]] = relationship(
         back_populates="order", order_by="WorkOrderHistory.id", cascade="all, delete-orphan")
 
 
@@ -106,7 +106,7 @@ class Handoff(Base):
     callback_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), nullable=True)
 
     callback_order: Mapped[WorkOrder | None] = relationship()
-    messages: Mapped[list["HandoffMessage"]] = relationship(
+    messages: Mapped[list[HandoffMessage]] = relationship(
         back_populates="handoff", order_by="HandoffMessage.id", cascade="all, delete-orphan")
 
 

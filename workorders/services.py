@@ -9,11 +9,13 @@ on SQLite) so concurrent changes to one order serialise instead of losing update
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, false, not_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,9 +26,24 @@ from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from workorders import sla, states
 from workorders.models import WorkOrder, WorkOrderCounter, WorkOrderHistory
 from workorders.vocab import (
-    CATEGORIES, CONTACT_REACHED, CONTACT_RESULTS, DEFAULT_PRIORITY, DEFAULT_QUEUE, DEFAULT_TYPE,
-    MAX_ASSIGNEE, MAX_DESCRIPTION, MAX_NOTE, MAX_TITLE, PRIORITIES, QUEUES, SATISFACTION,
-    SATISFIED, TYPES, UNSATISFIED, VISIBILITIES, VISIBILITY_CUSTOMER, VISIBILITY_INTERNAL,
+    CATEGORIES,
+    CONTACT_REACHED,
+    CONTACT_RESULTS,
+    DEFAULT_PRIORITY,
+    DEFAULT_QUEUE,
+    DEFAULT_TYPE,
+    MAX_ASSIGNEE,
+    MAX_DESCRIPTION,
+    MAX_NOTE,
+    MAX_TITLE,
+    PRIORITIES,
+    QUEUES,
+    SATISFACTION,
+    SATISFIED,
+    TYPES,
+    VISIBILITIES,
+    VISIBILITY_CUSTOMER,
+    VISIBILITY_INTERNAL,
 )
 
 NUMBER_RE = re.compile(r"^WO\d{8}-\d{4,}$")
@@ -43,7 +60,7 @@ class Actor:
     label: str
 
     @classmethod
-    def of(cls, user: Any) -> "Actor":
+    def of(cls, user: Any) -> Actor:
         return cls(user_id=user.id, role=user.role, label=user.label)
 
     @property
@@ -112,7 +129,7 @@ def parse_time(value: Any, field: str, label: str) -> datetime | None:
                                    code="invalid_time", details={"field": field}) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=BEIJING)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def positive_int(value: Any, field: str, label: str) -> int | None:
@@ -159,12 +176,9 @@ def allocate_number(session: Session, now: datetime) -> str:
     """
     day = china_date(now)
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(dialect)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(WorkOrderCounter).values(day=day, value=1)
             .on_conflict_do_update(index_elements=[WorkOrderCounter.day],
                                    set_={"value": WorkOrderCounter.value + 1})
@@ -632,7 +646,7 @@ FIELD_NAMES = {"status": "状态", "assignee": "处理人", "resolution_note": "
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat() if value else None
+    return value.astimezone(UTC).isoformat() if value else None
 
 
 def history_to_dict(row: WorkOrderHistory) -> dict[str, Any]:

@@ -7,8 +7,9 @@ and each edge lists the fields it requires (checked by :func:`missing_fields`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from sandbox.errors import IllegalTransition, ValidationFailed
 

@@ -34,7 +34,7 @@ _lock = threading.Lock()
 ACCEPTED: list[dict] = []  # every 201 this process saw (messages, work orders)
 
 
-def staggered_pacing(user: "Candidate") -> float:
+def staggered_pacing(user: Candidate) -> float:
     """One step every PACING_S seconds on the user's own beat.
 
     Locust's constant_pacing measures from when the user was created, and locust creates each

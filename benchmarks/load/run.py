@@ -30,6 +30,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from sandbox.devtools.pgcluster import PrivateCluster, free_port  # noqa: E402
+
 TARGET_P95_MS = 200
 TARGETED = ("GET /conversations/{id}/messages", "GET /kb/search")
 
@@ -64,10 +65,10 @@ def prepare(home: Path, url: str, users: int) -> dict:
     """Initialise the instance and create ``users`` candidates with tokens (domain functions)."""
     env = {**os.environ, "BANKDRILL_HOME": str(home), "BANKDRILL_DATABASE_URL": url}
     subprocess.run(bankdrill_cmd() + ["init"], env=env, check=True, stdout=subprocess.DEVNULL)
-    from sandbox.users.services import create_user, issue_token
-    from sandbox.roles import CANDIDATE
     from sandbox.app import create_app
     from sandbox.drill.facts import customer_facts
+    from sandbox.roles import CANDIDATE
+    from sandbox.users.services import create_user, issue_token
 
     app = create_app({"HOME": str(home), "DATABASE_URL": url})
     runtime = app.extensions["bankdrill"]
@@ -83,10 +84,9 @@ def prepare(home: Path, url: str, users: int) -> dict:
 
 def trainer_loop(home: str, url: str, seconds: float, out: str) -> None:
     """A trainer saving an article every 10 s through the KB domain service (no save API yet)."""
+    from knowledge_base import embedding
     from knowledge_base.articles import get_article, save_article
     from sandbox.app import create_app
-
-    from knowledge_base import embedding
 
     runtime = create_app({"HOME": home, "DATABASE_URL": url}).extensions["bankdrill"]
     # A trainer saves through a server that has the model loaded; load it here before the loop,
@@ -272,7 +272,7 @@ def main() -> int:
                "--host", setup["hosts"][0], "--only-summary", "--stop-timeout", "5"]
         spies = []
         if args.profile:
-            for port, p in zip(ports, servers):
+            for port, p in zip(ports, servers, strict=True):
                 spies.append(subprocess.Popen(
                     [shutil.which("py-spy") or str(BIN / "py-spy"), "record", "--pid", str(p.pid), "--rate", "50",
                      "--duration", str(args.duration), "--format", "speedscope", "--idle",
@@ -301,7 +301,8 @@ def main() -> int:
         trainer_result = json.loads((out / "trainer.json").read_text()) if trainer else None
         cpu = [c for c, _ in sampler.samples]
         rss = [r for _, r in sampler.samples]
-        summary = {"lockstep": args.lockstep, "gunicorn": args.gunicorn, "switch_interval": args.switch_interval, "users": args.users, "duration": args.duration, "db": "postgresql" if pg else "sqlite",
+        summary = {"lockstep": args.lockstep, "gunicorn": args.gunicorn, "switch_interval": args.switch_interval,
+                   "users": args.users, "duration": args.duration, "db": "postgresql" if pg else "sqlite",
                    "servers": args.servers, "threads": args.threads, "endpoints": [], "loss": loss,
                    "trainer": trainer_result,
                    "server_cpu_percent": {"mean": round(sum(cpu) / len(cpu), 1) if cpu else None,

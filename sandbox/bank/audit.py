@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sandbox.users.models import User
 from sandbox.bank.models import AuditEntry
 from sandbox.clock import Clock
+from sandbox.users.models import User
 
 
 def record(session: Session, clock: Clock, user: User | None, action: str, *, allowed: bool,

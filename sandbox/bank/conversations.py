@@ -18,14 +18,23 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sandbox.users.models import User
 from sandbox.bank import audit, masking
 from sandbox.bank.identity import identity_state
-from sandbox.bank.models import (CLOSED, OPEN, Account, Conversation, ConversationRef, CreditCard, Customer,
-                                 IdentityCheck, ensure_open)
+from sandbox.bank.models import (
+    CLOSED,
+    OPEN,
+    Account,
+    Conversation,
+    ConversationRef,
+    CreditCard,
+    Customer,
+    IdentityCheck,
+    ensure_open,
+)
 from sandbox.clock import BEIJING, Clock, as_utc, local_iso
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.roles import STAFF_ROLES
+from sandbox.users.models import User
 
 CHANNELS = ("文字", "语音")
 ACCOUNT, CARD = "account", "card"

@@ -16,8 +16,9 @@ from __future__ import annotations
 import copy
 import json
 import random
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sandbox.bank.masking import id_check_digit, luhn_check_digit
 

@@ -30,19 +30,19 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeGuard, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
-from sandbox.users import throttle
-from sandbox.users.models import User
-from sandbox.users.throttle import Policy, Throttled
 from sandbox.bank import audit, masking
-from sandbox.bank.models import (AuditEntry, Conversation, Customer, IdentityCheck, PhoneMessage, SmsCode,
-                                 ensure_open)
+from sandbox.bank.models import AuditEntry, Conversation, Customer, IdentityCheck, PhoneMessage, SmsCode, ensure_open
 from sandbox.clock import Clock, as_utc, local_iso
 from sandbox.errors import Forbidden, IdentityNotVerified, TooManyAttempts, ValidationFailed
 from sandbox.roles import STAFF_ROLES
+from sandbox.users import throttle
+from sandbox.users.models import User
+from sandbox.users.throttle import Policy, Throttled
 
 MAX_FAILURES = 3
 INACTIVITY = timedelta(minutes=15)
@@ -91,11 +91,18 @@ def _check(session: Session, conversation: Conversation) -> IdentityCheck:
     return check
 
 
-def _is_verified(check: IdentityCheck | None, now: datetime) -> bool:
+def _is_verified(check: IdentityCheck | None, now: datetime) -> TypeGuard[IdentityCheck]:
     if check is None or check.locked or check.verified_at is None:
         return False
+    return now - _last_activity(check) <= INACTIVITY
+
+
+def _last_activity(check: IdentityCheck) -> datetime:
+    """When a verified check was last used: its last lookup, else its verification."""
     last = as_utc(check.last_activity_at) or as_utc(check.verified_at)
-    return now - last <= INACTIVITY
+    if last is None:
+        raise ValueError("an unverified identity check has no activity")
+    return last
 
 
 def is_verified(session: Session, clock: Clock, conversation: Conversation) -> bool:
@@ -142,10 +149,12 @@ def identity_state(session: Session, clock: Clock, conversation: Conversation) -
     check = session.scalar(select(IdentityCheck).where(
         IdentityCheck.conversation_id == conversation.id, IdentityCheck.customer_id == conversation.customer_id))
     now = clock.now()
-    verified = _is_verified(check, now)
-    expires = None
-    if verified:
-        expires = local_iso((as_utc(check.last_activity_at) or as_utc(check.verified_at)) + INACTIVITY)
+    verified = False
+    expires = method = None
+    if _is_verified(check, now):
+        verified = True
+        expires = local_iso(_last_activity(check) + INACTIVITY)
+        method = check.method
     failed = check.failed_attempts if check else 0
     key = throttle_key(conversation.owner_id, conversation.customer_id, conversation.drill_id)
     across = throttle.failures(session, clock, key, AGENT_CUSTOMER)
@@ -153,7 +162,7 @@ def identity_state(session: Session, clock: Clock, conversation: Conversation) -
     lock = "conversation" if check and check.locked else ("agent_customer" if wait else None)
     return {"verified": verified, "locked": lock is not None,
             "attempts_left": max(min(MAX_FAILURES - failed, MAX_FAILURES - across), 0),
-            "method": check.method if verified else None, "expires_at": expires,
+            "method": method, "expires_at": expires,
             "lock": lock, "retry_after": wait if lock == "agent_customer" else None}
 
 
@@ -273,7 +282,7 @@ def _sms_matches(session: Session, conversation: Conversation, code: str, now: d
     claimed = session.execute(update(SmsCode).where(SmsCode.id == latest.id, SmsCode.used_at.is_(None))
                               .values(used_at=now).execution_options(synchronize_session=False))
     session.refresh(latest)
-    return claimed.rowcount == 1
+    return cast("CursorResult[Any]", claimed).rowcount == 1  # an UPDATE's result is a CursorResult
 
 
 def verify(session: Session, clock: Clock, conversation: Conversation, user: User, payload: dict) -> VerifyResult:
@@ -360,7 +369,7 @@ def require_verified(session: Session, clock: Clock, conversation: Conversation,
         reason = "verification_expired" if lapsed else "identity_not_verified"
         audit.record(session, clock, user, action, allowed=False, conversation_id=conversation.id,
                      customer_id=conversation.customer_id, target_ref=target_ref, reason=reason)
-        if lapsed and not watcher:
+        if check is not None and lapsed and not watcher:
             check.verified_at = None
             message = "身份核验已超时（15 分钟无操作），请重新核验后再查询。"
         elif check is not None and check.locked:

@@ -28,16 +28,34 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from sandbox.users.models import User
 from sandbox.bank import audit, masking
-from sandbox.bank.conversations import (ACCOUNT, CARD, age_on, customer_summary, get_customer, refs_for,
-                                        resolve_ref, salutation)
+from sandbox.bank.conversations import (
+    ACCOUNT,
+    CARD,
+    age_on,
+    customer_summary,
+    get_customer,
+    refs_for,
+    resolve_ref,
+    salutation,
+)
 from sandbox.bank.identity import require_verified
-from sandbox.bank.models import (Account, CardTransaction, Conversation, CreditCard, Customer, Holding,
-                                 Instalment, Product, StatusOverride, Transaction)
+from sandbox.bank.models import (
+    Account,
+    CardTransaction,
+    Conversation,
+    CreditCard,
+    Customer,
+    Holding,
+    Instalment,
+    Product,
+    StatusOverride,
+    Transaction,
+)
 from sandbox.clock import BEIJING, Clock, local_iso
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.roles import STAFF_ROLES
+from sandbox.users.models import User
 
 LOSS_STATUS = "挂失"
 FROZEN_STATUSES = ("冻结", "挂失")
@@ -183,7 +201,7 @@ def account_transactions(session: Session, clock: Clock, conversation: Conversat
     if date_from and date_to and date_from > date_to:
         raise ValidationFailed("开始日期不能晚于结束日期。", code="invalid_date_range")
     account_id, shown = _target(session, clock, conversation, user, "transactions", ACCOUNT, ref)
-    account = session.get(Account, account_id)
+    account = session.get_one(Account, account_id)
     query = select(Transaction).where(Transaction.account_id == account_id)
     if date_from:
         query = query.where(Transaction.at >= datetime.combine(date_from, time(), BEIJING))
@@ -215,7 +233,7 @@ def list_cards(session: Session, clock: Clock, conversation: Conversation, user:
 def card_status(session: Session, clock: Clock, conversation: Conversation, user: User, ref: object) -> dict:
     """卡片状态: the card with its annual fee and its recent transactions."""
     card_id, shown = _target(session, clock, conversation, user, "card_status", CARD, ref)
-    card = session.get(CreditCard, card_id)
+    card = session.get_one(CreditCard, card_id)
     body = _card_item(session, conversation, card, shown)
     fee = card.annual_fee or {}
     body["opened"] = _day(card.opened)
@@ -230,7 +248,7 @@ def card_status(session: Session, clock: Clock, conversation: Conversation, user
 def card_bill(session: Session, clock: Clock, conversation: Conversation, user: User, ref: object) -> dict:
     """本期账单 (amount, minimum payment, due date, breakdown) and the card's instalments."""
     card_id, shown = _target(session, clock, conversation, user, "bill", CARD, ref)
-    card = session.get(CreditCard, card_id)
+    card = session.get_one(CreditCard, card_id)
     b = card.bill
     bill = None
     if b is not None:
@@ -262,7 +280,8 @@ def freeze(session: Session, clock: Clock, conversation: Conversation, user: Use
         raise ValidationFailed("只能挂失账户或信用卡。", code="invalid_kind")
     action = f"freeze_{kind}"
     target_id, shown = _target(session, clock, conversation, user, action, kind, ref)
-    row = session.get(Account if kind == ACCOUNT else CreditCard, target_id)
+    row: Account | CreditCard = (session.get_one(Account, target_id) if kind == ACCOUNT
+                                 else session.get_one(CreditCard, target_id))
     current = effective_status(session, conversation, kind, target_id, row.status)
     if current in FROZEN_STATUSES:
         audit.record(session, clock, user, action, allowed=False, conversation_id=conversation.id,
@@ -342,7 +361,7 @@ def reveal(session: Session, clock: Clock, user: User, customer_code: object, fi
         target = field
     else:
         accounts, cards = _customer_refs(session, customer)
-        rows = dict(accounts if field == "account" else cards)
+        rows: dict[str, Account | CreditCard] = dict(accounts) if field == "account" else dict(cards)
         if shown not in rows:
             audit.record(session, clock, user, "reveal", allowed=False, customer_id=customer.id,
                          target_ref=shown or field, reason="unknown_ref")

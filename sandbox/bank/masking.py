@@ -31,7 +31,8 @@ _DIGITS = re.compile(r"\D")
 CARD_RE = re.compile(r"(?<![\dA-Za-z])\d{16,19}(?![\dA-Za-z])")
 ID_RE = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 MOBILE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "尉迟", "长孙", "宇文", "司徒", "夏侯", "公孙")
+_COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "尉迟", "长孙", "宇文", "司徒",
+                      "夏侯", "公孙")
 
 
 def mask_card(number: str | None) -> str:
@@ -112,7 +113,7 @@ _ID_CHECK = "10X98765432"
 
 def id_check_digit(first17: str) -> str:
     """GB 11643 check character for the first 17 digits of an ID number."""
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
 
 
 def id_number_valid(number: str) -> bool:
@@ -251,7 +252,7 @@ def _chain_hits(groups: list[tuple[int, int, str]], kinds: list[str], x_end: int
             x = x_end is not None and j == n - 1
             kind = _classify(digits, x)
             if kind:
-                end = x_end if x and kind == "id_number" else groups[j][1]
+                end = x_end if x_end is not None and x and kind == "id_number" else groups[j][1]
                 candidates.append((len(digits), i, j, kind, _masked(kind, digits, x), end))
     hits: list[tuple[int, int, str, str]] = []
     taken: set[int] = set()
@@ -386,7 +387,7 @@ def redact_data(value: Any) -> Any:
         return value if all(out[k] is value[k] for k in value) else out
     if isinstance(value, (list, tuple)):
         items = [redact_data(v) for v in value]
-        if all(a is b for a, b in zip(items, value)):
+        if all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return items if isinstance(value, list) else tuple(items)
     return value

@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sandbox.db import Base, UTCDateTime
@@ -47,9 +46,9 @@ class Customer(Base):
     drill_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     template_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
-    accounts: Mapped[list["Account"]] = relationship(back_populates="customer", order_by="Account.id")
-    cards: Mapped[list["CreditCard"]] = relationship(back_populates="customer", order_by="CreditCard.id")
-    holdings: Mapped[list["Holding"]] = relationship(back_populates="customer", order_by="Holding.id")
+    accounts: Mapped[list[Account]] = relationship(back_populates="customer", order_by="Account.id")
+    cards: Mapped[list[CreditCard]] = relationship(back_populates="customer", order_by="CreditCard.id")
+    holdings: Mapped[list[Holding]] = relationship(back_populates="customer", order_by="Holding.id")
 
 
 class Account(Base):
@@ -106,8 +105,8 @@ class CreditCard(Base):
     annual_fee: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     customer: Mapped[Customer] = relationship(back_populates="cards")
-    bill: Mapped["CardBill | None"] = relationship(back_populates="card", uselist=False)
-    instalments: Mapped[list["Instalment"]] = relationship(order_by="Instalment.id")
+    bill: Mapped[CardBill | None] = relationship(back_populates="card", uselist=False)
+    instalments: Mapped[list[Instalment]] = relationship(order_by="Instalment.id")
 
 
 class CardBill(Base):

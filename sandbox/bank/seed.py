@@ -8,7 +8,7 @@ the file are Beijing time without an offset; they are stored as UTC.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,20 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from sandbox.bank.models import (Account, CardBill, CardTransaction, CreditCard, Customer, Holding, Instalment,
-                                 Product, Transaction)
+from sandbox.bank.models import (
+    Account,
+    CardBill,
+    CardTransaction,
+    CreditCard,
+    Customer,
+    Holding,
+    Instalment,
+    Product,
+    Transaction,
+)
 from sandbox.clock import BEIJING, local_iso  # noqa: F401  (local_iso re-exported for old callers)
 from sandbox.errors import ConfigurationError
+
 
 def default_path() -> Path:
     import seed_data
@@ -36,7 +46,7 @@ def parse_local(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=BEIJING)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _money(value: Any) -> Decimal:

@@ -41,8 +41,8 @@ def backup(file: Path) -> None:
 @with_appcontext
 def restore(file: Path, yes: bool) -> None:
     """用备份替换本实例的全部数据（一个事务内完成），然后重建检索索引。"""
-    from knowledge_base.search import get_kb
     from knowledge_base.articles import bump_version
+    from knowledge_base.search import get_kb
 
     runtime = _runtime()
     try:

@@ -31,7 +31,7 @@ def _print_report(report: InitReport) -> None:
     for step in report.steps:
         click.echo(f"  · {step}")
     if report.demo_logins:
-        click.echo("演示账号（也保存在实例目录的 %s 中）：" % DEMO_LOGINS_FILE)
+        click.echo(f"演示账号（也保存在实例目录的 {DEMO_LOGINS_FILE} 中）：")
         for username, role, password in report.demo_logins:
             label = ROLES.get(role, role)
             click.echo(f"  {label}{'　' * (3 - len(label))}  {username:<12} 密码 {password}")

@@ -9,8 +9,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from knowledge_base import evaluate as kb_eval
 from knowledge_base import articles, transfer
+from knowledge_base import evaluate as kb_eval
 from knowledge_base.categories import CATEGORIES
 from knowledge_base.search import get_kb
 from sandbox.cli.errors import CommandError

@@ -28,7 +28,8 @@ def list_() -> None:
     runtime = current_app.extensions["bankdrill"]
     with runtime.transaction() as s:
         for r in s.scalars(select(Round).order_by(Round.id)):
-            click.echo(f"{r.id:>4}  {exam.STATUS_LABELS[r.status]:<4} 加入码 {r.join_code}  考生 {len(r.candidates):>3}  {r.name}")
+            click.echo(f"{r.id:>4}  {exam.STATUS_LABELS[r.status]:<4} 加入码 {r.join_code}  "
+                       f"考生 {len(r.candidates):>3}  {r.name}")
 
 
 @round_group.command("export")

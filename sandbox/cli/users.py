@@ -10,10 +10,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from sandbox.users import services as accounts
 from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
 from sandbox.roles import ROLES
+from sandbox.users import services as accounts
 
 
 @click.group("users")

@@ -54,7 +54,7 @@ class PrivateCluster:
         argv = ["su", "postgres", "-s", "/bin/sh", "-c", cmd] if self.as_postgres else ["/bin/sh", "-c", cmd]
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
 
-    def init(self) -> "PrivateCluster":
+    def init(self) -> PrivateCluster:
         """initdb, start, and create the ``bankdrill`` database."""
         self._run(f"{self.bin}/initdb -A trust -U postgres -E UTF8 --locale=C.UTF-8 -D {self.dir}/data")
         self.start()

@@ -16,10 +16,11 @@ truths in ``FORBIDDEN_CLAIMS`` that hold in every scenario) are wrong claims.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sandbox.dialogue.rules import negation_parity
 from sandbox.dialogue.text import chinese_number, normalise, sentences, split_clauses
@@ -62,7 +63,8 @@ _DATE_RE = re.compile(
     r"(?:(?P<y>20\d\d)\s*[年\-/.]\s*)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:月|[\-/.])\s*"
     r"(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|号)?")
 _DAY_ONLY_RE = re.compile(r"(?:(?P<rel>本月|这个月|下个月|下月)\s*)?(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*号")
-_NOT_MONEY_AFTER = re.compile(r"\s*(?:年|月|日|号|天|期|位|个|次|%|％|倍|小时|分钟|分|秒|岁|笔|张|家|人|点|级|条|项|楼|层|栋|室|:|：|/|-|\.\d)")
+_NOT_MONEY_AFTER = re.compile(r"\s*(?:年|月|日|号|天|期|位|个|次|%|％|倍|小时|分钟|分|秒|岁|笔|张|家|人|点|级|条|项|"
+                              r"楼|层|栋|室|:|：|/|-|\.\d)")
 _RANGE_RE = re.compile(r"[rc]\s*[1-5一二三四五]\s*(?:到|至|~|～|-|—)\s*[rc]?\s*[1-5一二三四五]")
 _LEVEL_RE = re.compile(r"(?<![a-z])(?P<l>[rc])\s*(?P<n>[1-5一二三四五])(?![0-9])")
 
@@ -315,7 +317,7 @@ class Proposition:
         return _predicate_parity(normalise(self.text), self.groups[-1]) if self.groups else 0
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], default_id: str = "") -> "Proposition":
+    def from_dict(cls, data: dict[str, Any], default_id: str = "") -> Proposition:
         groups = tuple(tuple(str(w) for w in g) for g in data.get("groups") or [])
         return cls(str(data.get("id") or default_id), str(data.get("text") or ""), groups,
                    str(data.get("severity") or "soft"), str(data.get("note") or ""))
@@ -372,8 +374,8 @@ FORBIDDEN_CLAIMS: tuple[Proposition, ...] = (
     _p("minimum-no-interest", "只还最低还款额不会产生利息",
        ("最低", "只还一部分", "只还部分", "剩下的", "剩余", "没还的", "未还"), ("利息", "计息", "免息", "息"),
        note="只还最低还款额不享受免息，未还部分按日计息"),
-    _p("loss-report-permanent", "临时挂失长期有效", ("挂失",), ("长期有效", "一直有效", "永久有效", "不会失效", "一直管用", "永远有效",
-                                                          "长期管用", "不用再办", "不用去网点", "不需要去网点"),
+    _p("loss-report-permanent", "临时挂失长期有效", ("挂失",), ("长期有效", "一直有效", "永久有效", "不会失效", "一直管用",
+                                                          "永远有效", "长期管用", "不用再办", "不用去网点", "不需要去网点"),
        note="临时挂失有效期有限（一般为5天），之后须到网点办理正式挂失"),
     _p("instalment-no-fee", "分期没有手续费", ("分期",), ("手续费", "费用", "利息", "收费")),
     _p("fake-risk-test", "把风险测评选高", ("测评", "风险承受", "问卷", "评估", "c5", "c4", "等级"),

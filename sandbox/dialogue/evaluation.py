@@ -7,7 +7,8 @@ utterance as a single clause, so the figures are those the rubric relies on.
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -28,9 +29,9 @@ def evaluate(examples: Sequence[Example], model: ActModel | None, split: str = "
     predicted = [classify(e.text, model) for e in held]
     per_act: dict[str, dict[str, float]] = {}
     for act in ACTS:
-        tp = sum(1 for e, p in zip(held, predicted) if p == act and e.act == act)
-        fp = sum(1 for e, p in zip(held, predicted) if p == act and e.act != act)
-        fn = sum(1 for e, p in zip(held, predicted) if p != act and e.act == act)
+        tp = sum(1 for e, p in zip(held, predicted, strict=True) if p == act and e.act == act)
+        fp = sum(1 for e, p in zip(held, predicted, strict=True) if p == act and e.act != act)
+        fn = sum(1 for e, p in zip(held, predicted, strict=True) if p != act and e.act == act)
         support = tp + fn
         precision = tp / (tp + fp) if tp + fp else (1.0 if support == 0 else 0.0)
         recall = tp / support if support else 1.0
@@ -39,8 +40,9 @@ def evaluate(examples: Sequence[Example], model: ActModel | None, split: str = "
                         "support": support}
     present = [a for a in ACTS if per_act[a]["support"]]
     macro = float(np.mean([per_act[a]["f1"] for a in present])) if present else 0.0
-    accuracy = sum(1 for e, p in zip(held, predicted) if p == e.act) / len(held) if held else 0.0
-    errors = [{"id": e.id, "text": e.text, "act": e.act, "read_as": p} for e, p in zip(held, predicted) if p != e.act]
+    accuracy = sum(1 for e, p in zip(held, predicted, strict=True) if p == e.act) / len(held) if held else 0.0
+    errors = [{"id": e.id, "text": e.text, "act": e.act, "read_as": p}
+              for e, p in zip(held, predicted, strict=True) if p != e.act]
     return {"split": split, "examples": len(held), "accuracy": round(accuracy, 3), "macro_f1": round(macro, 3),
             "acts": per_act, "errors": errors, "targets": targets_met(per_act, macro)}
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -132,7 +132,7 @@ class ActModel:
                             classes=np.array(json.dumps(self.classes)), encoder_weight=np.float32(self.encoder_weight))
 
     @classmethod
-    def load(cls, path: Path) -> "ActModel":
+    def load(cls, path: Path) -> ActModel:
         with np.load(path, allow_pickle=False) as data:
             terms = json.loads(str(data["terms"]))
             classes = json.loads(str(data["classes"]))

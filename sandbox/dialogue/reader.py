@@ -11,13 +11,20 @@ model's next-best act.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from sandbox.dialogue.acts import act_label
 from sandbox.dialogue.model import ActModel, shipped_model
-from sandbox.dialogue.rules import (asks_for_secret, could_ask_for_secret, promises, strict_secret, tone,
-                                   warns_about_secret)
+from sandbox.dialogue.rules import (
+    asks_for_secret,
+    could_ask_for_secret,
+    promises,
+    strict_secret,
+    tone,
+    warns_about_secret,
+)
 from sandbox.dialogue.text import Clause, normalise, split_clauses
 
 MAX_CHARS = 2000
@@ -132,7 +139,8 @@ def read_clauses(clauses: Sequence[Clause], model: ActModel | None = None) -> li
 
 
 # "系统刚发了一条6位动态码，麻烦您把它回复到对话框里": the request points back at the code.
-_REFERRING_REQUEST = re.compile(r"(?:把|将)?(?:它|这个|那个|这串|那串|这组|那组)?[^，,。]{0,6}(?:回复|发|报|念|告诉|输入|填)[^，,。]{0,6}"
+_REFERRING_REQUEST = re.compile(r"(?:把|将)?(?:它|这个|那个|这串|那串|这组|那组)?[^，,。]{0,6}"
+                                r"(?:回复|发|报|念|告诉|输入|填)[^，,。]{0,6}"
                                 r"(?:对话框|聊天|我|这里|这边|坐席|客服)")
 
 

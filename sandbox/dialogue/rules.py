@@ -18,7 +18,8 @@ import re
 _NOT_NEGATION = re.compile(r"不好意思|不客气|不用客气|不仅|不但|不过|无论|不管|不论|毫无疑问|不久|不少|不错|未来|不断|"
                            r"别的|别人|特别|区别|类别|级别|分别|差别|识别|告别|个别|性别|没还|未还|没有还|未全额|没全额|未按时|没按时|未付|没付|未结清|没还清|未出账|"
                            r"未偿还|没偿还|未归还|未缴|未清偿|尚未|仍未|还未|未到账")
-_NEGATOR = re.compile(r"不|没|无|别|勿|莫|休|绝不|切勿|请勿|千万别|不要|不用|无需|不必|不得|不能|不会|不可|谨防|严禁|禁止|防止|避免|警惕|小心")
+_NEGATOR = re.compile(r"不|没|无|别|勿|莫|休|绝不|切勿|请勿|千万别|不要|不用|无需|不必|不得|不能|不会|不可|"
+                      r"谨防|严禁|禁止|防止|避免|警惕|小心")
 
 
 def _mask_fixed(text: str) -> str:
@@ -98,10 +99,12 @@ _SECRET_LOOSE = re.compile(r"(?<![号条二维])码|口令|令牌|数字|三位|
 # Identity details are not secrets: "请告诉我您的姓名、身份证号码后六位" asks for identity.
 _IDENTITY_WORDS = re.compile(r"姓名|名字|身份证|证件|手机号|尾号|后四位|后六位|后4位|后6位")
 # Reported speech or what already happened: "您说验证码已经告诉过对方" asks nothing of the customer.
-_REPORTED = re.compile(r"已经|已将|已把|已泄露|已告知|已被|已发|已下发|发送到您|发到您|泄露了|被骗|鉴于|(?:告诉|告知|给|念|报|发)(?:了|过)?(?:给)?(?:对方|骗子|别人|他|她)|"
+_REPORTED = re.compile(r"已经|已将|已把|已泄露|已告知|已被|已发|已下发|发送到您|发到您|泄露了|被骗|鉴于|"
+                       r"(?:告诉|告知|给|念|报|发)(?:了|过)?(?:给)?(?:对方|骗子|别人|他|她)|"
                        r"您说|刚才您|之前您")
 # A request verb or question the model path needs before reading a clause as asking for a secret.
-_REQUEST_CUE = re.compile(r"告诉|告知|(?:发|给|转)(?:给)?(?:我|一下|下|过来)|报|念|读|说(?:一下|下|出|给)|提供|输(?:入)?(?:给我|到对话|在这|一下)|"
+_REQUEST_CUE = re.compile(r"告诉|告知|(?:发|给|转)(?:给)?(?:我|一下|下|过来)|报|念|读|说(?:一下|下|出|给)|提供|"
+                          r"输(?:入)?(?:给我|到对话|在这|一下)|"
                           r"回复|截|拍|多少|是什么|哪几|哪六|吗|[?？]|核对|需要您")
 
 
@@ -172,7 +175,8 @@ _GUARANTEE = re.compile(
     r"(?<![已会将])(?:退|赔|补|返)(?:给)?(?:您|你)(?![的们])|"
     r"全额(?:赔|退|补)|(?:赔|补)(?:给|偿给)(?:您|你)|(?:收益|利息)(?:是)?(?:稳|固定|确定)|亏了(?:算我|我们赔|银行赔)")
 # A clause that warns about, explains or refuses a guarantee is not one.
-_NOT_A_PROMISE = re.compile(r"小心|警惕|谨防|骗|不可信|别信|不要相信|非法|所谓|是指|的意思|不能当成|不能当作|不代表|不等于|不构成|不作为|"
+_NOT_A_PROMISE = re.compile(r"小心|警惕|谨防|骗|不可信|别信|不要相信|非法|所谓|是指|的意思|不能当成|不能当作|"
+                            r"不代表|不等于|不构成|不作为|"
                             r"能不能|是否|退不退|由[^，,。]{1,8}决定|(?:不能|无法|没法|不敢|不可能)(?:向您|跟您|给您)?"
                             r"(?:保证|承诺|打包票)|不承诺|不保证|赔个不是|赔不是|赔礼|(?<!不)可能(?:会)?(?:继续)?(?:亏|跌|损失|波动)|会有损失")
 # Asking, applying, trying: an effort, not a guaranteed outcome (unless a strong word says otherwise).
@@ -203,7 +207,8 @@ def promises(clause: str) -> bool | None:
             if word.startswith("没有") and not re.search(r"本金|亏|赔|损失|收益|产品|理财|投资|基金", clause):
                 continue  # "没有任何风险" about a product, not "没有风险" about a delay
             return True
-        if word.startswith("一定") and not re.match(r"一定(?:能|会|可以|给|帮|让|把)", clause[m.start():]) and re.search(r"(?:您|你|大家|老人家|阿姨|叔叔)[^我，,。]{0,6}$", clause[:m.start()]):
+        if (word.startswith("一定") and not re.match(r"一定(?:能|会|可以|给|帮|让|把)", clause[m.start():])
+                and re.search(r"(?:您|你|大家|老人家|阿姨|叔叔)[^我，,。]{0,6}$", clause[:m.start()])):
             continue  # advice to the customer ("您一定…"), not the agent's guarantee
         if negated(clause, m.start(), window=4) and not word.startswith(("给您", "给你", "帮您", "帮你")):
             hit = False if hit is None else hit

@@ -110,7 +110,8 @@ _CONTENT = re.compile(r"[\u4e00-\u9fff0-9a-z]")
 
 
 # A greeting stands alone even when short: "董阿姨好，别着急" is a greeting and then empathy.
-_GREETING = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}(?<!还)(?<!也)好|您好|你好|大家好)(?:呀|啊|哈|啦)?[!！~～]*$|^(?:早上|上午|中午|下午|晚上)好|"
+_GREETING = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}(?<!还)(?<!也)好|您好|你好|大家好)(?:呀|啊|哈|啦)?[!！~～]*$|"
+                       r"^(?:早上|上午|中午|下午|晚上)好|"
                        r"^(?:您|你)?(?:先)?(?:别着急|别急|别担心|别慌|不要着急|不要担心|不用担心|请放心|放心)(?:啊|哈|哦)?$")
 
 

@@ -14,8 +14,9 @@ customer says, the mood change and the new state. The engine persists it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from sandbox.dialogue.claims import Proposition, match_proposition, read_fact
 from sandbox.dialogue.reader import Reading

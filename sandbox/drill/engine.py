@@ -10,29 +10,45 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from sandbox.clock import Clock
+from knowledge_base.models import Article
 from sandbox.bank.identities import drill_rng, fresh_record
 from sandbox.bank.models import Account, CreditCard, Customer
 from sandbox.bank.seed import insert_customer
-from sandbox.drill.facts import (contains_any, customer_facts, customer_record, fill, identity_variants,
-                                 pool_members, record_facts, states_fact)
-from sandbox.drill.models import (ConversationMessage, Drill, DrillContact, DrillEvent, MessageCounter, Scenario,
-                                  ScenarioVersion)
+from sandbox.clock import Clock
+from sandbox.drill import agenda
+from sandbox.drill.facts import (
+    contains_any,
+    customer_facts,
+    customer_record,
+    fill,
+    identity_variants,
+    pool_members,
+    record_facts,
+    states_fact,
+)
+from sandbox.drill.models import (
+    ConversationMessage,
+    Drill,
+    DrillContact,
+    DrillEvent,
+    MessageCounter,
+    Scenario,
+    ScenarioVersion,
+)
+from sandbox.drill.prior_orders import create_prior_orders
 from sandbox.drill.scenario import LOOKUP_EVENTS, Contact, Rule, ScenarioSpec, Turn, parse_scenario
 from sandbox.errors import Conflict, DrillExpired, Forbidden, NotFound, ValidationFailed
-from sandbox.drill import agenda
-from sandbox.drill.prior_orders import create_prior_orders
 from sandbox.exam.faults import round_faults
-from knowledge_base.models import Article
 from sandbox.scoring.compliance import check_text, findings_for, read
 from sandbox.scoring.rubric import Ev, Log, hard_fails, score_log
 from workorders import vocab
@@ -302,6 +318,13 @@ def get_drill(session: Session, drill_id: int, user_id: int | None = None, for_u
     return drill
 
 
+def _conversation_of(row: DrillContact) -> int:
+    """The contact's conversation id; a contact gets its conversation when it arrives."""
+    if row.conversation_id is None:
+        raise Conflict("该客户尚未接入。", code="contact_not_arrived")
+    return row.conversation_id
+
+
 def contact_for_conversation(session: Session, conversation_id: int) -> DrillContact | None:
     return session.scalar(select(DrillContact).where(DrillContact.conversation_id == conversation_id))
 
@@ -322,10 +345,10 @@ def _say(session: Session, drill: Drill, now: datetime, row: DrillContact, turn:
     if row.channel == "语音":
         asr = fill(turn.asr_text, facts)[:MAX_MESSAGE_CHARS] if turn.asr_text else text
         conf = turn.asr_confidence if turn.asr_confidence is not None else 0.93
-        msg = append_message(session, now, row.conversation_id, "customer", text, kind="audio", asr_text=asr,
+        msg = append_message(session, now, _conversation_of(row), "customer", text, kind="audio", asr_text=asr,
                              asr_confidence=conf)
     else:
-        msg = append_message(session, now, row.conversation_id, "customer", text)
+        msg = append_message(session, now, _conversation_of(row), "customer", text)
     row.last_customer_seq = msg.seq
     row.last_customer_at = now
     record_event(session, drill, now, "message.customer", row, seq=msg.seq, kind=msg.kind, rule=rule_id,
@@ -407,7 +430,9 @@ def _fault_changes(session: Session, drill: Drill, spec: ScenarioSpec, now: date
     ended: set[str] = set()
     for e in session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill.id,
                                                       DrillEvent.type.in_(("fault.started", "fault.ended")))):
-        (started if e.type == "fault.started" else ended).add((e.data or {}).get("key"))
+        key = (e.data or {}).get("key")
+        if key is not None:
+            (started if e.type == "fault.started" else ended).add(key)
     return active, started, ended
 
 
@@ -569,7 +594,7 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
         claimed = {k: fill(v, facts) for k, v in contact.claims.items()}
         # What was said before: a term the agent explained earlier, or the customer used first,
         # needs no explanation now.
-        earlier = [m for m in messages_after(session, row.conversation_id, 0) if m.text]
+        earlier = [m for m in messages_after(session, _conversation_of(row), 0) if m.text]
         agent_before = "".join(m.text for m in earlier if m.speaker == "agent" and m.text != text)
         heard = "".join((m.asr_text or m.text) for m in earlier if m.speaker == "customer")
         findings = findings_for(read(text), agent_before, heard=heard)
@@ -591,10 +616,10 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
     # request comes through (the customer speaks more carefully).
     first_time = set(reaction.identity_parts) - set(given_before)
     if reaction.identity_line is not None and contact.identity_asr and row.channel == "语音" and first_time:
-        heard = {k: fill(str(v), facts) for k, v in contact.identity_asr.items()
-                 if k != "confidence" and k in first_time}
+        misheard = {k: fill(str(v), facts) for k, v in contact.identity_asr.items()
+                    if k != "confidence" and k in first_time}
         claimed = {k: fill(v, facts) for k, v in contact.claims.items()}
-        asr = agenda.identity_reply(reaction.identity_parts, {**facts, **claimed, **heard})
+        asr = agenda.identity_reply(reaction.identity_parts, {**facts, **claimed, **misheard})
         turns[reaction.identity_line] = Turn(reaction.lines[reaction.identity_line], asr,
                                              float(contact.identity_asr.get("confidence", 0.6)))
     said = [_say(session, drill, now, row, turn, facts, "agenda") for turn in turns]
@@ -625,9 +650,9 @@ def post_agent_message(session: Session, clock: Clock, drill: Drill, row: DrillC
     if row.closed:
         raise Conflict("该会话已结束。", code="conversation_closed")
     now = clock.now()
-    earlier = "\n".join(m.text for m in messages_after(session, row.conversation_id, 0) if m.speaker == "agent")
+    earlier = "\n".join(m.text for m in messages_after(session, _conversation_of(row), 0) if m.speaker == "agent")
     findings = check_text(text, earlier)
-    msg = append_message(session, now, row.conversation_id, "agent", text, author_id=author_id)
+    msg = append_message(session, now, _conversation_of(row), "agent", text, author_id=author_id)
     row.last_agent_at = now
     record_event(session, drill, now, "message.agent", row, seq=msg.seq, text=text,
                  flags=[f.to_dict() for f in findings])
@@ -661,9 +686,9 @@ def _customer_confirms_sms(session: Session, clock: Clock, drill: Drill, spec: S
 
     A caller who is not the registered customer (their claimed phone differs) never receives it.
     """
-    from sandbox.users.models import User
     from sandbox.bank import identity
     from sandbox.bank.models import Conversation, PhoneMessage
+    from sandbox.users.models import User
 
     now = clock.now()
     contact = _contact_spec(spec, row)
@@ -676,8 +701,8 @@ def _customer_confirms_sms(session: Session, clock: Clock, drill: Drill, spec: S
     match = _SMS_CODE_RE.search(body or "")
     if match is None:
         return []
-    conversation = session.get(Conversation, row.conversation_id)
-    owner = session.get(User, drill.user_id)
+    conversation = session.get_one(Conversation, _conversation_of(row))
+    owner = session.get_one(User, drill.user_id)
     result = identity.verify(session, clock, conversation, owner, {"method": "sms", "code": match.group(1)})
     said = [_say(session, drill, now, row, Turn("收到短信了，我已经在手机上点了确认。"), facts, "sms-confirmed")]
     if result.verified:

@@ -103,7 +103,7 @@ GIVEN_NAME_HOMOPHONES = {
     "真": "珍", "荣": "容", "容": "荣", "蓉": "容", "成": "诚", "诚": "成", "立": "力", "力": "立", "新": "欣",
     "春": "纯", "秋": "丘", "安": "岸", "亮": "量", "辉": "挥", "涵": "含",
 }
-_CN_SPOKEN = dict(zip("0123456789Xx", "零一二三四五六七八九叉叉"))
+_CN_SPOKEN = dict(zip("0123456789Xx", "零一二三四五六七八九叉叉", strict=True))
 
 
 def identity_variants(name: str, gender: str, id_number: str, phone: str) -> dict[str, str]:
@@ -128,7 +128,8 @@ def identity_variants(name: str, gender: str, id_number: str, phone: str) -> dic
     wrong = tail4[:2] + tail4[3] + tail4[2] if tail4[2] != tail4[3] else tail4[:3] + str((int(tail4[3]) + 1) % 10)
     last6 = id_number[-6:]
     return {"surname": surname, "given_name": given, "title": title, "honorific": surname + title,
-            "name_typo": surname + typo, "name_misheard": SURNAME_CONFUSIONS.get(surname, "王" if surname != "王" else "黄") + given,
+            "name_typo": surname + typo,
+            "name_misheard": SURNAME_CONFUSIONS.get(surname, "王" if surname != "王" else "黄") + given,
             "phone_last4_wrong": wrong, "id_last6_spoken": "".join(_CN_SPOKEN.get(ch, ch) for ch in last6),
             "id_last6_dropped": last6[:4] + last6[5:]}
 

@@ -25,6 +25,7 @@ class BankConversationGateway:
             raise NotFound(f"会话 {conversation_id} 不存在。", code="unknown_conversation")
         transcript = []
         for msg in messages_after(session, conversation.id, 0, limit=400):
+            text: str | None
             if msg.kind == "audio" and not msg.recognized:
                 text = "[语音，未识别]"
             else:

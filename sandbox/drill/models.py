@@ -58,7 +58,7 @@ class Drill(Base):
     hard_fail: Mapped[bool] = mapped_column(Boolean, default=False)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
-    contacts: Mapped[list["DrillContact"]] = relationship(back_populates="drill", order_by="DrillContact.id",
+    contacts: Mapped[list[DrillContact]] = relationship(back_populates="drill", order_by="DrillContact.id",
                                                           cascade="all, delete-orphan")
 
 

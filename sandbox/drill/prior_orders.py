@@ -10,14 +10,15 @@ the candidate finds them in the work-order list and through the conversation's
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sandbox.roles import CANDIDATE
 from sandbox.drill.facts import fill
+from sandbox.roles import CANDIDATE
 from workorders import services, states
 from workorders.models import WorkOrder
 from workorders.vocab import VISIBILITY_INTERNAL

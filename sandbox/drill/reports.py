@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sandbox.users.models import User
+from sandbox.clock import Clock
 from sandbox.drill import engine
 from sandbox.drill.facts import customer_facts, fill
 from sandbox.drill.models import Drill
-from sandbox.roles import STAFF_ROLES
-from sandbox.clock import Clock
 from sandbox.exam.rounds import answers_withheld as _withheld
 from sandbox.exam.rounds import results_released as _released
+from sandbox.roles import STAFF_ROLES
+from sandbox.users.models import User
 
 PENDING_MESSAGE = "已交卷，成绩将在考官发布后可见。"
 WITHHELD_MESSAGE = "该场景正用作尚未结束的考试考题，参考答案与逐项评分将在考试结束后公开。"

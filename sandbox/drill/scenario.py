@@ -7,16 +7,24 @@ The format is documented in docs/scenario-format.md. Run
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
 from sandbox.dialogue.acts import ACTS
 from sandbox.drill.agenda import LINE_KEYS, MOOD_EFFECTS
-from sandbox.drill.facts import (IDENTITY_VARIANT_FACTS, PLACEHOLDER, POOL_FEATURES, POOL_KEYS, pool_members,
-                                 record_facts, seed_records)
+from sandbox.drill.facts import (
+    IDENTITY_VARIANT_FACTS,
+    PLACEHOLDER,
+    POOL_FEATURES,
+    POOL_KEYS,
+    pool_members,
+    record_facts,
+    seed_records,
+)
 from sandbox.errors import ValidationFailed
 from sandbox.safe_load import UnsafeInput, YamlLimits, load_yaml, yaml_error_line
 
@@ -374,8 +382,8 @@ def _rule(data: Any, path: tuple, c: _Collector, facts: set[str]) -> Rule | None
     if not isinstance(ends, bool):
         c.add(path + ("ends",), "必须是 true 或 false")
         ends = False
-    unknown = set(data) - {"id", "when", "reply", "replies", "mood", "once", "ends"}
-    for key in sorted(unknown):
+    unknown_keys = set(data) - {"id", "when", "reply", "replies", "mood", "once", "ends"}
+    for key in sorted(unknown_keys):
         c.add(path + (key,), "未知字段")
     return Rule(rid, dict(when), replies, mood, once, ends)
 
@@ -829,6 +837,7 @@ def template_problems(text: str, fact_names: set[str]) -> list[str]:
     rest = PLACEHOLDER.sub("", text)
     if "{" in rest or "}" in rest:
         bad = re.search(r"\{[^{}]*\}?|\}", rest)
+        assert bad is not None  # rest holds a brace, and either alternative matches one
         problems.append(f"占位符 {bad.group()[:40]!r} 无效：只能写成 {{事实名}}，不能带属性、下标、转换或格式；"
                         "要显示花括号请写 {{ 或 }}")
     return problems
@@ -958,7 +967,8 @@ def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] |
         if isinstance(raw, dict):
             for key in ("opening", "fallback"):
                 _templates(raw.get(key), ("contacts", i, key), c, fact_names)
-            for j, rule in enumerate(raw.get("rules") if isinstance(raw.get("rules"), list) else []):
+            rules = raw.get("rules")
+            for j, rule in enumerate(rules if isinstance(rules, list) else []):
                 if isinstance(rule, dict):
                     for key in ("reply", "replies"):
                         _templates(rule.get(key), ("contacts", i, "rules", j, key), c, fact_names)

@@ -32,7 +32,7 @@ class Round(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     results_released: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    candidates: Mapped[list["RoundCandidate"]] = relationship(back_populates="round", cascade="all, delete-orphan",
+    candidates: Mapped[list[RoundCandidate]] = relationship(back_populates="round", cascade="all, delete-orphan",
                                                               order_by="RoundCandidate.id")
 
 

@@ -14,8 +14,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sandbox.users.models import User
-from sandbox.users.services import create_user
 from sandbox.bank.masking import redact_data
 from sandbox.clock import Clock
 from sandbox.drill import engine
@@ -24,8 +22,10 @@ from sandbox.drill.scenario import DIMENSIONS, FAULT_COMPONENTS
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
 from sandbox.roles import CANDIDATE
-from sandbox.spreadsheet import write_csv, write_xlsx
 from sandbox.safe_load import iter_csv
+from sandbox.spreadsheet import write_csv, write_xlsx
+from sandbox.users.models import User
+from sandbox.users.services import create_user
 
 DRAFT, RUNNING, PAUSED, ENDED = "draft", "running", "paused", "ended"
 STATUS_LABELS = {DRAFT: "未开始", RUNNING: "进行中", PAUSED: "已暂停", ENDED: "已结束"}

@@ -19,9 +19,10 @@ promise; "请勿透露验证码" is advice and "请把验证码念一下" a viol
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 from sandbox.bank.masking import find_clear_pii
 from sandbox.dialogue.acts import act_label

@@ -23,8 +23,9 @@ Check types are registered by name in ``CHECKS`` (as scoring strategies are in C
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sandbox.bank.masking import redact
 from sandbox.dialogue.acts import CONTENT_ACTS, act_label
@@ -339,7 +340,7 @@ def _meaningful(value: Any) -> bool:
 
 
 def _mood_at(log: Log, contact: str | None, t: float) -> int | None:
-    moods = [e.data.get("mood") for e in log.customer_messages(contact) if e.t <= t and e.data.get("mood") is not None]
+    moods = [mood for e in log.customer_messages(contact) if e.t <= t and (mood := e.data.get("mood")) is not None]
     return int(moods[-1]) if moods else None
 
 
@@ -573,7 +574,7 @@ def score_log(spec: ScenarioSpec, events: list[Ev], facts: dict[str, dict[str, s
             points = round(float(check.points) * outcome.fraction, 1)
         else:
             points = float(check.points) if outcome.passed else 0.0
-        row = {"id": check.id, "title": check.title, "dimension": check.dimension, "type": check.type,
+        row: dict[str, Any] = {"id": check.id, "title": check.title, "dimension": check.dimension, "type": check.type,
                "passed": outcome.passed, "points": points, "auto_points": points, "max_points": float(check.points),
                "evidence": outcome.evidence, "note": outcome.note}
         adj = adjustments.get(check.id)

@@ -25,13 +25,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from sandbox.users import throttle
-from sandbox.users.models import ApiToken, User, UserSession
-from sandbox.users.throttle import Policy, Reservation, Throttled
 from sandbox.clock import Clock, as_utc
 from sandbox.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
 from sandbox.roles import ADMIN, ALL_ROLES, ROLES
-
+from sandbox.users import throttle
+from sandbox.users.models import ApiToken, User, UserSession
+from sandbox.users.throttle import Policy, Reservation, Throttled
 
 # Login throttling: one account from one source; one source over every account (an exam
 # room behind one NAT address logs in together, so this one is generous); one account over

@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sandbox.users.models import ThrottleCounter
 from sandbox.clock import Clock, as_utc
+from sandbox.users.models import ThrottleCounter
 
 MAX_DOUBLINGS = 30
 

@@ -55,20 +55,34 @@ def init_static(app: Flask) -> None:
 
 def register_web(app: Flask) -> None:
     """Attach request glue, security, error handlers and every blueprint."""
-    from sandbox.web import admin, api, auth, bank, drills, errors, kb, main, rounds, scenario_library, security, trainer
+    from sandbox.web import (
+        admin,
+        api,
+        auth,
+        bank,
+        drills,
+        errors,
+        kb,
+        main,
+        rounds,
+        scenario_library,
+        security,
+        trainer,
+    )
     from sandbox.web import workorders as workorders_pages
+
     # API modules add their routes to api.bp when imported (before it is registered).
     from sandbox.web.api import bank as _api_bank  # noqa: F401
     from sandbox.web.api import drills as _api_drills  # noqa: F401
     from sandbox.web.api import kb as _api_kb  # noqa: F401
+    from sandbox.web.api import openapi as _api_openapi  # noqa: F401
     from sandbox.web.api import rounds as _api_rounds  # noqa: F401
     from sandbox.web.api import trainer as _api_trainer  # noqa: F401
-    from sandbox.web.api import openapi as _api_openapi  # noqa: F401
     from sandbox.web.api import workorders as _api_workorders  # noqa: F401
     from sandbox.web.display import init_display
     from sandbox.web.glue import init_request_glue
-    from sandbox.web.redaction import init_redaction
     from sandbox.web.input_guard import init_input_guard
+    from sandbox.web.redaction import init_redaction
 
     app.url_map.converters["int"] = IdConverter
     init_redaction(app)

@@ -21,11 +21,11 @@ from wtforms import BooleanField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import DataRequired
 
 from sandbox import backup as backups
-from sandbox.users import services as accounts
 from sandbox.clock import BEIJING
 from sandbox.errors import Conflict, DomainError, NotFound, ValidationFailed
 from sandbox.migrate import current_revision
 from sandbox.roles import ADMIN, ROLES
+from sandbox.users import services as accounts
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import roles_required, upload_limit
 from sandbox.web.tx import discard
@@ -268,8 +268,8 @@ def restore_upload():
 @roles_required(ADMIN)
 def restore_confirm(token: str):
     """Replace every table with the staged backup's (one transaction), then rebuild the search index."""
-    from knowledge_base.search import get_kb
     from knowledge_base.articles import bump_version
+    from knowledge_base.search import get_kb
 
     path, meta = _staged(token)
     form = ConfirmForm()

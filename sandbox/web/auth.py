@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from sandbox.users.services import complete_login, end_session, reserve_login, verify_login
 from sandbox.errors import DomainError
+from sandbox.users.services import complete_login, end_session, reserve_login, verify_login
 from sandbox.web.forms import LoginForm
 from sandbox.web.glue import begin_browser_session, db, runtime, unit_of_work
-from sandbox.web.tx import end_read
 from sandbox.web.security import public
+from sandbox.web.tx import end_read
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("sandbox.security")

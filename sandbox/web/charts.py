@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -15,7 +16,8 @@ EVENT_LABELS = {
     "kb.open": "打开知识", "suggestion.use": "引用推荐", "identity.sms": "发送验证码", "identity.failed": "核验失败",
     "identity.verified": "核验通过", "identity.locked": "核验锁定", "lookup.customer": "查客户",
     "lookup.accounts": "查账户", "lookup.transactions": "查流水", "lookup.cards": "查信用卡", "lookup.bill": "查账单",
-    "lookup.workorders": "查工单", "freeze": "挂失冻结", "workorder.created": "建工单", "workorder.updated": "改工单", "handoff": "转人工",
+    "lookup.workorders": "查工单", "freeze": "挂失冻结", "workorder.created": "建工单", "workorder.updated": "改工单",
+    "handoff": "转人工",
     "handoff.accepted": "人工接入", "fault.started": "故障", "fault.ended": "故障恢复", "fault.blocked": "操作受阻",
     "compliance.flag": "用语提示", "contact.arrived": "客户接入", "contact.closed": "会话结束",
     "drill.started": "开始", "drill.finished": "交卷", "drill.expired": "超时结束",
@@ -125,7 +127,7 @@ def trend_svg(points: list[tuple[datetime, float, str]], width: int = 640, heigh
     coords = [xy(i, p[1]) for i, p in enumerate(points)]
     parts.append('<polyline fill="none" stroke="#0b5cad" stroke-width="2" points="' +
                  " ".join(f"{x:.1f},{y:.1f}" for x, y in coords) + '"/>')
-    for (x, y), (when, score, title) in zip(coords, points):
+    for (x, y), (when, score, title) in zip(coords, points, strict=True):
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#0b5cad"><title>'
                      f'{escape(f"{when:%m-%d %H:%M} {title} {score:.0f} 分")}</title></circle>')
     parts.append("</svg>")

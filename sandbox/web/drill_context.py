@@ -13,9 +13,10 @@ the view itself (no hook keyed by endpoint names):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from flask import request
 from sqlalchemy.orm import Session

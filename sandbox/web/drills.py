@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from sandbox.drill import engine
 from sandbox.drill.models import Drill
+from sandbox.drill.reports import visible_report
 from sandbox.errors import DomainError
 from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round
@@ -14,7 +15,6 @@ from sandbox.roles import ALL_ROLES, STAFF_ROLES
 from sandbox.web import charts
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
-from sandbox.drill.reports import visible_report
 from sandbox.web.rounds import candidate_round
 from sandbox.web.security import roles_required
 

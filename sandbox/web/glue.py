@@ -6,6 +6,7 @@ from flask import Flask, g, request, session
 
 from sandbox.users.models import User
 from sandbox.users.services import user_for_session, user_for_token
+
 # The request's session and its transactions live in sandbox.web.tx; re-exported for the views.
 from sandbox.web.tx import close_request_session, db, discard, end_read, runtime, unit_of_work
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 
-from sandbox.users.services import create_user, list_users
 from sandbox.errors import DomainError
 from sandbox.roles import ADMIN
+from sandbox.users.services import create_user, list_users
 from sandbox.web.forms import CreateUserForm
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import any_user, public, roles_required

@@ -26,7 +26,6 @@ from markupsafe import Markup
 
 from sandbox.bank.masking import Clear, find_clear_pii, redact, redact_data
 
-
 _WHITESPACE = re.compile(r"\s")
 _URL_TOKEN = re.compile(r"[^\s%+]*[%+]\S*")
 

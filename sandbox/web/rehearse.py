@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from flask import Flask
 
@@ -236,8 +237,8 @@ def app_factory(app: Flask) -> AppFactory:
 
 def rehearse_in_sandbox(factory: AppFactory, scenario_texts: dict[str, str]) -> list[Rehearsal]:
     """Rehearse scenarios on a throwaway seeded instance (the real one is not touched)."""
-    from sandbox.users.services import get_user, issue_token
     from sandbox.drill.engine import save_scenario, spec_from_text
+    from sandbox.users.services import get_user, issue_token
 
     with throwaway_instance(factory) as app:
         runtime = app.extensions["bankdrill"]

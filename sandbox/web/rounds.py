@@ -3,7 +3,7 @@ printable reports and replay; the candidate's join page and round progress."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -13,21 +13,21 @@ from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectMultip
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from sandbox.users.models import User
 from sandbox.drill import engine
 from sandbox.drill.models import Drill
+from sandbox.drill.reports import results_released, visible_report
 from sandbox.drill.scenario import FAULT_COMPONENTS
 from sandbox.errors import DomainError, ValidationFailed
 from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round, RoundCandidate
 from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES
+from sandbox.users.models import User
 from sandbox.web import charts
-from sandbox.web.drill_context import conversation_opener
 from sandbox.web.display import local_input
+from sandbox.web.drill_context import conversation_opener
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
-from sandbox.web.tx import advance_drill_if_due
-from sandbox.drill.reports import results_released, visible_report
 from sandbox.web.security import roles_required
+from sandbox.web.tx import advance_drill_if_due
 
 bp = Blueprint("rounds", __name__)
 
@@ -52,7 +52,7 @@ def _aware(value: datetime | None) -> datetime | None:
     # The form's local times are in the display zone (北京时间 by default).
     if value is None:
         return None
-    return local_input(value).astimezone(timezone.utc)
+    return local_input(value).astimezone(UTC)
 
 
 def ordered_selection(selected: list[str], form: Any) -> list[str]:
@@ -252,8 +252,9 @@ def print_report(round_id: int, user_id: int):
         abort(404)
     drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id)
                                .order_by(Drill.id)))
-    reports = [(d, engine.scenario_spec(db(), d.scenario_id, d.scenario_version), visible_report(db(), runtime().clock, d, current_user()))
-               for d in drills]
+    viewer, clock = current_user(), runtime().clock
+    reports = [(d, engine.scenario_spec(db(), d.scenario_id, d.scenario_version),
+                visible_report(db(), clock, d, viewer)) for d in drills]
     return render_template("rounds/print.html", rnd=rnd, user=user, reports=reports,
                            printed_at=runtime().clock.now())
 

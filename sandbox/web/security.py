@@ -6,8 +6,9 @@ a test walks the URL map and fails on any view that declares nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask, abort, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect

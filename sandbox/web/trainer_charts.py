@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -69,7 +70,7 @@ def eval_history_svg(runs: Sequence[Any], width: int = 760, height: int = 200) -
         if len(coords) > 1:
             parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="'
                          + " ".join(f"{x:.1f},{y:.1f}" for x, y in coords) + '"/>')
-        for (x, y), run in zip(coords, runs):
+        for (x, y), run in zip(coords, runs, strict=True):
             tip = (f"#{run.id} {run.created_at:%Y-%m-%d %H:%M} 知识库版本 {run.kb_version}："
                    f"hit@1 {run.hit1:.3f} hit@{run.k} {run.hitk:.3f} MRR {run.mrr10:.3f}")
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"><title>{escape(tip)}</title></circle>')

@@ -14,8 +14,9 @@ table", a syntax error) is a bug, answered 500 with a logged traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from flask import current_app, g
 from sqlalchemy.exc import DBAPIError, OperationalError

@@ -62,7 +62,7 @@ STEP_KEYS: dict[str, set[str]] = {
 COMMON_STEP_KEYS = {"op", "contact", "wait"}
 RUN_KEYS = {"name", "kind", "expect", "note", "steps"}
 _FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789X"}
-_CN_DIGITS = dict(zip("0123456789", "零一二三四五六七八九"))
+_CN_DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 
 
 def variants_dir() -> Path:

@@ -7,17 +7,17 @@ in a drill conversation (written in the operation's own unit of work).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from sandbox.drill import operations
 from sandbox.errors import DomainError
 from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
-from sandbox.drill import operations
 from sandbox.web.drill_context import drill_gate, recorded
 from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.security import roles_required
@@ -187,13 +187,15 @@ class FilterForm(FlaskForm):
     queue = SelectField("队列", choices=_choices(vocab.QUEUES, "全部队列"), validators=[Optional()], validate_choice=False)
     status = SelectField("状态", choices=_choices(states.STATES, "全部状态"), validators=[Optional()], validate_choice=False)
     type = SelectField("类型", choices=_choices(vocab.TYPES, "全部类型"), validators=[Optional()], validate_choice=False)
-    priority = SelectField("优先级", choices=_choices(vocab.PRIORITIES, "全部优先级"), validators=[Optional()], validate_choice=False)
+    priority = SelectField("优先级", choices=_choices(vocab.PRIORITIES, "全部优先级"), validators=[Optional()],
+                           validate_choice=False)
     overdue = SelectField("时限", choices=_choices({"true": "仅超时", "false": "未超时"}, "不限"),
                           validators=[Optional()], validate_choice=False)
 
 
 class TransitionForm(FlaskForm):
-    to = SelectField("变更为", choices=_choices(states.STATES), validators=[DataRequired("请选择目标状态。")], validate_choice=False)
+    to = SelectField("变更为", choices=_choices(states.STATES), validators=[DataRequired("请选择目标状态。")],
+                     validate_choice=False)
     assignee = StringField("处理人（分派时必填）", validators=[Length(max=vocab.MAX_ASSIGNEE)])
     resolution_note = TextAreaField("处理结果说明（转待回访时必填）", validators=[Length(max=vocab.MAX_DESCRIPTION)])
     satisfaction = SelectField("回访满意度（离开待回访时必填）", choices=_choices(vocab.SATISFACTION, "—"), validate_choice=False)
@@ -259,7 +261,8 @@ def _detail_context(order) -> dict:
     t_form.to.choices = _choices({to: f"{to}（{states.TRANSITIONS[(order.status, to)].label}）"
                                   for to in states.allowed_next(order.status)})
     return {"order": order, "data": services.order_to_dict(order, now), "now": now,
-            "t_form": t_form, "f_form": FollowUpForm(), "n_form": NoteForm(), "w_form": WaitingForm(waiting="0" if order.waiting_on_customer else "1"),
+            "t_form": t_form, "f_form": FollowUpForm(), "n_form": NoteForm(),
+            "w_form": WaitingForm(waiting="0" if order.waiting_on_customer else "1"),
             "states": states}
 
 

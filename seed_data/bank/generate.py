@@ -16,8 +16,8 @@ Run from the repository root::
     python seed_data/bank/generate.py --table    # print the README table of magic customers
 
 Dependencies: the standard library and the application's own ``sandbox.bank.masking`` (Luhn,
-GB 11643 and name masking, so the data is checked by the rules the sandbox applies).  Faker is allowed for this script but deliberately
-not used: its zh_CN providers change between Faker releases (which would break byte-identical
+GB 11643 and name masking, so the data is checked by the rules the sandbox applies).  Faker is allowed for this script
+but deliberately not used: its zh_CN providers change between Faker releases (which would break byte-identical
 output across machines) and its addresses mix provinces and cities at random.  Names,
 streets, employers and merchants are fixed tables below instead.
 
@@ -48,6 +48,7 @@ import re
 import sys
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -371,7 +372,7 @@ def settle_account(rng: random.Random, txns: list[dict], p: dict) -> tuple[list[
     """
     def ordered(items):
         items = sorted(items, key=lambda t: t["at"])
-        for prev, cur in zip(items, items[1:]):  # distinct times make the order unambiguous
+        for prev, cur in pairwise(items):  # distinct times make the order unambiguous
             if cur["at"] <= prev["at"]:
                 cur["at"] = prev["at"] + timedelta(minutes=1)
         return items
@@ -553,7 +554,7 @@ def build_card(rng: random.Random, spec: dict, number: str, debit: dict | None) 
                           "new_charges": fmt(new_charges), "instalment_due": fmt(inst_principal + inst_fee),
                           "interest_fees": fmt(fees)}}
     txns.sort(key=lambda t: t["at"])
-    for prev, cur in zip(txns, txns[1:]):
+    for prev, cur in pairwise(txns):
         if cur["at"] <= prev["at"]:
             cur["at"] = prev["at"] + timedelta(minutes=1)
     card = {"number": number, "product": product, "status": status, "status_memo": spec.get("status_memo"),
@@ -1080,7 +1081,7 @@ def build_customer(spec: dict, used_numbers: set[str], used_phones: set[str]) ->
                  and a["profile"].get("label") != "dormant"), None)
 
     cards = []
-    for cspec, number in zip(spec.get("cards", []), card_numbers):
+    for cspec, number in zip(spec.get("cards", []), card_numbers, strict=True):
         debit = {"number": numbers[main]} if main is not None else None
         c, mirror = build_card(rng, cspec, number, debit)
         cards.append(c)
@@ -1110,7 +1111,7 @@ def build_customer(spec: dict, used_numbers: set[str], used_phones: set[str]) ->
                                                f"{numbers[main][-4:]}）", "手机银行", "本人账户互转", fixed=True))
 
     accounts = []
-    for a, number, p in zip(acct_specs, numbers, profiles):
+    for a, number, p in zip(acct_specs, numbers, profiles, strict=True):
         branch = a["branch"] or branch_default
         if p.get("label") == "dormant":
             txns, balance = [], money(p["final"])

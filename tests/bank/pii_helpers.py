@@ -8,7 +8,8 @@ import io
 import json
 import re
 import unicodedata
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from openpyxl import load_workbook

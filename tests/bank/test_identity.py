@@ -229,8 +229,8 @@ def test_sms_phone_is_the_customer_side_only(bank, login_as):
 
 
 def test_phone_of_a_drill_conversation_is_hidden_from_its_candidate(runtime, bank, api_token):
-    from sandbox.users.services import get_user
     from sandbox.bank.conversations import open_conversation
+    from sandbox.users.services import get_user
 
     with runtime.transaction() as s:
         conv = open_conversation(s, runtime.clock, get_user(s, "candidate1"), "C001", "语音", drill_id=7)

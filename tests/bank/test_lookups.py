@@ -191,9 +191,9 @@ def test_freeze_is_visible_in_the_same_conversation_only(bank, session):
 
 
 def test_drill_scoped_freeze_is_shared_by_the_drills_conversations(runtime):
-    from sandbox.users.services import get_user
     from sandbox.bank import identity, lookups
     from sandbox.bank.conversations import open_conversation
+    from sandbox.users.services import get_user
 
     clock = runtime.clock
     with runtime.transaction() as s:
@@ -296,7 +296,7 @@ def test_parallel_lookups_all_succeed(bank, session):
     from concurrent.futures import ThreadPoolExecutor
 
     drivers = [bank("candidate"), bank("candidate2")]
-    cids = [(d, d.open_verified("C00%d" % (i + 1))) for i, d in enumerate(drivers)]
+    cids = [(d, d.open_verified(f"C00{i + 1}")) for i, d in enumerate(drivers)]
     paths = ["/customer", "/accounts", "/cards", "/accounts/A1/transactions", "/cards/K1/bill"]
 
     def call(job):

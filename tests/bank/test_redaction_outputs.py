@@ -15,8 +15,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from sandbox.users.models import User
 from sandbox.drill.scenario import seeded_scenarios_dir
+from sandbox.users.models import User
 from tests.bank.pii_helpers import assert_no_clear, compact, texts_of
 
 CARD, ID_NUMBER, PHONE = "9900021749853816", "440106199604170956", "18780350292"

@@ -55,9 +55,9 @@ def test_reveal_is_examiner_only(api, session, role):
 
 
 def test_reveal_domain_refuses_and_audits_other_roles(runtime):
-    from sandbox.users.services import get_user
     from sandbox.bank.lookups import reveal
     from sandbox.errors import Forbidden
+    from sandbox.users.services import get_user
 
     with runtime.session_factory() as s:
         with pytest.raises(Forbidden):

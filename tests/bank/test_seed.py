@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sandbox.bank import masking
-from sandbox.bank.models import (Account, CardBill, CreditCard, Customer, Holding, Instalment, Product,
-                                 Transaction)
+from sandbox.bank.models import Account, CardBill, CreditCard, Customer, Holding, Instalment, Product, Transaction
 
 
 @pytest.mark.db

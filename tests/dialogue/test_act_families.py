@@ -77,7 +77,8 @@ def test_terse_impatience_is_rude_or_blame(text):
     assert set(acts) & {"rude", "blame"}, acts
 
 
-@pytest.mark.parametrize("text", ["我再帮您催一下进度", "您着急的心情我能理解", "我理解您着急，我马上查", "这个问题我说得不够清楚，我再解释一下"])
+@pytest.mark.parametrize("text", ["我再帮您催一下进度", "您着急的心情我能理解", "我理解您着急，我马上查",
+                                  "这个问题我说得不够清楚，我再解释一下"])
 def test_their_polite_neighbours_are_not_rude(text):
     acts = _acts(text)
     assert not set(acts) & {"rude", "blame"}, acts

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.dialogue.claims import FORBIDDEN_CLAIMS, Proposition, claims_in, match_proposition, read_fact, \
-    wrong_propositions
+from sandbox.dialogue.claims import (
+    FORBIDDEN_CLAIMS,
+    Proposition,
+    claims_in,
+    match_proposition,
+    read_fact,
+    wrong_propositions,
+)
 from sandbox.dialogue.text import chinese_number, normalise, split_clauses
 
 
@@ -35,7 +41,8 @@ SLOTS = ["bill_amount", "bill_minimum", "bill_due_date"]
 
 
 def test_values_bind_to_their_own_slot():
-    claims = {(c.slot, str(c.value)) for c in claims_in("您本期账单金额为8,632.50元，到期还款日是12月15日。最低还款额863.25元", SLOTS)}
+    said = "您本期账单金额为8,632.50元，到期还款日是12月15日。最低还款额863.25元"
+    claims = {(c.slot, str(c.value)) for c in claims_in(said, SLOTS)}
     assert ("bill_amount", "8632.50") in claims and ("bill_minimum", "863.25") in claims
     assert ("bill_due_date", "(None, 12, 15)") in claims
 

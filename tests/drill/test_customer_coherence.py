@@ -238,7 +238,8 @@ def test_a_voice_customers_identity_details_can_be_misheard(app, clock, api_toke
 
     text = (seeded_scenarios_dir() / "cc-bill-enquiry.yaml").read_text(encoding="utf-8")
     text = text.replace("id: cc-bill-enquiry", "id: cc-bill-voice", 1).replace("    channel: 文字", (
-        "    channel: 语音\n    identity_asr: {name: \"{name_misheard}\", id_last6: \"{id_last6_dropped}\", confidence: 0.55}"), 1)
+        "    channel: 语音\n"
+        "    identity_asr: {name: \"{name_misheard}\", id_last6: \"{id_last6_dropped}\", confidence: 0.55}"), 1)
     runtime = app.extensions["bankdrill"]
     with runtime.transaction() as s:
         save_scenario(s, clock, text, file="cc-bill-voice.yaml")

@@ -35,7 +35,8 @@ def test_a_drill_runs_from_opening_to_report(api, clock, session, drill_facts):
     assert msgs[0]["speaker"] == "customer" and "信用卡" in msgs[0]["text"]
     facts = drill_facts(drill["id"])
 
-    resp = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好，请提供姓名、身份证后六位和手机尾号核实身份。"})
+    resp = cand.post(f"/api/v1/conversations/{conv}/messages",
+                     json={"text": "您好，请提供姓名、身份证后六位和手机尾号核实身份。"})
     assert resp.status_code == 201
     replies = resp.get_json()["replies"]
     assert facts["name"] in replies[0]["text"]
@@ -267,7 +268,8 @@ def test_a_handoff_accepted_by_the_examiner_continues_the_same_conversation(api)
     handoff = resp.get_json()
     assert [t["speaker"] for t in handoff["transcript"]][:2] == ["客户", "坐席"]
     assert examiner.post(f"/api/v1/handoffs/{handoff['id']}/accept").status_code == 200
-    assert examiner.post(f"/api/v1/handoffs/{handoff['id']}/messages", json={"text": "您好，我是人工坐席小王。"}).status_code == 201
+    assert examiner.post(f"/api/v1/handoffs/{handoff['id']}/messages",
+                         json={"text": "您好，我是人工坐席小王。"}).status_code == 201
     msgs = cand.get(f"/api/v1/conversations/{conv}/messages").get_json()["messages"]
     assert msgs[-1]["speaker"] == "human" and "人工坐席小王" in msgs[-1]["text"]
 

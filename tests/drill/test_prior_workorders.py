@@ -46,9 +46,9 @@ def test_bad_prior_workorders_refused_with_line(old, new, field, message):
 
 
 def test_drill_creates_history_and_agent_closes_the_loop():
-    from sandbox.users.services import get_user, issue_token
     from sandbox.drill import engine
     from sandbox.drill.engine import spec_from_text
+    from sandbox.users.services import get_user, issue_token
     from workorders.models import WorkOrder
 
     with throwaway_instance(create_app, "bankdrill-prior-") as app:
@@ -93,8 +93,8 @@ def test_drill_creates_history_and_agent_closes_the_loop():
 
 
 def test_run_without_lookup_or_note_loses_the_loop_checks():
-    from sandbox.users.services import get_user, issue_token
     from sandbox.drill.engine import spec_from_text
+    from sandbox.users.services import get_user, issue_token
 
     with throwaway_instance(create_app, "bankdrill-prior-") as app:
         runtime = app.extensions["bankdrill"]

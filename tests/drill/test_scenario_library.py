@@ -14,7 +14,7 @@ SEEDED_VERSION = int(re.search(r"^version: (\d+)", TEXT, re.M).group(1))
 def test_upload_with_a_schema_error_shows_the_line_and_saves_nothing(login_as, api):
     trainer = login_as("trainer")
     broken = TEXT.replace("difficulty: 初级", "difficulty: 地狱级")
-    line = next(i for i, l in enumerate(broken.splitlines(), 1) if l.startswith("difficulty:"))
+    line = next(i for i, text in enumerate(broken.splitlines(), 1) if text.startswith("difficulty:"))
     resp = trainer.post("/trainer/scenarios/cc-bill-enquiry/edit", data={"yaml_text": broken})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400 and f"第 {line} 行" in page and "difficulty" in page

@@ -83,8 +83,8 @@ def test_schema_errors_name_file_line_and_field(tmp_path):
         load_file(path)
     errors = {(e.field, e.line) for e in info.value.errors}
     lines = broken.splitlines()
-    diff_line = next(i for i, l in enumerate(lines, 1) if l.startswith("difficulty:"))
-    chan_line = next(i for i, l in enumerate(lines, 1) if "channel: 传真" in l)
+    diff_line = next(i for i, text in enumerate(lines, 1) if text.startswith("difficulty:"))
+    chan_line = next(i for i, text in enumerate(lines, 1) if "channel: 传真" in text)
     assert ("difficulty", diff_line) in errors
     assert ("contacts[0].channel", chan_line) in errors
     assert all(str(path) in str(e) for e in info.value.errors)

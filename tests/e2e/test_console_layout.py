@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from sandbox.bank.masking import mask_name
 
-
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -23,7 +22,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAYOUT_PROBLEMS = r"""
 () => {
   const bad = [];
-  const name = (n) => n.tagName.toLowerCase() + (n.id ? "#" + n.id : "") + (n.className && typeof n.className === "string" ? "." + n.className.trim().replace(/\s+/g, ".") : "");
+  const name = (n) => n.tagName.toLowerCase() + (n.id ? "#" + n.id : "")
+    + (n.className && typeof n.className === "string" ? "." + n.className.trim().replace(/\s+/g, ".") : "");
   const visible = (n) => n.offsetParent !== null || getComputedStyle(n).position === "fixed";
   const doc = document.documentElement;
   if (doc.scrollWidth > doc.clientWidth) bad.push("page scrolls sideways: " + doc.scrollWidth + " > " + doc.clientWidth);
@@ -42,7 +42,9 @@ LAYOUT_PROBLEMS = r"""
     pane.querySelectorAll("*").forEach((n) => {
       if (!visible(n)) return;
       const r = n.getBoundingClientRect();
-      if (r.width > 0 && (r.right > box.right + 1 || r.left < box.left - 1)) bad.push("sticks out of " + name(pane) + ": " + name(n));
+      if (r.width > 0 && (r.right > box.right + 1 || r.left < box.left - 1)) {
+        bad.push("sticks out of " + name(pane) + ": " + name(n));
+      }
     });
   });
   // Table cells at least two characters wide.
@@ -50,7 +52,9 @@ LAYOUT_PROBLEMS = r"""
     if (!visible(c)) return;
     const cs = getComputedStyle(c);
     const inner = c.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
-    if (inner < 2 * parseFloat(cs.fontSize) - 0.5) bad.push("cell narrower than two characters: " + c.textContent.trim().slice(0, 20));
+    if (inner < 2 * parseFloat(cs.fontSize) - 0.5) {
+      bad.push("cell narrower than two characters: " + c.textContent.trim().slice(0, 20));
+    }
   });
   // Short labels and values (2–12 characters, alone in a box: a cell, a badge, a button, a tab)
   // broken one character per line (借/记/卡). Words inside flowing text may wrap as text does.
@@ -228,9 +232,9 @@ def test_kb_article_opens_in_a_drawer_with_rendered_markdown(browser, browser_co
 
 def test_examiner_watching_a_drill_sees_the_candidates_customer_info_read_only(
         browser, browser_context_args, live_server, browser_login, api, app, drill_facts):
-    from sandbox.users.services import get_user
     from sandbox.bank.models import AuditEntry, IdentityCheck
     from sandbox.drill.models import DrillEvent
+    from sandbox.users.services import get_user
     from tests.conftest import ROLE_USER
 
     cand = api("candidate")

@@ -38,7 +38,7 @@ WRAP_PROBLEMS = r"""
 def test_queue_synonym_and_work_order_tables_keep_short_words_whole(browser, browser_context_args, live_server,
                                                                     browser_login, api):
     cand = api("candidate")
-    for n in range(2):
+    for _ in range(2):
         drill = cand.post("/api/v1/drills", json={"scenario": "cc-bill-enquiry", "mode": "practice"}).get_json()
         cid = drill["conversations"][0]["id"]
         long = "客户反映信用卡账单金额与自己记录的消费明细不一致，希望人工坐席逐笔核对并解释每一笔分期手续费的计算方式" * 2

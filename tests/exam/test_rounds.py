@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import csv
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
 
-from sandbox.drill.facts import customer_facts
 from sandbox.drill.models import DrillEvent
 
 SCENARIOS = ["cc-bill-enquiry", "lost-debit-card"]
@@ -234,7 +232,8 @@ def test_a_round_keeps_the_kb_it_pinned_after_a_trainer_edit(roles, runtime, clo
     with runtime.transaction() as s:
         save_article(s, clock, {**before, "title": "信用卡账单查询（新版）", "answer": "新版答案：请在手机银行查看。"},
                      by="trainer")
-        save_article(s, clock, {"id": "CC-900", "title": "新增的信用卡文章", "questions": ["新增问题一", "新增问题二", "新增问题三"],
+        save_article(s, clock, {"id": "CC-900", "title": "新增的信用卡文章",
+                                "questions": ["新增问题一", "新增问题二", "新增问题三"],
                                 "answer": "新增文章的答案内容。", "plain_answer": "新增", "category": "信用卡",
                                 "tags": [], "status": "已发布"}, by="trainer")
     c1 = roles["c1"]

@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from sandbox.config import load_settings
 from sandbox.users import services as accounts
 from sandbox.users.models import ApiToken, User
-from sandbox.config import load_settings
 from tests.conftest import _make_app
 
 COOKIE = "bankdrill_session"

@@ -10,10 +10,9 @@
 
 from __future__ import annotations
 
-import re
-
 import io
 import json
+import re
 import threading
 import time
 import zipfile
@@ -247,7 +246,7 @@ def _raw_post(client, url: str, body: str):
 def test_json_nested_a_thousand_deep_answers_json_too_deep(targets, runtime):
     orders = _count(runtime, WorkOrder.id)
     for client, url, field in targets:
-        body = '{"%s": "x", "deep": %s%s}' % (field, "[" * 1000, "]" * 1000)
+        body = f'{{"{field}": "x", "deep": {"[" * 1000}{"]" * 1000}}}'
         resp = _raw_post(client, url, body)
         assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "json_too_deep", url
     assert _count(runtime, WorkOrder.id) == orders
@@ -258,10 +257,10 @@ def test_json_nested_a_thousand_deep_answers_json_too_deep(targets, runtime):
 def test_a_lone_surrogate_or_nul_in_any_text_field_answers_invalid_text(targets, runtime, bad):
     orders = _count(runtime, WorkOrder.id)
     for client, url, field in targets:
-        resp = _raw_post(client, url, '{"category": "信用卡", "%s": "前%s后"}' % (field, bad))
+        resp = _raw_post(client, url, f'{{"category": "信用卡", "{field}": "前{bad}后"}}')
         error = resp.get_json()["error"]
         assert resp.status_code == 400 and error["code"] == "invalid_text" and error["field"] == field, url
-        nested = _raw_post(client, url, '{"%s": "ok", "extra": {"k%s": 1}}' % (field, bad))
+        nested = _raw_post(client, url, f'{{"{field}": "ok", "extra": {{"k{bad}": 1}}}}')
         assert nested.status_code == 400 and nested.get_json()["error"]["code"] == "invalid_text", url
     assert _count(runtime, WorkOrder.id) == orders
 

@@ -11,7 +11,7 @@ SEED = Path(__file__).resolve().parents[2] / "seed_data"
 def _seed_eval_lines() -> list[str]:
     combined = SEED / "kb_eval.jsonl"
     files = [combined] if combined.exists() else sorted((SEED / "kb" / "eval").glob("*.jsonl"))
-    return [l for f in files for l in f.read_text(encoding="utf-8").splitlines() if l.strip()]
+    return [line for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_eval_reports_metrics_and_misses(runner, runtime, tmp_path):

@@ -3,7 +3,8 @@
 import pytest
 from whoosh.query import And, Term
 
-from knowledge_base import index as kb_index, articles
+from knowledge_base import articles
+from knowledge_base import index as kb_index
 from knowledge_base.categories import PUBLISHED
 from knowledge_base.search import KnowledgeBase, normalise_query, query_terms
 from tests.kb.helpers import save

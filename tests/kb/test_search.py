@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from knowledge_base import embedding, articles
+from knowledge_base import articles, embedding
 from knowledge_base.search import KnowledgeBase, get_kb
 from tests.kb.helpers import NASTY_QUERIES, ids, save
 

@@ -1,11 +1,10 @@
 import json
 
 import pytest
+from sqlalchemy import func, select
 
 from knowledge_base import articles
 from knowledge_base.models import Article, ArticleVersion
-from sqlalchemy import func, select
-
 from tests.kb.helpers import jsonl, record
 
 
@@ -59,7 +58,7 @@ def test_import_is_all_or_nothing_with_line_numbers(runner, runtime, tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = runner.invoke(args=["kb", "import", str(path)])
     assert out.exit_code == 1
-    reported = [l.split("：")[0] for l in out.output.splitlines() if l.startswith("第 ")]
+    reported = [line.split("：")[0] for line in out.output.splitlines() if line.startswith("第 ")]
     assert reported == [f"第 {n} 行" for n in (3, 4, 5, 6, 7, 8, 9)], out.output
     assert "与第 1 行重复" in out.output
     assert "未导入任何内容" in out.output

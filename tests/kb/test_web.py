@@ -2,7 +2,6 @@ import pytest
 from sqlalchemy import select
 
 from knowledge_base.models import ArticleOpenLog, SearchLog
-from tests.conftest import strip_tags
 from tests.kb.helpers import NASTY_QUERIES, save
 
 
@@ -103,8 +102,8 @@ def test_searches_and_opened_articles_are_logged(app, api, login_as, runtime, ar
     login_as("candidate").get("/kb/articles/W-PUB")
     with runtime.transaction() as s:
         logs = list(s.scalars(select(SearchLog).order_by(SearchLog.id)))
-        assert [(l.query, l.source) for l in logs[-2:]] == [("翡翠借记卡", "api"), ("翡翠借记卡年费", "page")]
-        assert all(l.user_id is not None and l.took_ms >= 0 for l in logs[-2:])
+        assert [(log.query, log.source) for log in logs[-2:]] == [("翡翠借记卡", "api"), ("翡翠借记卡年费", "page")]
+        assert all(log.user_id is not None and log.took_ms >= 0 for log in logs[-2:])
         assert logs[-2].result_count >= 1 and "W-PUB" in logs[-2].top_ids
         opened = list(s.scalars(select(ArticleOpenLog)))
         assert [o.article_id for o in opened] == ["W-PUB"]

@@ -27,7 +27,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.base = f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> "Server":
+    def start(self, timeout: float = 60) -> Server:
         env = {**os.environ, "BANKDRILL_HOME": self.home, "BANKDRILL_DATABASE_URL": self.url}
         self.log = open(Path(self.home) / f"serve-{self.port}.log", "ab")
         self.proc = subprocess.Popen([str(BIN / "bankdrill"), "serve", "--host", "127.0.0.1", "--port",

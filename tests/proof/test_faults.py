@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from sandbox.app import create_app
-from tests.conftest import identity_from_reply
+from sandbox.devtools.pgcluster import PrivateCluster, pg_bin
 from sandbox.drill.models import ConversationMessage, DrillEvent
 from sandbox.instance import initialise
-from sandbox.devtools.pgcluster import PrivateCluster, pg_bin
+from tests.conftest import identity_from_reply
 from tests.proof.servers import Server
 from workorders.models import WorkOrder
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect, text
@@ -71,7 +71,7 @@ def test_upgrade_from_the_first_revision_keeps_users_and_tokens(empty_database, 
     first = _first_revision()
     upgrade(empty_database, first)
     engine = make_engine(empty_database)
-    now = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     token = "bd_upgrade-test-token"
     try:
         assert current_revision(engine) == first

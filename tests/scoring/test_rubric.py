@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.drill.scenario import parse_scenario, seeded_scenarios_dir
+from sandbox.drill.scenario import Check, parse_scenario, seeded_scenarios_dir
 from sandbox.scoring.rubric import CHECKS, HARD_FAIL_CAP, Ev, Log, score_log
-from sandbox.drill.scenario import Check
 
 SPEC = parse_scenario((seeded_scenarios_dir() / "cc-bill-enquiry.yaml").read_text(encoding="utf-8"))
 FACTS = {"main": {"bill_amount": "8632.50", "bill_minimum": "863.25", "bill_due_date": "2026-12-15"}}

@@ -14,8 +14,19 @@ import pytest
 
 from sandbox.drill.facts import customer_ids
 from sandbox.drill.scenario import load_file, scenario_files, seeded_scenarios_dir
-from sandbox.web.validity import (Band, Row, VariantsInvalid, default_band, load_variants, missing_kinds, parse_variants,
-                                  pii_facts, play_run, play_variants, variants_dir)
+from sandbox.web.validity import (
+    Band,
+    Row,
+    VariantsInvalid,
+    default_band,
+    load_variants,
+    missing_kinds,
+    parse_variants,
+    pii_facts,
+    play_run,
+    play_variants,
+    variants_dir,
+)
 
 SEEDED = {p.stem: load_file(p, customer_ids()) for p in scenario_files(seeded_scenarios_dir())}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from datetime import UTC
 
 import pytest
 from sqlalchemy import func, select
@@ -11,11 +12,11 @@ from sqlalchemy import func, select
 from knowledge_base import articles
 from knowledge_base.search import get_kb
 from sandbox import backup as backups
-from sandbox.users.models import User
 from sandbox.app import create_app
 from sandbox.db import import_all_models
 from sandbox.drill.models import Drill
-from sandbox.migrate import head_revision, upgrade
+from sandbox.migrate import head_revision
+from sandbox.users.models import User
 from tests.kb.helpers import save
 from workorders.models import WorkOrder
 
@@ -158,10 +159,10 @@ def test_restore_refuses_newer_or_broken_backups(runner, runtime, tmp_path):
 
 
 def test_values_survive_encoding():
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
     from decimal import Decimal
 
-    cases = [("datetime", datetime(2026, 11, 28, 8, 30, 1, 123456, tzinfo=timezone.utc)), ("date", date(1950, 1, 2)),
+    cases = [("datetime", datetime(2026, 11, 28, 8, 30, 1, 123456, tzinfo=UTC)), ("date", date(1950, 1, 2)),
              ("decimal", Decimal("12345678.90")), ("bytes", b"\x00\xffabc"), ("json", {"a": [1, "二"]}),
              ("bool", True), ("float", 0.1), ("plain", "文本")]
     for kind, value in cases:
@@ -169,7 +170,7 @@ def test_values_survive_encoding():
         json.dumps(encoded)
         assert backups.decode_value(kind, json.loads(json.dumps(encoded))) == value, kind
     naive = backups.encode_value("datetime", datetime(2026, 1, 1, 12, 0))
-    assert backups.decode_value("datetime", naive) == datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    assert backups.decode_value("datetime", naive) == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def test_backup_module_imports_without_flask():

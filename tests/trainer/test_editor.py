@@ -6,16 +6,15 @@ import pytest
 from sqlalchemy import func, select
 
 from knowledge_base import articles
-from knowledge_base.models import Article, ArticleVersion
-from tests.conftest import strip_tags
+from knowledge_base.models import Article
 from tests.trainer.helpers import article, form_data, search_ids
 
 
 @pytest.mark.db
 def test_create_edit_history_diff_and_restore(login_as, runtime):
     trainer = login_as("trainer")
-    resp = trainer.post("/trainer/articles/new", data=form_data("珊瑚借记卡年费", "珊瑚卡**免年费**。",
-                                                                 external_id="T-EDIT-1", questions="珊瑚卡要钱吗\n珊瑚卡年费多少"))
+    resp = trainer.post("/trainer/articles/new", data=form_data("珊瑚借记卡年费", "珊瑚卡**免年费**。", external_id="T-EDIT-1",
+                                                                 questions="珊瑚卡要钱吗\n珊瑚卡年费多少"))
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/trainer/articles/T-EDIT-1/edit")
     first = article(runtime, "T-EDIT-1")
     assert first.version == 1 and first.questions == ["珊瑚卡要钱吗", "珊瑚卡年费多少"] and first.updated_by == "trainer"
@@ -154,7 +153,8 @@ def test_list_filters_and_paging(login_as, runtime, clock):
 def test_preview_renders_with_the_sanitiser(api, login_as):
     client = api("trainer")
     body = client.post("/api/v1/trainer/preview", json={
-        "markdown": "**粗体**\n\n<script>alert(1)</script>\n\n[点我](javascript:alert(1)) <img src=x onerror=alert(1)>"}).get_json()
+        "markdown": "**粗体**\n\n<script>alert(1)</script>\n\n"
+                    "[点我](javascript:alert(1)) <img src=x onerror=alert(1)>"}).get_json()
     html = body["html"]
     assert "<strong>粗体</strong>" in html
     assert "<script" not in html and "javascript:" not in html and "onerror" not in html and "<img" not in html

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from knowledge_base import articles, transfer
-from knowledge_base.models import Article, ArticleVersion
+from knowledge_base.models import ArticleVersion
 from tests.kb.helpers import jsonl, record
 
 

@@ -4,7 +4,7 @@ by default, ``BANKDRILL_TIMEZONE`` otherwise), one format, labelled; no page sho
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,7 +15,7 @@ from sandbox.web.display import join_lines
 from tests.conftest import strip_tags
 
 # 06:50 UTC is 14:50 in Beijing: a page that shows "06:50" shows UTC.
-T = datetime(2026, 11, 28, 6, 50, 0, tzinfo=timezone.utc)
+T = datetime(2026, 11, 28, 6, 50, 0, tzinfo=UTC)
 BEIJING, UTC_TEXT = "2026-11-28 14:50", "2026-11-28 06:50"
 
 
@@ -40,7 +40,7 @@ def test_the_filter_and_its_format():
     assert format_time("2026-11-28T14:50:00+08:00", zone) == BEIJING
     assert format_time(None, zone) == "—"
     assert format_time(T.date(), zone) == "2026-11-28"
-    assert format_time(datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc), zone) == "2027-01-01 01:00"
+    assert format_time(datetime(2026, 12, 31, 17, 0, tzinfo=UTC), zone) == "2027-01-01 01:00"
     assert format_time(T, load_zone("UTC")) == UTC_TEXT
     with pytest.raises(ConfigurationError) as exc:
         load_zone("Mars/Olympus")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.app import create_app
 from sandbox.instance import DEMO_USERS
 from tests.web.roles_table import PUBLIC, ROUTE_ROLES
 

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from sandbox.errors import ValidationFailed
 from sandbox.web import tx

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from sandbox.users.services import get_user
 from sandbox.errors import NotFound
+from sandbox.users.services import get_user
 from tests.conftest import ROLE_USER
 from workorders import services, states
 from workorders.handoff import ConversationInfo

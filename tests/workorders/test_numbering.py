@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +20,7 @@ def _create(runtime, actor, **data) -> str:
 
 @pytest.mark.db
 def test_numbers_are_consecutive_per_beijing_day(runtime, clock, actors):
-    clock.set(datetime(2026, 11, 28, 15, 59, tzinfo=timezone.utc))  # 23:59 in Beijing
+    clock.set(datetime(2026, 11, 28, 15, 59, tzinfo=UTC))  # 23:59 in Beijing
     assert _create(runtime, actors["candidate"]) == "WO20261128-0001"
     assert _create(runtime, actors["examiner"]) == "WO20261128-0002"
     clock.advance(60)  # 00:00 on the 29th in Beijing, still the 28th in UTC

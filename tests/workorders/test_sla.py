@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,11 +10,11 @@ from tests.workorders.conftest import order_data
 from workorders import services, sla, states
 from workorders.vocab import PRIORITIES, TYPES
 
-T0 = datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat()
+    return dt.astimezone(UTC).isoformat()
 
 
 def test_table_covers_every_type_and_priority_and_meets_the_rules():

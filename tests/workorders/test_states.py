@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from tests.workorders.conftest import PATHS, fields_for
@@ -13,7 +15,7 @@ PAIRS = [(a, b) for a in states.STATES for b in states.STATES]
 def test_table_shape():
     # The machine: the main line, escalation, cancellation, reopening.
     main_line = [states.NEW, states.ASSIGNED, states.IN_PROGRESS, states.FOLLOW_UP, states.CLOSED]
-    for a, b in zip(main_line, main_line[1:]):
+    for a, b in pairwise(main_line):
         assert (a, b) in states.TRANSITIONS
     assert (states.FOLLOW_UP, states.IN_PROGRESS) in states.TRANSITIONS
     assert states.allowed_next(states.CLOSED) == [] and states.allowed_next(states.CANCELLED) == []

@@ -8,8 +8,14 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from sandbox import __version__
 from sandbox.errors import ValidationFailed
-from sandbox.users.services import (hash_password, password_matches, replace_password, reserve_password_check,
-                                       start_session, validate_password)
+from sandbox.users.services import (
+    hash_password,
+    password_matches,
+    replace_password,
+    reserve_password_check,
+    start_session,
+    validate_password,
+)
 from sandbox.web.glue import begin_browser_session, current_user, runtime, unit_of_work
 from sandbox.web.security import any_user, csrf, public
 

@@ -8,8 +8,8 @@ work (``_operation``), allowed or refused.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from flask import jsonify, request
 from sqlalchemy.orm import Session
@@ -27,7 +27,6 @@ from sandbox.web.security import any_user, roles_required
 from sandbox.web.tx import unit_of_work
 from sandbox.web.workorders import actor
 from workorders import services as wo_services
-
 
 
 @contextmanager

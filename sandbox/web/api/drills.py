@@ -9,19 +9,24 @@ from flask import jsonify, request, url_for
 from sandbox.bank.masking import mask_name, redact
 from sandbox.drill import engine
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
+from sandbox.drill.operations import BOT
+from sandbox.drill.reports import scores_visible, visible_report
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round
 from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES, TRAINER
 from sandbox.web.api import bp, json_body
-from sandbox.drill.operations import BOT
-from sandbox.web.drill_context import (conversation_opener, drill_gate, kb_pin_for_request, load_contact, log_nothing,
-                                       recorded)
+from sandbox.web.drill_context import (
+    conversation_opener,
+    drill_gate,
+    kb_pin_for_request,
+    load_contact,
+    log_nothing,
+    recorded,
+)
 from sandbox.web.glue import current_user, db, runtime
-from sandbox.drill.reports import scores_visible, visible_report
 from sandbox.web.security import any_user, roles_required
 from sandbox.web.tx import advance_drill_if_due, end_read, unit_of_work
-
 
 
 def message_json(msg: ConversationMessage, audience: str = "agent") -> dict[str, Any]:

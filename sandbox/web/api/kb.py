@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from knowledge_base import articles
 from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.render import markdown_to_html
+from sandbox.drill.operations import KB
 from sandbox.errors import Forbidden, NotFound
 from sandbox.web.api import bp
-from sandbox.drill.operations import KB
 from sandbox.web.drill_context import drill_gate, kb_pin_for_request, log_nothing, recorded, request_conversation_id
 from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.kb import can_see_unpublished, int_arg, load_article, run_search
 from sandbox.web.security import any_user
 from sandbox.web.tx import unit_of_work
-from knowledge_base import articles
 
 
 def _show_all() -> bool:
@@ -38,7 +38,7 @@ def kb_search():
     body = result.to_dict()
     body.update({"page": page, "limit": limit, "category": category if category in CATEGORIES else None})
     if show_all:
-        for item, hit in zip(body["results"], result.hits):
+        for item, hit in zip(body["results"], result.hits, strict=True):
             item["status"] = hit.status
     pin = kb_pin_for_request()
     if pin is not None:

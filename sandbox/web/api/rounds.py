@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
-from sandbox.users.models import User
 from sandbox.drill import engine
-from sandbox.drill.reports import results_released
 from sandbox.drill.models import Drill
+from sandbox.drill.reports import results_released
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round, RoundCandidate
 from sandbox.roles import CANDIDATE, STAFF_ROLES
+from sandbox.users.models import User
 from sandbox.web.api import bp, json_body
 from sandbox.web.api.drills import drill_json, next_action
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.glue import current_user, db, runtime, unit_of_work
 from sandbox.web.security import any_user, roles_required
-
 
 
 def _datetime(value: Any, field: str) -> datetime | None:
@@ -31,7 +30,7 @@ def _datetime(value: Any, field: str) -> datetime | None:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
         raise ValidationFailed(f"{field} 必须是 ISO 格式的时间。", code="invalid_datetime") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _int(value: Any, field: str, default: int | None = None) -> int | None:

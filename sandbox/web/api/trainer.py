@@ -9,8 +9,8 @@ from sandbox.errors import ValidationFailed
 from sandbox.roles import TRAINER_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.scenario_library import save_upload
-from sandbox.web.trainer import preview_html
 from sandbox.web.security import roles_required
+from sandbox.web.trainer import preview_html
 
 
 @bp.post("/trainer/preview")

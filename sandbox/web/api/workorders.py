@@ -12,12 +12,22 @@ from sandbox.errors import ValidationFailed
 from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.display import local_input
+from sandbox.web.drill_context import drill_gate, recorded
 from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
-from sandbox.web.drill_context import drill_gate, recorded
 from sandbox.web.tx import write
-from sandbox.web.workorders import (actor, change_order, conversation_gateway, create_order, ended_conversations,
-                                    handoff_ended, handoff_queue_view, handoff_timeout, route_message, update_order)
+from sandbox.web.workorders import (
+    actor,
+    change_order,
+    conversation_gateway,
+    create_order,
+    ended_conversations,
+    handoff_ended,
+    handoff_queue_view,
+    handoff_timeout,
+    route_message,
+    update_order,
+)
 from workorders import handoff as handoffs
 from workorders import services, sla, states, vocab
 
