@@ -24,7 +24,12 @@ def probe(runtime):
     """A scratch table the toolkit's units of work write to."""
     with runtime.engine.begin() as conn:
         conn.execute(text("CREATE TABLE tx_probe (v VARCHAR(20))"))
-    return lambda: [r[0] for r in runtime.engine.connect().execute(text("SELECT v FROM tx_probe ORDER BY v"))]
+
+    def _values() -> list[str]:
+        with runtime.engine.connect() as conn:
+            return [r[0] for r in conn.execute(text("SELECT v FROM tx_probe ORDER BY v"))]
+
+    return _values
 
 
 def _insert(s, value: str) -> None:
