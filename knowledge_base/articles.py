@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from knowledge_base import embedding
 from knowledge_base.categories import CATEGORIES, PUBLISHED, STATUSES
 from knowledge_base.models import Article, ArticleOpenLog, ArticleVersion, KbChange, KbState, SearchLog, SynonymGroup
+from knowledge_base.search_log import search_log_row
 from sandbox.clock import Clock
 from sandbox.errors import Conflict, NotFound, ValidationFailed
 
@@ -41,10 +42,16 @@ def get_version(session: Session) -> int:
     return session.scalar(select(KbState.version).where(KbState.id == 1)) or 0
 
 
+# session.info key set by ``bump_version``: the search service of this process looks at the
+# version again as soon as the transaction commits (knowledge_base.search.follow_commits).
+VERSION_BUMPED = "kb_version_bumped"
+
+
 def bump_version(session: Session, clock: Clock, article_ids: Iterable[str] = (),
                  synonyms: bool = False, full: bool = False) -> int:
     """Increase the KB version by one and record what it changed; returns the new version."""
     now = clock.now()
+    session.info[VERSION_BUMPED] = True
     result = session.execute(update(KbState).where(KbState.id == 1)
                              .values(version=KbState.version + 1, updated_at=now))
     if cast("CursorResult[Any]", result).rowcount == 0:  # an UPDATE's result is a CursorResult
@@ -539,10 +546,10 @@ def synonym_groups(session: Session) -> list[SynonymGroup]:
 def log_search(session: Session, clock: Clock, query: str, normalised: str, user_id: int | None,
                result_count: int, top_ids: Sequence[str], took_ms: float, category: str | None = None,
                source: str = "web") -> None:
-    session.add(SearchLog(query=(query or "")[:2000], normalised=(normalised or "")[:200],
-                          category=category, user_id=user_id, result_count=result_count,
-                          top_ids=list(top_ids)[:10], took_ms=round(float(took_ms), 3), source=source,
-                          created_at=clock.now()))
+    """Write one search-log row in ``session`` now (the web layer batches them instead:
+    ``knowledge_base.search_log``)."""
+    session.add(SearchLog(**search_log_row(clock.now(), query, normalised, user_id, result_count, top_ids,
+                                           took_ms, category, source)))
 
 
 def log_article_opened(session: Session, clock: Clock, external_id: str, user_id: int | None) -> None:

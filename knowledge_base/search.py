@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge_base import embedding
 from knowledge_base import index as kb_index
 from knowledge_base.analysis import bigrams, words
-from knowledge_base.articles import changes_since, get_version, list_synonym_groups
+from knowledge_base.articles import VERSION_BUMPED, changes_since, get_version, list_synonym_groups
 from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.models import Article
 from knowledge_base.snippets import highlight, snippet
@@ -53,6 +53,10 @@ DENSE_WEIGHT = 0.7
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 CACHE_SIZE = 2048
+# How long a search may go on with the KB version it last read from the database before it
+# looks again (one small query). Edits made in this process are seen at once (``follow_commits``);
+# an edit committed by another process (a second server, the CLI) shows within this bound.
+VERSION_TTL_SECONDS = 1.0
 # A term found in more than this share of the documents is not looked up in that field:
 # its postings cost most of the time on a big KB and add little (measured, see the report).
 MAX_DF: dict[str, float] = {"title": 0.05, "questions": 0.05, "body": 0.01}
@@ -209,7 +213,7 @@ def highlight_terms(normalised: str, synonyms: Synonyms) -> list[str]:
 
 class KnowledgeBase:
     def __init__(self, index_dir: Path, session_factory: sessionmaker, *, use_model: bool = True,
-                 cache_size: int = CACHE_SIZE) -> None:
+                 cache_size: int = CACHE_SIZE, version_ttl: float = VERSION_TTL_SECONDS) -> None:
         self.index = kb_index.SearchIndex(index_dir)
         self.session_factory = session_factory
         self.use_model = use_model
@@ -227,6 +231,20 @@ class KnowledgeBase:
         self._cache_lock = threading.Lock()
         self._cache_size = cache_size
         self.rebuilds = 0
+        self.version_ttl = version_ttl
+        self._checked_at = float("-inf")  # time.monotonic() of the last look at the database's version
+        self._stale = True
+        # A commit through ``session_factory`` that changed the KB version (``bump_version``)
+        # marks this service stale at once: this process never serves its own edit late.
+        event.listen(session_factory, "after_commit", self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(VERSION_BUMPED, False):
+            self.mark_stale()
+
+    def mark_stale(self) -> None:
+        """The KB changed in this process: the next search looks at the database's version."""
+        self._stale = True
 
     # -- keeping up with the database -------------------------------------------
     def _load_all(self, session: Session) -> None:
@@ -267,12 +285,19 @@ class KnowledgeBase:
         goes on with the version it has instead of queueing behind it (see ``_view``): under
         load, every worker thread used to stall on one trainer's edit.
         """
+        if (not wait and not force_rebuild and not self._stale and self._searcher is not None
+                and time.monotonic() - self._checked_at < self.version_ttl):
+            return self._version  # looked less than version_ttl ago and nothing changed here since
+        self._stale = False  # before reading: a change committed from now on marks it again
+        checked_at = time.monotonic()
         with self.session_factory() as session:
             target = get_version(session)
             if target == self._version and not force_rebuild and self._searcher_ok():
+                self._checked_at = checked_at
                 return target
             can_skip = not wait and not force_rebuild and self._version is not None and self._searcher is not None
             if not self._lock.acquire(blocking=not can_skip):
+                self._stale = True  # another thread is catching up, perhaps to an older version
                 return self._version
             try:
                 target = get_version(session)
@@ -287,6 +312,7 @@ class KnowledgeBase:
                             self._synonyms = Synonyms(list_synonym_groups(session))
                 self._sync_index(session, target, force_rebuild, progress)
                 self._version = target
+                self._checked_at = checked_at
                 return target
             finally:
                 self._lock.release()
@@ -519,6 +545,8 @@ class KnowledgeBase:
             self._cache.clear()
 
     def close(self) -> None:
+        if event.contains(self.session_factory, "after_commit", self._after_commit):
+            event.remove(self.session_factory, "after_commit", self._after_commit)
         with self._lock:
             for _at, old in self._retired:
                 old.close()
@@ -541,6 +569,8 @@ def get_kb(runtime: Any) -> KnowledgeBase:
             kb = runtime.services.get("kb")
             if kb is None:
                 use_model = runtime.settings.extra.get("KB_USE_MODEL", True)
-                kb = KnowledgeBase(runtime.settings.index_dir, runtime.session_factory, use_model=use_model)
+                kb = KnowledgeBase(runtime.settings.index_dir, runtime.session_factory, use_model=use_model,
+                                   version_ttl=float(runtime.settings.extra.get("KB_VERSION_TTL",
+                                                                                VERSION_TTL_SECONDS)))
                 runtime.services["kb"] = kb
     return kb

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import signal
 
 import click
 from flask import current_app
@@ -77,8 +78,18 @@ def serve(host: str, port: int, threads: int, connections: int) -> None:
     click.echo(f"沙箱已启动：http://{shown_host}:{port}/  （Ctrl+C 停止）", color=False)
     if not report.created:
         click.echo(f"演示账号见实例目录中的 {DEMO_LOGINS_FILE}。")
-    waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads,
-                   connection_limit=connections, ident="bankdrill", clear_untrusted_proxy_headers=True)
+    # SIGTERM (a service manager stopping the server) ends it like Ctrl+C: the runtime is
+    # disposed, so the search log's last batch is written (knowledge_base.search_log).
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads,
+                       connection_limit=connections, ident="bankdrill", clear_untrusted_proxy_headers=True)
+    finally:
+        _runtime().dispose()
+
+
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.command("init")

@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -149,11 +151,40 @@ def scenario_title(session: Session, scenario_id: str) -> str:
     return session.scalar(select(Scenario.title).where(Scenario.id == scenario_id)) or scenario_id
 
 
+# The scenario list, kept per database and catalogue fingerprint (each scenario's id, current
+# version, enabled flag and the length of that version's text): a list request reads the
+# small fingerprint and parses nothing unless a scenario was added, edited, enabled or
+# disabled (or a restore brought different texts). Bounded: tests make many databases.
+_CATALOGUES: OrderedDict[tuple[str, tuple[tuple[str, int, bool, int], ...]], list[tuple[str, ScenarioSpec]]] = \
+    OrderedDict()
+_CATALOGUES_MAX = 16
+_catalogues_lock = threading.Lock()
+
+
 def list_scenarios(session: Session, include_disabled: bool = False) -> list[ScenarioSpec]:
-    stmt = select(Scenario).order_by(Scenario.id)
-    if not include_disabled:
-        stmt = stmt.where(Scenario.enabled.is_(True))
-    return [scenario_spec(session, row.id, row.version) for row in session.scalars(stmt)]
+    """The current version of every (enabled) scenario, in id order."""
+    current = ((ScenarioVersion.scenario_id == Scenario.id) & (ScenarioVersion.version == Scenario.version))
+    fingerprint = tuple((r[0], r[1], bool(r[2]), r[3] or 0) for r in session.execute(
+        select(Scenario.id, Scenario.version, Scenario.enabled, func.length(ScenarioVersion.yaml_text))
+        .join(ScenarioVersion, current).order_by(Scenario.id)))
+    key = (str(session.get_bind().engine.url), fingerprint)
+    with _catalogues_lock:
+        specs = _CATALOGUES.get(key)
+        if specs is not None:
+            _CATALOGUES.move_to_end(key)
+    if specs is None:
+        specs = []
+        for scenario_id, version, text in session.execute(
+                select(Scenario.id, Scenario.version, ScenarioVersion.yaml_text).join(ScenarioVersion, current)
+                .order_by(Scenario.id)):
+            spec = spec_from_text(text)
+            specs.append((scenario_id, spec if spec.version == version else dataclasses.replace(spec, version=version)))
+        with _catalogues_lock:
+            _CATALOGUES[key] = specs
+            while len(_CATALOGUES) > _CATALOGUES_MAX:
+                _CATALOGUES.popitem(last=False)
+    enabled = {scenario_id for scenario_id, _v, on, _n in fingerprint if on}
+    return [spec for scenario_id, spec in specs if include_disabled or scenario_id in enabled]
 
 
 # --------------------------------------------------------------------------- clock

@@ -22,7 +22,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sandbox.clock import Clock, as_utc
@@ -369,7 +369,9 @@ def user_for_token(session: Session, clock: Clock, token: str) -> User | None:
     """The active user holding ``token``, or None."""
     if not token:
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    # One round trip: the token and its user together (the common path writes nothing).
+    row = session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                         .where(ApiToken.token_hash == _hash_token(token)))
     if row is None or not row.user.active:
         return None
     now = clock.now()

@@ -30,6 +30,7 @@ from knowledge_base import evaluate as kb_eval
 from knowledge_base.categories import CATEGORIES, DRAFT, PUBLISHED, RETIRED, STATUSES
 from knowledge_base.render import markdown_to_html
 from knowledge_base.search import get_kb
+from knowledge_base.search_log import flush_search_log
 from sandbox.clock import BEIJING
 from sandbox.errors import DomainError, NotFound, ValidationFailed
 from sandbox.roles import TRAINER_ROLES
@@ -497,6 +498,7 @@ def analytics_page():
     today = now.astimezone(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
     since = today - timedelta(days=days - 1)
     until = today + timedelta(days=1)
+    flush_search_log(runtime())  # the searches of the last second too
     report = analytics.report(db(), since, until, limit=20)
     runs = kb_eval.run_history(db(), limit=50)
     return render_template("trainer/analytics.html", report=report, days=days,

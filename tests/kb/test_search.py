@@ -5,7 +5,7 @@ import pytest
 
 from knowledge_base import articles, embedding
 from knowledge_base.search import KnowledgeBase, get_kb
-from tests.kb.helpers import NASTY_QUERIES, ids, save
+from tests.kb.helpers import NASTY_QUERIES, ids, record, save
 
 
 @pytest.fixture
@@ -124,6 +124,10 @@ def test_result_cache_is_keyed_by_kb_version(kb, runtime, starcard):
 def test_deleted_index_folder_is_rebuilt(kb, runtime, starcard):
     assert ids(kb.search("星河联名卡"))[0] == "T-STAR"
     shutil.rmtree(runtime.settings.index_dir)
+    # Within the version bound the open searcher still answers; the next look at the
+    # database (after VERSION_TTL_SECONDS, here forced) finds the folder gone and rebuilds it.
+    assert ids(kb.search("星河联名卡账单"))[0] == "T-STAR"
+    kb.mark_stale()
     assert ids(kb.search("星河联名卡账单"))[0] == "T-STAR"
     assert (runtime.settings.index_dir).is_dir()
     # A fresh process finds the rebuilt index.
@@ -306,3 +310,35 @@ def test_searching_credit_card_never_marks_inside_debit_card(kb):
     assert any("<mark>信用卡</mark>" in s or "<mark>信用</mark>" in s for s in shown)
     for text in shown:
         assert "借<mark>" not in text and "<mark>记卡" not in text, text
+
+
+def test_an_edit_from_another_process_shows_within_the_version_bound(runtime, starcard):
+    """Searches read the KB version at most once per ``version_ttl``; an edit committed
+    elsewhere (another server process, the CLI) is served from the next look on."""
+    from sqlalchemy.orm import sessionmaker
+
+    elsewhere = sessionmaker(runtime.engine)  # commits this service does not follow
+    slow = KnowledgeBase(runtime.settings.index_dir, runtime.session_factory, use_model=False, version_ttl=3600)
+    eager = KnowledgeBase(runtime.settings.index_dir, runtime.session_factory, use_model=False, version_ttl=0)
+    try:
+        assert "T-STAR3" not in ids(slow.search("星河联名卡")) + ids(eager.search("星河联名卡"))
+        with elsewhere.begin() as s:
+            articles.save_article(s, runtime.clock, record("T-STAR3", "星河联名卡积分兑换", category="信用卡"),
+                                  by="test")
+        assert "T-STAR3" in ids(eager.search("星河联名卡"))  # no bound: looks every time
+        assert "T-STAR3" not in ids(slow.search("星河联名卡"))  # within its hour
+        slow.mark_stale()
+        assert "T-STAR3" in ids(slow.search("星河联名卡"))
+    finally:
+        slow.close()
+        eager.close()
+
+
+def test_an_edit_in_this_process_is_served_at_once(runtime, starcard):
+    kb = KnowledgeBase(runtime.settings.index_dir, runtime.session_factory, use_model=False, version_ttl=3600)
+    try:
+        assert "T-STAR4" not in ids(kb.search("星河联名卡"))
+        save(runtime, "T-STAR4", "星河联名卡分期说明", category="信用卡")
+        assert "T-STAR4" in ids(kb.search("星河联名卡"))
+    finally:
+        kb.close()

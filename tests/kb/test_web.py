@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import select
 
 from knowledge_base.models import ArticleOpenLog, SearchLog
+from knowledge_base.search_log import flush_search_log
 from tests.kb.helpers import NASTY_QUERIES, save
 
 
@@ -100,6 +101,7 @@ def test_searches_and_opened_articles_are_logged(app, api, login_as, runtime, ar
     api("candidate").get("/api/v1/kb/search?q=翡翠借记卡")
     login_as("examiner").get("/kb/?q=翡翠借记卡年费")
     login_as("candidate").get("/kb/articles/W-PUB")
+    flush_search_log(runtime)  # rows are written in batches, at most a second later
     with runtime.transaction() as s:
         logs = list(s.scalars(select(SearchLog).order_by(SearchLog.id)))
         assert [(log.query, log.source) for log in logs[-2:]] == [("翡翠借记卡", "api"), ("翡翠借记卡年费", "page")]
