@@ -51,7 +51,8 @@ def build_customer(spec: dict, used_numbers: set[str], used_phones: set[str]) ->
     acct_specs = spec["accounts"]
     numbers = [make_number(rng, DEBIT_PREFIX, 19, used_numbers, tails) for _ in acct_specs]
     card_numbers = [make_number(rng, CREDIT_PREFIX, 16, used_numbers, tails) for _ in spec["cards"]]
-    profiles = [dict(a["profile"], fixed=list(a["profile"].get("fixed", []))) for a in acct_specs]
+    # copies: the builders add transactions and balances, the specifications stay as loaded
+    profiles = [dict(a["profile"], fixed=[dict(t) for t in a["profile"].get("fixed", [])]) for a in acct_specs]
     main = next((i for i, a in enumerate(acct_specs) if a["kind"] == "借记卡" and a["status"] == "正常"), None)
 
     cards = []

@@ -132,16 +132,13 @@ def _label(path: Path_) -> str:
 # Field checks
 # ---------------------------------------------------------------------------
 
-_MISSING = object()
-
-
 class _Checker:
-    """Collects problems with their line; the ``value`` helpers return the normalised value or None."""
+    """Collects problems with their line, naming each customer by its id; the checkers below report here."""
 
     def __init__(self, file: str, lines: dict[Path_, int]) -> None:
         self.file = file
         self.lines = lines
-        self.problems: list[str] = []
+        self.problems: list[tuple[int, str]] = []  # (line, message)
         self.names: dict[Path_, str] = {}  # ("customers", 3) -> "C004"
 
     def error(self, path: Path_, message: str, line: int | None = None) -> None:
@@ -155,7 +152,7 @@ class _Checker:
             if path[: len(prefix)] == prefix:
                 rest = path[len(prefix):]
                 where = f"{cid} {_label(rest)}" if rest else cid
-        self.problems.append(f"{self.file}:{line}: {where}: {message}")
+        self.problems.append((line, f"{self.file}:{line}: {where}: {message}"))
 
     def mapping(self, value: Any, path: Path_, allowed: dict[str, Callable], required: tuple[str, ...] = ()) -> dict:
         """Check a mapping's keys and each value with its checker; returns {key: normalised value}."""
@@ -243,7 +240,8 @@ def a_time(c: _Checker, value: Any, path: Path_) -> datetime | None:
 
 def _number(c: _Checker, value: Any, path: Path_) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        c.error(path, f"not a number: {_kind(value)}")
+        quoted = isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value)
+        c.error(path, f"not a number: {_kind(value)}" + (" (write it without quotes)" if quoted else ""))
         return None
     if isinstance(value, float) and not math.isfinite(value):
         c.error(path, f"not a finite number: {value!r}")
@@ -428,7 +426,7 @@ def account(presets: dict[str, dict], company: str | None) -> Callable:
                 c.error(ppath, "biz_in/biz_out need an employer (the own company)")
             if profile.get("pension") and not profile.get("pension_payer"):
                 c.error(ppath, "pension needs a pension_payer")
-            if "topup" in profile and a.get("kind") != "Ⅱ类账户":
+            if "topup" in profile and a.get("kind") == "借记卡":
                 c.error(ppath + ("topup",), "only a Ⅱ类账户 is topped up from the main debit account")
         profile["where"] = _label(path)  # named in the builder's own errors
         return {"kind": a.get("kind"), "opened": a.get("opened"), "status": a.get("status") or "正常",
@@ -541,7 +539,7 @@ def customer(presets: dict[str, dict], seen: dict[str, int]) -> Callable:
                 c.error(path + ("id",), f"duplicate customer id {cid} (first at line {seen[cid]})")
             else:
                 seen[cid] = c.lines.get(path + ("id",), 0)
-        magic = out.get("magic")
+        magic = value.get("magic")
         if magic and "summary" not in value:
             c.error(path, "a magic customer needs its README line, summary: {special: ..., scenario: ...}")
         if not magic and "summary" in value:
@@ -585,12 +583,13 @@ def parse_customers(text: str, file: str = "customers.yaml") -> list[dict]:
     for path, line in duplicates:
         c.error(path, f"duplicate key {path[-1]!r} (the later value would silently win)", line=line)
     if c.problems:
-        raise SpecError(c.problems)
+        raise SpecError([message for _, message in sorted(c.problems, key=lambda p: p[0])])
     return customers
 
 
-def load_customers(path: Path = CUSTOMERS_FILE) -> list[dict]:
-    """The validated customer specifications of ``path`` (customers.yaml by default)."""
+def load_customers(path: Path | None = None) -> list[dict]:
+    """The validated customer specifications of ``path`` (``CUSTOMERS_FILE``, customers.yaml, by default)."""
+    path = path or CUSTOMERS_FILE
     try:
         text_ = path.read_text(encoding="utf-8")
     except OSError as exc:
