@@ -188,7 +188,7 @@ def _kind(value: Any) -> str:
         type(value), repr(value))
 
 
-def text(c: _Checker, value: Any, path: Path_) -> str | None:
+def free_text(c: _Checker, value: Any, path: Path_) -> str | None:
     """Any text (empty allowed); null allowed."""
     if value is None or isinstance(value, str):
         return value
@@ -360,7 +360,7 @@ def family(c: _Checker, value: Any, path: Path_) -> dict | None:
 
 PROFILE_FIELDS: dict[str, Callable] = {
     # income
-    "employer": text, "salary": amount_range, "salary_day": DAY, "salary_memo": name,
+    "employer": free_text, "salary": amount_range, "salary_day": DAY, "salary_memo": name,
     "pension": positive, "pension_payer": name, "pension_day": DAY,
     "transfers_in": COUNT, "transfer_in_range": amount_range,
     # fixed monthly outflows
@@ -398,7 +398,7 @@ def profile_fields(c: _Checker, value: Any, path: Path_, in_preset: bool) -> dic
 def account(presets: dict[str, dict], company: str | None) -> Callable:
     """A checker for one account: its fields and its profile merged onto the preset."""
     fields = {"kind": one_of(*ACCOUNT_KINDS), "opened": a_date, "status": one_of(*ACCOUNT_STATUSES),
-              "status_memo": text, "branch": nullable(one_of(*BRANCHES)), "risk_events": risk_events,
+              "status_memo": free_text, "branch": nullable(one_of(*BRANCHES)), "risk_events": risk_events,
               "profile": lambda c, v, p: profile_fields(c, v, p, in_preset=False)}
 
     def check(c: _Checker, value: Any, path: Path_) -> dict:
@@ -437,7 +437,7 @@ def account(presets: dict[str, dict], company: str | None) -> Callable:
 
 def risk_events(c: _Checker, value: Any, path: Path_) -> list[dict]:
     """Refused transfers, failed payments, new-device logins shown with an account."""
-    fields = {"at": a_time, "event": name, "amount": nullable(amount), "counterparty": text,
+    fields = {"at": a_time, "event": name, "amount": nullable(amount), "counterparty": free_text,
               "channel": one_of(*sorted(CHANNELS)), "result": name}
 
     def event(c: _Checker, item: Any, p: Path_) -> dict:
@@ -468,7 +468,7 @@ def overdue(c: _Checker, value: Any, path: Path_) -> dict | None:
 
 CARD_FIELDS: dict[str, Callable] = {
     "product": one_of(*CARD_PRODUCTS), "limit": positive, "statement_day": DAY, "opened": a_date,
-    "status": one_of(*CARD_STATUSES), "status_memo": text,
+    "status": one_of(*CARD_STATUSES), "status_memo": free_text,
     "amount": positive, "prev": amount_range, "spend": amount_range, "n": integer(0, 15),
     "pay": one_of(*PAY_MODES), "unbilled": integer(0, 5), "autopay": flag, "linked": flag,
     "fixed": lambda c, v, p: [t for t in c.listing(v, p, transaction(CARD_TYPES, CARD_CREDIT_TYPES)) if t],
@@ -521,9 +521,9 @@ def customer(presets: dict[str, dict], seen: dict[str, int]) -> Callable:
         company = value.get("company") if isinstance(value, dict) and isinstance(value.get("company"), str) else None
         fields = {
             "id": name, "name": name, "gender": one_of(*GENDERS), "birth": a_date, "region": region,
-            "home": region, "segment": one_of(*SEGMENTS), "company": text, "risk_level": one_of(*RISK_LEVELS),
+            "home": region, "segment": one_of(*SEGMENTS), "company": free_text, "risk_level": one_of(*RISK_LEVELS),
             "risk_assessed": a_date, "magic": nullable(one_of(*MAGIC_LABELS)), "force_x": flag,
-            "caller_name": name, "summary": summary, "note": text,
+            "caller_name": name, "summary": summary, "note": free_text,
             "accounts": lambda c, v, p: c.listing(v, p, account(presets, company)),
             "cards": lambda c, v, p: c.listing(v, p, card),
             "holdings": lambda c, v, p: c.listing(v, p, holding),
@@ -591,7 +591,7 @@ def load_customers(path: Path | None = None) -> list[dict]:
     """The validated customer specifications of ``path`` (``CUSTOMERS_FILE``, customers.yaml, by default)."""
     path = path or CUSTOMERS_FILE
     try:
-        text_ = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    return parse_customers(text_, path.name)
+    return parse_customers(text, path.name)
