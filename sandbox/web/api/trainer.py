@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from sandbox.drill.scenario import MAX_YAML_BYTES
+from sandbox.drill.scenario.vocabulary import MAX_YAML_BYTES
 from sandbox.errors import ValidationFailed
 from sandbox.roles import TRAINER_ROLES
 from sandbox.web.api import bp, json_body
