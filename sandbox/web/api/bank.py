@@ -26,7 +26,7 @@ from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.security import any_user, roles_required
 from sandbox.web.tx import unit_of_work
 from sandbox.web.workorders import actor
-from workorders import services as wo_services
+from workorders import presentation, queries
 
 
 @contextmanager
@@ -241,7 +241,7 @@ def conversation_workorders(conversation_id: int):
     with _operation(conversation_id, "lookup.workorders") as (s, _rec):
         conversation = _readable(s, conversation_id)
         identity.require_verified(s, clock, conversation, current_user(), "workorders")
-        orders = wo_services.customer_orders(s, actor(), conversation.customer.code)
+        orders = queries.customer_orders(s, actor(), conversation.customer.code)
         now = clock.now()
-        body = {"items": [wo_services.order_to_dict(o, now) for o in orders], "count": len(orders)}
+        body = {"items": [presentation.order_to_dict(o, now) for o in orders], "count": len(orders)}
     return jsonify(body)
