@@ -25,8 +25,8 @@ from sandbox.drill import drill_contacts, event_log, lifecycle, operations
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.operations import Target
 from sandbox.errors import DomainError, Forbidden, ValidationFailed
-from sandbox.web.glue import current_user, db, runtime
-from sandbox.web.tx import end_read, undo_on_refusal, unit_of_work
+from sandbox.web.request_context import current_user
+from sandbox.web.tx import db, end_read, runtime, undo_on_refusal, unit_of_work
 
 
 def drill_gate(conversation_id: int | None, component: str | None, *, anyone: bool = False) -> Target | None:

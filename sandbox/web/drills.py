@@ -15,9 +15,10 @@ from sandbox.exam.models import Round
 from sandbox.roles import ALL_ROLES, STAFF_ROLES
 from sandbox.web import charts
 from sandbox.web.drill_context import conversation_opener
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.rounds import candidate_round
 from sandbox.web.security import roles_required
+from sandbox.web.tx import db, runtime, unit_of_work
 
 bp = Blueprint("drills", __name__)
 DRILL_ROLES = ALL_ROLES  # every role may practise

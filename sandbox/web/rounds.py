@@ -26,9 +26,9 @@ from sandbox.users.models import User
 from sandbox.web import charts
 from sandbox.web.display import local_input
 from sandbox.web.drill_context import conversation_opener
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.security import roles_required
-from sandbox.web.tx import advance_drill_if_due
+from sandbox.web.tx import advance_drill_if_due, db, runtime, unit_of_work
 
 bp = Blueprint("rounds", __name__)
 

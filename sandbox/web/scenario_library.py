@@ -14,8 +14,9 @@ from sandbox.drill.scenario.store import save_scenario, scenario_spec, validate_
 from sandbox.drill.scenario.vocabulary import MAX_YAML_BYTES
 from sandbox.errors import DomainError
 from sandbox.roles import TRAINER_ROLES
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.security import roles_required
+from sandbox.web.tx import db, runtime, unit_of_work
 
 bp = Blueprint("scenario_library", __name__, url_prefix="/trainer/scenarios")
 MAX_YAML = MAX_YAML_BYTES

@@ -33,10 +33,10 @@ from knowledge_base.search import get_kb
 from sandbox.clock import BEIJING
 from sandbox.errors import DomainError, NotFound, ValidationFailed
 from sandbox.roles import TRAINER_ROLES
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.security import roles_required
 from sandbox.web.trainer_charts import eval_history_svg, search_trend_svg
-from sandbox.web.tx import discard, end_read
+from sandbox.web.tx import db, discard, end_read, runtime, unit_of_work
 
 log = logging.getLogger(__name__)
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")

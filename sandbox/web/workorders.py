@@ -19,9 +19,9 @@ from sandbox.drill import operations
 from sandbox.errors import DomainError
 from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.drill_context import drill_gate, recorded
-from sandbox.web.glue import current_user, db, runtime
+from sandbox.web.request_context import current_user
 from sandbox.web.security import roles_required
-from sandbox.web.tx import write
+from sandbox.web.tx import db, runtime, write
 from workorders import access, changes, creation, presentation, queries, sla, states, vocab
 from workorders import handoff as handoffs
 from workorders.access import Actor

@@ -22,9 +22,9 @@ from sandbox.drill.operations import LOOKUP
 from sandbox.roles import BANK_STAFF_ROLES, STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.drill_context import Recording, Refusal, drill_gate, log_nothing, recorded
-from sandbox.web.glue import current_user, db, runtime
+from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
-from sandbox.web.tx import unit_of_work
+from sandbox.web.tx import db, runtime, unit_of_work
 from sandbox.web.workorders import actor
 from workorders import presentation, queries
 

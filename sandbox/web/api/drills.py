@@ -25,9 +25,9 @@ from sandbox.web.drill_context import (
     log_nothing,
     recorded,
 )
-from sandbox.web.glue import current_user, db, runtime
+from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
-from sandbox.web.tx import advance_drill_if_due, end_read, unit_of_work
+from sandbox.web.tx import advance_drill_if_due, db, end_read, runtime, unit_of_work
 from workorders import vocab
 
 

@@ -19,8 +19,9 @@ from sandbox.users.models import User
 from sandbox.web.api import bp, json_body
 from sandbox.web.api.drills import drill_json, next_action
 from sandbox.web.drill_context import conversation_opener
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
+from sandbox.web.tx import db, runtime, unit_of_work
 
 
 def _datetime(value: Any, field: str) -> datetime | None:

@@ -13,9 +13,8 @@ from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.display import local_input
 from sandbox.web.drill_context import drill_gate, recorded
-from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
-from sandbox.web.tx import write
+from sandbox.web.tx import db, runtime, write
 from sandbox.web.workorders import (
     actor,
     change_order,
