@@ -84,6 +84,12 @@ def register_web(app: Flask) -> None:
     from sandbox.web.redaction import init_redaction
     from sandbox.web.request_context import init_request_context
 
+    # The trainer's pages add their routes to trainer.bp when imported (like the API modules).
+    from sandbox.web.trainer import articles as _trainer_articles  # noqa: F401
+    from sandbox.web.trainer import import_export as _trainer_import_export  # noqa: F401
+    from sandbox.web.trainer import search_analytics as _trainer_search_analytics  # noqa: F401
+    from sandbox.web.trainer import synonyms as _trainer_synonyms  # noqa: F401
+
     app.url_map.converters["int"] = IdConverter
     init_redaction(app)
     init_request_context(app)
