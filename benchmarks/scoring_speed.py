@@ -29,9 +29,10 @@ def main() -> None:
     from sandbox.dialogue.corpus import load_corpus
     from sandbox.dialogue.evaluation import latency
     from sandbox.dialogue.model import shipped_model
-    from sandbox.drill import engine
+    from sandbox.drill import drill_clock, grading
     from sandbox.drill.models import Drill
-    from sandbox.drill.scenario import scenario_files, seeded_scenarios_dir
+    from sandbox.drill.scenario.files import scenario_files, seeded_scenarios_dir
+    from sandbox.drill.scenario.store import spec_from_text
     from sandbox.scoring import compliance
     from sandbox.users.services import get_user, issue_token
     from sandbox.web.rehearse import rehearse, throwaway_instance
@@ -50,18 +51,18 @@ def main() -> None:
             token = issue_token(s, clock, get_user(s, "candidate1"))
             staff = issue_token(s, clock, get_user(s, "examiner"))
         for path in scenario_files(seeded_scenarios_dir()):
-            spec = engine.spec_from_text(path.read_text(encoding="utf-8"))
+            spec = spec_from_text(path.read_text(encoding="utf-8"))
             rehearse(app, clock, spec, token, staff)
         timings: list[float] = []
         per_scenario: dict[str, float] = {}
         with runtime.transaction() as s:
-            drills = list(s.query(Drill).filter(Drill.status == engine.FINISHED))
+            drills = list(s.query(Drill).filter(Drill.status == drill_clock.FINISHED))
             for drill in drills:
                 runs = []
                 for _ in range(args.repeat):
                     compliance._cached_reading.cache_clear()  # a cold reader, as after a restart
                     start = time.perf_counter()
-                    engine.score_drill(s, drill)
+                    grading.score_drill(s, drill)
                     runs.append((time.perf_counter() - start) * 1000)
                 timings.extend(runs)
                 per_scenario[drill.scenario_id] = statistics.median(runs)

@@ -142,10 +142,10 @@ def drill_facts(runtime) -> Callable:
     contact's own customer (every drill draws a fresh identity); default: the first contact."""
 
     def _facts(drill_id: int, key: str | None = None) -> dict:
-        from sandbox.drill import engine
+        from sandbox.drill import drill_contacts
 
         with runtime.session_factory() as s:
-            facts = engine.drill_contact_facts(s, engine.get_drill(s, int(drill_id)))
+            facts = drill_contacts.drill_contact_facts(s, drill_contacts.get_drill(s, int(drill_id)))
         return facts[key] if key else next(iter(facts.values()))
 
     return _facts

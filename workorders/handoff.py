@@ -23,9 +23,10 @@ from sandbox.bank.masking import mask_name, redact
 from sandbox.clock import Clock
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.users.models import User
-from workorders import services
+from workorders import access, creation, history, input_checks
+from workorders.access import Actor
 from workorders.models import Handoff, HandoffMessage
-from workorders.services import Actor, iso
+from workorders.presentation import iso
 from workorders.vocab import (
     CALLBACK_CATEGORY,
     CALLBACK_QUEUE,
@@ -36,6 +37,7 @@ from workorders.vocab import (
     MAX_TRANSCRIPT_ENTRIES,
     MAX_TRANSCRIPT_TEXT,
     MOODS,
+    PRIORITIES,
     QUEUES,
     VERIFICATION_STATUSES,
     VISIBILITY_CUSTOMER,
@@ -96,11 +98,11 @@ def check_summary(summary: Any) -> dict[str, str]:
                                details={"field": unknown[0], "allowed": list(SUMMARY_FIELDS)})
     out = {}
     for key, label in SUMMARY_FIELDS.items():
-        out[key] = services.text(summary.get(key), key, label, MAX_SUMMARY_FIELD,
-                                 required=key in ("intent", "request"))
-    out["verification_status"] = services.choice(out["verification_status"] or "未核验", VERIFICATION_STATUSES,
+        out[key] = input_checks.text(summary.get(key), key, label, MAX_SUMMARY_FIELD,
+                                     required=key in ("intent", "request"))
+    out["verification_status"] = input_checks.choice(out["verification_status"] or "未核验", VERIFICATION_STATUSES,
                                                   "unknown_verification_status", "核验状态")
-    out["mood"] = services.choice(out["mood"] or "平静", MOODS, "unknown_mood", "客户情绪")
+    out["mood"] = input_checks.choice(out["mood"] or "平静", MOODS, "unknown_mood", "客户情绪")
     return out
 
 
@@ -139,7 +141,7 @@ def waiting_seconds(handoff: Handoff, now: datetime) -> int:
 
 
 def _check_role(actor: Actor) -> None:
-    services.require_work_order_role(actor)
+    access.require_work_order_role(actor)
 
 
 def _check_owner(actor: Actor, handoff: Handoff) -> None:
@@ -154,7 +156,7 @@ def _require_staff(actor: Actor) -> None:
 
 
 def _load(session: Session, handoff_id: Any) -> Handoff:
-    hid = services.positive_int(handoff_id, "id", "转人工编号") if not isinstance(handoff_id, int) else handoff_id
+    hid = input_checks.positive_int(handoff_id, "id", "转人工编号") if not isinstance(handoff_id, int) else handoff_id
     handoff = session.get(Handoff, hid, populate_existing=True) if hid else None
     if handoff is None:
         raise NotFound(f"转人工请求 {handoff_id} 不存在。", code="unknown_handoff")
@@ -167,7 +169,7 @@ def create_handoff(session: Session, clock: Clock, actor: Actor, info: Conversat
                    summary: Any) -> Handoff:
     """Put ``info``'s conversation into the human-agent queue with its summary and transcript."""
     _check_role(actor)
-    queue = services.choice(queue or DEFAULT_QUEUE, QUEUES, "unknown_queue", "队列")
+    queue = input_checks.choice(queue or DEFAULT_QUEUE, QUEUES, "unknown_queue", "队列")
     checked = check_summary(summary)
     transcript = check_transcript(info.transcript)
     if not actor.is_staff and info.owner_user_id != actor.user_id:
@@ -217,7 +219,7 @@ def accept(session: Session, clock: Clock, actor: Actor, handoff_id: Any, ended:
     """
     _check_role(actor)
     _require_staff(actor)
-    handoff_id = services.positive_int(handoff_id, "id", "转人工编号")
+    handoff_id = input_checks.positive_int(handoff_id, "id", "转人工编号")
     if ended and _load(session, handoff_id).status == WAITING:
         raise Conflict("客户的会话已经结束（演练已交卷或超时），无法再接入。", code="handoff_ended")
     now = clock.now()
@@ -236,7 +238,7 @@ def accept(session: Session, clock: Clock, actor: Actor, handoff_id: Any, ended:
 def add_message(session: Session, clock: Clock, actor: Actor, handoff_id: Any, body: Any) -> HandoffMessage:
     """What the accepting agent says to the customer (the conversation layer routes it)."""
     _require_staff(actor)
-    body = services.text(body, "text", "消息内容", MAX_NOTE, required=True)
+    body = input_checks.text(body, "text", "消息内容", MAX_NOTE, required=True)
     handoff = _load(session, handoff_id)
     if handoff.status != ACCEPTED:
         raise Conflict("请先接入该会话再发送消息。", code="handoff_not_accepted")
@@ -258,16 +260,16 @@ def create_callback(session: Session, clock: Clock, actor: Actor, handoff_id: An
     """
     _check_role(actor)
     data = dict(data or {})
-    handoff_id = services.positive_int(handoff_id, "id", "转人工编号")
+    handoff_id = input_checks.positive_int(handoff_id, "id", "转人工编号")
     now = clock.now()
-    type_ = services.choice(data.get("type") or CALLBACK_TYPES[0], CALLBACK_TYPES, "unknown_type", "回电工单类型")
-    callback_at = services.parse_time(data.get("expected_callback_at"), "expected_callback_at", "期望回电时间") \
+    type_ = input_checks.choice(data.get("type") or CALLBACK_TYPES[0], CALLBACK_TYPES, "unknown_type", "回电工单类型")
+    callback_at = input_checks.parse_time(data.get("expected_callback_at"), "expected_callback_at", "期望回电时间") \
         or (now + DEFAULT_CALLBACK_DELAY)
     if callback_at < now:
         raise ValidationFailed("期望回电时间不能早于当前时间。", code="invalid_time",
                                details={"field": "expected_callback_at"})
-    priority = services.choice(data.get("priority") or "中", services.PRIORITIES, "unknown_priority", "优先级")
-    note = services.text(data.get("note"), "note", "告知客户的话", MAX_NOTE)
+    priority = input_checks.choice(data.get("priority") or "中", PRIORITIES, "unknown_priority", "优先级")
+    note = input_checks.text(data.get("note"), "note", "告知客户的话", MAX_NOTE)
     # Claim the handoff first: the UPDATE is the transaction's first write and decides races.
     claimed = session.execute(
         update(Handoff).where(Handoff.id == handoff_id, Handoff.status == WAITING,
@@ -289,19 +291,19 @@ def create_callback(session: Session, clock: Clock, actor: Actor, handoff_id: An
         owner = actor
     else:  # staff acting for the candidate: the order stays the candidate's
         owner = Actor.of(session.get(User, handoff.owner_id))
-    new = services.check_new_order({
+    new = creation.check_new_order({
         "type": type_, "category": CALLBACK_CATEGORY, "priority": priority, "queue": CALLBACK_QUEUE,
         "title": f"留言回电：{summary.get('request', '')}"[:100],
         "description": f"人工坐席等待超时，客户留言回电。\n{description}",
         "customer_id": handoff.customer_id, "customer_name": handoff.customer_label,
         "conversation_id": handoff.conversation_id, "expected_callback_at": callback_at,
     }, now)
-    order = services.create_order(session, clock, owner, new, note="转人工等待超时，创建留言回电工单")
+    order = creation.create_order(session, clock, owner, new, note="转人工等待超时，创建留言回电工单")
     if owner is not actor:
-        services.record(session, order, actor, now, "note", None, None, f"由{actor.label}代为创建")
-    services.record(session, order, actor, now, "note", None, None,
-                    note or f"已为您登记回电，我们将在 {services._fmt(order.expected_callback_at)} 前与您联系。",
-                    VISIBILITY_CUSTOMER)
+        history.record(session, order, actor, now, "note", None, None, f"由{actor.label}代为创建")
+    history.record(session, order, actor, now, "note", None, None,
+                   note or f"已为您登记回电，我们将在 {history.format_value(order.expected_callback_at)} 前与您联系。",
+                   VISIBILITY_CUSTOMER)
     handoff.callback_order_id = order.id
     handoff.callback_order = order
     session.flush()

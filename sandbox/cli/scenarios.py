@@ -11,10 +11,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from sandbox.cli.errors import CommandError
-from sandbox.drill import engine
 from sandbox.drill.facts import customer_ids
 from sandbox.drill.models import Scenario, ScenarioVersion
-from sandbox.drill.scenario import ScenarioInvalid, load_file, scenario_files
+from sandbox.drill.scenario.errors import ScenarioInvalid
+from sandbox.drill.scenario.files import load_file, scenario_files
+from sandbox.drill.scenario.store import list_scenarios
 
 
 @click.group("scenarios")
@@ -55,7 +56,7 @@ def list_(as_json: bool) -> None:
     runtime = current_app.extensions["bankdrill"]
     with runtime.transaction() as s:
         rows = [{**spec.summary_dict(), "enabled": s.get(Scenario, spec.id).enabled}
-                for spec in engine.list_scenarios(s, include_disabled=True)]
+                for spec in list_scenarios(s, include_disabled=True)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
 from sandbox.roles import ADMIN
-from workorders import services
+from workorders import access, presentation, queries
 
 
 @click.group("workorders")
@@ -29,13 +29,13 @@ def workorders() -> None:
 def list_(queue: str | None, status: str | None, overdue: str | None, limit: int, as_json: bool) -> None:
     """列出工单（最新在前），超时的标出「超时」。"""
     runtime = current_app.extensions["bankdrill"]
-    system = services.Actor(user_id=0, role=ADMIN, label="命令行")
+    system = access.Actor(user_id=0, role=ADMIN, label="命令行")
     try:
-        f = services.parse_filter({"queue": queue, "status": status, "overdue": overdue, "limit": limit})
+        f = queries.parse_filter({"queue": queue, "status": status, "overdue": overdue, "limit": limit})
         with runtime.transaction() as s:
             now = runtime.clock.now()
-            rows = [services.order_to_dict(o, now, history=False)
-                    for o in services.list_orders(s, runtime.clock, system, f)]
+            rows = [presentation.order_to_dict(o, now, history=False)
+                    for o in queries.list_orders(s, runtime.clock, system, f)]
     except DomainError as exc:
         raise CommandError(exc.message) from exc
     if as_json:

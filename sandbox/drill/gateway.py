@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from sandbox.bank.conversations import CLOSED
 from sandbox.bank.masking import mask_name, redact
 from sandbox.bank.models import Conversation
-from sandbox.drill.engine import FINISHED, append_message, messages_after
+from sandbox.drill.drill_clock import FINISHED
+from sandbox.drill.event_log import append_message, messages_after
 from sandbox.drill.models import Drill
 from sandbox.errors import NotFound
 from workorders.handoff import ConversationInfo

@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock
-from sandbox.drill import engine
+from sandbox.drill import agent_turns, drill_clock, drill_contacts, drill_faults, event_log, lifecycle
 from sandbox.drill.models import DrillContact
+from sandbox.drill.scenario.store import scenario_spec
 from sandbox.errors import DomainError, ServiceUnavailable
 
 # Which component each kind of operation needs (a scenario's or an examiner's fault takes it down).
@@ -50,10 +51,10 @@ def target_for(session: Session, conversation_id: int | None, user_id: int | Non
     """
     if conversation_id is None or not 0 < conversation_id < 2**31:
         return None
-    contact = engine.contact_for_conversation(session, conversation_id)
+    contact = drill_contacts.contact_for_conversation(session, conversation_id)
     if contact is None:
         return None
-    drill = engine.get_drill(session, contact.drill_id)
+    drill = drill_contacts.get_drill(session, contact.drill_id)
     if user_id is not None and drill.user_id != user_id:
         return None
     return Target(drill.id, contact.id, conversation_id)
@@ -61,7 +62,7 @@ def target_for(session: Session, conversation_id: int | None, user_id: int | Non
 
 def is_running(session: Session, target: Target) -> bool:
     """Whether the drill still takes events (not finished; a paused drill resumes)."""
-    return engine.get_drill(session, target.drill_id).status != engine.FINISHED
+    return drill_contacts.get_drill(session, target.drill_id).status != drill_clock.FINISHED
 
 
 def is_open(session: Session, clock: Clock, target: Target, component: str | None) -> bool:
@@ -70,31 +71,31 @@ def is_open(session: Session, clock: Clock, target: Target, component: str | Non
     Raises when the drill is over or paused; False when the drill must first catch up with
     the clock or ``component`` is down (then ``enforce`` decides, in a write transaction).
     """
-    drill = engine.get_drill(session, target.drill_id)
-    if engine.needs_tick(session, clock, drill):
+    drill = drill_contacts.get_drill(session, target.drill_id)
+    if lifecycle.needs_tick(session, clock, drill):
         return False
-    engine.refuse_if_closed(drill)
+    lifecycle.refuse_if_closed(drill)
     if component is None:
         return True
-    spec = engine.scenario_spec(session, drill.scenario_id, drill.scenario_version)
-    return not any(f["component"] == component for f in engine.active_faults(session, drill, spec, clock.now()))
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    return not any(f["component"] == component for f in drill_faults.active_faults(session, drill, spec, clock.now()))
 
 
 def enforce(session: Session, clock: Clock, target: Target, component: str | None,
             operation: str) -> ServiceUnavailable | None:
     """Advance the drill to now and refuse a closed one; when ``component`` is down, log
     ``fault.blocked`` and return the refusal for the caller to raise after committing it."""
-    drill = engine.get_drill(session, target.drill_id, for_update=True)
-    engine.ensure_open(session, clock, drill)
+    drill = drill_contacts.get_drill(session, target.drill_id, for_update=True)
+    lifecycle.ensure_open(session, clock, drill)
     if component is None:
         return None
     now = clock.now()
-    spec = engine.scenario_spec(session, drill.scenario_id, drill.scenario_version)
-    down = [f for f in engine.active_faults(session, drill, spec, now) if f["component"] == component]
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    down = [f for f in drill_faults.active_faults(session, drill, spec, now) if f["component"] == component]
     if not down:
         return None
-    engine.record_event(session, drill, now, "fault.blocked", session.get(DrillContact, target.contact_id),
-                        component=component, endpoint=operation)
+    event_log.record_event(session, drill, now, "fault.blocked", session.get(DrillContact, target.contact_id),
+                           component=component, endpoint=operation)
     return ServiceUnavailable(f"{down[0]['message']}，该功能暂不可用。", code="service_unavailable")
 
 
@@ -103,8 +104,8 @@ def record(session: Session, clock: Clock, target: Target, event_type: str, /, *
 
     ``data`` carries ``allowed`` (False for a refusal, with its ``reason``).
     """
-    drill = engine.get_drill(session, target.drill_id, for_update=True)
-    engine.on_operation(session, clock, drill, session.get(DrillContact, target.contact_id), event_type, **data)
+    drill = drill_contacts.get_drill(session, target.drill_id, for_update=True)
+    agent_turns.on_operation(session, clock, drill, session.get(DrillContact, target.contact_id), event_type, **data)
 
 
 def refusal_data(error: DomainError) -> dict[str, Any]:

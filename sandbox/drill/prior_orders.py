@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.drill.facts import fill
 from sandbox.roles import CANDIDATE
-from workorders import services, states
+from workorders import access, changes, creation, states
 from workorders.models import WorkOrder
 from workorders.vocab import VISIBILITY_INTERNAL
 
@@ -70,8 +70,8 @@ def _create_one(session: Session, now: datetime, owner_id: int, customer_code: s
         return fill(str(spec.get(key) or default), facts)
 
     created = now - timedelta(days=int(spec.get("days_ago", 0)))
-    actor = services.Actor(user_id=owner_id, role=CANDIDATE, label=text("staff", DEFAULT_STAFF))
-    order = services.create_order(session, _At(created), actor, {
+    actor = access.Actor(user_id=owner_id, role=CANDIDATE, label=text("staff", DEFAULT_STAFF))
+    order = creation.create_order(session, _At(created), actor, {
         "type": spec["type"], "category": spec["category"], "priority": spec.get("priority") or None,
         "queue": spec.get("queue") or None, "title": text("title"), "description": text("description"),
         "customer_id": customer_code, "customer_name": customer_name})
@@ -88,7 +88,7 @@ def _create_one(session: Session, now: datetime, owner_id: int, customer_code: s
         for note in [n for n in notes if now - timedelta(days=int(n.get("days_ago", 0))) <= step_at]:
             _note(session, now, actor, order.number, note, facts)
             notes.remove(note)
-        services.transition(session, _At(step_at), actor, order.number, target, {
+        changes.transition(session, _At(step_at), actor, order.number, target, {
             "assignee": text("assignee", DEFAULT_ASSIGNEE), "resolution_note": text("resolution_note"),
             "satisfaction": spec.get("satisfaction") or "满意", "visibility": VISIBILITY_INTERNAL})
     for note in notes:
@@ -97,8 +97,8 @@ def _create_one(session: Session, now: datetime, owner_id: int, customer_code: s
     return order
 
 
-def _note(session: Session, now: datetime, actor: services.Actor, number: str, note: Mapping[str, Any],
+def _note(session: Session, now: datetime, actor: access.Actor, number: str, note: Mapping[str, Any],
           facts: dict[str, str]) -> None:
     at = now - timedelta(days=int(note.get("days_ago", 0)))
-    services.add_note(session, _At(at), actor, number, fill(str(note["note"]), facts),
-                      note.get("visibility") or VISIBILITY_INTERNAL)
+    changes.add_note(session, _At(at), actor, number, fill(str(note["note"]), facts),
+                     note.get("visibility") or VISIBILITY_INTERNAL)

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock
-from sandbox.drill import engine
+from sandbox.drill import drill_clock, drill_contacts
 from sandbox.drill.facts import customer_facts, fill
 from sandbox.drill.models import Drill
+from sandbox.drill.scenario.store import scenario_spec
 from sandbox.exam.rounds import answers_withheld as _withheld
 from sandbox.exam.rounds import results_released as _released
 from sandbox.roles import STAFF_ROLES
@@ -31,7 +32,7 @@ def scores_visible(session: Session, drill: Drill, user: User) -> bool:
     Examiners and admins always; the candidate once the drill is over and, for an exam, once
     the examiner has released the round's results.
     """
-    if drill.status != engine.FINISHED:
+    if drill.status != drill_clock.FINISHED:
         return False
     return user.role in STAFF_ROLES or results_released(session, drill)
 
@@ -43,8 +44,8 @@ def answers_withheld(session: Session, clock: Clock, drill: Drill, user: User) -
 
 def reference_steps(session: Session, drill: Drill) -> list[dict[str, Any]]:
     """The scenario's model answer with its templates filled in (the drill's own customers)."""
-    spec = engine.scenario_spec(session, drill.scenario_id, drill.scenario_version)
-    contact_facts = engine.drill_contact_facts(session, drill)
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    contact_facts = drill_contacts.drill_contact_facts(session, drill)
     out = []
     for step in spec.reference_run:
         key = step.get("contact") or spec.contacts[0].key
@@ -59,12 +60,12 @@ def reference_steps(session: Session, drill: Drill) -> list[dict[str, Any]]:
 def visible_report(session: Session, clock: Clock, drill: Drill, user: User) -> dict[str, Any]:
     """The report as ``user`` may see it; hidden (pending) for candidates until released."""
     base = {"drill": drill.id, "status": drill.status, "mode": drill.mode, "scenario": drill.scenario_id}
-    if drill.status != engine.FINISHED:
+    if drill.status != drill_clock.FINISHED:
         return {**base, "released": False}
     if not scores_visible(session, drill, user):
         return {**base, "released": False, "message": PENDING_MESSAGE}
     report = dict(drill.report or {})
-    spec = engine.scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
     report.update(base)
     report["released"] = True
     if answers_withheld(session, clock, drill, user):
@@ -72,7 +73,7 @@ def visible_report(session: Session, clock: Clock, drill: Drill, user: User) -> 
                       withheld_message=WITHHELD_MESSAGE)
         return report
     first = spec.contacts[0]
-    facts = engine.drill_contact_facts(session, drill).get(first.key) or customer_facts(first.customer, spec.facts)
+    facts = drill_contacts.drill_contact_facts(session, drill).get(first.key) or customer_facts(first.customer, spec.facts)
     report["expected_outcome"] = fill(spec.expected_outcome, facts)
     report["reference_run"] = reference_steps(session, drill)
     report["answers_withheld"] = False

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from sandbox.drill.engine import save_scenario
-from sandbox.drill.scenario import scenario_files, seeded_scenarios_dir
+from sandbox.drill.scenario.files import scenario_files, seeded_scenarios_dir
+from sandbox.drill.scenario.store import save_scenario
 
 
 def load_seed_scenarios(session: Session, runtime) -> str:

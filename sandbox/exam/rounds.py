@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from sandbox.bank.masking import redact_data
 from sandbox.clock import Clock
-from sandbox.drill import engine
+from sandbox.drill import drill_clock, event_log, grading, lifecycle
 from sandbox.drill.models import Drill, DrillEvent, Scenario
-from sandbox.drill.scenario import DIMENSIONS, FAULT_COMPONENTS
+from sandbox.drill.scenario.store import scenario_spec, scenario_title, scenario_titles
+from sandbox.drill.scenario.vocabulary import DIMENSIONS, FAULT_COMPONENTS
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
 from sandbox.roles import CANDIDATE
@@ -222,7 +223,7 @@ def _round_drills(session: Session, rnd: Round, user_id: int | None = None, open
     if user_id is not None:
         stmt = stmt.where(Drill.user_id == user_id)
     if open_only:
-        stmt = stmt.where(Drill.status != engine.FINISHED)
+        stmt = stmt.where(Drill.status != drill_clock.FINISHED)
     return list(session.scalars(stmt.order_by(Drill.id)))
 
 
@@ -244,11 +245,11 @@ def pause_round(session: Session, clock: Clock, rnd: Round) -> Round:
     rnd.status = PAUSED
     rnd.paused_at = now
     for drill in _round_drills(session, rnd, open_only=True):
-        engine.tick(session, clock, drill)
-        if drill.status == engine.RUNNING:
-            drill.status = engine.PAUSED
+        lifecycle.tick(session, clock, drill)
+        if drill.status == drill_clock.RUNNING:
+            drill.status = drill_clock.PAUSED
             drill.paused_at = now
-            engine.record_event(session, drill, now, "drill.paused", None)
+            event_log.record_event(session, drill, now, "drill.paused", None)
     return rnd
 
 
@@ -258,13 +259,13 @@ def resume_round(session: Session, clock: Clock, rnd: Round) -> Round:
         raise Conflict("只有已暂停的考试可以继续。", code="illegal_round_state")
     now = clock.now()
     for drill in _round_drills(session, rnd, open_only=True):
-        if drill.status == engine.PAUSED and drill.paused_at is not None:
+        if drill.status == drill_clock.PAUSED and drill.paused_at is not None:
             paused = (now - drill.paused_at).total_seconds()
             drill.paused_seconds = (drill.paused_seconds or 0.0) + paused
             drill.deadline = drill.deadline + timedelta(seconds=paused)
             drill.paused_at = None
-            drill.status = engine.RUNNING
-            engine.record_event(session, drill, now, "drill.resumed", None, paused_seconds=round(paused, 1))
+            drill.status = drill_clock.RUNNING
+            event_log.record_event(session, drill, now, "drill.resumed", None, paused_seconds=round(paused, 1))
     rnd.status = RUNNING
     rnd.paused_at = None
     return rnd
@@ -281,7 +282,7 @@ def extend_candidate(session: Session, clock: Clock, rnd: Round, user_id: int, s
     now = clock.now()
     for drill in _round_drills(session, rnd, user_id, open_only=True):
         drill.deadline = drill.deadline + timedelta(seconds=seconds)
-        engine.record_event(session, drill, now, "drill.extended", None, seconds=seconds)
+        event_log.record_event(session, drill, now, "drill.extended", None, seconds=seconds)
     return entry
 
 
@@ -292,8 +293,8 @@ def end_round(session: Session, clock: Clock, rnd: Round) -> Round:
     if rnd.status == PAUSED:
         resume_round(session, clock, rnd)
     for drill in _round_drills(session, rnd, open_only=True):
-        engine.tick(session, clock, drill)
-        engine.finish(session, clock, drill, ended_by="examiner")
+        lifecycle.tick(session, clock, drill)
+        lifecycle.finish(session, clock, drill, ended_by="examiner")
     rnd.status = ENDED
     rnd.ended_at = clock.now()
     return rnd
@@ -319,7 +320,7 @@ def _allotted_seconds(session: Session, rnd: Round, item: dict[str, Any], extra:
     """The time a not-yet-started question of the round gives the candidate."""
     if rnd.time_per_scenario:
         return rnd.time_per_scenario + extra
-    return engine.scenario_spec(session, item["id"], item["version"]).time_limit + extra
+    return scenario_spec(session, item["id"], item["version"]).time_limit + extra
 
 
 def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime | None = None) -> dict[str, Any]:
@@ -331,7 +332,7 @@ def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime
     plan = candidate_plan(rnd, user_id)
     drills = _round_drills(session, rnd, user_id)
     done = {d.scenario_id: d for d in drills}
-    current = next((d for d in drills if d.status != engine.FINISHED), None)
+    current = next((d for d in drills if d.status != drill_clock.FINISHED), None)
     items = []
     for i, p in enumerate(plan, start=1):
         d = done.get(p["id"])
@@ -346,7 +347,7 @@ def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime
         index = position[nxt["id"]]
     else:
         index = count
-    finished = sum(1 for item in items if item["status"] == engine.FINISHED)
+    finished = sum(1 for item in items if item["status"] == drill_clock.FINISHED)
     body: dict[str, Any] = {"plan": items, "current": current.id if current else None,
                             "next": nxt["id"] if nxt else None, "index": index, "count": count,
                             "finished": finished, "complete": count > 0 and finished == count}
@@ -362,9 +363,9 @@ def _time_left(session: Session, rnd: Round, user_id: int, plan: list[dict[str, 
     entry = session.scalar(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id,
                                                         RoundCandidate.user_id == user_id))
     extra = entry.extra_seconds if entry else 0
-    left = engine.remaining_seconds(current, now) if current is not None else 0.0
+    left = drill_clock.remaining_seconds(current, now) if current is not None else 0.0
     left += sum(_allotted_seconds(session, rnd, p, extra) for p in plan if p["id"] not in done)
-    ticking = current is not None and current.status == engine.RUNNING
+    ticking = current is not None and current.status == drill_clock.RUNNING
     if rnd.closes_at is not None:
         until_close = max(0.0, (rnd.closes_at - now).total_seconds())
         if until_close < left:
@@ -418,7 +419,7 @@ def drill_position(session: Session, drill: Drill) -> dict[str, Any] | None:
     return {"round_id": rnd.id, "index": index, "count": len(plan)}
 
 
-def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: engine.ConversationOpener) -> Drill:
+def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: lifecycle.ConversationOpener) -> Drill:
     """The candidate's drill in progress, or a new one on their next scenario (exam mode).
 
     The server decides which scenario comes next (the examiner's order, or the candidate's
@@ -437,18 +438,18 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: e
     progress = candidate_progress(session, rnd, user.id)
     if progress["current"]:
         current = session.get(Drill, progress["current"])
-        engine.tick(session, clock, current)  # a question whose time ran out is handed in first
-        if current.status != engine.FINISHED:
+        lifecycle.tick(session, clock, current)  # a question whose time ran out is handed in first
+        if current.status != drill_clock.FINISHED:
             return current
         progress = candidate_progress(session, rnd, user.id)
     if progress["next"] is None:
         raise Conflict("您已完成本场考试的全部题目。", code="round_complete")
     version = next(p["version"] for p in rnd.scenarios if p["id"] == progress["next"])
-    spec = engine.scenario_spec(session, progress["next"], version)
+    spec = scenario_spec(session, progress["next"], version)
     limit = (rnd.time_per_scenario or spec.time_limit) + entry.extra_seconds
     entry.joined_at = entry.joined_at or now
-    return engine.start_drill(session, clock, user.id, progress["next"], "exam", opener, round_id=rnd.id,
-                              time_limit=limit, scenario_version=version)
+    return lifecycle.start_drill(session, clock, user.id, progress["next"], "exam", opener, round_id=rnd.id,
+                                 time_limit=limit, scenario_version=version)
 
 
 # --------------------------------------------------------------------------- practice during a round
@@ -542,7 +543,7 @@ def adjust_check(session: Session, clock: Clock, drill: Drill, examiner: User, c
                  comment: str) -> dict[str, Any]:
     """Change one check's points with a mandatory comment; the auto score stays in the report."""
 
-    if drill.status != engine.FINISHED or not drill.report:
+    if drill.status != drill_clock.FINISHED or not drill.report:
         raise Conflict("演练尚未结束，不能调分。", code="drill_not_finished")
     comment = (comment or "").strip()
     if not comment:
@@ -562,7 +563,7 @@ def adjust_check(session: Session, clock: Clock, drill: Drill, examiner: User, c
     session.add(ScoreAdjustment(drill_id=drill.id, check_id=check_id, points=value, previous_points=check["points"],
                                 comment=comment, by_user_id=examiner.id, at=now))
     session.flush()
-    report = engine.score_drill(session, drill, adjustments_for(session, drill.id))
+    report = grading.score_drill(session, drill, adjustments_for(session, drill.id))
     drill.report = report
     drill.total = report["total"]
     return report
@@ -604,10 +605,10 @@ def live_board(session: Session, clock: Clock, rnd: Round) -> list[dict[str, Any
     for entry in rnd.candidates:
         user = session.get(User, entry.user_id)
         drills = _round_drills(session, rnd, entry.user_id)
-        current = next((d for d in drills if d.status != engine.FINISHED), None)
+        current = next((d for d in drills if d.status != drill_clock.FINISHED), None)
         for d in drills:
-            if d.status != engine.FINISHED:
-                engine.tick(session, clock, d)
+            if d.status != drill_clock.FINISHED:
+                lifecycle.tick(session, clock, d)
         ops = 0
         fails: list[dict[str, Any]] = []
         if current is not None:
@@ -615,18 +616,18 @@ def live_board(session: Session, clock: Clock, rnd: Round) -> list[dict[str, Any
                                                    DrillEvent.type.notin_(("message.customer", "contact.arrived",
                                                                            "drill.started"))).count()
         for d in drills:
-            for f in engine.hard_fails_of(session, d):
+            for f in grading.hard_fails_of(session, d):
                 fails.append({"drill": d.id, "t": f["evidence"]["t"], "type": f["evidence"]["type"], "kind": f["kind"],
                               "message": f["message"]})
         rows.append({
             "user_id": entry.user_id, "username": user.username, "display_name": user.label,
             "joined": entry.joined_at is not None, "extra_seconds": entry.extra_seconds,
-            "finished": sum(1 for d in drills if d.status == engine.FINISHED), "total": len(rnd.scenarios),
+            "finished": sum(1 for d in drills if d.status == drill_clock.FINISHED), "total": len(rnd.scenarios),
             "current": None if current is None else {
                 "drill": current.id, "scenario": current.scenario_id,
-                "scenario_title": engine.scenario_title(session, current.scenario_id), "status": current.status,
-                "elapsed_seconds": round(engine.drill_seconds(current, now), 1),
-                "remaining_seconds": round(engine.remaining_seconds(current, now), 1), "operations": ops},
+                "scenario_title": scenario_title(session, current.scenario_id), "status": current.status,
+                "elapsed_seconds": round(drill_clock.drill_seconds(current, now), 1),
+                "remaining_seconds": round(drill_clock.remaining_seconds(current, now), 1), "operations": ops},
             "hard_fails": fails,
         })
     return rows
@@ -660,14 +661,14 @@ def results(session: Session, rnd: Round) -> dict[str, Any]:
     automatic and final, with the examiner's adjustment comments."""
     rows = []
     summaries = []
-    titles = engine.scenario_titles(session)
+    titles = scenario_titles(session)
     for entry in rnd.candidates:
         user = session.get(User, entry.user_id)
         drills = {d.scenario_id: d for d in _round_drills(session, rnd, entry.user_id)}
         mine = []
         for p in candidate_plan(rnd, entry.user_id):
             d = drills.get(p["id"])
-            complete = d is not None and d.status == engine.FINISHED and d.report is not None
+            complete = d is not None and d.status == drill_clock.FINISHED and d.report is not None
             dims = {name: (d.report["dimensions"][name]["score"] if complete else None) for name in DIMENSIONS}
             mine.append({"username": user.username, "display_name": user.label, "scenario": p["id"],
                          "scenario_title": titles.get(p["id"], p["id"]),

@@ -33,7 +33,8 @@ from sandbox.dialogue.claims import Proposition, forbidden_for, match_propositio
 from sandbox.dialogue.reader import Reading
 from sandbox.dialogue.text import normalise, sentences
 from sandbox.drill.facts import contains_any, customer_facts
-from sandbox.drill.scenario import DIMENSIONS, LOOKUP_EVENTS, Check, ScenarioSpec
+from sandbox.drill.scenario.model import Check, ScenarioSpec
+from sandbox.drill.scenario.vocabulary import DIMENSIONS, LOOKUP_EVENTS
 from sandbox.scoring import compliance
 from sandbox.scoring.compliance import Finding
 from workorders.vocab import MOODS, mood_label

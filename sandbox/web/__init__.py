@@ -1,4 +1,4 @@
-"""Everything that knows Flask: views, forms, request glue, error pages."""
+"""Everything that knows Flask: views, forms, the request context and transactions, error pages."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def init_static(app: Flask) -> None:
 
 
 def register_web(app: Flask) -> None:
-    """Attach request glue, security, error handlers and every blueprint."""
+    """Attach the request context, security, error handlers and every blueprint."""
     from sandbox.web import (
         admin,
         api,
@@ -80,13 +80,19 @@ def register_web(app: Flask) -> None:
     from sandbox.web.api import trainer as _api_trainer  # noqa: F401
     from sandbox.web.api import workorders as _api_workorders  # noqa: F401
     from sandbox.web.display import init_display
-    from sandbox.web.glue import init_request_glue
     from sandbox.web.input_guard import init_input_guard
     from sandbox.web.redaction import init_redaction
+    from sandbox.web.request_context import init_request_context
+
+    # The trainer's pages add their routes to trainer.bp when imported (like the API modules).
+    from sandbox.web.trainer import articles as _trainer_articles  # noqa: F401
+    from sandbox.web.trainer import import_export as _trainer_import_export  # noqa: F401
+    from sandbox.web.trainer import search_analytics as _trainer_search_analytics  # noqa: F401
+    from sandbox.web.trainer import synonyms as _trainer_synonyms  # noqa: F401
 
     app.url_map.converters["int"] = IdConverter
     init_redaction(app)
-    init_request_glue(app)
+    init_request_context(app)
     init_input_guard(app)
     init_display(app)
     init_static(app)

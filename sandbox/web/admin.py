@@ -27,9 +27,9 @@ from sandbox.errors import Conflict, DomainError, NotFound, ValidationFailed
 from sandbox.migrate import current_revision
 from sandbox.roles import ADMIN, ROLES
 from sandbox.users import services as accounts
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.security import roles_required, upload_limit
-from sandbox.web.tx import discard
+from sandbox.web.tx import db, discard, runtime, unit_of_work
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger("sandbox.security")

@@ -12,9 +12,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sandbox.errors import DomainError
 from sandbox.users.services import complete_login, end_session, reserve_login, verify_login
 from sandbox.web.forms import LoginForm
-from sandbox.web.glue import begin_browser_session, db, runtime, unit_of_work
+from sandbox.web.request_context import begin_browser_session
 from sandbox.web.security import public
-from sandbox.web.tx import end_read
+from sandbox.web.tx import db, end_read, runtime, unit_of_work
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("sandbox.security")

@@ -8,8 +8,9 @@ from sandbox.bank import conversations as conv
 from sandbox.bank import identity, lookups
 from sandbox.bank.labels import magic_label
 from sandbox.roles import STAFF_ROLES
-from sandbox.web.glue import current_user, db, runtime
+from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
+from sandbox.web.tx import db, runtime
 
 bp = Blueprint("bank", __name__)
 bp.add_app_template_filter(magic_label, "magic_label")

@@ -21,12 +21,12 @@ from typing import Any
 from flask import request
 from sqlalchemy.orm import Session
 
-from sandbox.drill import engine, operations
+from sandbox.drill import drill_contacts, event_log, lifecycle, operations
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.operations import Target
 from sandbox.errors import DomainError, Forbidden, ValidationFailed
-from sandbox.web.glue import current_user, db, runtime
-from sandbox.web.tx import end_read, undo_on_refusal, unit_of_work
+from sandbox.web.request_context import current_user
+from sandbox.web.tx import db, end_read, runtime, undo_on_refusal, unit_of_work
 
 
 def drill_gate(conversation_id: int | None, component: str | None, *, anyone: bool = False) -> Target | None:
@@ -108,7 +108,7 @@ def recorded(s: Session, target: Target | None, event: str | None, *, refusal: R
         operations.record(s, runtime().clock, target, rec.event, **{**rec.data, "allowed": True})
 
 
-def conversation_opener() -> engine.ConversationOpener:
+def conversation_opener() -> lifecycle.ConversationOpener:
     """Opens the mock-bank conversation behind each drill contact."""
     from sandbox.bank.conversations import open_conversation
 
@@ -135,12 +135,12 @@ class ContactContext:
         text = (text or "").strip()
         if not text:
             raise ValidationFailed("消息不能为空。", code="empty_message")
-        if len(text) > engine.MAX_MESSAGE_CHARS:
-            raise ValidationFailed(f"消息过长（最多 {engine.MAX_MESSAGE_CHARS} 字）。", code="message_too_long")
+        if len(text) > event_log.MAX_MESSAGE_CHARS:
+            raise ValidationFailed(f"消息过长（最多 {event_log.MAX_MESSAGE_CHARS} 字）。", code="message_too_long")
         ensure_open(self.conversation)
         speaker = "customer" if as_customer or self.audience == "customer" else "agent"
-        return engine.append_message(session, runtime().clock.now(), self.conversation.id, speaker, text,
-                                     author_id=current_user().id)
+        return event_log.append_message(session, runtime().clock.now(), self.conversation.id, speaker, text,
+                                        author_id=current_user().id)
 
 
 def load_contact(conversation_id: int, write: bool = False, as_customer: bool = False) -> ContactContext:
@@ -154,8 +154,8 @@ def load_contact(conversation_id: int, write: bool = False, as_customer: bool = 
     s = db()
     user = current_user()
     conversation = get_conversation(s, conversation_id, user, watch=True)
-    contact = engine.contact_for_conversation(s, conversation.id)
-    drill = engine.get_drill(s, contact.drill_id, for_update=write) if contact else None
+    contact = drill_contacts.contact_for_conversation(s, conversation.id)
+    drill = drill_contacts.get_drill(s, contact.drill_id, for_update=write) if contact else None
     if as_customer:
         if drill is not None:
             raise Forbidden("演练中的客户由系统模拟，不能以客户身份发言。", code="forbidden")
@@ -188,7 +188,7 @@ def kb_pin_for_request() -> Any:
     conv_id = request_conversation_id()
     if conv_id is None:
         return None
-    contact = engine.contact_for_conversation(db(), conv_id)
+    contact = drill_contacts.contact_for_conversation(db(), conv_id)
     if contact is None:
         return None
     drill = db().get(Drill, contact.drill_id)

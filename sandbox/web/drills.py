@@ -5,18 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from sandbox.drill import engine
+from sandbox.drill import drill_clock, drill_contacts, event_log, lifecycle
 from sandbox.drill.models import Drill
 from sandbox.drill.reports import visible_report
+from sandbox.drill.scenario.store import list_scenarios, scenario_spec, scenario_titles
 from sandbox.errors import DomainError
 from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round
 from sandbox.roles import ALL_ROLES, STAFF_ROLES
 from sandbox.web import charts
 from sandbox.web.drill_context import conversation_opener
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.rounds import candidate_round
 from sandbox.web.security import roles_required
+from sandbox.web.tx import db, runtime, unit_of_work
 
 bp = Blueprint("drills", __name__)
 DRILL_ROLES = ALL_ROLES  # every role may practise
@@ -41,15 +43,15 @@ def index():
     query = select(Drill).where(Drill.user_id == user.id).order_by(Drill.started_at.desc()).limit(50)
     history = list(s.scalars(query))
     # A drill whose time ran out while nobody had it open is finished now (not "进行中 / 继续").
-    expired = [d.id for d in history if d.status == engine.RUNNING and clock.now() >= d.deadline]
+    expired = [d.id for d in history if d.status == drill_clock.RUNNING and clock.now() >= d.deadline]
     if expired:
         with unit_of_work() as s:
             for drill_id in expired:
-                engine.tick(s, clock, engine.get_drill(s, drill_id, for_update=True))
+                lifecycle.tick(s, clock, drill_contacts.get_drill(s, drill_id, for_update=True))
         history = list(s.scalars(query))
-    specs = engine.list_scenarios(s)
-    titles = engine.scenario_titles(s)
-    finished = [d for d in reversed(history) if d.status == engine.FINISHED and d.mode == "practice"
+    specs = list_scenarios(s)
+    titles = scenario_titles(s)
+    finished = [d for d in reversed(history) if d.status == drill_clock.FINISHED and d.mode == "practice"
                 and d.total is not None]
     trend = charts.trend_svg([(d.started_at, d.total, titles.get(d.scenario_id, d.scenario_id)) for d in finished])
     reserved = exam.reserved_scenarios(s, runtime().clock, user.id)
@@ -65,8 +67,8 @@ def start():
     try:
         with unit_of_work() as s:
             exam.ensure_practice_allowed(s, runtime().clock, current_user().id, scenario)
-            drill = engine.start_drill(s, runtime().clock, current_user().id, scenario, "practice",
-                                       conversation_opener())
+            drill = lifecycle.start_drill(s, runtime().clock, current_user().id, scenario, "practice",
+                                          conversation_opener())
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("drills.index"))
@@ -78,8 +80,8 @@ def start():
 def console(drill_id: int):
     drill = _visible_drill(drill_id)
     with unit_of_work() as s:
-        engine.tick(s, runtime().clock, s.get(Drill, drill.id))
-    spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
+        lifecycle.tick(s, runtime().clock, s.get(Drill, drill.id))
+    spec = scenario_spec(db(), drill.scenario_id, drill.scenario_version)
     watching = drill.user_id != current_user().id
     from knowledge_base.categories import CATEGORIES
     from workorders.vocab import MOODS, VERIFICATION_STATUSES
@@ -94,16 +96,16 @@ def console(drill_id: int):
 def report(drill_id: int):
     drill = _visible_drill(drill_id)
     with unit_of_work() as s:
-        engine.tick(s, runtime().clock, s.get(Drill, drill.id))
-    if drill.status != engine.FINISHED:
+        lifecycle.tick(s, runtime().clock, s.get(Drill, drill.id))
+    if drill.status != drill_clock.FINISHED:
         flash("演练尚未结束，结束后才能查看评分报告。", "info")
         return redirect(url_for("drills.console", drill_id=drill.id))
     data = visible_report(db(), runtime().clock, drill, current_user())
-    spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
-    events = engine.events_of(db(), drill.id) if data.get("released") else []
+    spec = scenario_spec(db(), drill.scenario_id, drill.scenario_version)
+    events = event_log.events_of(db(), drill.id) if data.get("released") else []
     radar = charts.radar_svg({k: (v["score"] if v["score"] is not None else None)
                               for k, v in data.get("dimensions", {}).items()}) if data.get("released") else ""
-    timeline = charts.timeline_svg(events, engine.drill_seconds(drill, runtime().clock.now())) if events else ""
+    timeline = charts.timeline_svg(events, drill_clock.drill_seconds(drill, runtime().clock.now())) if events else ""
     actions = [e for e in events if e.type not in ("message.customer", "contact.arrived", "drill.started")]
     # The candidate's own exam question: where they are in the round and the 下一题 button.
     mine = None

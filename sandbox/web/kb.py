@@ -13,8 +13,9 @@ from knowledge_base.render import markdown_to_html
 from knowledge_base.search import SearchResult, get_kb
 from knowledge_base.search_log import get_search_log, search_log_row
 from sandbox.roles import TRAINER_ROLES
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user
+from sandbox.web.tx import db, runtime, unit_of_work
 
 log = logging.getLogger(__name__)
 bp = Blueprint("kb", __name__, url_prefix="/kb")

@@ -10,8 +10,9 @@ from sandbox.errors import DomainError
 from sandbox.roles import ADMIN
 from sandbox.users.services import create_user, list_users
 from sandbox.web.forms import CreateUserForm
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, public, roles_required
+from sandbox.web.tx import db, runtime, unit_of_work
 
 bp = Blueprint("main", __name__)
 

@@ -19,9 +19,9 @@ from typing import Any
 from flask import Flask
 
 from sandbox.clock import FixedClock
-from sandbox.drill import engine
+from sandbox.drill import drill_contacts
 from sandbox.drill.facts import customer_facts, fill
-from sandbox.drill.scenario import ScenarioSpec
+from sandbox.drill.scenario.model import ScenarioSpec
 
 
 class RehearsalFailed(Exception):
@@ -87,7 +87,7 @@ class _Player:
         """The drill contact's own customer (fresh identity), in the seed file's shape."""
         runtime = self.app.extensions["bankdrill"]
         with runtime.transaction() as s:
-            c = engine.contact_customer(s, self.drill["id"], contact_key)
+            c = drill_contacts.contact_customer(s, self.drill["id"], contact_key)
             return {"id": c.code, "name": c.name, "gender": c.gender, "id_number": c.id_number, "phone": c.phone,
                     "credit_cards": [{"number": k.number} for k in c.cards],
                     "accounts": [{"number": a.number} for a in c.accounts]}
@@ -95,8 +95,8 @@ class _Player:
     def facts(self, contact_key: str) -> dict[str, str]:
         runtime = self.app.extensions["bankdrill"]
         with runtime.transaction() as s:
-            drill = engine.get_drill(s, self.drill["id"])
-            facts = engine.drill_contact_facts(s, drill).get(contact_key) \
+            drill = drill_contacts.get_drill(s, self.drill["id"])
+            facts = drill_contacts.drill_contact_facts(s, drill).get(contact_key) \
                 or customer_facts(self.spec.contact(contact_key).customer, self.spec.facts)
         if self.extra_facts is not None:
             facts = {**self.extra_facts(self.customer(contact_key)), **facts}
@@ -237,7 +237,7 @@ def app_factory(app: Flask) -> AppFactory:
 
 def rehearse_in_sandbox(factory: AppFactory, scenario_texts: dict[str, str]) -> list[Rehearsal]:
     """Rehearse scenarios on a throwaway seeded instance (the real one is not touched)."""
-    from sandbox.drill.engine import save_scenario, spec_from_text
+    from sandbox.drill.scenario.store import save_scenario, spec_from_text
     from sandbox.users.services import get_user, issue_token
 
     with throwaway_instance(factory) as app:

@@ -13,10 +13,11 @@ from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectMultip
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from sandbox.drill import engine
+from sandbox.drill import drill_clock, drill_contacts
 from sandbox.drill.models import Drill
 from sandbox.drill.reports import results_released, visible_report
-from sandbox.drill.scenario import FAULT_COMPONENTS
+from sandbox.drill.scenario.store import list_scenarios, scenario_spec
+from sandbox.drill.scenario.vocabulary import FAULT_COMPONENTS
 from sandbox.errors import DomainError, ValidationFailed
 from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round, RoundCandidate
@@ -25,9 +26,9 @@ from sandbox.users.models import User
 from sandbox.web import charts
 from sandbox.web.display import local_input
 from sandbox.web.drill_context import conversation_opener
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.security import roles_required
-from sandbox.web.tx import advance_drill_if_due
+from sandbox.web.tx import advance_drill_if_due, db, runtime, unit_of_work
 
 bp = Blueprint("rounds", __name__)
 
@@ -93,7 +94,7 @@ def _flash_error(exc: DomainError) -> None:
 def index():
     s = db()
     form = RoundForm()
-    specs = engine.list_scenarios(s)
+    specs = list_scenarios(s)
     form.scenarios.choices = [(spec.id, f"{spec.title}（{spec.difficulty}·{spec.channel}）") for spec in specs]
     status = 200
     if form.validate_on_submit():
@@ -120,7 +121,7 @@ def index():
 def detail(round_id: int):
     s = db()
     rnd = _round_or_404(round_id)
-    titles = {spec.id: spec.title for spec in engine.list_scenarios(s, include_disabled=True)}
+    titles = {spec.id: spec.title for spec in list_scenarios(s, include_disabled=True)}
     with unit_of_work() as s:
         data = exam.results(s, rnd)
         faults = exam.list_faults(s, rnd, runtime().clock.now())
@@ -253,7 +254,7 @@ def print_report(round_id: int, user_id: int):
     drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id)
                                .order_by(Drill.id)))
     viewer, clock = current_user(), runtime().clock
-    reports = [(d, engine.scenario_spec(db(), d.scenario_id, d.scenario_version),
+    reports = [(d, scenario_spec(db(), d.scenario_id, d.scenario_version),
                 visible_report(db(), clock, d, viewer)) for d in drills]
     return render_template("rounds/print.html", rnd=rnd, user=user, reports=reports,
                            printed_at=runtime().clock.now())
@@ -264,7 +265,7 @@ def print_report(round_id: int, user_id: int):
 def adjust(drill_id: int):
     try:
         with unit_of_work() as s:
-            drill = engine.get_drill(s, drill_id, for_update=True)
+            drill = drill_contacts.get_drill(s, drill_id, for_update=True)
             exam.adjust_check(s, runtime().clock, drill, current_user(), request.form.get("check", ""),
                               request.form.get("points"), request.form.get("comment", ""))
     except DomainError as exc:
@@ -281,10 +282,10 @@ def replay(drill_id: int):
     if drill is None:
         abort(404)
     user = current_user()
-    if user.role not in STAFF_ROLES and (drill.user_id != user.id or drill.status != engine.FINISHED
+    if user.role not in STAFF_ROLES and (drill.user_id != user.id or drill.status != drill_clock.FINISHED
                                          or not results_released(db(), drill)):
         abort(403)
-    spec = engine.scenario_spec(db(), drill.scenario_id, drill.scenario_version)
+    spec = scenario_spec(db(), drill.scenario_id, drill.scenario_version)
     return render_template("rounds/replay.html", drill=drill, spec=spec, event_labels=charts.EVENT_LABELS)
 
 
@@ -322,7 +323,7 @@ def exam_round(round_id: int):
     except DomainError:
         abort(403)
     mine = candidate_round(rnd)
-    titles = {spec.id: spec.title for spec in engine.list_scenarios(db(), include_disabled=True)}
+    titles = {spec.id: spec.title for spec in list_scenarios(db(), include_disabled=True)}
     return render_template("rounds/exam_round.html", rnd=rnd, mine=mine, titles=titles, labels=exam.STATUS_LABELS)
 
 
@@ -331,7 +332,7 @@ def candidate_round(rnd: Round) -> dict[str, Any]:
     user_id = current_user().id
     clock = runtime().clock
     open_drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id,
-                                                        Drill.status != engine.FINISHED)))
+                                                        Drill.status != drill_clock.FINISHED)))
     for drill_id in [d.id for d in open_drills]:
         advance_drill_if_due(db().get(Drill, drill_id))
     return exam.my_round(db(), clock, db().get(Round, rnd.id), user_id)

@@ -8,13 +8,15 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 
 from sandbox.bank.masking import Clear
-from sandbox.drill import engine
 from sandbox.drill.models import Scenario, ScenarioVersion
-from sandbox.drill.scenario import MAX_YAML_BYTES, ScenarioInvalid
+from sandbox.drill.scenario.errors import ScenarioInvalid
+from sandbox.drill.scenario.store import save_scenario, scenario_spec, validate_scenario
+from sandbox.drill.scenario.vocabulary import MAX_YAML_BYTES
 from sandbox.errors import DomainError
 from sandbox.roles import TRAINER_ROLES
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.security import roles_required
+from sandbox.web.tx import db, runtime, unit_of_work
 
 bp = Blueprint("scenario_library", __name__, url_prefix="/trainer/scenarios")
 MAX_YAML = MAX_YAML_BYTES
@@ -40,7 +42,7 @@ def index():
 def view(scenario_id: str):
     row = db().get(Scenario, scenario_id) or abort(404)
     version = request.args.get("version", type=int) or row.version
-    spec = engine.scenario_spec(db(), scenario_id, version)
+    spec = scenario_spec(db(), scenario_id, version)
     versions = list(db().scalars(select(ScenarioVersion).where(ScenarioVersion.scenario_id == scenario_id)
                                  .order_by(ScenarioVersion.version.desc())))
     return render_template("scenarios/view.html", row=row, spec=spec, text=_text(scenario_id, version),
@@ -53,9 +55,9 @@ def save_upload(yaml_text: str, source: str):
     Raises ScenarioInvalid (with file:line errors) for a refused file, including an
     oversized one, YAML anchors/aliases and bad template placeholders.
     """
-    spec = engine.validate_scenario(yaml_text, source)
+    spec = validate_scenario(yaml_text, source)
     with unit_of_work() as s:
-        return engine.save_scenario(s, runtime().clock, yaml_text, current_user().id, file=source, spec=spec)
+        return save_scenario(s, runtime().clock, yaml_text, current_user().id, file=source, spec=spec)
 
 
 @bp.route("/edit", methods=["GET", "POST"])
@@ -103,10 +105,10 @@ def duplicate(scenario_id: str):
     text = re.sub(r"^version:.*$", "version: 1", text, count=1, flags=re.M)
     text = re.sub(r"^title:\s*(.*)$", lambda m: f"title: {m.group(1)}（副本）", text, count=1, flags=re.M)
     try:
-        spec = engine.validate_scenario(text, f"{new_id}.yaml")
+        spec = validate_scenario(text, f"{new_id}.yaml")
         with unit_of_work() as s:
-            new = engine.save_scenario(s, runtime().clock, text, current_user().id, file=f"{new_id}.yaml",
-                                       spec=spec)
+            new = save_scenario(s, runtime().clock, text, current_user().id, file=f"{new_id}.yaml",
+                                spec=spec)
             new.enabled = False  # a template starts disabled until the trainer finishes it
     except DomainError as exc:
         flash(exc.message, "error")
@@ -133,5 +135,5 @@ def rehearse(scenario_id: str):
 
     row = db().get(Scenario, scenario_id) or abort(404)
     result = rehearse_in_sandbox(app_factory(current_app), {scenario_id: _text(scenario_id, row.version)})[0]
-    spec = engine.scenario_spec(db(), scenario_id, row.version)
+    spec = scenario_spec(db(), scenario_id, row.version)
     return render_template("scenarios/rehearsal.html", row=row, spec=spec, result=result)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from sandbox.db import begin_write
-from sandbox.drill import engine
+from sandbox.drill import drill_contacts, lifecycle
 from sandbox.errors import DomainError
 
 if TYPE_CHECKING:
@@ -153,16 +153,16 @@ def write(fn: Callable[[Session], T], *, attempts: int = LOCK_ATTEMPTS, keep_ref
 def advance_drill_if_due(drill: Drill) -> bool:
     """Let a drill catch up with the clock before a read answers; True when it changed.
 
-    The check is a read (``engine.needs_tick``); only when the drill has something to do
+    The check is a read (``lifecycle.needs_tick``); only when the drill has something to do
     (an arrival, a fault starting or ending, the deadline) does a unit of work take the
     write lock and tick it. The request's session is then expired, so the caller must
     load the drill (and anything read before) again.
     """
     clock = runtime().clock
-    if not engine.needs_tick(db(), clock, drill):
+    if not lifecycle.needs_tick(db(), clock, drill):
         return False
     with unit_of_work() as s:
-        engine.tick(s, clock, engine.get_drill(s, drill.id, for_update=True))
+        lifecycle.tick(s, clock, drill_contacts.get_drill(s, drill.id, for_update=True))
     db().expire_all()
     return True
 

@@ -38,7 +38,8 @@ from flask import Flask
 
 from sandbox.clock import FixedClock
 from sandbox.drill.facts import customer_facts, customer_record
-from sandbox.drill.scenario import REFERENCE_OPS, ScenarioSpec
+from sandbox.drill.scenario.model import ScenarioSpec
+from sandbox.drill.scenario.vocabulary import REFERENCE_OPS
 from sandbox.web.rehearse import AppFactory, Rehearsal, play, throwaway_instance
 
 KINDS = ("reference", "natural", "stuffer", "dump", "wrong_facts", "silent", "rude",
@@ -397,7 +398,7 @@ def _tokens(app: Flask) -> tuple[str, str]:
 
 
 def _spec(app: Flask, scenario_id: str) -> ScenarioSpec:
-    from sandbox.drill.engine import scenario_spec
+    from sandbox.drill.scenario.store import scenario_spec
 
     with app.extensions["bankdrill"].session_factory() as s:
         return scenario_spec(s, scenario_id)
@@ -422,7 +423,7 @@ def play_variants(app: Flask, scenario_id: str, directory: Path | None = None,
 def validity_in_sandbox(factory: AppFactory, scenario_ids: list[str] | None = None,
                         directory: Path | None = None) -> list[Row]:
     """Build a throwaway seeded instance and play every scenario's runs (default: all seeded)."""
-    from sandbox.drill.scenario import load_file, scenario_files, seeded_scenarios_dir
+    from sandbox.drill.scenario.files import load_file, scenario_files, seeded_scenarios_dir
 
     with throwaway_instance(factory, "bankdrill-validity-") as app:
         ids = scenario_ids or [load_file(p).id for p in scenario_files(seeded_scenarios_dir())]
@@ -506,7 +507,7 @@ def rehearse_with_variants(factory: AppFactory, scenario_texts: dict[str, str], 
     """On a throwaway seeded instance with these scenario texts, play each reference run and
     the variant runs found in ``directory`` (default: the shipped ones). Returns the rows and
     the ids of scenarios that have no variant file (their reference run is played alone)."""
-    from sandbox.drill.engine import save_scenario
+    from sandbox.drill.scenario.store import save_scenario
 
     rows: list[Row] = []
     without: list[str] = []

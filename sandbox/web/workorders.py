@@ -1,6 +1,6 @@
 """Work-order pages (list, detail with timeline and forms) and the human-agent queue.
 
-Also the request glue the work-order API shares: the acting user, the handoff
+Also what the work-order API shares with these pages: the acting user, the handoff
 timeout, the conversation gateway, and the drill events of orders and handoffs made
 in a drill conversation (written in the operation's own unit of work).
 """
@@ -19,19 +19,19 @@ from sandbox.drill import operations
 from sandbox.errors import DomainError
 from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.drill_context import drill_gate, recorded
-from sandbox.web.glue import current_user, db, runtime
+from sandbox.web.request_context import current_user
 from sandbox.web.security import roles_required
-from sandbox.web.tx import write
+from sandbox.web.tx import db, runtime, write
+from workorders import access, changes, creation, presentation, queries, sla, states, vocab
 from workorders import handoff as handoffs
-from workorders import services, sla, states, vocab
-from workorders.services import Actor
+from workorders.access import Actor
 
 bp = Blueprint("workorders", __name__)
 
 GATEWAY_KEY = "conversation_gateway"
 
 
-# --- glue shared with the API -------------------------------------------------------------
+# --- shared with the API ------------------------------------------------------------------
 
 def actor() -> Actor:
     return Actor.of(current_user())
@@ -54,7 +54,7 @@ def check_order_conversation(who: Actor, conversation_id: int | None) -> None:
     if conversation_id is None:
         return
     info = conversation_gateway().get(db(), conversation_id)
-    services.check_conversation_access(who, info.owner_user_id)
+    access.check_conversation_access(who, info.owner_user_id)
 
 
 ORDER_EVENT_FIELDS = ("number", "type", "category", "priority", "queue", "status")
@@ -62,7 +62,7 @@ ORDER_EVENT_FIELDS = ("number", "type", "category", "priority", "queue", "status
 
 def order_event_data(order: Any) -> dict[str, Any]:
     """What a drill's ``workorder.created``/``workorder.updated`` event keeps of the order."""
-    view = services.order_to_dict(order, runtime().clock.now())
+    view = presentation.order_to_dict(order, runtime().clock.now())
     return {k: view.get(k) for k in ORDER_EVENT_FIELDS}
 
 
@@ -85,9 +85,9 @@ def create_order(data: Any) -> Any:
 
     def _create(s: Any) -> Any:
         with recorded(s, target, "workorder.created", undo_refused=True) as rec:
-            new = services.check_new_order(data, runtime().clock.now())
+            new = creation.check_new_order(data, runtime().clock.now())
             check_order_conversation(who, new.conversation_id)
-            order = services.create_order(s, runtime().clock, who, new)
+            order = creation.create_order(s, runtime().clock, who, new)
             rec.set(**order_event_data(order))
         return order
 
@@ -99,7 +99,7 @@ def update_order(number: str, data: Any) -> Any:
     who = actor()
 
     def _update(s: Any) -> Any:
-        order = services.update_order(s, runtime().clock, who, number, data)
+        order = changes.update_order(s, runtime().clock, who, number, data)
         target = operations.target_for(s, order.conversation_id, current_user().id)
         if target is not None and operations.is_running(s, target):
             operations.record(s, runtime().clock, target, "workorder.updated", **order_event_data(order),
@@ -244,14 +244,14 @@ def index():
     form = FilterForm(request.args)
     now = runtime().clock.now()
     try:
-        f = services.parse_filter(request.args)
-        orders = services.list_orders(db(), runtime().clock, actor(), f)
+        f = queries.parse_filter(request.args)
+        orders = queries.list_orders(db(), runtime().clock, actor(), f)
     except DomainError as exc:
         flash(exc.message, "error")
         orders, status = [], 400
     else:
         status = 200
-    rows = [(o, services.is_overdue(o, now), services.effective_due(o, now)[1]) for o in orders]
+    rows = [(o, sla.is_overdue(o, now), sla.effective_due(o, now)[1]) for o in orders]
     return render_template("workorders/index.html", form=form, rows=rows), status
 
 
@@ -260,7 +260,7 @@ def _detail_context(order) -> dict:
     t_form = TransitionForm()
     t_form.to.choices = _choices({to: f"{to}（{states.TRANSITIONS[(order.status, to)].label}）"
                                   for to in states.allowed_next(order.status)})
-    return {"order": order, "data": services.order_to_dict(order, now), "now": now,
+    return {"order": order, "data": presentation.order_to_dict(order, now), "now": now,
             "t_form": t_form, "f_form": FollowUpForm(), "n_form": NoteForm(),
             "w_form": WaitingForm(waiting="0" if order.waiting_on_customer else "1"),
             "states": states}
@@ -269,7 +269,7 @@ def _detail_context(order) -> dict:
 @bp.route("/workorders/<number>")
 @roles_required(*WORK_ORDER_ROLES)
 def detail(number: str):
-    order = services.get_order(db(), actor(), number)
+    order = queries.get_order(db(), actor(), number)
     return render_template("workorders/detail.html", **_detail_context(order))
 
 
@@ -277,7 +277,7 @@ def _post(number: str, form: FlaskForm, action: Callable[[Any, Actor], Any], don
     who = actor()
     if not form.validate_on_submit():
         # Still check the order exists and is the user's, so a bad form leaks nothing.
-        services.get_order(db(), who, number)
+        queries.get_order(db(), who, number)
         flash(_form_errors(form), "error")
         return redirect(url_for("workorders.detail", number=number), code=303)
     try:
@@ -296,7 +296,7 @@ def _post(number: str, form: FlaskForm, action: Callable[[Any, Actor], Any], don
 def transition(number: str):
     form = TransitionForm()
     form.to.choices = _choices(states.STATES)
-    return _post(number, form, lambda s, who: services.transition(
+    return _post(number, form, lambda s, who: changes.transition(
         s, runtime().clock, who, number, form.to.data,
         {"assignee": form.assignee.data, "resolution_note": form.resolution_note.data,
          "satisfaction": form.satisfaction.data, "note": form.note.data, "visibility": form.visibility.data}),
@@ -307,7 +307,7 @@ def transition(number: str):
 @roles_required(*WORK_ORDER_ROLES)
 def follow_up(number: str):
     form = FollowUpForm()
-    return _post(number, form, lambda s, who: services.follow_up(
+    return _post(number, form, lambda s, who: changes.follow_up(
         s, runtime().clock, who, number, form.contact_result.data, form.satisfaction.data or None,
         form.note.data), "回访已登记。")
 
@@ -316,7 +316,7 @@ def follow_up(number: str):
 @roles_required(*WORK_ORDER_ROLES)
 def note(number: str):
     form = NoteForm()
-    return _post(number, form, lambda s, who: services.add_note(
+    return _post(number, form, lambda s, who: changes.add_note(
         s, runtime().clock, who, number, form.text.data, form.visibility.data), "备注已添加。")
 
 
@@ -324,7 +324,7 @@ def note(number: str):
 @roles_required(*WORK_ORDER_ROLES)
 def waiting(number: str):
     form = WaitingForm()
-    return _post(number, form, lambda s, who: services.set_waiting(
+    return _post(number, form, lambda s, who: changes.set_waiting(
         s, runtime().clock, who, number, form.waiting.data == "1", form.note.data), "等待客户状态已更新。")
 
 

@@ -15,7 +15,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from sandbox.drill.scenario import seeded_scenarios_dir
+from sandbox.drill.scenario.files import seeded_scenarios_dir
 from sandbox.users.models import User
 from tests.bank.pii_helpers import assert_no_clear, compact, texts_of
 
@@ -199,14 +199,14 @@ class _Records(logging.Handler):
 def test_logs_never_carry_a_full_number(login_as, monkeypatch):
     """An unexpected error whose message carries the reply (as a database error carries its
     parameters) is logged with the traceback: masked, message and traceback alike."""
-    from sandbox.drill import engine
+    from sandbox.drill import agent_turns
 
     def broken(session, clock, drill, row, text, author_id):
         raise RuntimeError(f"could not store the reply {text!r}")
 
     cand = login_as("candidate")
     conv = _start_drill(cand)["conversations"][0]["id"]
-    monkeypatch.setattr(engine, "post_agent_message", broken)
+    monkeypatch.setattr(agent_turns, "post_agent_message", broken)
     root = logging.getLogger()
     collector = _Records()
     old_level = root.level

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sandbox.bank.identities import drill_rng, fresh_record
 from sandbox.bank.masking import id_number_valid, luhn_valid
 from sandbox.dialogue.text import normalise
-from sandbox.drill import engine
+from sandbox.drill import drill_contacts
 from sandbox.drill.facts import customer_record, fill
 from sandbox.drill.models import ConversationMessage, DrillContact
-from sandbox.drill.scenario import load_file, scenario_files, seeded_scenarios_dir
+from sandbox.drill.scenario.files import load_file, scenario_files, seeded_scenarios_dir
 
 SEEDED = scenario_files(seeded_scenarios_dir())
 SPECS = {p.stem: load_file(p) for p in SEEDED}
@@ -77,11 +77,11 @@ class Drill:
             return row
 
     def facts(self, key: str) -> dict[str, str]:
-        return engine.contact_facts(self.row(key), self.spec)
+        return drill_contacts.contact_facts(self.row(key), self.spec)
 
     def customer(self, key: str) -> dict[str, str]:
         with self.app.extensions["bankdrill"].transaction() as s:
-            c = engine.contact_customer(s, self.id, key)
+            c = drill_contacts.contact_customer(s, self.id, key)
             return {"code": c.code, "name": c.name, "id_number": c.id_number, "phone": c.phone,
                     "template": c.template_code or ""}
 
@@ -234,7 +234,7 @@ def test_drill_customers_stay_out_of_free_practice(app, clock, api_token):
 
 
 def test_a_voice_customers_identity_details_can_be_misheard(app, clock, api_token):
-    from sandbox.drill.engine import save_scenario
+    from sandbox.drill.scenario.store import save_scenario
 
     text = (seeded_scenarios_dir() / "cc-bill-enquiry.yaml").read_text(encoding="utf-8")
     text = text.replace("id: cc-bill-enquiry", "id: cc-bill-voice", 1).replace("    channel: 文字", (
@@ -264,7 +264,7 @@ def test_a_voice_customers_identity_details_can_be_misheard(app, clock, api_toke
 
 
 def load_file_text(text: str):
-    from sandbox.drill.scenario import parse_scenario
+    from sandbox.drill.scenario.parse import parse_scenario
 
     return parse_scenario(text, "cc-bill-voice.yaml")
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from sandbox.bank.models import AuditEntry, StatusOverride
-from sandbox.drill import engine
+from sandbox.drill import agent_turns, drill_contacts
 from sandbox.drill.models import DrillContact, DrillEvent
 
 SCENARIO = "cc-bill-enquiry"
@@ -26,7 +26,7 @@ def _drill(cand):
 
 def _facts(session, conv):
     session.rollback()  # a fresh snapshot (the views committed in other sessions)
-    return engine.contact_facts(session.scalar(select(DrillContact).where(DrillContact.conversation_id == conv)))
+    return drill_contacts.contact_facts(session.scalar(select(DrillContact).where(DrillContact.conversation_id == conv)))
 
 
 def _events(session, drill_id):
@@ -149,7 +149,7 @@ def test_a_failing_event_write_rolls_the_operation_back(api, session, monkeypatc
     overrides = session.query(StatusOverride).count()
     events = len(_events(session, drill_id))
 
-    real = engine.on_operation
+    real = agent_turns.on_operation
 
     def failing(s, clock, drill, row, op, **data):
         if op == "freeze":
@@ -157,13 +157,13 @@ def test_a_failing_event_write_rolls_the_operation_back(api, session, monkeypatc
             raise RuntimeError("the event log is unwritable")
         return real(s, clock, drill, row, op, **data)
 
-    monkeypatch.setattr(engine, "on_operation", failing)
+    monkeypatch.setattr(agent_turns, "on_operation", failing)
     resp = cand.post(f"{c}/cards/{card}/freeze")
     assert resp.status_code == 500 and resp.get_json()["error"]["code"] == "internal_error"
     session.rollback()  # a fresh snapshot (the views committed in other sessions)
     assert session.query(AuditEntry).count() == audits
     assert len(_events(session, drill_id)) == events
     assert session.query(StatusOverride).count() == overrides  # the card was not frozen
-    monkeypatch.setattr(engine, "on_operation", real)
+    monkeypatch.setattr(agent_turns, "on_operation", real)
     assert cand.post(f"{c}/cards/{card}/freeze").status_code == 200
     assert [e.type for e in _events(session, drill_id)][-1] in ("freeze", "message.customer")

@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 
 from sandbox.app import create_app
-from sandbox.drill.scenario import ScenarioInvalid, load_file, parse_scenario, seeded_scenarios_dir
+from sandbox.drill.scenario.errors import ScenarioInvalid
+from sandbox.drill.scenario.files import load_file, seeded_scenarios_dir
+from sandbox.drill.scenario.parse import parse_scenario
 from sandbox.web.rehearse import play, throwaway_instance
 
 SCENARIO = "complaint-followup-loop"
@@ -46,8 +48,8 @@ def test_bad_prior_workorders_refused_with_line(old, new, field, message):
 
 
 def test_drill_creates_history_and_agent_closes_the_loop():
-    from sandbox.drill import engine
-    from sandbox.drill.engine import spec_from_text
+    from sandbox.drill import drill_contacts, event_log
+    from sandbox.drill.scenario.store import spec_from_text
     from sandbox.users.services import get_user, issue_token
     from workorders.models import WorkOrder
 
@@ -66,16 +68,16 @@ def test_drill_creates_history_and_agent_closes_the_loop():
         result = play(app, clock, spec, token, staff, spec.reference_run)
         assert result.report["total"] >= 95, result.report
         with runtime.transaction() as s:
-            events = engine.events_of(s, result.drill_id)
+            events = event_log.events_of(s, result.drill_id)
         updated = [e.data for e in events if e.type == "workorder.updated"]
         assert len(updated) == 1 and updated[0]["action"] == "note"
         order = client.get(f"/api/v1/workorders/{updated[0]['number']}", headers=headers).get_json()
         assert order["type"] == "投诉" and order["status"] == "处理中" and order["queue"] == "运营网点"
         with runtime.transaction() as s:
             row = s.query(WorkOrder).filter_by(number=order["number"]).one()
-            customer = engine.contact_customer(s, result.drill_id, "main")
+            customer = drill_contacts.contact_customer(s, result.drill_id, "main")
             assert row.customer_id == customer.code
-            started = engine.get_drill(s, result.drill_id).started_at
+            started = drill_contacts.get_drill(s, result.drill_id).started_at
             assert abs((started - row.created_at) - timedelta(days=5)) < timedelta(hours=1)
         notes = [h for h in order["history"] if h["field"] == "note"]
         assert "清机核对结果" in notes[2]["note"] and notes[0]["visibility"] == "customer"
@@ -93,7 +95,7 @@ def test_drill_creates_history_and_agent_closes_the_loop():
 
 
 def test_run_without_lookup_or_note_loses_the_loop_checks():
-    from sandbox.drill.engine import spec_from_text
+    from sandbox.drill.scenario.store import spec_from_text
     from sandbox.users.services import get_user, issue_token
 
     with throwaway_instance(create_app, "bankdrill-prior-") as app:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from sandbox.drill.scenario import seeded_scenarios_dir
+from sandbox.drill.scenario.files import seeded_scenarios_dir
 
 TEXT = (seeded_scenarios_dir() / "cc-bill-enquiry.yaml").read_text(encoding="utf-8")
 SEEDED_VERSION = int(re.search(r"^version: (\d+)", TEXT, re.M).group(1))

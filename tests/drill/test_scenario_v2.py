@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sandbox.drill.facts import customer_ids, customer_record, identity_variants, pool_members, record_facts
-from sandbox.drill.scenario import ScenarioInvalid, parse_scenario
+from sandbox.drill.scenario.errors import ScenarioInvalid
+from sandbox.drill.scenario.parse import parse_scenario
 
 BASE = """\
 id: pool-demo

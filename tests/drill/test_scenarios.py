@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from sandbox.drill.facts import customer_ids
-from sandbox.drill.scenario import ScenarioInvalid, load_file, parse_scenario, scenario_files, seeded_scenarios_dir
+from sandbox.drill.scenario.errors import ScenarioInvalid
+from sandbox.drill.scenario.files import load_file, scenario_files, seeded_scenarios_dir
+from sandbox.drill.scenario.parse import parse_scenario
 from sandbox.web.rehearse import rehearse
 
 SEEDED = scenario_files(seeded_scenarios_dir())

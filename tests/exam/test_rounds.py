@@ -142,8 +142,8 @@ def test_injected_fault_blocks_the_component_and_is_logged(roles, clock, session
 
 
 def test_scenario_versions_stay_pinned_after_an_edit(roles, runtime, clock, api):
-    from sandbox.drill.engine import save_scenario
-    from sandbox.drill.scenario import seeded_scenarios_dir
+    from sandbox.drill.scenario.files import seeded_scenarios_dir
+    from sandbox.drill.scenario.store import save_scenario
 
     rnd = started_round(roles)
     text = (seeded_scenarios_dir() / "cc-bill-enquiry.yaml").read_text(encoding="utf-8")

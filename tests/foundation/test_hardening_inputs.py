@@ -22,10 +22,12 @@ from sqlalchemy import func, select
 
 from knowledge_base import transfer
 from knowledge_base.models import Article
-from sandbox.drill import engine
 from sandbox.drill.facts import fill
 from sandbox.drill.models import ScenarioVersion
-from sandbox.drill.scenario import ScenarioInvalid, parse_scenario, seeded_scenarios_dir
+from sandbox.drill.scenario import store
+from sandbox.drill.scenario.errors import ScenarioInvalid
+from sandbox.drill.scenario.files import seeded_scenarios_dir
+from sandbox.drill.scenario.parse import parse_scenario
 from sandbox.exam.models import RoundCandidate
 from tests.trainer.helpers import form_data
 from workorders.models import WorkOrder
@@ -79,7 +81,7 @@ def test_the_alias_bomb_is_refused_within_a_second_on_the_page_and_the_api(login
 def test_an_upload_is_parsed_without_the_write_lock_so_other_writers_go_on(login_as, api, runtime,
                                                                              monkeypatch, path):
     """While the upload is being parsed, another user's write completes (it would wait on the lock)."""
-    real_parse = engine.parse_scenario
+    real_parse = store.parse_scenario
     other_writer = api("candidate")
     seen: dict = {}
 
@@ -94,7 +96,7 @@ def test_an_upload_is_parsed_without_the_write_lock_so_other_writers_go_on(login
         seen["writer_done"] = not writer.is_alive() and result["resp"].status_code == 201
         return real_parse(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "parse_scenario", parse_while_someone_writes)
+    monkeypatch.setattr(store, "parse_scenario", parse_while_someone_writes)
     edited = SCENARIO.replace("time_limit: 480", "time_limit: 540")
     if path == "page":
         resp = login_as("trainer").post("/trainer/scenarios/cc-bill-enquiry/edit", data={"yaml_text": edited})

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.drill.scenario import Check, parse_scenario, seeded_scenarios_dir
+from sandbox.drill.scenario.files import seeded_scenarios_dir
+from sandbox.drill.scenario.model import Check
+from sandbox.drill.scenario.parse import parse_scenario
 from sandbox.scoring.rubric import CHECKS, HARD_FAIL_CAP, Ev, Log, score_log
 
 SPEC = parse_scenario((seeded_scenarios_dir() / "cc-bill-enquiry.yaml").read_text(encoding="utf-8"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.drill.facts import customer_ids
-from sandbox.drill.scenario import load_file, scenario_files, seeded_scenarios_dir
+from sandbox.drill.scenario.files import load_file, scenario_files, seeded_scenarios_dir
 from sandbox.web.validity import (
     Band,
     Row,

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from sandbox.drill.scenario import EVENT_TYPES
+from sandbox.drill.scenario.vocabulary import EVENT_TYPES
 from sandbox.web.charts import EVENT_LABELS, LANES
 
 ROUNDS_JS = Path(__file__).resolve().parents[2] / "sandbox" / "static" / "js" / "rounds.js"

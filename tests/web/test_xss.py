@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sandbox.drill.scenario import seeded_scenarios_dir
+from sandbox.drill.scenario.files import seeded_scenarios_dir
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

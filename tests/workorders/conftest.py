@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sandbox.errors import NotFound
 from sandbox.users.services import get_user
 from tests.conftest import ROLE_USER
-from workorders import services, states
+from workorders import access, changes, creation, states
 from workorders.handoff import ConversationInfo
 from workorders.models import Handoff, WorkOrder, WorkOrderHistory
 
@@ -48,12 +48,12 @@ def order_data(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def actors(runtime) -> dict[str, services.Actor]:
+def actors(runtime) -> dict[str, access.Actor]:
     """Actor per role and per demo username."""
     out = {}
     with runtime.transaction() as s:
         for key, username in list(ROLE_USER.items()) + [(u, u) for u in ROLE_USER.values()] + [("candidate2", "candidate2")]:
-            out[key] = services.Actor.of(get_user(s, username))
+            out[key] = access.Actor.of(get_user(s, username))
     return out
 
 
@@ -64,11 +64,11 @@ def make_order(runtime, actors):
     def _make(state: str = states.NEW, role: str = "candidate", **data: Any) -> str:
         actor = actors[role]
         with runtime.transaction() as s:
-            number = services.create_order(s, runtime.clock, actor, order_data(**data)).number
+            number = creation.create_order(s, runtime.clock, actor, order_data(**data)).number
         current = states.NEW
         for target in PATHS[state]:
             with runtime.transaction() as s:
-                services.transition(s, runtime.clock, actor, number, target, fields_for(current, target))
+                changes.transition(s, runtime.clock, actor, number, target, fields_for(current, target))
             current = target
         return number
 

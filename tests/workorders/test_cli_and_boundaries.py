@@ -25,6 +25,8 @@ def test_cli_lists_orders_and_flags_overdue(runner, make_order, clock):
 
 
 def test_domain_package_imports_no_flask():
-    code = ("import sys, workorders.services, workorders.handoff, workorders.sla, workorders.states; "
+    code = ("import sys, workorders.access, workorders.changes, workorders.creation, workorders.handoff, "
+            "workorders.history, workorders.input_checks, workorders.numbering, workorders.presentation, "
+            "workorders.queries, workorders.sla, workorders.states; "
             "assert not [m for m in sys.modules if m == 'flask' or m.startswith('flask.')], 'flask imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

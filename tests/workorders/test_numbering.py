@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.workorders.conftest import order_data
-from workorders import services
+from workorders import creation
 from workorders.models import WorkOrder
 
 
 def _create(runtime, actor, **data) -> str:
     with runtime.transaction() as s:
-        return services.create_order(s, runtime.clock, actor, order_data(**data)).number
+        return creation.create_order(s, runtime.clock, actor, order_data(**data)).number
 
 
 @pytest.mark.db
@@ -50,7 +50,7 @@ def test_fifty_concurrent_creations_get_fifty_consecutive_numbers(runtime, actor
         try:
             barrier.wait(timeout=30)
             with runtime.session_factory() as s, s.begin():
-                number = services.create_order(s, runtime.clock, actor, order_data(title=f"并发 {i}")).number
+                number = creation.create_order(s, runtime.clock, actor, order_data(title=f"并发 {i}")).number
             with lock:
                 numbers.append(number)
         except BaseException as exc:  # collected and asserted below

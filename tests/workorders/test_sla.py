@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.workorders.conftest import order_data
-from workorders import services, sla, states
+from workorders import queries, sla, states
 from workorders.vocab import PRIORITIES, TYPES
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
@@ -146,10 +146,10 @@ def test_sql_and_python_overdue_agree(runtime, clock, make_order, actors):
     for step in (0, 1800, 3600 * 5, 86400 * 4):
         clock.set(T0 + timedelta(seconds=step))
         with runtime.transaction() as s:
-            everything = services.list_orders(s, clock, actors["examiner"])
-            flagged = {o.number for o in everything if services.is_overdue(o, clock.now())}
-            via_sql = {o.number for o in services.list_orders(s, clock, actors["examiner"],
-                                                              services.ListFilter(overdue=True))}
+            everything = queries.list_orders(s, clock, actors["examiner"])
+            flagged = {o.number for o in everything if sla.is_overdue(o, clock.now())}
+            via_sql = {o.number for o in queries.list_orders(s, clock, actors["examiner"],
+                                                             queries.ListFilter(overdue=True))}
         assert flagged == via_sql
         assert set(numbers) >= flagged
     assert flagged  # something did become overdue

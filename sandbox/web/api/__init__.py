@@ -16,8 +16,9 @@ from sandbox.users.services import (
     start_session,
     validate_password,
 )
-from sandbox.web.glue import begin_browser_session, current_user, runtime, unit_of_work
+from sandbox.web.request_context import begin_browser_session, current_user
 from sandbox.web.security import any_user, csrf, public
+from sandbox.web.tx import runtime, unit_of_work
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -22,11 +22,11 @@ from sandbox.drill.operations import LOOKUP
 from sandbox.roles import BANK_STAFF_ROLES, STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.drill_context import Recording, Refusal, drill_gate, log_nothing, recorded
-from sandbox.web.glue import current_user, db, runtime
+from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
-from sandbox.web.tx import unit_of_work
+from sandbox.web.tx import db, runtime, unit_of_work
 from sandbox.web.workorders import actor
-from workorders import services as wo_services
+from workorders import presentation, queries
 
 
 @contextmanager
@@ -241,7 +241,7 @@ def conversation_workorders(conversation_id: int):
     with _operation(conversation_id, "lookup.workorders") as (s, _rec):
         conversation = _readable(s, conversation_id)
         identity.require_verified(s, clock, conversation, current_user(), "workorders")
-        orders = wo_services.customer_orders(s, actor(), conversation.customer.code)
+        orders = queries.customer_orders(s, actor(), conversation.customer.code)
         now = clock.now()
-        body = {"items": [wo_services.order_to_dict(o, now) for o in orders], "count": len(orders)}
+        body = {"items": [presentation.order_to_dict(o, now) for o in orders], "count": len(orders)}
     return jsonify(body)

@@ -7,10 +7,11 @@ from typing import Any
 from flask import jsonify, request, url_for
 
 from sandbox.bank.masking import mask_name, redact
-from sandbox.drill import engine
+from sandbox.drill import agent_turns, drill_clock, drill_contacts, drill_faults, event_log, lifecycle
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.operations import BOT
 from sandbox.drill.reports import scores_visible, visible_report
+from sandbox.drill.scenario.store import list_scenarios, scenario_spec
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round
@@ -24,9 +25,10 @@ from sandbox.web.drill_context import (
     log_nothing,
     recorded,
 )
-from sandbox.web.glue import current_user, db, runtime
+from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
-from sandbox.web.tx import advance_drill_if_due, end_read, unit_of_work
+from sandbox.web.tx import advance_drill_if_due, db, end_read, runtime, unit_of_work
+from workorders import vocab
 
 
 def message_json(msg: ConversationMessage, audience: str = "agent") -> dict[str, Any]:
@@ -47,27 +49,27 @@ def message_json(msg: ConversationMessage, audience: str = "agent") -> dict[str,
 
 
 def contact_json(row: DrillContact, now) -> dict[str, Any]:
-    facts = engine.contact_facts(row)
+    facts = drill_contacts.contact_facts(row)
     waiting = None
     if row.arrived and not row.closed and row.last_customer_at and (
             row.last_agent_at is None or row.last_agent_at < row.last_customer_at):
         waiting = int((now - row.last_customer_at).total_seconds())
     return {"id": row.conversation_id, "contact": row.contact_key, "channel": row.channel,
             "customer": {"label": mask_name(facts["name"]), "segment": facts.get("segment")},
-            "arrived": row.arrived, "closed": row.closed, "mood": engine.mood_label(row.mood),
+            "arrived": row.arrived, "closed": row.closed, "mood": vocab.mood_label(row.mood),
             "waiting_seconds": waiting, "last_seq": row.last_customer_seq}
 
 
 def drill_json(drill: Drill, with_report: bool = False) -> dict[str, Any]:
     s = db()
     now = runtime().clock.now()
-    spec = engine.scenario_spec(s, drill.scenario_id, drill.scenario_version)
-    faults = engine.active_faults(s, drill, spec, now)
+    spec = scenario_spec(s, drill.scenario_id, drill.scenario_version)
+    faults = drill_faults.active_faults(s, drill, spec, now)
     body = {
         "id": drill.id, "scenario": spec.summary_dict(), "brief": spec.brief, "mode": drill.mode,
         "status": drill.status, "started_at": drill.started_at.isoformat(), "deadline": drill.deadline.isoformat(),
-        "remaining_seconds": round(engine.remaining_seconds(drill, now), 1),
-        "elapsed_seconds": round(engine.drill_seconds(drill, now), 1),
+        "remaining_seconds": round(drill_clock.remaining_seconds(drill, now), 1),
+        "elapsed_seconds": round(drill_clock.drill_seconds(drill, now), 1),
         "conversations": [contact_json(c, now) for c in drill.contacts if c.arrived],
         "faults": [{"component": f["component"], "message": f["message"]} for f in faults],
         "round_id": drill.round_id, "ended_by": drill.ended_by,
@@ -103,14 +105,14 @@ def next_action(round_id: int, step: str) -> dict[str, Any] | None:
 def _own_drill(drill_id: int, for_update: bool = False) -> Drill:
     user = current_user()
     owner = None if user.role in STAFF_ROLES else user.id
-    return engine.get_drill(db(), drill_id, owner, for_update=for_update)
+    return drill_contacts.get_drill(db(), drill_id, owner, for_update=for_update)
 
 
 @bp.get("/scenarios")
 @any_user
 def scenarios_list():
     """Scenarios a drill can be started on (no answers in it)."""
-    return jsonify([spec.summary_dict() for spec in engine.list_scenarios(db())])
+    return jsonify([spec.summary_dict() for spec in list_scenarios(db())])
 
 
 @bp.post("/drills")
@@ -126,7 +128,7 @@ def drills_start():
     with unit_of_work() as s:
         if mode == "practice":
             exam.ensure_practice_allowed(s, runtime().clock, current_user().id, scenario)
-        drill = engine.start_drill(s, runtime().clock, current_user().id, scenario, mode, conversation_opener())
+        drill = lifecycle.start_drill(s, runtime().clock, current_user().id, scenario, mode, conversation_opener())
         body = drill_json(drill)
     return jsonify(body), 201
 
@@ -145,8 +147,8 @@ def drills_get(drill_id: int):
 def drills_finish(drill_id: int):
     with unit_of_work() as s:
         drill = _own_drill(drill_id, for_update=True)
-        engine.tick(s, runtime().clock, drill)
-        engine.finish(s, runtime().clock, drill, ended_by="candidate")
+        lifecycle.tick(s, runtime().clock, drill)
+        lifecycle.finish(s, runtime().clock, drill, ended_by="candidate")
         report = report_json(drill)
         if drill.round_id is not None and drill.user_id == current_user().id:
             report.update(exam_step(s, drill.round_id))
@@ -172,8 +174,8 @@ def report_json(drill: Drill) -> dict[str, Any]:
 def drills_report(drill_id: int):
     with unit_of_work() as s:
         drill = _own_drill(drill_id, for_update=True)
-        engine.tick(s, runtime().clock, drill)
-        if drill.status != engine.FINISHED:
+        lifecycle.tick(s, runtime().clock, drill)
+        if drill.status != drill_clock.FINISHED:
             raise ValidationFailed("演练尚未结束，暂无评分报告。", code="drill_not_finished", status=409)
         body = report_json(drill)
     return jsonify(body)
@@ -200,13 +202,13 @@ def messages_list(conversation_id: int):
 
 
 def _messages_body(s, ctx, conversation_id: int, after: int) -> dict[str, Any]:
-    msgs = engine.messages_after(s, conversation_id, after)
+    msgs = event_log.messages_after(s, conversation_id, after)
     body = {"conversation": conversation_id, "messages": [message_json(m, ctx.audience) for m in msgs]}
     if ctx.drill is not None:
         body["drill"] = {"status": ctx.drill.status,
-                         "remaining_seconds": round(engine.remaining_seconds(ctx.drill, runtime().clock.now()), 1)}
+                         "remaining_seconds": round(drill_clock.remaining_seconds(ctx.drill, runtime().clock.now()), 1)}
         body["closed"] = ctx.contact.closed
-        body["mood"] = engine.mood_label(ctx.contact.mood)
+        body["mood"] = vocab.mood_label(ctx.contact.mood)
     return body
 
 
@@ -224,7 +226,7 @@ def messages_post(conversation_id: int):
             msg = ctx.post_free(s, text, as_customer)
             body = {"message": message_json(msg, ctx.audience), "replies": [], "hints": []}
         else:
-            result = engine.post_agent_message(s, runtime().clock, ctx.drill, ctx.contact, text, current_user().id)
+            result = agent_turns.post_agent_message(s, runtime().clock, ctx.drill, ctx.contact, text, current_user().id)
             body = {"message": message_json(result.message), "hints": result.hints,
                     "replies": [message_json(m) for m in result.customer_replies]}
     return jsonify(body), 201
@@ -238,7 +240,7 @@ def messages_recognize(conversation_id: int):
         ctx = load_contact(conversation_id, write=True)
         if ctx.drill is None:
             raise NotFound("该会话不是演练会话。", code="not_a_drill_conversation")
-        msgs = engine.recognize(s, runtime().clock, ctx.drill, ctx.contact)
+        msgs = agent_turns.recognize(s, runtime().clock, ctx.drill, ctx.contact)
         body = {"recognized": [message_json(m) for m in msgs]}
     return jsonify(body)
 
@@ -254,7 +256,7 @@ def drill_assist(conversation_id: int):
 
     drill_gate(conversation_id, BOT)
     ctx = load_contact(conversation_id)
-    last = next((m for m in reversed(engine.messages_after(db(), conversation_id, 0)) if m.speaker == "customer"), None)
+    last = next((m for m in reversed(event_log.messages_after(db(), conversation_id, 0)) if m.speaker == "customer"), None)
     end_read()
     if last is None:
         return jsonify({"turn": None, "intent": None, "suggestions": []})

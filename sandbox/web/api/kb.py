@@ -11,10 +11,10 @@ from sandbox.drill.operations import KB
 from sandbox.errors import Forbidden, NotFound
 from sandbox.web.api import bp
 from sandbox.web.drill_context import drill_gate, kb_pin_for_request, log_nothing, recorded, request_conversation_id
-from sandbox.web.glue import current_user, db, runtime
 from sandbox.web.kb import can_see_unpublished, int_arg, load_article, run_search
+from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user
-from sandbox.web.tx import unit_of_work
+from sandbox.web.tx import db, runtime, unit_of_work
 
 
 def _show_all() -> bool:

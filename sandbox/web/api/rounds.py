@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
-from sandbox.drill import engine
+from sandbox.drill import drill_clock, drill_contacts, event_log, lifecycle
 from sandbox.drill.models import Drill
 from sandbox.drill.reports import results_released
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
@@ -19,8 +19,9 @@ from sandbox.users.models import User
 from sandbox.web.api import bp, json_body
 from sandbox.web.api.drills import drill_json, next_action
 from sandbox.web.drill_context import conversation_opener
-from sandbox.web.glue import current_user, db, runtime, unit_of_work
+from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
+from sandbox.web.tx import db, runtime, unit_of_work
 
 
 def _datetime(value: Any, field: str) -> datetime | None:
@@ -246,8 +247,8 @@ def rounds_results(round_id: int):
         rnd = exam.get_round(s, round_id)
         for entry in rnd.candidates:
             for d in s.scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == entry.user_id,
-                                                   Drill.status != engine.FINISHED)):
-                engine.tick(s, runtime().clock, d)
+                                                   Drill.status != drill_clock.FINISHED)):
+                lifecycle.tick(s, runtime().clock, d)
         body = exam.results(s, rnd)
     return jsonify(body)
 
@@ -273,7 +274,7 @@ def rounds_export(round_id: int):
 def drills_adjust(drill_id: int):
     data = json_body()
     with unit_of_work() as s:
-        drill = engine.get_drill(s, drill_id, for_update=True)
+        drill = drill_contacts.get_drill(s, drill_id, for_update=True)
         report = exam.adjust_check(s, runtime().clock, drill, current_user(), str(data.get("check") or ""),
                                    data.get("points"), str(data.get("comment") or ""))
         history = exam.adjustment_history(s, drill.id)
@@ -286,12 +287,12 @@ def drills_events(drill_id: int):
     """The drill's event log (for replay): staff, or the candidate once results are released."""
     s = db()
     user = current_user()
-    drill = engine.get_drill(s, drill_id, None if user.role in STAFF_ROLES else user.id)
-    if user.role not in STAFF_ROLES and (drill.status != engine.FINISHED or not results_released(s, drill)):
+    drill = drill_contacts.get_drill(s, drill_id, None if user.role in STAFF_ROLES else user.id)
+    if user.role not in STAFF_ROLES and (drill.status != drill_clock.FINISHED or not results_released(s, drill)):
         raise Forbidden("成绩发布后才能回放。", code="results_not_released")
     return jsonify({"drill": drill.id, "events": [
         {"id": e.id, "t": e.t, "type": e.type, "contact": e.contact_key, "data": _redacted(e.data or {})}
-        for e in engine.events_of(s, drill.id)]})
+        for e in event_log.events_of(s, drill.id)]})
 
 
 def _redacted(value: Any) -> Any:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from sandbox.drill.scenario import MAX_YAML_BYTES
+from sandbox.drill.scenario.vocabulary import MAX_YAML_BYTES
 from sandbox.errors import ValidationFailed
 from sandbox.roles import TRAINER_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.scenario_library import save_upload
 from sandbox.web.security import roles_required
-from sandbox.web.trainer import preview_html
+from sandbox.web.trainer.articles import preview_html
 
 
 @bp.post("/trainer/preview")

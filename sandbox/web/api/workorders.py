@@ -13,9 +13,8 @@ from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.display import local_input
 from sandbox.web.drill_context import drill_gate, recorded
-from sandbox.web.glue import db, runtime
 from sandbox.web.security import roles_required
-from sandbox.web.tx import write
+from sandbox.web.tx import db, runtime, write
 from sandbox.web.workorders import (
     actor,
     change_order,
@@ -28,12 +27,12 @@ from sandbox.web.workorders import (
     route_message,
     update_order,
 )
+from workorders import changes, presentation, queries, sla, states, vocab
 from workorders import handoff as handoffs
-from workorders import services, sla, states, vocab
 
 
 def _order_json(order, status: int = 200):
-    return jsonify(services.order_to_dict(order, runtime().clock.now())), status
+    return jsonify(presentation.order_to_dict(order, runtime().clock.now())), status
 
 
 def _handoff_json(h, status: int = 200):
@@ -73,17 +72,17 @@ def workorders_create():
 @bp.get("/workorders")
 @roles_required(*WORK_ORDER_ROLES)
 def workorders_list():
-    f = services.parse_filter(request.args)
+    f = queries.parse_filter(request.args)
     now = runtime().clock.now()
-    orders = services.list_orders(db(), runtime().clock, actor(), f)
-    return jsonify({"items": [services.order_to_dict(o, now, history=False) for o in orders],
+    orders = queries.list_orders(db(), runtime().clock, actor(), f)
+    return jsonify({"items": [presentation.order_to_dict(o, now, history=False) for o in orders],
                     "count": len(orders)})
 
 
 @bp.get("/workorders/<number>")
 @roles_required(*WORK_ORDER_ROLES)
 def workorders_get(number: str):
-    return _order_json(services.get_order(db(), actor(), number))
+    return _order_json(queries.get_order(db(), actor(), number))
 
 
 @bp.patch("/workorders/<number>")
@@ -99,7 +98,7 @@ def workorders_transition(number: str):
     data = json_body()
     who = actor()
     fields = {k: v for k, v in data.items() if k not in ("to", "conversation_id")}
-    return _order_json(change_order(number, data, "transition", lambda s: services.transition(
+    return _order_json(change_order(number, data, "transition", lambda s: changes.transition(
         s, runtime().clock, who, number, data.get("to"), fields)))
 
 
@@ -108,7 +107,7 @@ def workorders_transition(number: str):
 def workorders_note(number: str):
     data = json_body()
     who = actor()
-    return _order_json(change_order(number, data, "note", lambda s: services.add_note(
+    return _order_json(change_order(number, data, "note", lambda s: changes.add_note(
         s, runtime().clock, who, number, data.get("text"), data.get("visibility"))), 201)
 
 
@@ -117,7 +116,7 @@ def workorders_note(number: str):
 def workorders_follow_up(number: str):
     data = json_body()
     who = actor()
-    return _order_json(change_order(number, data, "follow_up", lambda s: services.follow_up(
+    return _order_json(change_order(number, data, "follow_up", lambda s: changes.follow_up(
         s, runtime().clock, who, number, data.get("contact_result"), data.get("satisfaction"),
         data.get("note"))))
 
@@ -130,7 +129,7 @@ def workorders_waiting(number: str):
         raise ValidationFailed("请给出 waiting（true 暂停计时，false 恢复）。", code="missing_field",
                                details={"field": "waiting"})
     who = actor()
-    return _order_json(write(lambda s: services.set_waiting(
+    return _order_json(write(lambda s: changes.set_waiting(
         s, runtime().clock, who, number, data["waiting"], data.get("note"))))
 
 

@@ -1,4 +1,8 @@
-"""One database session per request, the current user, and the runtime accessor."""
+"""The request's user: who is logged in (a server-side session cookie, or a bearer token on
+/api/), the browser session a login starts, and the hooks that set both up for each request.
+
+The request's database session and its transactions live in ``sandbox.web.tx``.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,16 @@ from flask import Flask, g, request, session
 
 from sandbox.users.models import User
 from sandbox.users.services import user_for_session, user_for_token
-
-# The request's session and its transactions live in sandbox.web.tx; re-exported for the views.
 from sandbox.web.tx import close_request_session, db, discard, end_read, runtime, unit_of_work
-
-__all__ = ["bearer_token", "begin_browser_session", "current_user", "db", "init_request_glue", "runtime",
-           "unit_of_work"]
 
 
 def current_user() -> User | None:
+    """The user of this request (None: anonymous)."""
     return g.get("user")
 
 
 def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if any."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
@@ -64,7 +65,9 @@ def begin_browser_session(sid: str) -> None:
     g.session_sid = sid
 
 
-def init_request_glue(app: Flask) -> None:
+def init_request_context(app: Flask) -> None:
+    """Load the user before each request, close its database session after, and give templates
+    the user and their navigation."""
     app.before_request(_load_user)
     app.teardown_appcontext(close_request_session)
 

@@ -1,0 +1,24 @@
+"""A drill's status and its clock: running, paused or finished; seconds elapsed (pauses
+excluded) and seconds left before the deadline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sandbox.drill.models import Drill
+
+RUNNING, PAUSED, FINISHED = "running", "paused", "finished"
+
+
+def drill_seconds(drill: Drill, now: datetime) -> float:
+    """Seconds of drill time elapsed (pauses excluded), frozen once the drill ends."""
+    end = drill.finished_at or drill.paused_at or now
+    return max(0.0, (end - drill.started_at).total_seconds() - (drill.paused_seconds or 0.0))
+
+
+def remaining_seconds(drill: Drill, now: datetime) -> float:
+    """Seconds left before the deadline (frozen while paused, 0 once finished)."""
+    if drill.status == FINISHED:
+        return 0.0
+    ref = drill.paused_at or now
+    return max(0.0, (drill.deadline - ref).total_seconds())

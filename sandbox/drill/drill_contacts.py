@@ -1,0 +1,68 @@
+"""Finding a drill and its contacts: the drill by id (refused to anyone but its candidate), the
+contact behind a conversation, the mock-bank customer a contact talks as and the facts it knows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sandbox.bank.models import Customer
+from sandbox.drill.facts import customer_facts
+from sandbox.drill.models import Drill, DrillContact
+from sandbox.drill.scenario.model import Contact, ScenarioSpec
+from sandbox.drill.scenario.store import scenario_spec
+from sandbox.errors import Conflict, Forbidden, NotFound
+
+
+def contact_facts(row: DrillContact, spec: ScenarioSpec | None = None) -> dict[str, str]:
+    """The facts of a drill contact's own customer (fixed at drill start)."""
+    if row.facts:
+        return dict(row.facts)
+    # Drills started before fresh identities talk to the seed customer itself.
+    return customer_facts(row.customer_id, spec.facts if spec else None)
+
+
+def drill_contact_facts(session: Session, drill: Drill) -> dict[str, dict[str, str]]:
+    """Facts per contact key of a drill (what its replies are checked against)."""
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    return {row.contact_key: contact_facts(row, spec) for row in drill.contacts}
+
+
+def contact_customer(session: Session, drill_id: int, contact_key: str) -> Customer:
+    """The mock-bank customer a drill contact talks as (full data: for tools, never for display)."""
+    row = session.scalar(select(DrillContact).where(DrillContact.drill_id == drill_id,
+                                                    DrillContact.contact_key == contact_key))
+    if row is None:
+        raise NotFound("演练中没有这位客户。", code="unknown_contact")
+    customer = session.scalar(select(Customer).where(Customer.code == row.customer_id))
+    if customer is None:
+        raise NotFound("没有这位模拟客户。", code="unknown_customer")
+    return customer
+
+
+def get_drill(session: Session, drill_id: int, user_id: int | None = None, for_update: bool = False) -> Drill:
+    """The drill; with ``user_id``, refuse (403) a drill that belongs to someone else."""
+    drill = session.get(Drill, drill_id, with_for_update=for_update or None)
+    if drill is None:
+        raise NotFound("演练不存在。", code="unknown_drill")
+    if user_id is not None and drill.user_id != user_id:
+        raise Forbidden("这不是您的演练。", code="forbidden")
+    return drill
+
+
+def conversation_of(row: DrillContact) -> int:
+    """The contact's conversation id; a contact gets its conversation when it arrives."""
+    if row.conversation_id is None:
+        raise Conflict("该客户尚未接入。", code="contact_not_arrived")
+    return row.conversation_id
+
+
+def contact_for_conversation(session: Session, conversation_id: int) -> DrillContact | None:
+    """The drill contact a conversation belongs to (None for a conversation outside drills)."""
+    return session.scalar(select(DrillContact).where(DrillContact.conversation_id == conversation_id))
+
+
+def contact_spec(spec: ScenarioSpec, row: DrillContact) -> Contact:
+    """The scenario's description of a drill contact."""
+    return spec.contact(row.contact_key)

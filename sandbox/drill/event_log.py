@@ -1,0 +1,68 @@
+"""The drill's event log and its conversations' messages.
+
+Every event carries the drill time it happened at; every message gets its conversation's next
+sequence number, gap-free under concurrency. Functions take a session and never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from sandbox.drill.drill_clock import drill_seconds
+from sandbox.drill.models import ConversationMessage, Drill, DrillContact, DrillEvent, MessageCounter
+
+# What one drill message may hold (the scenario format's MAX_TURN_CHARS too).
+MAX_MESSAGE_CHARS = 2000
+
+
+def record_event(session: Session, drill: Drill, now: datetime, type_: str, contact: DrillContact | None = None,
+                 **data: Any) -> DrillEvent:
+    """Append one event to the drill's log."""
+    event = DrillEvent(drill_id=drill.id, conversation_id=contact.conversation_id if contact else None,
+                       contact_key=contact.contact_key if contact else None, type=type_, at=now,
+                       t=round(drill_seconds(drill, now), 3), data=data)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _next_seq(session: Session, conversation_id: int) -> int:
+    dialect = session.get_bind().dialect.name
+    make_insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    session.execute(make_insert(MessageCounter).values(conversation_id=conversation_id, last_seq=0)
+                    .on_conflict_do_nothing(index_elements=["conversation_id"]))
+    return session.execute(update(MessageCounter).where(MessageCounter.conversation_id == conversation_id)
+                           .values(last_seq=MessageCounter.last_seq + 1)
+                           .returning(MessageCounter.last_seq)).scalar_one()
+
+
+def append_message(session: Session, now: datetime, conversation_id: int, speaker: str, text: str,
+                   kind: str = "text", asr_text: str | None = None, asr_confidence: float | None = None,
+                   author_id: int | None = None) -> ConversationMessage:
+    """Add a message with the conversation's next sequence number (gap-free under concurrency)."""
+    msg = ConversationMessage(conversation_id=conversation_id, seq=_next_seq(session, conversation_id),
+                              speaker=speaker, kind=kind, text=text, asr_text=asr_text,
+                              asr_confidence=asr_confidence, recognized=kind != "audio", author_id=author_id,
+                              created_at=now)
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+def messages_after(session: Session, conversation_id: int, after_seq: int = 0, limit: int = 500) -> list[ConversationMessage]:
+    """The conversation's messages after sequence number ``after_seq``, oldest first."""
+    return list(session.scalars(select(ConversationMessage).where(
+        ConversationMessage.conversation_id == conversation_id, ConversationMessage.seq > after_seq)
+        .order_by(ConversationMessage.seq).limit(limit)))
+
+
+def events_of(session: Session, drill_id: int) -> list[DrillEvent]:
+    """The drill's event log in drill-time order."""
+    return list(session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill_id)
+                                .order_by(DrillEvent.t, DrillEvent.id)))
