@@ -40,9 +40,13 @@ class Runtime:
                 session.rollback()
                 raise
 
-    def dispose(self) -> None:
+    def close_services(self) -> None:
+        """Close the per-process services (the search log writes its last batch)."""
         for service in self.services.values():
             close = getattr(service, "close", None)
             if callable(close):
                 close()
+
+    def dispose(self) -> None:
+        self.close_services()
         self.engine.dispose()

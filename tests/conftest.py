@@ -113,6 +113,7 @@ def app(tmp_path, template_instance, pg, clock, app_config):
     app, dbname = _make_app(tmp_path, template_instance, pg, clock, **app_config)
     yield app
     runtime = app.extensions["bankdrill"]
+    runtime.close_services()  # first: the search-log writer may be writing a batch right now
     # A connection still checked out here was never closed: on PostgreSQL the DROP below
     # kills it and the garbage collector later fails inside whatever test runs then.
     leaked = runtime.engine.pool.checkedout()

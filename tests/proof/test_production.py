@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import time
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect, text
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from knowledge_base.search import VERSION_TTL_SECONDS
 from sandbox.app import create_app
 from sandbox.db import import_all_models, make_engine
 from sandbox.migrate import alembic_config, check, current_revision, head_revision, upgrade
@@ -19,6 +21,17 @@ def _search_ids(client, headers, q):
     resp = client.get(f"/api/v1/kb/search?q={q}", headers=headers)
     assert resp.status_code == 200
     return [r["id"] for r in resp.get_json()["results"]]
+
+
+def _eventually(check, bound: float = VERSION_TTL_SECONDS + 4) -> bool:
+    """``check()`` becomes true within ``bound`` seconds: another process's KB edit is served
+    within VERSION_TTL_SECONDS (plus slack for a slow machine)."""
+    deadline = time.monotonic() + bound
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.mark.db
@@ -45,15 +58,16 @@ def test_two_processes_on_one_database_see_each_others_kb_edits(app, tmp_path, c
             record = get_article(s, "CC-001").to_record()
             record["questions"] = record["questions"] + ["琥珀色账单怎么看"]
             save_article(s, clock, record, by="trainer")
-        assert "CC-001" in _search_ids(c2, headers, "琥珀色")  # process 2 catches up by the KB version
+        # process 2 catches up by the KB version, within the bound; process 1 at once (its own edit)
         assert "CC-001" in _search_ids(c1, headers, "琥珀色")
+        assert _eventually(lambda: "CC-001" in _search_ids(c2, headers, "琥珀色"))
 
         with runtime2.transaction() as s:  # and the other way round; unpublishing removes it
             record = get_article(s, "CC-001").to_record()
             record["status"] = "已下线"
             save_article(s, clock, record, by="trainer")
-        assert "CC-001" not in _search_ids(c1, headers, "琥珀色")
         assert "CC-001" not in _search_ids(c2, headers, "琥珀色")
+        assert _eventually(lambda: "CC-001" not in _search_ids(c1, headers, "琥珀色"))
     finally:
         runtime2.dispose()
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from knowledge_base import analytics, articles
 from knowledge_base.models import EvalRun
+from knowledge_base.search_log import flush_search_log
 from tests.trainer.helpers import article, form_data
 
 ZERO = "恐龙蛋孵化"
@@ -78,6 +79,7 @@ def test_abandoned_queries_join_searches_and_opens_by_user_and_time(api, login_a
     two.get(f"/api/v1/kb/articles/{hits[0]['id']}")  # candidate2 opened a result within the window
     clock.advance(3600)
     one.get(f"/api/v1/kb/articles/{hits[0]['id']}")  # candidate1 only much later
+    flush_search_log(runtime)  # search-log rows are written in batches, within a second
     with runtime.transaction() as s:
         now = clock.now()
         report = analytics.report(s, now - timedelta(days=1), now + timedelta(minutes=1))
@@ -97,6 +99,7 @@ def test_daily_trend_counts_searches_and_zero_rate(api, runtime, clock):
     candidate.get(f"/api/v1/kb/search?q={ZERO}")
     clock.advance(86400)
     candidate.get(f"/api/v1/kb/search?q={ZERO}")
+    flush_search_log(runtime)
     with runtime.transaction() as s:
         now = clock.now()
         report = analytics.report(s, now - timedelta(days=3), now + timedelta(minutes=1))
