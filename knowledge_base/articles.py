@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from knowledge_base import embedding
 from knowledge_base.categories import CATEGORIES, PUBLISHED, STATUSES
-from knowledge_base.models import Article, ArticleOpenLog, ArticleVersion, KbChange, KbState, SearchLog, SynonymGroup
-from knowledge_base.search_log import search_log_row
+from knowledge_base.models import Article, ArticleOpenLog, ArticleVersion, KbChange, KbState, SynonymGroup
 from sandbox.clock import Clock
 from sandbox.errors import Conflict, NotFound, ValidationFailed
 
@@ -42,8 +41,8 @@ def get_version(session: Session) -> int:
     return session.scalar(select(KbState.version).where(KbState.id == 1)) or 0
 
 
-# session.info key set by ``bump_version``: the search service of this process looks at the
-# version again as soon as the transaction commits (knowledge_base.search.follow_commits).
+# session.info key set by ``bump_version``: the search services of this process look at the
+# version again as soon as the transaction commits (``KnowledgeBase._after_commit``).
 VERSION_BUMPED = "kb_version_bumped"
 
 
@@ -542,15 +541,6 @@ def synonym_groups(session: Session) -> list[SynonymGroup]:
 
 
 # --- logs -------------------------------------------------------------------------
-
-def log_search(session: Session, clock: Clock, query: str, normalised: str, user_id: int | None,
-               result_count: int, top_ids: Sequence[str], took_ms: float, category: str | None = None,
-               source: str = "web") -> None:
-    """Write one search-log row in ``session`` now (the web layer batches them instead:
-    ``knowledge_base.search_log``)."""
-    session.add(SearchLog(**search_log_row(clock.now(), query, normalised, user_id, result_count, top_ids,
-                                           took_ms, category, source)))
-
 
 def log_article_opened(session: Session, clock: Clock, external_id: str, user_id: int | None) -> None:
     session.add(ArticleOpenLog(article_id=external_id, user_id=user_id, created_at=clock.now()))

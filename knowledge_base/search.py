@@ -54,7 +54,7 @@ MAX_LIMIT = 100
 MAX_OFFSET = 1000
 CACHE_SIZE = 2048
 # How long a search may go on with the KB version it last read from the database before it
-# looks again (one small query). Edits made in this process are seen at once (``follow_commits``);
+# looks again (one small query). Edits made in this process are seen at once (``_after_commit``);
 # an edit committed by another process (a second server, the CLI) shows within this bound.
 VERSION_TTL_SECONDS = 1.0
 # A term found in more than this share of the documents is not looked up in that field:

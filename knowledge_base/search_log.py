@@ -66,21 +66,18 @@ class SearchLogWriter:
     def record(self, row: dict[str, Any]) -> None:
         """Queue one row (see ``search_log_row``); written within ``interval`` seconds."""
         with self._lock:
-            if self._closed:
-                closed = True
-            else:
-                closed = False
+            if not self._closed:
                 self._pending.append(row)
-                if len(self._pending) > self.max_pending:
-                    excess = len(self._pending) - self.max_pending
+                excess = len(self._pending) - self.max_pending
+                if excess > 0:
                     del self._pending[:excess]
                     self.dropped += excess
                     log.warning("search log: %d rows dropped (database unavailable for too long)", excess)
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="search-log-writer", daemon=True)
                     self._thread.start()
-        if closed:  # after shutdown (a late request): write it at once rather than lose it
-            self._write([row])
+                return
+        self._write([row])  # after shutdown (a late request): written at once rather than lost
 
     def flush(self) -> int:
         """Write every queued row now; returns how many were written."""

@@ -116,3 +116,10 @@ def test_the_trainer_analytics_page_counts_the_last_second_searches(runtime, api
     api("candidate").get("/api/v1/kb/search?q=翡翠卡没人搜过的问题")
     page = login_as("trainer").get("/trainer/analytics")
     assert page.status_code == 200 and "翡翠卡没人搜过的问题" in page.get_data(as_text=True)
+
+
+def test_a_row_recorded_after_shutdown_is_written_at_once(runtime):
+    writer = SearchLogWriter(runtime.transaction, interval=3600)
+    writer.close()
+    writer.record(_row(runtime, "关机后"))  # a request that finished after the writer closed
+    assert [r.query for r in _rows(runtime)][-1:] == ["关机后"]

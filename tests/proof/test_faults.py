@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from datetime import datetime
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -193,3 +194,31 @@ def test_a_failing_searcher_is_replaced_and_the_search_still_answers(app, api, r
     resp = cand.get("/api/v1/kb/search?q=卡丢了怎么办")
     assert resp.status_code == 200 and resp.get_json()["results"]
     assert calls[0] is broken and calls[-1] is not broken
+
+
+@pytest.mark.slow
+@pytest.mark.db
+def test_stopping_the_server_with_sigterm_writes_the_queued_search_log(app, api_token):
+    """Search-log rows wait in memory for their batch; a service manager's stop (SIGTERM) must
+    not lose them (knowledge_base/search_log.py)."""
+    from knowledge_base.models import SearchLog
+
+    token = api_token("candidate")
+    runtime = app.extensions["bankdrill"]
+    home, url = str(runtime.settings.home), runtime.settings.database_url
+    runtime.dispose()
+    server = Server(home, url).start()
+    try:
+        queries = [f"停机前的检索{i}" for i in range(3)]
+        for q in queries:
+            assert server.call("GET", "/api/v1/kb/search?q=" + quote(q), None, token)[0] == 200
+    finally:
+        server.stop()  # SIGTERM at once: the writer's one-second beat has not come yet
+    assert server.proc is not None and server.proc.returncode == 0  # a clean stop, not a kill
+    check = create_app({"HOME": home, "DATABASE_URL": url, "TESTING": True})
+    try:
+        with check.extensions["bankdrill"].transaction() as s:
+            logged = set(s.scalars(select(SearchLog.query)))
+        assert set(queries) <= logged
+    finally:
+        check.extensions["bankdrill"].dispose()
