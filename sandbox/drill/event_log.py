@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,11 +35,12 @@ def record_event(session: Session, drill: Drill, now: datetime, type_: str, cont
 def _next_seq(session: Session, conversation_id: int) -> int:
     dialect = session.get_bind().dialect.name
     make_insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    session.execute(make_insert(MessageCounter).values(conversation_id=conversation_id, last_seq=0)
-                    .on_conflict_do_nothing(index_elements=["conversation_id"]))
-    return session.execute(update(MessageCounter).where(MessageCounter.conversation_id == conversation_id)
-                           .values(last_seq=MessageCounter.last_seq + 1)
-                           .returning(MessageCounter.last_seq)).scalar_one()
+    # One statement: the first message creates the counter at 1, later ones add 1 under the
+    # row's lock (gap-free under concurrency on both databases).
+    insert = make_insert(MessageCounter).values(conversation_id=conversation_id, last_seq=1)
+    return session.execute(insert.on_conflict_do_update(
+        index_elements=["conversation_id"], set_={"last_seq": MessageCounter.last_seq + 1})
+        .returning(MessageCounter.last_seq)).scalar_one()
 
 
 def append_message(session: Session, now: datetime, conversation_id: int, speaker: str, text: str,

@@ -12,7 +12,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock
@@ -108,10 +108,11 @@ def scenario_title(session: Session, scenario_id: str) -> str:
 
 
 # The scenario list, kept per database and catalogue fingerprint (each scenario's id, current
-# version, enabled flag and the length of that version's text): a list request reads the
+# version and enabled flag, and that version's row id and creation time, which a restore from
+# another instance would not share; no text is read): a list request reads the
 # small fingerprint and parses nothing unless a scenario was added, edited, enabled or
 # disabled (or a restore brought different texts). Bounded: tests make many databases.
-_CATALOGUES: OrderedDict[tuple[str, tuple[tuple[str, int, bool, int], ...]], list[tuple[str, ScenarioSpec]]] = \
+_CATALOGUES: OrderedDict[tuple[str, tuple[tuple[str, int, bool, int, str], ...]], list[tuple[str, ScenarioSpec]]] = \
     OrderedDict()
 _CATALOGUES_MAX = 16
 _catalogues_lock = threading.Lock()
@@ -120,8 +121,8 @@ _catalogues_lock = threading.Lock()
 def list_scenarios(session: Session, include_disabled: bool = False) -> list[ScenarioSpec]:
     """The current version of every (enabled) scenario, in id order."""
     current = ((ScenarioVersion.scenario_id == Scenario.id) & (ScenarioVersion.version == Scenario.version))
-    fingerprint = tuple((r[0], r[1], bool(r[2]), r[3] or 0) for r in session.execute(
-        select(Scenario.id, Scenario.version, Scenario.enabled, func.length(ScenarioVersion.yaml_text))
+    fingerprint = tuple((r[0], r[1], bool(r[2]), r[3], str(r[4])) for r in session.execute(
+        select(Scenario.id, Scenario.version, Scenario.enabled, ScenarioVersion.id, ScenarioVersion.created_at)
         .join(ScenarioVersion, current).order_by(Scenario.id)))
     key = (str(session.get_bind().engine.url), fingerprint)
     with _catalogues_lock:
@@ -139,5 +140,5 @@ def list_scenarios(session: Session, include_disabled: bool = False) -> list[Sce
             _CATALOGUES[key] = specs
             while len(_CATALOGUES) > _CATALOGUES_MAX:
                 _CATALOGUES.popitem(last=False)
-    enabled = {scenario_id for scenario_id, _v, on, _n in fingerprint if on}
+    enabled = {row[0] for row in fingerprint if row[2]}
     return [spec for scenario_id, spec in specs if include_disabled or scenario_id in enabled]
