@@ -125,18 +125,20 @@ def list_scenarios(session: Session, include_disabled: bool = False) -> list[Sce
         select(Scenario.id, Scenario.version, Scenario.enabled, ScenarioVersion.id, ScenarioVersion.created_at)
         .join(ScenarioVersion, current).order_by(Scenario.id)))
     key = (str(session.get_bind().engine.url), fingerprint)
+    # One thread builds a missing catalogue while the others wait for it: parsing 28 scenarios
+    # in every worker thread at once (a server's first requests) cost seconds under the GIL.
     with _catalogues_lock:
         specs = _CATALOGUES.get(key)
         if specs is not None:
             _CATALOGUES.move_to_end(key)
-    if specs is None:
-        specs = []
-        for scenario_id, version, text in session.execute(
-                select(Scenario.id, Scenario.version, ScenarioVersion.yaml_text).join(ScenarioVersion, current)
-                .order_by(Scenario.id)):
-            spec = spec_from_text(text)
-            specs.append((scenario_id, spec if spec.version == version else dataclasses.replace(spec, version=version)))
-        with _catalogues_lock:
+        else:
+            specs = []
+            for scenario_id, version, text in session.execute(
+                    select(Scenario.id, Scenario.version, ScenarioVersion.yaml_text).join(ScenarioVersion, current)
+                    .order_by(Scenario.id)):
+                spec = spec_from_text(text)
+                specs.append((scenario_id,
+                              spec if spec.version == version else dataclasses.replace(spec, version=version)))
             _CATALOGUES[key] = specs
             while len(_CATALOGUES) > _CATALOGUES_MAX:
                 _CATALOGUES.popitem(last=False)
