@@ -163,7 +163,7 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=30)
         if cluster is not None:
-            cluster.stop()
+            cluster.destroy()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -55,9 +55,6 @@ class PgCluster(PrivateCluster):
         else:
             super().start()
 
-    def stop(self) -> None:  # type: ignore[override]
-        self.destroy()
-
 
 # --------------------------------------------------------------------------- instance
 
@@ -347,7 +344,7 @@ def main() -> int:
         if trainer and trainer.poll() is None:
             trainer.kill()
         if pg:
-            pg.stop()
+            pg.destroy()
         if not args.out:
             shutil.rmtree(root, ignore_errors=True)
 
