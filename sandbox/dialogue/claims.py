@@ -385,6 +385,31 @@ FORBIDDEN_CLAIMS: tuple[Proposition, ...] = (
 )
 
 
+PROPOSITION_FIELDS = ("id", "text", "groups", "severity", "note")
+
+
+def proposition_problems(data: Any) -> list[tuple[tuple, str]]:
+    """What is wrong with a proposition in its file form (one object or a list of alternatives):
+    ``(relative path, message)`` pairs. A proposition needs ``text`` (the canonical wording) and
+    ``groups`` (non-empty lists of words, the last being the predicate)."""
+    items = data if isinstance(data, list) else [data]
+    problems: list[tuple[tuple, str]] = []
+    for i, item in enumerate(items):
+        p: tuple = (i,) if isinstance(data, list) else ()
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item.get("text", "").strip():
+            problems.append((p, "说法必须是对象，含 text（规范说法）与 groups（概念词组列表）"))
+            continue
+        groups = item.get("groups")
+        if not isinstance(groups, list) or not groups or not all(
+                isinstance(g, list) and g and all(isinstance(w, str) and w.strip() for w in g) for g in groups):
+            problems.append((p + ("groups",), "groups 必须是非空的词组列表，每组至少一个词"))
+        if item.get("severity", "soft") not in ("soft", "hard"):
+            problems.append((p + ("severity",), "severity 只能是 soft 或 hard"))
+        for key in sorted(set(item) - set(PROPOSITION_FIELDS)):
+            problems.append((p + (key,), "未知字段"))
+    return problems
+
+
 def wrong_propositions(text: str, props: Sequence[Proposition]) -> list[tuple[Proposition, str]]:
     """Forbidden propositions ``text`` states, each with the sentence that states it."""
     found = []

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from sandbox.dialogue.claims import proposition_problems
 from sandbox.drill.facts import PLACEHOLDER
 from sandbox.drill.scenario.errors import Collector
 from sandbox.drill.scenario.model import Turn
@@ -147,20 +148,8 @@ def check_templates(value: Any, path: tuple, c: Collector, fact_names: set[str])
 
 def claim_field(data: Any, path: tuple, c: Collector) -> None:
     """A proposition: ``{text: 规范说法, groups: [[同义词…], …]}``; the last group is the predicate."""
-    items = data if isinstance(data, list) else [data]
-    for i, item in enumerate(items):
-        p = path + ((i,) if isinstance(data, list) else ())
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item.get("text", "").strip():
-            c.add(p, "说法必须是对象，含 text（规范说法）与 groups（概念词组列表）")
-            continue
-        groups = item.get("groups")
-        if not isinstance(groups, list) or not groups or not all(
-                isinstance(g, list) and g and all(isinstance(w, str) and w.strip() for w in g) for g in groups):
-            c.add(p + ("groups",), "groups 必须是非空的词组列表，每组至少一个词")
-        if item.get("severity", "soft") not in ("soft", "hard"):
-            c.add(p + ("severity",), "severity 只能是 soft 或 hard")
-        for key in sorted(set(item) - {"id", "text", "groups", "severity", "note"}):
-            c.add(p + (key,), "未知字段")
+    for sub, message in proposition_problems(data):
+        c.add(path + sub, message)
 
 
 def vocab_fields(data: dict, path: tuple, c: Collector) -> None:
