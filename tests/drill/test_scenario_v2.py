@@ -139,3 +139,46 @@ def test_identity_variants_of_a_name_and_numbers():
     assert identity_variants("刘晓雯", "女", "44010619900101056X", "13900002631")["id_last6_spoken"].endswith("叉")
     facts = record_facts(customer_record("C012"))
     assert facts["name_typo"] == "刘小雯" and facts["phone_last4_wrong"] == "2613"
+
+
+FOLLOWUPS = """\
+followups:
+  - id: verify-first
+    question: 为什么先核验身份再查询？
+    dimension: 职业素养
+    key_points:
+      - id: privacy
+        text: 账户信息只能告诉本人
+        claim:
+          text: 账户信息只能告诉本人
+          groups: [[账户信息, 隐私], [本人], [告诉, 透露]]
+    model_answer: 账户信息属于隐私，只能告诉核实过的本人。
+"""
+
+
+def test_followups_parse_with_their_key_points():
+    spec = parse_scenario(scenario() + FOLLOWUPS, "pool-demo.yaml", customer_ids())
+    item = spec.followup("verify-first")
+    assert item.dimension == "职业素养" and item.key_points[0].id == "privacy"
+    assert item.to_dict(with_answers=False) == {"id": "verify-first", "question": "为什么先核验身份再查询？",
+                                                "dimension": "职业素养"}
+
+
+def test_a_followup_without_key_points_or_with_an_unknown_dimension_is_refused_with_its_line():
+    text = scenario() + FOLLOWUPS.replace("职业素养", "口才").replace("""    key_points:
+      - id: privacy
+        text: 账户信息只能告诉本人
+        claim:
+          text: 账户信息只能告诉本人
+          groups: [[账户信息, 隐私], [本人], [告诉, 透露]]
+""", "    key_points: []\n")
+    errors = errors_of(text)
+    first_line = text.splitlines().index("followups:") + 1
+    assert any(f"pool-demo.yaml:{first_line + 3}: followups[0].dimension" in e and "口才" in e for e in errors), errors
+    assert any(f"pool-demo.yaml:{first_line + 4}: followups[0].key_points" in e and "至少需要一个要点" in e
+               for e in errors), errors
+
+
+def test_a_key_point_claim_without_groups_is_refused():
+    errors = errors_of(scenario() + FOLLOWUPS.replace("groups: [[账户信息, 隐私], [本人], [告诉, 透露]]", "groups: []"))
+    assert any("followups[0].key_points[0].claim.groups" in e for e in errors), errors

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.dialogue.keypoints import KeyPoint
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -70,6 +72,25 @@ class Check:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A follow-up question (追问) asked after the drill, with what a good answer covers."""
+
+    id: str
+    question: str
+    dimension: str
+    key_points: tuple[KeyPoint, ...]
+    model_answer: str
+
+    def to_dict(self, with_answers: bool = True) -> dict[str, Any]:
+        """The item; without answers only the question (what a candidate sees before answering)."""
+        data: dict[str, Any] = {"id": self.id, "question": self.question, "dimension": self.dimension}
+        if with_answers:
+            data["key_points"] = [{"id": p.id, "text": p.text} for p in self.key_points]
+            data["model_answer"] = self.model_answer
+        return data
+
+
+@dataclass(frozen=True)
 class ScenarioSpec:
     id: str
     version: int
@@ -87,6 +108,13 @@ class ScenarioSpec:
     reference_run: tuple[dict[str, Any], ...]
     checks: tuple[Check, ...]
     raw: dict[str, Any] = field(compare=False, repr=False, default_factory=dict)
+    followups: tuple[FollowUp, ...] = ()
+
+    def followup(self, followup_id: str) -> FollowUp:
+        for item in self.followups:
+            if item.id == followup_id:
+                return item
+        raise KeyError(followup_id)
 
     @property
     def channel(self) -> str:

@@ -11,6 +11,7 @@ from sandbox.drill.scenario.checks import parse_check, parse_reference
 from sandbox.drill.scenario.contacts import parse_contact
 from sandbox.drill.scenario.errors import Collector, ScenarioError, ScenarioInvalid, line_index
 from sandbox.drill.scenario.fields import check_templates, claim_field, int_field, text_field, text_list
+from sandbox.drill.scenario.followups import parse_followups
 from sandbox.drill.scenario.model import Check, Contact, ScenarioSpec, TimedEvent
 from sandbox.drill.scenario.needs import resolve_customers
 from sandbox.drill.scenario.vocabulary import (
@@ -137,13 +138,16 @@ def parse_scenario(text: str, file: str = "<scenario>", customer_ids: set[str] |
                 if isinstance(rule, dict):
                     for key in ("reply", "replies"):
                         check_templates(rule.get(key), ("contacts", i, "rules", j, key), c, fact_names)
+    followups = parse_followups(data.get("followups"), ("followups",), c)
     check_templates(data.get("expected_outcome"), ("expected_outcome",), c, fact_names)
     check_templates(data.get("reference_run"), ("reference_run",), c, fact_names)
     known = {"id", "version", "title", "summary", "difficulty", "persona", "tags", "time_limit", "brief",
-             "expected_outcome", "facts", "contacts", "events", "reference_run", "checks", "forbidden_claims"}
+             "expected_outcome", "facts", "contacts", "events", "reference_run", "checks", "forbidden_claims",
+             "followups"}
     for key in sorted(set(data) - known):
         c.add((key,), "未知字段")
     if c.errors:
         raise ScenarioInvalid(c.errors)
     return ScenarioSpec(sid, version, title, summary, str(difficulty), persona, tags, time_limit, brief, expected,
-                        facts, tuple(contacts), tuple(events), reference, tuple(checks), raw=data)
+                        facts, tuple(contacts), tuple(events), reference, tuple(checks), raw=data,
+                        followups=followups)
