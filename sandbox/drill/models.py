@@ -131,3 +131,25 @@ class DrillEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     t: Mapped[float] = mapped_column(Float)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FollowUpAnswer(Base):
+    """A candidate's answer to one follow-up question (追问) of a finished drill, the automatic
+    key-point coverage of the typed text, and the examiner's marks (a round only)."""
+
+    __tablename__ = "followup_answers"
+    __table_args__ = (UniqueConstraint("drill_id", "followup_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    drill_id: Mapped[int] = mapped_column(ForeignKey("drills.id", ondelete="CASCADE"), index=True)
+    followup_id: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[str] = mapped_column(Text, default="")
+    elapsed_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # [{"id": key point id, "covered": bool, "evidence": sentence or None}, ...]
+    coverage: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    # {key point id: bool}; None until an examiner marks the answer
+    marks: Mapped[dict[str, bool] | None] = mapped_column(JSON, nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    marked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

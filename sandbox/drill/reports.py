@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock
-from sandbox.drill import drill_clock, drill_contacts
+from sandbox.drill import drill_clock, drill_contacts, followups
 from sandbox.drill.facts import customer_facts, fill
 from sandbox.drill.models import Drill
 from sandbox.drill.scenario.store import scenario_spec
@@ -70,8 +70,13 @@ def visible_report(session: Session, clock: Clock, drill: Drill, user: User) -> 
     report["released"] = True
     if answers_withheld(session, clock, drill, user):
         report.update(checks=[], reference_run=[], expected_outcome=None, answers_withheld=True,
-                      withheld_message=WITHHELD_MESSAGE)
+                      withheld_message=WITHHELD_MESSAGE, followups=followups.drill_section(session, drill, reveal=False))
         return report
+    extra = followups.drill_section(session, drill, reveal=True)
+    report["followups"] = extra
+    if extra and extra["dimensions"]:
+        report["dimensions_with_followups"] = followups.combined_dimensions(report.get("dimensions") or {},
+                                                                            extra["dimensions"])
     first = spec.contacts[0]
     facts = drill_contacts.drill_contact_facts(session, drill).get(first.key) or customer_facts(first.customer, spec.facts)
     report["expected_outcome"] = fill(spec.expected_outcome, facts)

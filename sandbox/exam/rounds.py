@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.bank.masking import redact_data
 from sandbox.clock import Clock
-from sandbox.drill import drill_clock, event_log, grading, lifecycle
+from sandbox.drill import drill_clock, event_log, followups, grading, lifecycle
 from sandbox.drill.models import Drill, DrillEvent, Scenario
 from sandbox.drill.scenario.store import scenario_spec, scenario_title, scenario_titles
 from sandbox.drill.scenario.vocabulary import DIMENSIONS, FAULT_COMPONENTS
@@ -48,8 +48,12 @@ def _join_code(session: Session) -> str:
 
 def create_round(session: Session, clock: Clock, examiner: User, name: str, scenario_ids: list[str],
                  shuffle: bool = False, time_per_scenario: int | None = None,
-                 opens_at: datetime | None = None, closes_at: datetime | None = None) -> Round:
-    """A new round in draft, pinning the scenarios' current versions and the KB version."""
+                 opens_at: datetime | None = None, closes_at: datetime | None = None,
+                 followups: bool | list[str] = False) -> Round:
+    """A new round in draft, pinning the scenarios' current versions and the KB version.
+
+    ``followups``: the scenarios after which the candidate answers the follow-up questions (追问)
+    and the examiner marks them (``True``: every scenario)."""
     from knowledge_base.articles import get_version
 
     name = (name or "").strip()
@@ -67,6 +71,15 @@ def create_round(session: Session, clock: Clock, examiner: User, name: str, scen
         if any(p["id"] == sid for p in pinned):
             raise ValidationFailed(f"场景 {sid} 重复。", code="duplicate_scenario")
         pinned.append({"id": sid, "version": row.version})
+    if followups is not True and not isinstance(followups, (list, bool)):
+        raise ValidationFailed("followups 必须是 true/false 或场景 id 列表。", code="invalid_followups")
+    if isinstance(followups, list):
+        unknown = [f for f in followups if not any(p["id"] == f for p in pinned)]
+        if unknown:
+            raise ValidationFailed(f"追问设置里的场景不在本场考试中：{'、'.join(map(str, unknown))}。",
+                                   code="unknown_scenario")
+    for item in pinned:
+        item["followups"] = followups is True or (isinstance(followups, list) and item["id"] in followups)
     if time_per_scenario is not None and not (60 <= int(time_per_scenario) <= 3600):
         raise ValidationFailed("每题时长须在 60 到 3600 秒之间。", code="invalid_time")
     if opens_at and closes_at and closes_at <= opens_at:
@@ -669,14 +682,21 @@ def results(session: Session, rnd: Round) -> dict[str, Any]:
         for p in candidate_plan(rnd, entry.user_id):
             d = drills.get(p["id"])
             complete = d is not None and d.status == drill_clock.FINISHED and d.report is not None
-            dims = {name: (d.report["dimensions"][name]["score"] if complete else None) for name in DIMENSIONS}
+            extra = followups.drill_section(session, d, reveal=True) if complete and d is not None else None
+            report_dims = d.report["dimensions"] if complete else {}
+            if extra and extra["dimensions"]:
+                report_dims = followups.combined_dimensions(report_dims, extra["dimensions"])
+            dims = {name: (report_dims[name]["score"] if complete else None) for name in DIMENSIONS}
             mine.append({"username": user.username, "display_name": user.label, "scenario": p["id"],
                          "scenario_title": titles.get(p["id"], p["id"]),
                          "version": p["version"], "drill": d.id if d else None, "complete": complete,
                          "status": "已完成" if complete else ("进行中" if d else "未作答"),
                          "auto_total": d.report.get("auto_total") if complete else None,
                          "total": d.total if complete else None, "hard_fail": bool(d.hard_fail) if complete else None,
-                         "dimensions": dims, "adjustments": _adjustment_notes(d.report) if complete else []})
+                         "dimensions": dims, "adjustments": _adjustment_notes(d.report) if complete else [],
+                         "followups": None if not extra else {
+                             "count": extra["count"], "answered": extra["answered"], "marked": extra["marked"],
+                             "total": extra["total"], "max_total": extra["max_total"], "pending": extra["pending"]}})
         rows.extend(mine)
         done = [r for r in mine if r["complete"]]
         summaries.append({
@@ -692,7 +712,7 @@ def results(session: Session, rnd: Round) -> dict[str, Any]:
 
 
 EXPORT_HEADERS = ["考生", "用户名", "场景", "版本", "状态", "自动评分", "最终得分", "硬性扣分", *DIMENSIONS,
-                  "调分说明", "考生自动总分", "考生最终总分"]
+                  "调分说明", "考生自动总分", "考生最终总分", "追问得分", "追问满分"]
 SUMMARY_HEADERS = ["考生", "用户名", "题数", "已完成", "自动总分", "最终总分", "满分", "平均分（最终）", "硬性扣分题数",
                    "调分说明"]
 
@@ -708,8 +728,17 @@ def export_table(data: dict[str, Any]) -> list[list[Any]]:
                       r["status"] + ("" if r["complete"] else "（未完成）"), r["auto_total"], r["total"],
                       "" if r["hard_fail"] is None else ("是" if r["hard_fail"] else "否"),
                       *[r["dimensions"][d] for d in DIMENSIONS],
-                      adjustment_text(r.get("adjustments", [])), who.get("auto_total"), who.get("total")])
+                      adjustment_text(r.get("adjustments", [])), who.get("auto_total"), who.get("total"),
+                      *_followup_cells(r.get("followups"))])
     return redact_data(table)  # no full card, ID or mobile number leaves in an export (names are free text)
+
+
+def _followup_cells(data: dict[str, Any] | None) -> list[Any]:
+    if not data:
+        return ["", ""]
+    if data["pending"]:
+        return [f"待评阅（{data['pending']} 题）", data["max_total"]]
+    return [data["total"], data["max_total"]]
 
 
 def summary_table(data: dict[str, Any]) -> list[list[Any]]:

@@ -74,6 +74,7 @@ def register_web(app: Flask) -> None:
     # API modules add their routes to api.bp when imported (before it is registered).
     from sandbox.web.api import bank as _api_bank  # noqa: F401
     from sandbox.web.api import drills as _api_drills  # noqa: F401
+    from sandbox.web.api import followups as _api_followups  # noqa: F401
     from sandbox.web.api import kb as _api_kb  # noqa: F401
     from sandbox.web.api import openapi as _api_openapi  # noqa: F401
     from sandbox.web.api import rounds as _api_rounds  # noqa: F401

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from sandbox.drill import drill_clock, drill_contacts, event_log, lifecycle
+from sandbox.drill import drill_clock, drill_contacts, event_log, followups, lifecycle
 from sandbox.drill.models import Drill
-from sandbox.drill.reports import visible_report
+from sandbox.drill.reports import answers_withheld, scores_visible, visible_report
 from sandbox.drill.scenario.store import list_scenarios, scenario_spec, scenario_titles
 from sandbox.errors import DomainError
 from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round
-from sandbox.roles import ALL_ROLES, STAFF_ROLES
+from sandbox.roles import ADMIN, ALL_ROLES, EXAMINER, STAFF_ROLES
 from sandbox.web import charts
 from sandbox.web.drill_context import conversation_opener
 from sandbox.web.request_context import current_user
@@ -112,9 +112,42 @@ def report(drill_id: int):
     if drill.round_id is not None and drill.user_id == current_user().id:
         rnd = db().get(Round, drill.round_id)
         mine = candidate_round(rnd) if rnd is not None else None
+    user = current_user()
+    fu = followups.drill_section(db(), drill, reveal=followup_reveal(drill))
     return render_template("drills/report.html", drill=drill, spec=spec, report=data, radar=radar,
                            timeline=timeline, actions=actions, event_labels=charts.EVENT_LABELS,
-                           reference_labels=REFERENCE_LABELS, mine=mine)
+                           reference_labels=REFERENCE_LABELS, mine=mine, fu=fu,
+                           can_answer=drill.user_id == user.id,
+                           can_mark=drill.round_id is not None and user.role in (EXAMINER, ADMIN))
+
+
+def followup_reveal(drill: Drill) -> bool:
+    """Whether this viewer sees key points, coverage and model answers (see api.followups)."""
+    user = current_user()
+    if user.role in STAFF_ROLES:
+        return True
+    return scores_visible(db(), drill, user) and not answers_withheld(db(), runtime().clock, drill, user)
+
+
+@bp.post("/drills/<int:drill_id>/followups/<followup_id>")
+@roles_required(*DRILL_ROLES)
+def answer_followup(drill_id: int, followup_id: str):
+    """The candidate's typed answer to one 追问 (their own drill only)."""
+    owned = db().get(Drill, drill_id)
+    if owned is None:
+        abort(404)
+    if owned.user_id != current_user().id:
+        abort(403)
+    try:
+        with unit_of_work() as s:
+            drill = drill_contacts.get_drill(s, drill_id, current_user().id, for_update=True)
+            followups.answer(s, runtime().clock, drill, followups.items_for(s, drill), followup_id,
+                             request.form.get("text"), request.form.get("elapsed_seconds"))
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("回答已提交。", "success")
+    return redirect(url_for("drills.report", drill_id=drill_id) + f"#followup-{followup_id}")
 
 
 REFERENCE_LABELS = {

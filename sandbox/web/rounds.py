@@ -13,7 +13,7 @@ from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectMultip
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from sandbox.drill import drill_clock, drill_contacts
+from sandbox.drill import drill_clock, drill_contacts, followups
 from sandbox.drill.models import Drill
 from sandbox.drill.reports import results_released, visible_report
 from sandbox.drill.scenario.store import list_scenarios, scenario_spec
@@ -103,7 +103,8 @@ def index():
                 order = ordered_selection(form.scenarios.data or [], request.form)
                 rnd = exam.create_round(s, runtime().clock, current_user(), form.name.data, order,
                                         shuffle=form.shuffle.data, time_per_scenario=form.time_per_scenario.data,
-                                        opens_at=_aware(form.opens_at.data), closes_at=_aware(form.closes_at.data))
+                                        opens_at=_aware(form.opens_at.data), closes_at=_aware(form.closes_at.data),
+                                        followups=[sid for sid in order if request.form.get(f"followups-{sid}")])
         except DomainError as exc:
             _flash_error(exc)
             status = 400
@@ -273,6 +274,25 @@ def adjust(drill_id: int):
     else:
         flash("已调整分数并记录理由。", "success")
     return redirect(url_for("drills.report", drill_id=drill_id) + "#checks")
+
+
+@bp.post("/drills/<int:drill_id>/followups/<followup_id>/mark")
+@roles_required(EXAMINER, ADMIN)
+def mark_followup(drill_id: int, followup_id: str):
+    """The examiner marks one 追问 answer: a checkbox per key point and a comment."""
+    try:
+        with unit_of_work() as s:
+            drill = drill_contacts.get_drill(s, drill_id, for_update=True)
+            items = followups.items_for(s, drill)
+            item = next((i for i in items if i.id == followup_id), None)
+            marks = {p.id: bool(request.form.get(f"point-{p.id}")) for p in item.key_points} if item else {}
+            followups.mark(s, runtime().clock, drill, items, current_user().id, followup_id, marks,
+                           request.form.get("comment", ""))
+    except DomainError as exc:
+        _flash_error(exc)
+    else:
+        flash("已保存追问评阅。", "success")
+    return redirect(url_for("drills.report", drill_id=drill_id) + f"#followup-{followup_id}")
 
 
 @bp.get("/drills/<int:drill_id>/replay")

@@ -47,7 +47,7 @@ def test_xlsx_cells_are_text_never_formulas_with_totals_and_comments(marked_roun
                 assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
     rows = book["成绩"]
     header = [c.value for c in rows[1]]
-    assert header[-3:] == ["调分说明", "考生自动总分", "考生最终总分"]
+    assert header[-5:] == ["调分说明", "考生自动总分", "考生最终总分", "追问得分", "追问满分"]
     col = {name: i for i, name in enumerate(header)}
     by_user = {r[col["用户名"]].value: r for r in rows.iter_rows(min_row=2)}
     evil = by_user["evil"]

@@ -65,7 +65,8 @@ def create_round_from(data: dict[str, Any]) -> Round:
                              shuffle=bool(data.get("shuffle")),
                              time_per_scenario=_int(data.get("time_per_scenario"), "time_per_scenario"),
                              opens_at=_datetime(data.get("opens_at"), "opens_at"),
-                             closes_at=_datetime(data.get("closes_at"), "closes_at"))
+                             closes_at=_datetime(data.get("closes_at"), "closes_at"),
+                             followups=data.get("followups", False))
 
 
 @bp.get("/rounds")
