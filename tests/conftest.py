@@ -235,13 +235,18 @@ def strip_tags(html: str) -> str:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Browser tests skip (one-line reason) without Debian's Chromium, or fail when CI requires it."""
-    if item.get_closest_marker("browser") is None:
-        return
+    """Browser tests skip (one-line reason) without Debian's Chromium, or fail when CI requires it;
+    so do the tests that need espeak-ng (marker ``espeak``)."""
     from tests import browser_gate
 
-    action, reason = browser_gate.decide(browser_gate.chromium_path(), os.environ)
-    if action == browser_gate.FAIL:
-        pytest.fail(reason, pytrace=False)
-    if action == browser_gate.SKIP:
-        pytest.skip(reason)
+    gates = []
+    if item.get_closest_marker("browser") is not None:
+        gates.append(lambda: browser_gate.decide(browser_gate.chromium_path(), os.environ))
+    if item.get_closest_marker("espeak") is not None:
+        gates.append(lambda: browser_gate.decide_espeak(os.environ))
+    for gate in gates:
+        action, reason = gate()
+        if action == browser_gate.FAIL:
+            pytest.fail(reason, pytrace=False)
+        if action == browser_gate.SKIP:
+            pytest.skip(reason)

@@ -63,6 +63,12 @@ def messages_after(session: Session, conversation_id: int, after_seq: int = 0, l
         .order_by(ConversationMessage.seq).limit(limit)))
 
 
+def message_at(session: Session, conversation_id: int, seq: int) -> ConversationMessage | None:
+    """The conversation's message with sequence number ``seq``, or None."""
+    return session.scalars(select(ConversationMessage).where(
+        ConversationMessage.conversation_id == conversation_id, ConversationMessage.seq == seq)).first()
+
+
 def events_of(session: Session, drill_id: int) -> list[DrillEvent]:
     """The drill's event log in drill-time order."""
     return list(session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill_id)

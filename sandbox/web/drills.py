@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from sandbox.drill import drill_clock, drill_contacts, event_log, followups, lifecycle
+from sandbox.drill import drill_clock, drill_contacts, event_log, followups, lifecycle, speech
 from sandbox.drill.models import Drill
 from sandbox.drill.reports import answers_withheld, scores_visible, visible_report
 from sandbox.drill.scenario.store import list_scenarios, scenario_spec, scenario_titles
@@ -88,7 +88,8 @@ def console(drill_id: int):
 
     position = exam.drill_position(db(), drill)
     return render_template("drills/console.html", drill=drill, spec=spec, watching=watching, categories=CATEGORIES,
-                           handoff_vocab={"verification": VERIFICATION_STATUSES, "moods": MOODS}, position=position)
+                           handoff_vocab={"verification": VERIFICATION_STATUSES, "moods": MOODS}, position=position,
+                           server_speech=speech.espeak_available())
 
 
 @bp.get("/drills/<int:drill_id>/report")

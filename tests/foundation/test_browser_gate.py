@@ -47,6 +47,14 @@ def test_the_path_override_is_read(monkeypatch):
     assert browser_gate.chromium_path() == MISSING
 
 
+def test_a_missing_espeak_ng_skips_locally_and_fails_in_ci(tmp_path):
+    action, reason = browser_gate.decide_espeak({}, path="")
+    assert action == SKIP and browser_gate.ESPEAK_INSTALL_COMMAND in reason and "\n" not in reason
+    action, reason = browser_gate.decide_espeak({"BANKDRILL_REQUIRE_BROWSER": "1"}, path="")
+    assert action == FAIL and "BANKDRILL_REQUIRE_BROWSER" in reason and "espeak-ng" in reason
+    assert browser_gate.decide_espeak({"BANKDRILL_REQUIRE_BROWSER": "1"}, path="/usr/bin/espeak-ng") == (RUN, None)
+
+
 def _run_browser_tests(**env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "BANKDRILL_REQUIRE_BROWSER"}
     environ.update({"BANKDRILL_CHROMIUM": MISSING, "PYTHONPATH": str(ROOT), **env})

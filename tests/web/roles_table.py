@@ -142,6 +142,8 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.messages_list": {"roles": ALL, "url": "/api/v1/conversations/999999/messages"},
     "api.messages_post": {"roles": ALL, "url": "/api/v1/conversations/999999/messages", "method": "post"},
     "api.messages_recognize": {"roles": ALL, "url": "/api/v1/conversations/999999/recognize", "method": "post"},
+    "api.message_speech": {"roles": ALL, "url": "/api/v1/conversations/999999/messages/1/speech"},
+    "api.message_audio": {"roles": ALL, "url": "/api/v1/conversations/999999/messages/1/audio"},
     "api.drills_compliance": {"roles": ALL, "url": "/api/v1/drills/999999/compliance", "method": "post"},
     "drills.index": {"roles": ALL, "url": "/drills"},
     "drills.start": {"roles": ALL, "url": "/drills/start", "method": "post"},

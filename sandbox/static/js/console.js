@@ -9,6 +9,7 @@
   const drillId = root.dataset.drillId;
   const practice = root.dataset.mode === "practice";
   const watching = root.dataset.watching === "true";
+  const serverSpeech = root.dataset.serverSpeech === "true";  // espeak-ng on the server
   const COMPONENT_LABELS = { bot: "智能识别", kb: "知识库检索", lookup: "客户信息查询" };
 
   const state = {
@@ -104,19 +105,108 @@
   function messageNode(m) {
     const who = { customer: "客户", agent: "我", human: "人工坐席", system: "系统" }[m.speaker] || m.speaker;
     const children = [el("div", { class: "m-who small muted", text: who })];
+    const voiceTurn = m.kind === "audio" && m.speaker === "customer";
     if (m.kind === "audio" && m.recognized === false) {
       const btn = el("button", { type: "button", class: "recognize", text: "识别语音" });
-      btn.addEventListener("click", recognize);
-      children.push(el("div", { class: "m-audio" }, ["［语音 " + (m.audio_seconds || 3) + " 秒］ ", watching ? "" : btn]));
+      btn.addEventListener("click", () => { playTurn(m.seq); recognize(); });
+      children.push(el("div", { class: "m-audio" }, ["［语音 " + (m.audio_seconds || 3) + " 秒］ ",
+        voiceTurn ? playButton(m.seq) : "", " ", watching ? "" : btn]));
     } else {
       children.push(el("div", { class: "m-text", text: m.text || "" }));
       if (m.kind === "audio") {
         const low = (m.confidence || 0) < 0.8;
-        children.push(el("div", { class: "m-asr small " + (low ? "bad" : "muted"),
-          text: "语音识别置信度 " + Number(m.confidence || 0).toFixed(2) + (low ? "，识别可能有误，请向客户复述确认" : "") }));
+        children.push(el("div", { class: "m-asr small " + (low ? "bad" : "muted") }, [
+          "语音识别置信度 " + Number(m.confidence || 0).toFixed(2) + (low ? "，识别可能有误，请向客户复述确认" : "") + " ",
+          voiceTurn ? playButton(m.seq) : ""]));
       }
     }
     return el("li", { class: "msg msg-" + m.speaker, "data-seq": String(m.seq) }, children);
+  }
+
+  // ---------------------------------------------------------------- voice turns heard
+  // A voice customer turn plays through the browser's own Chinese voice when one is installed,
+  // else as the server's espeak-ng clip in an <audio> element, else not at all (the transcript
+  // still comes only from 识别语音, as before).
+
+  let voicePromise = null;
+  if ("speechSynthesis" in window) {
+    window.speechSynthesis.addEventListener("voiceschanged", () => { voicePromise = null; });
+  }
+
+  function chineseVoice() {
+    if (!("speechSynthesis" in window)) return Promise.resolve(null);
+    const synth = window.speechSynthesis;
+    const pick = () => {
+      const zh = synth.getVoices().filter((v) => /^zh/i.test(v.lang || ""));
+      return zh.find((v) => /^zh[-_]CN/i.test(v.lang)) || zh[0] || null;
+    };
+    if (synth.getVoices().length) return Promise.resolve(pick());
+    return new Promise((resolve) => {  // the voice list loads after the page: wait for voiceschanged
+      let timer = null;
+      const done = () => { synth.removeEventListener("voiceschanged", done); clearTimeout(timer); resolve(pick()); };
+      timer = setTimeout(done, 1500);
+      synth.addEventListener("voiceschanged", done);
+    });
+  }
+
+  function browserVoice() {
+    if (!voicePromise) voicePromise = chineseVoice();
+    return voicePromise;
+  }
+
+  function voiceLabel(v, server, engine) {
+    if (v) return "语音播放：浏览器中文语音 " + v.name;
+    if (server) return "语音播放：服务器合成（" + (engine || "espeak-ng") + "）";
+    return "本机没有可用的中文语音，客户语音以文字显示";
+  }
+
+  function showVoice(text, bad) {
+    $("voice-bar").hidden = false;
+    const label = $("voice-status");
+    label.textContent = text;
+    label.className = "small " + (bad ? "bad" : "muted");
+  }
+
+  async function showVoiceMode(cid) {
+    const c = state.drill && state.drill.conversations.find((x) => x.id === cid);
+    if (!c || c.channel !== "语音") { $("voice-bar").hidden = true; return; }
+    const v = await browserVoice();
+    if (cid === state.selected) showVoice(voiceLabel(v, serverSpeech));
+  }
+
+  function playButton(seq) {
+    const btn = el("button", { type: "button", class: "small-btn play-voice", text: "播放", "aria-label": "播放客户语音" });
+    btn.addEventListener("click", () => playTurn(seq));
+    return btn;
+  }
+
+  function stopVoice() {
+    if ("speechSynthesis" in window) window.speechSynthesis.cancel();
+    $("voice-player").pause();
+  }
+
+  async function playTurn(seq) {
+    const cid = state.selected;
+    let info;
+    try {
+      info = await BD.api("GET", "/api/v1/conversations/" + cid + "/messages/" + seq + "/speech");
+    } catch (err) { showVoice("无法播放客户语音：" + err.message, true); return; }
+    const v = await browserVoice();
+    stopVoice();
+    if (v) {
+      const u = new SpeechSynthesisUtterance(info.text);
+      u.voice = v;
+      u.lang = v.lang || info.lang;
+      u.rate = 0.9;
+      window.speechSynthesis.speak(u);
+    } else if (info.server_audio && info.audio_url) {
+      const player = $("voice-player");
+      player.hidden = false;
+      player.dataset.seq = String(seq);
+      player.src = info.audio_url;
+      player.play().catch(() => { /* no audio device or autoplay refused: the controls still play it */ });
+    }
+    showVoice(voiceLabel(v, info.server_audio, info.engine));
   }
 
   function renderMessages() {
@@ -154,6 +244,8 @@
     const c = currentContact();
     $("chat-title").textContent = c ? c.customer.label + "（" + c.channel + "）" : "";
     showCustomerPanel(cid);
+    stopVoice();
+    showVoiceMode(cid);
     const woPanel = document.querySelector(".wo-panel");
     if (woPanel && BD.workorders) BD.workorders.setConversation(woPanel, cid);
     renderQueue(state.drill);
@@ -555,6 +647,9 @@
   });
   splitter.addEventListener("dblclick", () => setToolsWidth(null, true));
   $("kb-form").addEventListener("submit", searchKb);
+  $("voice-player").addEventListener("error", () => {
+    if ($("voice-player").getAttribute("src")) showVoice("服务器语音合成失败，客户语音以文字显示", true);
+  });
   const handoffForm = $("handoff-form");
   if (handoffForm) handoffForm.addEventListener("submit", submitHandoff);
   const sendForm = $("send-form");

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
 
 from sandbox.bank.masking import mask_name, redact
-from sandbox.drill import agent_turns, drill_clock, drill_contacts, drill_faults, event_log, lifecycle
+from sandbox.drill import agent_turns, drill_clock, drill_contacts, drill_faults, event_log, lifecycle, speech
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.operations import BOT
 from sandbox.drill.reports import scores_visible, visible_report
@@ -243,6 +243,46 @@ def messages_recognize(conversation_id: int):
         msgs = agent_turns.recognize(s, runtime().clock, ctx.drill, ctx.contact)
         body = {"recognized": [message_json(m) for m in msgs]}
     return jsonify(body)
+
+
+# --------------------------------------------------------------------------- voice turns heard
+
+
+def _voice_turn_text(conversation_id: int, seq: int) -> str:
+    """What the customer says in voice turn ``seq`` of a drill conversation the caller may see
+    (the same access as its messages): the true words, not the recognised text, masked."""
+    ctx = load_contact(conversation_id)
+    msg = event_log.message_at(db(), conversation_id, seq) if ctx.drill is not None else None
+    if msg is None or msg.speaker != "customer" or msg.kind != "audio":
+        raise NotFound("这条消息不是客户语音。", code="not_a_voice_turn")
+    text = speech.speech_text(redact(msg.text))
+    end_read()
+    return text
+
+
+@bp.get("/conversations/<int:conversation_id>/messages/<int:seq>/speech")
+@any_user
+def message_speech(conversation_id: int, seq: int):
+    """A voice customer turn to be played: its words (for the browser's own voice) and whether
+    the server can render it (``audio_url``, espeak-ng)."""
+    text = _voice_turn_text(conversation_id, seq)
+    server = speech.espeak_available()
+    return jsonify({"conversation": conversation_id, "seq": seq, "text": text, "lang": "zh-CN",
+                    "server_audio": server, "engine": speech.ENGINE_LABEL if server else None,
+                    "audio_url": url_for("api.message_audio", conversation_id=conversation_id, seq=seq)
+                    if server else None})
+
+
+@bp.get("/conversations/<int:conversation_id>/messages/<int:seq>/audio")
+@any_user
+def message_audio(conversation_id: int, seq: int):
+    """The voice turn as a WAV clip rendered by espeak-ng (503 ``tts_unavailable`` without it)."""
+    text = _voice_turn_text(conversation_id, seq)
+    clip = speech.render_clip(text, speech.cache_dir_of(runtime().settings.home)).read_bytes()  # ≤ ~1 MB
+    response = Response(clip, mimetype="audio/wav")
+    response.headers["Cache-Control"] = "private, max-age=600"
+    response.add_etag()
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(clip))
 
 
 # --------------------------------------------------------------------------- 智能识别

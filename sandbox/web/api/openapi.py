@@ -111,6 +111,10 @@ SCHEMAS: dict[str, dict] = {
                        {"drill": obj({"status": STR, "remaining_seconds": NUM}), "closed": BOOL, "mood": STR}),
     "MessagePosted": obj({"message": ref("Message"), "replies": arr(ref("Message")), "hints": arr(ANY_OBJ)}),
     "Recognized": obj({"recognized": arr(ref("Message"))}),
+    "Speech": obj({"conversation": INT, "seq": INT, "text": STR, "lang": STR, "server_audio": BOOL,
+                   "engine": N_STR, "audio_url": N_STR},
+                  description="客户语音的原话（不是识别结果，已脱敏），供浏览器的中文语音朗读；"
+                              "server_audio=true 时 audio_url 是服务器用 espeak-ng 合成的 WAV。"),
     "KbHit": obj({"id": STR, "title": STR, "category": STR, "score": NUM, "snippet": STR}, {"status": STR}),
     "Assist": obj({"turn": N_INT, "intent": N_STR, "suggestions": arr(ref("KbHit"))},
                   {"text": STR, "audience": STR, "pending_audio": BOOL}),
@@ -281,7 +285,8 @@ ERROR_TEXT = {
     413: "请求体过大（payload_too_large）",
     429: "尝试过多（too_many_attempts / verification_locked / verification_throttled / "
          "password_check_throttled，带 retry_after 秒数）",
-    503: "服务暂不可用：演练中被注入的故障，或数据库暂时不可达（service_unavailable / database_unavailable）",
+    503: "服务暂不可用：演练中被注入的故障，或数据库暂时不可达（service_unavailable / database_unavailable）；"
+         "服务器语音合成不可用（tts_unavailable / tts_timeout / tts_failed）",
 }
 
 # --------------------------------------------------------------------------- operations
@@ -298,6 +303,7 @@ NUMBER = {"name": "number", "in": "path", "required": True,
 HANDOFF = {"name": "handoff_id", "in": "path", "required": True, "schema": ID}
 ROUND = {"name": "round_id", "in": "path", "required": True, "schema": ID}
 FAULT = {"name": "fault_id", "in": "path", "required": True, "schema": ID}
+SEQ = {"name": "seq", "in": "path", "required": True, "schema": ID, "description": "消息在会话内的序号"}
 
 
 def q(name: str, schema: dict, description: str = "") -> dict:
@@ -325,6 +331,13 @@ def op(summary: str, tag: str, roles: str, ok: int, schema: dict, errors: tuple[
     if params:
         o["parameters"] = params
     o["security"] = [] if public_ else (AUTH_WRITE if write or body else AUTH)
+    return o
+
+
+def file_op(o: dict, content_type: str, description: str) -> dict:
+    """Operation ``o`` answering a file of ``content_type`` instead of JSON."""
+    o["responses"]["200"] = {"description": description,
+                             "content": {content_type: {"schema": {"type": "string", "format": "binary"}}}}
     return o
 
 
@@ -373,6 +386,13 @@ def paths() -> dict[str, dict]:
                        [CONV], body="Text", op_id="messages_post")},
         f"{conv}/recognize": {"post": op("语音识别", "conversations", "本人", 200, ref("Recognized"), CONV_ERR, [CONV],
                                          write=True, op_id="messages_recognize")},
+        f"{conv}/messages/{{seq}}/speech": {"get": op("客户语音的原话与播放方式（仅演练中语音渠道的客户消息）",
+                                                      "conversations", "本人或考官、管理员", 200, ref("Speech"),
+                                                      CONV_ERR, [CONV, SEQ], op_id="message_speech")},
+        f"{conv}/messages/{{seq}}/audio": {"get": file_op(
+            op("客户语音的 WAV 音频（服务器 espeak-ng 合成；未安装时 503 tts_unavailable）", "conversations",
+               "本人或考官、管理员", 200, ANY_OBJ, CONV_ERR, [CONV, SEQ], op_id="message_audio"),
+            "audio/wav", "WAV 音频")},
         f"{conv}/assist": {"get": op("智能识别：意图与推荐文章", "conversations", "本人或考官、管理员", 200,
                                      ref("Assist"), CONV_ERR, [CONV], op_id="drill_assist")},
         f"{conv}/suggestions/use": {"post": op("采用推荐文章作为草稿", "conversations", "本人", 200, ref("Draft"),
