@@ -20,7 +20,12 @@
 
   const recorder = window.Recorder.mount(document.getElementById("recorder"), {
     item: questionId,
-    limitSeconds: Number(page.dataset.maxSeconds) || limit,
+    // The self-introduction's recording ends with its countdown: the time left when recording starts.
+    limitSeconds: function () {
+      const most = Number(page.dataset.maxSeconds) || limit;
+      if (!withCountdown || startedAt === null) return most;
+      return Math.max(1, Math.min(most, Math.ceil(limit - (Date.now() - startedAt) / 1000)));
+    },
     countdown: withCountdown,
     onStart: function () { begin(); },
     onSaved: function () { showError(""); },

@@ -5,7 +5,8 @@
 //     drillId: 12,            // or practiceId: 34, or neither (a practice recording of `item`,
 //                             //   linked to the attempt when the answer is submitted)
 //     item: "followup:3",     // what is answered: "followup:<id>" or a practice question id
-//     limitSeconds: 180,      // recording stops by itself at the limit
+//     limitSeconds: 180,      // recording stops by itself at the limit (or a function giving the
+//                             //   seconds left, read when recording starts)
 //     countdown: true,        // show the time left instead of the time recorded
 //     onStart: () => {},      // optional: called when recording starts
 //     onSaved: (recording) => {},   // called with the API's recording after the upload
@@ -91,7 +92,11 @@
 
   function mount(container, options) {
     const opts = Object.assign({ limitSeconds: 180, countdown: false }, options || {});
-    const limitMs = Math.max(1, Number(opts.limitSeconds) || 180) * 1000;
+    function currentLimit() {
+      const raw = typeof opts.limitSeconds === "function" ? opts.limitSeconds() : opts.limitSeconds;
+      return Math.max(1, Number(raw) || 180) * 1000;
+    }
+    let limitMs = currentLimit();
     const root = node("div", "recorder");
     const controls = node("div", "recorder-controls");
     const button = node("button", "recorder-toggle", "录音");
@@ -181,6 +186,7 @@
         setStatus("浏览器无法开始录音（" + (err.name || "未知原因") + "），请直接在文本框中输入回答。", true);
         return;
       }
+      limitMs = currentLimit();
       Object.assign(state, { recorder: recorder, stream: stream, chunks: [], pauses: 0, longest: 0,
         silentSince: null, heard: false, stopping: false });
       try {
