@@ -160,9 +160,9 @@ def _question(raw: Any, path: tuple, c: Collector, seen: set[str]) -> Question |
         c.add(path + ("model_answer",), f"参考回答不能超过 {most} 个字（现有 {len(answer.strip())} 个）")
     for key in sorted(set(raw) - set(QUESTION_FIELDS), key=str):
         c.add(path + (key,), f"未知字段；可写：{', '.join(QUESTION_FIELDS)}")
-    if len(c.errors) > before:
+    if len(c.errors) > before or not isinstance(limit, int):
         return None
-    return Question(id=str(qid), category=str(category), question=str(question).strip(), time_limit=int(limit),
+    return Question(id=str(qid), category=str(category), question=str(question).strip(), time_limit=limit,
                     key_points=parse_key_points(points_raw), model_answer=str(answer).strip())
 
 

@@ -56,7 +56,8 @@ def test_a_valid_file_parses():
 
 def test_unknown_category_with_its_line():
     errors = _errors("questions:\n" + _question(category="闲聊"))
-    assert errors == ["questions.yaml:3: questions[0].category: 未知类别 '闲聊'；可选：自我介绍 岗位认知 隐私保护 效率与质量 压力"]
+    assert errors == ["questions.yaml:3: questions[0].category: 未知类别 '闲聊'；"
+                      "可选：自我介绍 岗位认知 隐私保护 效率与质量 压力"]
 
 
 @pytest.mark.parametrize("category,limit,fragment", [("岗位认知", "30", "90–180"), ("岗位认知", "200", "90–180"),
