@@ -36,6 +36,10 @@ class Settings:
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
     # (``BANKDRILL_TRUSTED_PROXIES=1`` behind one nginx); 0 trusts none.
     trusted_proxies: int = 0
+    # Spoken answers (sandbox/interview/recordings.py): the largest recording in bytes and the
+    # longest in seconds (``BANKDRILL_RECORDING_MAX_BYTES``, ``BANKDRILL_RECORDING_MAX_SECONDS``).
+    recording_max_bytes: int = 5 * 1024 * 1024
+    recording_max_seconds: int = 180
     # Anything else the factory was given (Flask config keys, domain knobs).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -88,7 +92,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Build settings from overrides, then the environment, then defaults.
 
     Recognised override keys: ``HOME`` (instance folder), ``DATABASE_URL``,
-    ``SECRET_KEY``, ``DEMO_MODE``, ``TESTING``, ``TIMEZONE``, ``SECURE_COOKIES``, ``TRUSTED_PROXIES``;
+    ``SECRET_KEY``, ``DEMO_MODE``, ``TESTING``, ``TIMEZONE``, ``SECURE_COOKIES``, ``TRUSTED_PROXIES``,
+    ``RECORDING_MAX_BYTES``, ``RECORDING_MAX_SECONDS``;
     everything else is kept in ``extra``.
     """
     overrides = dict(overrides or {})
@@ -119,8 +124,26 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"BANKDRILL_TRUSTED_PROXIES 应为 0–10 的整数（现为 {proxies!r}）。",
                                  code="bad_setting") from exc
+    max_bytes = _int_setting(overrides, "RECORDING_MAX_BYTES", 5 * 1024 * 1024, 1024, 15 * 1024 * 1024)
+    max_seconds = _int_setting(overrides, "RECORDING_MAX_SECONDS", 180, 5, 1800)
     return Settings(home=home, database_url=url, secret_key=secret, demo_mode=bool(demo),
-                    testing=testing, timezone=zone, secure_cookies=bool(secure), trusted_proxies=proxies, extra=overrides)
+                    testing=testing, timezone=zone, secure_cookies=bool(secure), trusted_proxies=proxies,
+                    recording_max_bytes=max_bytes, recording_max_seconds=max_seconds, extra=overrides)
+
+
+def _int_setting(overrides: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    """An integer setting from the overrides, else ``BANKDRILL_<name>``, else ``default``; refused outside low–high."""
+    raw = overrides.pop(name, None)
+    if raw is None:
+        raw = os.environ.get(f"BANKDRILL_{name}", default)
+    try:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"BANKDRILL_{name} 应为 {low}–{high} 的整数（现为 {raw!r}）。",
+                                 code="bad_setting") from exc
+    return value
 
 
 def _flag(value: str) -> bool:

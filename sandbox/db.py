@@ -37,6 +37,7 @@ MODEL_MODULES = (
     "workorders.models",
     "sandbox.drill.models",
     "sandbox.exam.models",
+    "sandbox.interview.models",
 )
 
 

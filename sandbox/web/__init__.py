@@ -62,6 +62,7 @@ def register_web(app: Flask) -> None:
         bank,
         drills,
         errors,
+        interview,
         kb,
         main,
         rounds,
@@ -75,6 +76,7 @@ def register_web(app: Flask) -> None:
     from sandbox.web.api import bank as _api_bank  # noqa: F401
     from sandbox.web.api import drills as _api_drills  # noqa: F401
     from sandbox.web.api import followups as _api_followups  # noqa: F401
+    from sandbox.web.api import interview as _api_interview  # noqa: F401
     from sandbox.web.api import kb as _api_kb  # noqa: F401
     from sandbox.web.api import openapi as _api_openapi  # noqa: F401
     from sandbox.web.api import rounds as _api_rounds  # noqa: F401
@@ -100,5 +102,5 @@ def register_web(app: Flask) -> None:
     security.init_security(app)
     errors.init_error_handlers(app)
     for blueprint in (auth.bp, main.bp, admin.bp, drills.bp, rounds.bp, scenario_library.bp, kb.bp, bank.bp,
-                      workorders_pages.bp, trainer.bp, api.bp):
+                      workorders_pages.bp, trainer.bp, interview.bp, api.bp):
         app.register_blueprint(blueprint)

@@ -66,7 +66,8 @@ def _check_request_text() -> None:
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
         for key, value in request.form.items(multi=True):
-            reason = bad_text_reason(key) or bad_text_reason(value)
+            key = key or ""  # werkzeug gives None for a multipart part whose name it cannot read
+            reason = bad_text_reason(key) or bad_text_reason(value or "")
             if reason:
                 raise UnsafeInput(f"表单字段 {key.replace(chr(0), '')} {reason}，请删除后重试。",
                                   code="invalid_text", field=key.replace("\x00", ""))

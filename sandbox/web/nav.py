@@ -20,6 +20,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("trainer.synonyms", "同义词", TRAINER_ROLES),
     ("trainer.analytics_page", "检索分析", TRAINER_ROLES),
     ("bank.practice", "练习会话", ALL_ROLES),
+    ("interview.index", "面试练习", ALL_ROLES),
     ("bank.examiner_customers", "模拟客户", STAFF_ROLES),
     ("workorders.index", "工单", WORK_ORDER_ROLES),
     ("workorders.queue", "人工坐席队列", STAFF_ROLES),

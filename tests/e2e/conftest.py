@@ -20,6 +20,9 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": chromium_path(),
         "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 # Spoken answers: Chromium's fake microphone (a beeping tone), permission granted.
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                 "--autoplay-policy=no-user-gesture-required",
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"],
     }
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 DOMAIN_PACKAGES = ["knowledge_base", "workorders", "sandbox.bank", "sandbox.users", "sandbox.drill", "sandbox.exam",
-                   "sandbox.scoring", "sandbox.dialogue"]
+                   "sandbox.scoring", "sandbox.dialogue", "sandbox.interview"]
 FRAMEWORK_FREE_MODULES = ["sandbox.db", "sandbox.clock", "sandbox.roles", "sandbox.errors", "sandbox.config",
                           "sandbox.runtime", "sandbox.instance", "sandbox.migrate", "sandbox.meta", "seed_data"]
 

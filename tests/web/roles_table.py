@@ -178,6 +178,16 @@ ROUTE_ROLES: dict[str, dict] = {
     "api.handoff_accept": {"roles": {E, A}, "url": "/api/v1/handoffs/999/accept", "method": "post"},
     "api.handoff_messages": {"roles": {E, A}, "url": "/api/v1/handoffs/999/messages", "method": "post"},
     "api.handoff_callback": {"roles": {C, E, A}, "url": "/api/v1/handoffs/999/callback", "method": "post"},
+    # --- spoken answers and interview practice ----------------------------------
+    "api.recordings_create": {"roles": ALL, "url": "/api/v1/recordings", "method": "post"},
+    "api.recordings_get": {"roles": ALL, "url": "/api/v1/recordings/999999"},
+    "api.recordings_audio": {"roles": ALL, "url": "/api/v1/recordings/999999/audio"},
+    "api.interview_questions": {"roles": ALL, "url": "/api/v1/interview/questions"},
+    "api.interview_attempt": {"roles": ALL, "url": "/api/v1/interview/questions/no-such-question/attempts",
+                              "method": "post"},
+    "interview.index": {"roles": ALL, "url": "/practice/interview"},
+    "interview.question": {"roles": ALL, "url": "/practice/interview/self-intro"},
+    "interview.attempt": {"roles": ALL, "url": "/practice/interview/attempts/999999"},
     # --- proof -----------------------------------------------------------------
     "api.openapi": {"roles": PUBLIC, "url": "/api/v1/openapi.json"},
 }

@@ -282,7 +282,9 @@ ERROR_TEXT = {
     403: "角色无权访问，或不是本人的资源（forbidden 等）",
     404: "资源不存在（not_found 等）",
     409: "与当前状态冲突（drill_expired、illegal_transition 等）",
-    413: "请求体过大（payload_too_large）",
+    413: "请求体过大（payload_too_large；录音超过大小上限为 recording_too_large）",
+    415: "录音格式不受支持，或文件内容与声明的格式不符（bad_recording_type，带 allowed）",
+    422: "录音超过时长上限（recording_too_long）",
     429: "尝试过多（too_many_attempts / verification_locked / verification_throttled / "
          "password_check_throttled，带 retry_after 秒数）",
     503: "服务暂不可用：演练中被注入的故障，或数据库暂时不可达（service_unavailable / database_unavailable）；"
@@ -500,6 +502,7 @@ def paths() -> dict[str, dict]:
             "超时未接：登记留言回电工单", "handoff", CEA, 201, ref("WorkOrder"), (404, 409), [HANDOFF],
             body="Callback", op_id="handoff_callback")},
         **round_paths(P),
+        **interview_paths(P),
         f"{P}/drills/{{drill_id}}/adjustments": {"post": op(
             "考官调整评分项（必须填写理由；自动分与最终分都保留）", "rounds", EA, 200, ref("Adjusted"), (404, 409),
             [DRILL], body="Adjustment", op_id="drills_adjust")},
@@ -511,6 +514,58 @@ def paths() -> dict[str, dict]:
         f"{P}/trainer/scenarios": {"post": op(
             "上传或修改场景（先校验后保存；改动的内容成为新版本）", "trainer", "培训师、管理员", 200,
             ref("ScenarioSaved"), (), body="ScenarioUpload", op_id="trainer_scenario_upload")},
+    }
+
+
+AUDIO_TYPES = ("audio/webm", "audio/ogg", "audio/mp4", "audio/wav", "audio/x-wav", "audio/mpeg")
+RECORDING = {"name": "recording_id", "in": "path", "required": True, "schema": ID}
+QUESTION = {"name": "question_id", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "面试练习题 id，如 self-intro"}
+INTERVIEW_SCHEMAS: dict[str, dict] = {
+    "Recording": obj({"recording": obj({
+        "id": INT, "item": STR, "content_type": STR, "bytes": INT, "duration_s": NUM, "pause_count": INT,
+        "longest_pause_s": NUM, "url": STR}, {"drill_id": N_INT, "practice_id": N_INT, "created_at": TIME})}),
+    "InterviewQuestions": obj({"categories": arr(STR),
+                               "questions": arr(obj({"id": STR, "category": STR, "question": STR,
+                                                     "time_limit": INT, "countdown": BOOL})),
+                               "transcriber": obj({"available": BOOL, "name": STR, "note": N_STR}),
+                               "limits": obj({"max_seconds": INT, "max_bytes": INT})}),
+    "InterviewAttempt": obj({"attempt": obj({
+        "id": INT, "question": STR, "answer": STR, "elapsed_seconds": N_INT, "recording_id": N_INT,
+        "coverage": arr(obj({"id": STR, "text": STR, "covered": BOOL, "evidence": N_STR})),
+        "covered": INT, "total": INT, "model_answer": STR, "created_at": TIME,
+        "recording": nullable(ANY_OBJ)})}),
+    "InterviewAnswer": obj(optional={"answer": STR, "recording_id": N_INT,
+                                     "elapsed_seconds": {"type": "number", "minimum": 0, "nullable": True}}),
+    "RecordingUpload": obj({"file": {"type": "string", "format": "binary",
+                                     "description": "录音文件（audio/webm、ogg、mp4、wav、mpeg；须与文件头相符）"},
+                            "duration_ms": INT, "item": {"type": "string", "maxLength": 80}},
+                           {"pause_count": INT, "longest_pause_ms": INT, "drill_id": INT, "practice_id": INT}),
+}
+
+
+def interview_paths(P: str) -> dict[str, dict]:
+    """Recordings of spoken answers and the interview practice bank."""
+    upload = op("上传一段录音作答（multipart；大小与时长有上限；给 drill_id 或 practice_id，都不给时为练习录音，"
+                "提交作答时关联）", "interview", ALL, 201, ref("Recording"), (400, 404, 413, 415, 422), write=True,
+                op_id="recordings_create")
+    upload["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+        "schema": ref("RecordingUpload")}}}
+    audio = op("录音音频（支持 Range 请求；Cache-Control: private）", "interview", "本人；演练的录音考官、管理员也可",
+               200, ANY_OBJ, (404,), [RECORDING], op_id="recordings_audio")
+    audio["responses"]["200"] = {"description": "录音文件", "content": {
+        t: {"schema": {"type": "string", "format": "binary"}} for t in AUDIO_TYPES}}
+    return {
+        f"{P}/recordings": {"post": upload},
+        f"{P}/recordings/{{recording_id}}": {"get": op(
+            "录音信息", "interview", "本人；演练的录音考官、管理员也可；其他人 404", 200, ref("Recording"), (404,),
+            [RECORDING], op_id="recordings_get")},
+        f"{P}/recordings/{{recording_id}}/audio": {"get": audio},
+        f"{P}/interview/questions": {"get": op("面试练习题（不含要点与参考回答）", "interview", ALL, 200,
+                                               ref("InterviewQuestions"), (400,), op_id="interview_questions")},
+        f"{P}/interview/questions/{{question_id}}/attempts": {"post": op(
+            "提交一次面试练习作答，返回要点核对（✔/✘ 与依据句）、参考回答和录音", "interview", ALL, 201,
+            ref("InterviewAttempt"), (404,), [QUESTION], body="InterviewAnswer", op_id="interview_attempt")},
     }
 
 
@@ -566,7 +621,7 @@ def round_paths(P: str) -> dict[str, dict]:
 
 
 def build_document() -> dict[str, Any]:
-    schemas = {**SCHEMAS, **ROUND_SCHEMAS, **BODIES}
+    schemas = {**SCHEMAS, **ROUND_SCHEMAS, **BODIES, **INTERVIEW_SCHEMAS}
     responses = {f"E{status}": {"description": text, "content": {JSON: {"schema": ref("Error")}}}
                  for status, text in ERROR_TEXT.items()}
     return {
@@ -590,7 +645,7 @@ def build_document() -> dict[str, Any]:
             },
         },
         "tags": [{"name": n} for n in ("meta", "account", "drills", "conversations", "bank", "kb", "workorders",
-                                       "handoff", "rounds", "trainer")],
+                                       "handoff", "rounds", "trainer", "interview")],
     }
 
 

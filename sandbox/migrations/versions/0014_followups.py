@@ -1,7 +1,7 @@
 """follow-up questions (追问): the candidate's answers and the examiner's marks
 
 Revision ID: followups_0001
-Revises: drillcust_0001
+Revises: recordings_0001
 Create Date: 2026-12-05 10:00:00
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sandbox.db
 
 revision: str = 'followups_0001'
-down_revision: Union[str, Sequence[str], None] = 'drillcust_0001'
+down_revision: Union[str, Sequence[str], None] = 'recordings_0001'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
