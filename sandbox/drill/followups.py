@@ -26,6 +26,7 @@ from sandbox.drill.scenario.store import scenario_spec
 from sandbox.drill.scenario.vocabulary import DIMENSIONS
 from sandbox.errors import Conflict, NotFound, ValidationFailed
 from sandbox.exam.models import Round
+from sandbox.interview.models import Recording
 from sandbox.users.models import User
 
 ITEM_POINTS = 10.0
@@ -64,7 +65,25 @@ def drill_section(session: Session, drill: Drill, *, reveal: bool) -> dict[str, 
     answers = answers_of(session, drill.id)
     markers = {row.marked_by for row in answers.values() if row.marked_by}
     names = {u.id: u.label for u in session.scalars(select(User).where(User.id.in_(markers)))} if markers else {}
-    return section(items, answers, in_round=drill.round_id is not None, reveal=reveal, marker_names=names)
+    data = section(items, answers, in_round=drill.round_id is not None, reveal=reveal, marker_names=names)
+    recordings = recordings_of(session, drill.id)
+    for row in data["items"]:
+        row["recording"] = recordings.get(row["id"])
+    return data
+
+
+def recordings_of(session: Session, drill_id: int) -> dict[str, dict[str, Any]]:
+    """The latest spoken answer per item (``followup:<id>`` recordings of the drill)."""
+    rows = session.execute(select(Recording.id, Recording.item_key, Recording.duration_ms, Recording.pause_count,
+                                  Recording.longest_pause_ms)
+                           .where(Recording.drill_id == drill_id, Recording.item_key.like("followup:%"))
+                           .order_by(Recording.id))
+    out = {}
+    for rid, key, duration, pauses, longest in rows:
+        out[key.split(":", 1)[1]] = {"id": rid, "duration_s": round(duration / 1000, 1), "pause_count": pauses,
+                                     "longest_pause_s": round(longest / 1000, 1),
+                                     "url": f"/api/v1/recordings/{rid}/audio"}
+    return out
 
 
 def _item(items: tuple[FollowUp, ...], followup_id: str) -> FollowUp:

@@ -230,3 +230,23 @@ def test_the_report_page_takes_a_typed_answer_and_the_examiner_marks_it_in_the_p
     assert item["marked"] and item["points"] == 5 and item["comment"] == "隐私说清楚了"
     other = login_as("candidate2")
     assert other.post(f"/drills/{drill['id']}/followups/verify-first", data={"text": GOOD}).status_code == 403
+
+
+@pytest.mark.db
+def test_a_spoken_answer_is_kept_with_the_item_and_played_back_by_the_examiner(runtime, clock, api, login_as):
+    from tests.interview.helpers import upload_form
+
+    add_followups(runtime, clock)
+    rnd, ex, c1 = round_with_followups(api, True)
+    drill = c1.post(f"/api/v1/rounds/{rnd['id']}/next").get_json()
+    c1.post(f"/api/v1/drills/{drill['id']}/finish")
+    resp = c1.post("/api/v1/recordings", data=upload_form(item="followup:verify-first", drill_id=drill["id"]),
+                   content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_json()
+    rid = resp.get_json()["recording"]["id"]
+    item = ex.get(f"/api/v1/drills/{drill['id']}/followups").get_json()["items"][0]
+    assert item["recording"]["id"] == rid and item["recording"]["duration_s"] == 12.0
+    assert ex.get(item["recording"]["url"]).status_code == 200
+    html = login_as("examiner").get(f"/drills/{drill['id']}/report").get_data(as_text=True)
+    assert f'data-recording="{rid}"' in html
+    assert api("candidate2").get(item["recording"]["url"]).status_code == 404

@@ -16,6 +16,15 @@
     });
   });
 
+  // Spoken answers: the recorder widget on each answer form (sandbox/static/js/recorder.js).
+  if (window.Recorder) {
+    root.querySelectorAll(".recorder-slot").forEach((slot) => {
+      const saved = slot.dataset.recording ? JSON.parse(slot.dataset.recording) : null;
+      if (saved) slot.appendChild(window.Recorder.playback(saved));
+      window.Recorder.mount(slot, { drillId: Number(slot.dataset.drill), item: slot.dataset.item, limitSeconds: 180 });
+    });
+  }
+
   if (root.dataset.live !== "true") return;
   async function refresh() {
     let data;
