@@ -52,10 +52,10 @@ def test_candidate_records_and_types_the_self_introduction(page, live_server, br
     page.click("#submit-answer")
     result = page.locator("#answer-result")
     expect(result).to_be_visible()
-    expect(result.locator('li[data-point="fit"]')).to_contain_text("✔")
-    expect(result.locator('li[data-point="fit"] .evidence')).to_contain_text("耐心")
+    expect(result.locator('li[data-point="service-traits"]')).to_contain_text("✔")
+    expect(result.locator('li[data-point="service-traits"] .evidence')).to_contain_text("耐心")
     expect(result.locator('li[data-point="motivation"]')).to_contain_text("✘")
-    expect(result.locator('[data-role="score"]')).to_have_text("2 / 3")
+    expect(result.locator('[data-role="score"]')).to_have_text("2 / 5")
     expect(page.locator("#result-model")).not_to_be_empty()
     played = result.locator("#result-recording audio")
     expect(played).to_be_visible()
@@ -65,7 +65,7 @@ def test_candidate_records_and_types_the_self_introduction(page, live_server, br
     page.screenshot(path=str(ARTIFACTS / "interview-practice.png"), full_page=True)
 
     page.goto(f"{live_server}/practice/interview")
-    expect(page.locator("#interview-history")).to_contain_text("2 / 3")
+    expect(page.locator("#interview-history")).to_contain_text("2 / 5")
 
 
 def test_the_countdown_stops_input_at_zero(page, live_server, browser_login):

@@ -130,9 +130,9 @@ def test_an_attempt_gives_the_coverage_with_evidence_the_model_answer_and_links_
     assert resp.status_code == 201, resp.get_json()
     attempt = resp.get_json()["attempt"]
     marks = {c["id"]: c for c in attempt["coverage"]}
-    assert marks["fit"]["covered"] and "耐心" in marks["fit"]["evidence"]
+    assert marks["service-traits"]["covered"] and "耐心" in marks["service-traits"]["evidence"]
     assert not marks["motivation"]["covered"] and marks["motivation"]["evidence"] is None
-    assert attempt["covered"] == 2 and attempt["total"] == 3 and attempt["elapsed_seconds"] == 48
+    assert attempt["covered"] == 3 and attempt["total"] == 5 and attempt["elapsed_seconds"] == 48
     assert attempt["model_answer"] and attempt["recording"]["practice_id"] == attempt["id"]
     # the attempt's page shows the marks and the playback
     page = login_as("candidate").get(f"/practice/interview/attempts/{attempt['id']}").get_data(as_text=True)
@@ -140,7 +140,7 @@ def test_an_attempt_gives_the_coverage_with_evidence_the_model_answer_and_links_
     assert login_as("candidate2").get(f"/practice/interview/attempts/{attempt['id']}").status_code == 404
     # the list page lists it
     listing = login_as("candidate").get("/practice/interview").get_data(as_text=True)
-    assert re.search(r"2 / 3", listing) and "自我介绍" in listing
+    assert re.search(r"3 / 5", listing) and "自我介绍" in listing
 
 
 @pytest.mark.parametrize("body,status,code", [

@@ -503,6 +503,7 @@ def paths() -> dict[str, dict]:
             body="Callback", op_id="handoff_callback")},
         **round_paths(P),
         **interview_paths(P),
+        **followup_paths(P),
         f"{P}/drills/{{drill_id}}/adjustments": {"post": op(
             "考官调整评分项（必须填写理由；自动分与最终分都保留）", "rounds", EA, 200, ref("Adjusted"), (404, 409),
             [DRILL], body="Adjustment", op_id="drills_adjust")},
@@ -535,6 +536,14 @@ INTERVIEW_SCHEMAS: dict[str, dict] = {
         "coverage": arr(obj({"id": STR, "text": STR, "covered": BOOL, "evidence": N_STR})),
         "covered": INT, "total": INT, "model_answer": STR, "created_at": TIME,
         "recording": nullable(ANY_OBJ)})}),
+    "FollowUps": obj({"drill": INT, "enabled": BOOL, "items": arr(ANY_OBJ), "count": INT},
+                     {"answered": INT, "marked": INT, "in_round": BOOL, "total": {"type": "number", "nullable": True},
+                      "max_total": {"type": "number", "nullable": True}, "pending": INT, "dimensions": ANY_OBJ}),
+    "FollowUpItem": obj({"item": ANY_OBJ}),
+    "FollowUpAnswer": obj({"text": {"type": "string", "maxLength": 2000}},
+                          {"elapsed_seconds": {"type": "number", "minimum": 0, "nullable": True}}),
+    "FollowUpMarks": obj({"marks": {"type": "object", "additionalProperties": BOOL}},
+                         {"comment": {"type": "string", "maxLength": 500}}),
     "InterviewAnswer": obj(optional={"answer": STR, "recording_id": N_INT,
                                      "elapsed_seconds": {"type": "number", "minimum": 0, "nullable": True}}),
     "RecordingUpload": obj({"file": {"type": "string", "format": "binary",
@@ -542,6 +551,24 @@ INTERVIEW_SCHEMAS: dict[str, dict] = {
                             "duration_ms": INT, "item": {"type": "string", "maxLength": 80}},
                            {"pause_count": INT, "longest_pause_ms": INT, "drill_id": INT, "practice_id": INT}),
 }
+
+
+FOLLOWUP = {"name": "followup_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def followup_paths(P: str) -> dict[str, dict]:
+    """追问 after a drill: the items, the candidate's answers and the examiner's marks."""
+    return {
+        f"{P}/drills/{{drill_id}}/followups": {"get": op(
+            "演练的追问（要点、参考答案在可见时才给出）", "drills", "本人或员工", 200, ref("FollowUps"), (404,), [DRILL],
+            op_id="followups_list")},
+        f"{P}/drills/{{drill_id}}/followups/{{followup_id}}/answer": {"post": op(
+            "回答一道追问（交卷后）", "drills", "演练本人", 200, ref("FollowUpItem"), (404, 409), [DRILL, FOLLOWUP],
+            body="FollowUpAnswer", op_id="followups_answer")},
+        f"{P}/drills/{{drill_id}}/followups/{{followup_id}}/marks": {"post": op(
+            "考官按要点评阅一道追问", "drills", "考官、管理员", 200, ref("FollowUpItem"), (404, 409), [DRILL, FOLLOWUP],
+            body="FollowUpMarks", op_id="followups_mark")},
+    }
 
 
 def interview_paths(P: str) -> dict[str, dict]:
