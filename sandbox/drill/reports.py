@@ -57,6 +57,14 @@ def reference_steps(session: Session, drill: Drill) -> list[dict[str, Any]]:
     return out
 
 
+def answers_visible(session: Session, clock: Clock, drill: Drill, user: User) -> bool:
+    """Whether ``user`` sees the key points, marks and model answers of the drill's 追问: staff
+    always; the candidate once the scores are visible and the answers no longer withheld."""
+    if user.role in STAFF_ROLES:
+        return True
+    return scores_visible(session, drill, user) and not answers_withheld(session, clock, drill, user)
+
+
 def visible_report(session: Session, clock: Clock, drill: Drill, user: User) -> dict[str, Any]:
     """The report as ``user`` may see it; hidden (pending) for candidates until released."""
     base = {"drill": drill.id, "status": drill.status, "mode": drill.mode, "scenario": drill.scenario_id}

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from sandbox.drill import drill_clock, drill_contacts, event_log, followups, lifecycle, speech
 from sandbox.drill.models import Drill
-from sandbox.drill.reports import answers_withheld, scores_visible, visible_report
+from sandbox.drill.reports import answers_visible, visible_report
 from sandbox.drill.scenario.store import list_scenarios, scenario_spec, scenario_titles
 from sandbox.errors import DomainError
 from sandbox.exam import rounds as exam
@@ -114,20 +114,12 @@ def report(drill_id: int):
         rnd = db().get(Round, drill.round_id)
         mine = candidate_round(rnd) if rnd is not None else None
     user = current_user()
-    fu = followups.drill_section(db(), drill, reveal=followup_reveal(drill))
+    fu = followups.drill_section(db(), drill, reveal=answers_visible(db(), runtime().clock, drill, user))
     return render_template("drills/report.html", drill=drill, spec=spec, report=data, radar=radar,
                            timeline=timeline, actions=actions, event_labels=charts.EVENT_LABELS,
                            reference_labels=REFERENCE_LABELS, mine=mine, fu=fu,
                            can_answer=drill.user_id == user.id,
                            can_mark=drill.round_id is not None and user.role in (EXAMINER, ADMIN))
-
-
-def followup_reveal(drill: Drill) -> bool:
-    """Whether this viewer sees key points, coverage and model answers (see api.followups)."""
-    user = current_user()
-    if user.role in STAFF_ROLES:
-        return True
-    return scores_visible(db(), drill, user) and not answers_withheld(db(), runtime().clock, drill, user)
 
 
 @bp.post("/drills/<int:drill_id>/followups/<followup_id>")

@@ -196,9 +196,10 @@ def test_a_round_pins_the_followups_of_its_version_and_can_go_without(runtime, c
     rnd2, _, _ = round_with_followups(api, True)
     pinned = next(p for p in rnd2["scenarios"] if p["id"] == SCENARIO)
     assert pinned["followups"] is True
-    # A practice drill gets the newest version's question.
-    practice = api("trainer").post("/api/v1/drills", json={"scenario": "wealth-product-kb"}).get_json()
-    assert practice["id"]
+    # Practice outside the round gets the newest version's question.
+    practice = finished_practice(api("trainer"))
+    items = api("trainer").get(f"/api/v1/drills/{practice}/followups").get_json()["items"]
+    assert items[0]["question"] == "新版本的问题？"
     bad = ex.post("/api/v1/rounds", json={"name": "x", "scenarios": [SCENARIO], "followups": ["nope"]})
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "unknown_scenario"
     bad = ex.post("/api/v1/rounds", json={"name": "x", "scenarios": [SCENARIO], "followups": "all"})

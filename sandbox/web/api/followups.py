@@ -9,7 +9,7 @@ from flask import jsonify
 
 from sandbox.drill import drill_contacts, followups
 from sandbox.drill.models import Drill
-from sandbox.drill.reports import answers_withheld, scores_visible
+from sandbox.drill.reports import answers_visible
 from sandbox.errors import NotFound
 from sandbox.roles import ADMIN, EXAMINER, STAFF_ROLES
 from sandbox.web.api import bp, json_body
@@ -25,19 +25,8 @@ def _drill(drill_id: int, for_update: bool = False, owner_only: bool = False) ->
     return drill_contacts.get_drill(db(), drill_id, owner, for_update=for_update)
 
 
-def reveal_for(drill: Drill) -> bool:
-    """Whether the caller sees key points, coverage, marks and model answers: staff always; the
-    candidate once the scores are visible (practice at once, a round after release) and the
-    answers are no longer withheld."""
-    user = current_user()
-    if user.role in STAFF_ROLES:
-        return True
-    clock = runtime().clock
-    return scores_visible(db(), drill, user) and not answers_withheld(db(), clock, drill, user)
-
-
 def followups_json(drill: Drill) -> dict[str, Any]:
-    data = followups.drill_section(db(), drill, reveal=reveal_for(drill))
+    data = followups.drill_section(db(), drill, reveal=answers_visible(db(), runtime().clock, drill, current_user()))
     if data is None:
         return {"drill": drill.id, "enabled": False, "items": [], "count": 0}
     return {"drill": drill.id, "enabled": True, **data}
