@@ -164,6 +164,8 @@ class _Reference:
         norm = normalize(text)
         contained: list[str] = []
         near: list[str] = []
+        matcher = SequenceMatcher(None, autojunk=False)
+        matcher.set_seq2(norm)  # the matcher caches what it learns about its second sequence
         for ref_norm, original, where in self.items:
             if not ref_norm:
                 continue
@@ -171,8 +173,11 @@ class _Reference:
                 contained.append(f"与{where}相同：「{original}」")
             elif ref_norm in norm:
                 contained.append(f"包含{where}：「{original}」")
-            elif SequenceMatcher(None, norm, ref_norm, autojunk=False).ratio() >= NEAR_RATIO:
-                near.append(f"与{where}过于相近：「{original}」")
+            else:
+                matcher.set_seq1(ref_norm)
+                if (matcher.real_quick_ratio() >= NEAR_RATIO and matcher.quick_ratio() >= NEAR_RATIO
+                        and matcher.ratio() >= NEAR_RATIO):
+                    near.append(f"与{where}过于相近：「{original}」")
         return contained, near
 
 
