@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.dialogue.rules import asserted_part, stance
-from sandbox.dialogue.text import chinese_number, normalise, sentences, split_clauses
+from sandbox.dialogue.text import chinese_number, normalise, split_clauses
 
 AMOUNT, DATE, LEVEL, TEXT = "amount", "date", "level", "text"
 
@@ -374,15 +374,20 @@ def match_proposition(text: str, prop: Proposition, assertions_only: bool = Fals
         if not body:
             continue
         clauses = [c.text for c in split_clauses(body)]
+        # Clauses that carry the predicate; when one of them holds more of the concept groups,
+        # it is the one that speaks about the proposition ("电话里就能帮他激活，不用本人到网点
+        # 办理" denies "本人到网点办理", whatever its first clause says).
+        bearing = []
         for i, clause in enumerate(clauses):
-            if _TOPIC_INTRO.search(clause):
-                continue  # "关于您反映的…问题" names a topic, it states nothing about it
             m = _find_any(clause, prop.groups[-1])
-            if not m:
+            if not m or _TOPIC_INTRO.search(clause):  # "关于您反映的…问题" names a topic only
                 continue
-            after = "，".join(clauses[i + 1:])
-            if stance(clause, m.start(), m.end(), after, assertions_only=assertions_only) == prop.polarity:
-                return sentence
+            said = stance(clause, m.start(), m.end(), "，".join(clauses[i + 1:]), assertions_only=assertions_only)
+            if said is not None:
+                bearing.append((sum(1 for g in prop.groups if _find_any(clause, g)), said))
+        best = max((rank for rank, _ in bearing), default=0)
+        if any(rank == best and said == prop.polarity for rank, said in bearing):
+            return sentence
     return None
 
 

@@ -63,14 +63,16 @@ _NOMINAL = r"非|无|免"
 _PURPOSE = r"避免|以免|免得|防止|防范|谨防|严防|杜绝|禁止|严禁|切忌"
 _TOKEN = re.compile(rf"(?P<purpose>{_PURPOSE})|(?P<verbal>{_VERBAL})|(?P<nominal>{_NOMINAL})")
 # A potential complement after a verb: 不了, 不上, 不到, 不住, 不回来…
-_COMPLEMENT = re.compile(r"不(?:了(?!解)|上(?![班门网午报传])|到(?![0-9一二两三四五六七八九十几半账期位场岗店网柜银])|住|起(?!诉)|动(?!用)|"
+_COMPLEMENT = re.compile(r"不(?:了(?!解)|上(?![班门网午报传])|到(?![0-9一二两三四五六七八九十几半账期位场岗店网柜银])|"
+                         r"住|起(?!诉)|动(?!用)|"
                          r"出(?![门境国账钞具面])|完|着(?!急)|成(?!功)|下(?![载单午])|清|来(?![电网柜银])|去(?![网柜银])|开(?![卡户通启])|"
                          r"掉|回|懂|见(?!面)|通(?![过知])|进(?!行))")
 # Characters before 不 that make it a plain negator (a subject, an adverb, a time, a condition).
 _NON_VERB = set("我你您他她它们咱也都还就并绝决从再又可能会要是暂仍已却便才而且但很太更最均尚毫先一天日时月年点分这那里上下前后"
                 "果若旦如万千百十个些的地得吧呢啊呀哦嘛")
 # Where a negated phrase ends and another predicate begins.
-_BREAK = re.compile(r"就|才|便|再|然后|而是|而|但是|但|却|所以|因此|于是|并且|而且|同时|以便|从而|否则|不过|只要|先|马上|立即|立刻|"
+_BREAK = re.compile(r"就|才|便|再|然后|而是|而|但是|但|却|所以|因此|于是|并且|而且|同时|以便|从而|否则|不过|只要|"
+                    r"先|马上|立即|立刻|"
                     r"赶紧|尽快|第一时间|直接|(?:我|我们|咱们|银行|我行)(?:这边|马上|会|先|来|帮|给|为|立即|立刻|现在|可以|再|就|已经)")
 # Light words a negated phrase may start with before its verb ("不需要您先去…").
 _LIGHT = re.compile(r"^(?:您|你|我们|我|客户|他|她|再|都|也|还|又|一定|必须|马上|先|急着|着急|不|没有|没|别|要|会|能|可以|需要|"
@@ -350,15 +352,19 @@ _FINAL_PARTICLE = re.compile(r"(?:吗|么)$")
 _QUESTION_WORD = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|愿不愿意|方不方便|有没有|是否|能否|可否|为什么|为何|"
                             r"怎么|怎样|什么|哪|谁|多少|几|还是")
 # An interrogative that governs what follows it in its clause ("能不能先核验身份", "是否需要…").
-_INTERROGATIVE = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|愿不愿意|方不方便|应不应该|有没有|是否|能否|可否|"
-                            r"为什么|为何|怎么|怎样|什么时候|要不要")
+_INTERROGATIVE = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|愿不愿意|方不方便|应不应该|有没有|是否|能否|"
+                            r"可否|要不要|"
+                            r"^(?:请问|那|您|你|我们|咱们)?(?:为什么|为何|怎么|怎样|什么时候)")
+# Words in quotes are mentioned ("“棱不棱”明显是识别有错"), not asked or said by the agent.
+_QUOTED = re.compile(r"“[^”]*”|「[^」]*」|\"[^\"]*\"|‘[^’]*’")
+_QUOTE_OPEN = re.compile(r"[“「‘]|\"")
 # Someone else's words: the agent commits to nothing by reporting them.
-_REPORTED_SPEECH = re.compile(r"(?:客户|您|你|他|她|对方|骗子|有人|别人|他们|家人|朋友|网上|那人|不法分子)"
+_REPORTED_SPEECH = re.compile(r"(?:^|(?<=[，,：:])|(?<=虽然)|(?<=但是)|(?<=可是)|(?<=如果)|(?<=要是)|(?<=因为)|"
+                              r"(?<=就算)|(?<=即使)|(?<=尽管)|(?<=哪怕)|(?<=而且))(?:客户|您|你|他|她|对方|骗子|有人|别人|他们|家人|朋友|网上|那人|不法分子)"
                               r"(?:刚才|之前|刚刚|也|还|一直|可能)?(?:说|讲|称|声称|表示|提到|以为|觉得|认为|听说)"
                               r"(?!得|明|法|服|清|一下|下|话|了算)|听说|据说|据称")
 # A condition and what follows it: "如果不核验身份就查询，会…", "不核实身份的话，…", "不核验…是不行的".
 _CONDITION_OPEN = re.compile(r"如果|假如|要是|若是|若|万一|一旦|倘若|如若|只要|假设")
-_CONDITION_END = re.compile(r"就|的话|那么|那|则|是|会|，|,")
 _BAD = re.compile(r"不行|不可以|不能|不允许|不合规|不安全|不对|没法|无法|办不了|违规|违反|违法|风险|泄露|被骗|被盗|盗刷|盗用|"
                   r"冒领|冒充|损失|后果|隐患|危险|出问题|出事|麻烦|影响征信|罚息|担责|投诉|有问题|错误|错的|不负责")
 
@@ -371,6 +377,12 @@ def asserted_part(sentence: str, asked: bool) -> str | None:
         text.endswith("呢") and bool(_QUESTION_WORD.search(text)))
     if not question:
         return text
+    unclosed = [m.start() for m in _QUOTE_OPEN.finditer(_QUOTED.sub(lambda q: "＿" * len(q.group()), text))]
+    if unclosed:
+        # The question is inside a quote: the agent quotes what they would ask ("所以我先复述
+        # 他的诉求：“您是说…，对吗？”"); the frame before the quote is the statement.
+        frame = text[:unclosed[-1]].rstrip("：:，, ")
+        return frame if len(re.findall(r"[\u4e00-\u9fff]", frame)) >= 2 else None
     tag = _TAG.search(text)
     if tag and len(re.findall(r"[\u4e00-\u9fff]", text[:tag.start()])) >= 4:
         rest = text[:tag.start()].rstrip("，, ")
@@ -381,6 +393,7 @@ def asserted_part(sentence: str, asked: bool) -> str | None:
 
 def _questioned(clause: str, start: int) -> bool:
     masked = _NOT_NEGATION.sub(lambda m: "＿" * len(m.group()), clause)
+    masked = _QUOTED.sub(lambda m: "＿" * len(m.group()), masked)
     for m in _INTERROGATIVE.finditer(masked[:start]):
         if re.search(r"[＿]是?$", masked[:m.start()]):
             continue  # "不管是不是本人" is not a question
@@ -398,12 +411,13 @@ def _warns_of_opposite(clause: str, start: int, end: int, after: str) -> bool:
     # The predicate must sit in the condition, not in what follows it.
     opened = opener is not None and not re.search(r"[，,]|就|的话|那么", clause[opener.end():start])
     tail = clause[end:]
-    close = _CONDITION_END.search(tail)
-    if close:
-        consequence = tail[close.start():] if close.group() in ("是", "会") else tail[close.end():]
-        consequence = f"{consequence}，{after}"
-    elif opened:
-        consequence = after
+    if opened:
+        close = re.search(r"[，,]|就|的话|那么|那|则", tail)
+        consequence = f"{tail[close.end():] if close else ''}，{after}"
+    elif (close := re.search(r"就|的话|那么|则", tail)) is not None:
+        consequence = f"{tail[close.end():]}，{after}"
+    elif (close := re.search(r"(?:是|会)(?=[^，,]*(?:" + _BAD.pattern + "))", tail)) is not None:
+        consequence = tail[close.start():]
     else:
         return False
     for m in _BAD.finditer(consequence):
