@@ -71,7 +71,7 @@ _COMPLEMENT = re.compile(r"不(?:了(?!解)|上(?![班门网午报传])|到(?![0
 _NON_VERB = set("我你您他她它们咱也都还就并绝决从再又可能会要是暂仍已却便才而且但很太更最均尚毫先一天日时月年点分这那里上下前后"
                 "果若旦如万千百十个些的地得吧呢啊呀哦嘛")
 # Where a negated phrase ends and another predicate begins.
-_BREAK = re.compile(r"就|才|便|再|然后|而是|而|但是|但|却|所以|因此|于是|并且|而且|同时|以便|从而|否则|不过|只要|"
+_BREAK = re.compile(r"、(?=也|还|又|并|再|都|就|已)|的话|就|才|便|再|然后|而是|而|但是|但|却|所以|因此|于是|并且|而且|同时|以便|从而|否则|不过|只要|"
                     r"先|马上|立即|立刻|"
                     r"赶紧|尽快|第一时间|直接|(?:我|我们|咱们|银行|我行)(?:这边|马上|会|先|来|帮|给|为|立即|立刻|现在|可以|再|就|已经)")
 # Light words a negated phrase may start with before its verb ("不需要您先去…").
@@ -352,9 +352,10 @@ _FINAL_PARTICLE = re.compile(r"(?:吗|么)$")
 _QUESTION_WORD = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|愿不愿意|方不方便|有没有|是否|能否|可否|为什么|为何|"
                             r"怎么|怎样|什么|哪|谁|多少|几|还是")
 # An interrogative that governs what follows it in its clause ("能不能先核验身份", "是否需要…").
+# (A wh-word is not one: "什么时候上线评估后确定" states when it is decided; a wh-question
+# is known by its question mark or final particle.)
 _INTERROGATIVE = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|愿不愿意|方不方便|应不应该|有没有|是否|能否|"
-                            r"可否|要不要|"
-                            r"^(?:请问|那|您|你|我们|咱们)?(?:为什么|为何|怎么|怎样|什么时候)")
+                            r"可否|要不要")
 # Words in quotes are mentioned ("“棱不棱”明显是识别有错"), not asked or said by the agent.
 _QUOTED = re.compile(r"“[^”]*”|「[^」]*」|\"[^\"]*\"|‘[^’]*’")
 _QUOTE_OPEN = re.compile(r"[“「‘]|\"")
@@ -394,11 +395,13 @@ def asserted_part(sentence: str, asked: bool) -> str | None:
 def _questioned(clause: str, start: int) -> bool:
     masked = _NOT_NEGATION.sub(lambda m: "＿" * len(m.group()), clause)
     masked = _QUOTED.sub(lambda m: "＿" * len(m.group()), masked)
-    for m in _INTERROGATIVE.finditer(masked[:start]):
+    for m in _INTERROGATIVE.finditer(masked):
+        if m.start() >= start:
+            break
         if re.search(r"[＿]是?$", masked[:m.start()]):
             continue  # "不管是不是本人" is not a question
-        if _reaches(_mask_fixed(clause), m.end(), "verbal", start):
-            return True
+        if m.end() > start or _reaches(_mask_fixed(clause), m.end(), "verbal", start):
+            return True  # "能不能追回": the predicate is itself asked
     # The predicate itself asked: "核验不核验", "挂失没挂失".
     return bool(re.match(r"[不没]" + re.escape(clause[start:start + 1]), clause[start + 1:])) if start < len(clause) else False
 
@@ -428,9 +431,10 @@ def _warns_of_opposite(clause: str, start: int, end: int, after: str) -> bool:
 
 def stance(clause: str, start: int, end: int, after: str = "", assertions_only: bool = False) -> int | None:
     """How ``clause`` stands on the predicate at ``start:end``: 0 stated, 1 negated, None
-    nothing (with ``assertions_only``: under an interrogative, or someone else's words).
+    nothing (asked: under an interrogative, "能不能先核验"; with ``assertions_only`` also
+    someone else's words, "客户说不用核验").
     ``after`` is the rest of the sentence, where the consequence of a condition may stand."""
-    if assertions_only and (_questioned(clause, start) or _REPORTED_SPEECH.search(clause[:start])):
+    if _questioned(clause, start) or assertions_only and _REPORTED_SPEECH.search(clause[:start]):
         return None
     parity = negation_parity(clause, start, end)
     if parity and _warns_of_opposite(clause, start, end, after):
