@@ -54,6 +54,9 @@ _A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|�
 # "没有核验身份之前": a time, not a negation.
 _BEFORE = re.compile(r"(?:没有|没|未)(?=[^，,。！？!?；;]{1,10}?(?:之前|以前|(?<![提目当向之以])前(?![往面进台])))")
 
+# States a 不 negates by themselves ("额度不足请到柜面办理" does not negate 办理).
+_STATIVE = re.compile(r"足|够|同(?!意)|符|一致|对(?![您你他她客我])|准确|准|清楚|正常|稳定|合适|合理|及时|满意|完整|"
+                      r"全面|一样|相同|相符")
 # Verbal negators, longest first; each counts once.
 _VERBAL = (r"并非|绝非|决非|并不|并没有|并没|并未|绝不|决不|从不|从未|从没|毫不|千万别|千万不要|千万不能|切勿|请勿|"
            r"不要|不用|不必|不需要|不需|无需|无须|无法|无从|不得|不能|不会|不可|不该|不应|没有|没法|没|未|别|勿|莫|不")
@@ -71,7 +74,8 @@ _COMPLEMENT = re.compile(r"不(?:了(?!解)|上(?![班门网午报传])|到(?![0
 _NON_VERB = set("我你您他她它们咱也都还就并绝决从再又可能会要是暂仍已却便才而且但很太更最均尚毫先一天日时月年点分这那里上下前后"
                 "果若旦如万千百十个些的地得吧呢啊呀哦嘛")
 # Where a negated phrase ends and another predicate begins.
-_BREAK = re.compile(r"、(?=也|还|又|并|再|都|就|已)|的话|就|才|便|再|然后|而是|而|但是|但|却|所以|因此|于是|并且|而且|同时|以便|从而|否则|不过|只要|"
+_BREAK = re.compile(r"、(?=也|还|又|并|再|都|就|已)|的话|"
+                    r"就|才|便|再|然后|而是|而|但是|但|却|所以|因此|于是|并且|而且|同时|以便|从而|否则|不过|只要|"
                     r"先|马上|立即|立刻|"
                     r"赶紧|尽快|第一时间|直接|(?:我|我们|咱们|银行|我行)(?:这边|马上|会|先|来|帮|给|为|立即|立刻|现在|可以|再|就|已经)")
 # Light words a negated phrase may start with before its verb ("不需要您先去…").
@@ -81,10 +85,20 @@ _LIGHT = re.compile(r"^(?:您|你|我们|我|客户|他|她|再|都|也|还|又|
 _FEELING = re.compile(r"^(?:太|过于|那么|这么)?(?:担心|着急|害怕|紧张|慌张|慌|焦虑|生气|担忧|介意|怕)")
 
 _CLAUSE_END = re.compile(r"[，,。！？!?；;]")
+# Nouns that make the word before them a modifier (手续费试算, 风险提示, 核验结果).
+_NOUN_HEAD = re.compile(r"试算|测算|标准|结果|明细|记录|金额|情况|规定|政策|优惠|条款|页面|提示|评估|测评|等级|比例|方式|"
+                        r"说明")
 
 
-def _mask_fixed(text: str) -> str:
-    masked = _NOT_NEGATION.sub(lambda m: "＿" * len(m.group()), text)
+def _mask_fixed(text: str, keep: tuple[int, int] | None = None) -> str:
+    """``text`` with fixed words, A-not-A questions and "没…之前" masked; a fixed word that
+    overlaps ``keep`` (the predicate: "也没关系" read for 关系) stays as written."""
+    def fixed(m: re.Match[str]) -> str:
+        if keep and m.start() < keep[1] and m.end() > keep[0]:
+            return m.group()
+        return "＿" * len(m.group())
+
+    masked = _NOT_NEGATION.sub(fixed, text)
     masked = _A_NOT_A.sub(lambda m: "＠" * len(m.group()), masked)
     return _BEFORE.sub(lambda m: "＿" * len(m.group()), masked)
 
@@ -95,7 +109,9 @@ def _tokens(masked: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _TOKEN.finditer(masked):
         kind = m.lastgroup or "verbal"
-        if m.group() == "不" and m.start() > 0 and masked[m.start() - 1] not in _NON_VERB and \
+        if m.group() in ("不", "没") and _STATIVE.match(masked, m.end()):
+            kind = "nominal"  # "额度不足" negates 足 only, not what follows
+        elif m.group() == "不" and m.start() > 0 and masked[m.start() - 1] not in _NON_VERB and \
                 re.match(r"[\u4e00-\u9fff]", masked[m.start() - 1]) and _COMPLEMENT.match(masked, m.start()):
             kind = "complement"
         out.append((m.start(), m.end(), kind))
@@ -138,15 +154,22 @@ def negation_parity(text: str, start: int, end: int, window: int | None = None) 
 
     ``window`` limits how far before the predicate a negator may start (None: the clause).
     免 (as in 免息, 免费, 免收) counts: it negates the charge it names."""
-    masked = _mask_fixed(text)
+    masked = _mask_fixed(text, (start, end))
     floor = 0 if window is None else max(0, start - window)
+    # A word that modifies the noun after it is not what a negator further before it negates:
+    # "无法为您完成分期手续费试算" says nothing about the fee.
+    modifier = bool(_NOUN_HEAD.match(masked, end))
     count = 0
     for t_start, t_end, kind in _tokens(masked[:end]):
         if t_end <= start:
+            if modifier and not _LIGHT.match(masked[t_end:start]):
+                continue
             if t_start >= floor and _reaches(masked, t_end, kind, start):
                 count += 1
-        elif t_start < start or kind != "purpose":
-            count += 1  # fused with or inside the predicate ("不需要", "不收", "用不了", "免息")
+        elif t_start < start and not re.match(_VERBAL, text[start:end]):
+            count += 1  # fused with the predicate ("不需要" for "需要")
+    # Inside the predicate its own words count as written ("不收", "用不了", "免息", "没关系").
+    count += sum(1 for _, _, kind in _tokens(text[start:end]) if kind != "purpose")
     if end > start and re.match(r"[\u4e00-\u9fff]", masked[end - 1]) and _COMPLEMENT.match(masked, end):
         count += 1  # "挂失不了", "联系不上", "查不到"
     return count % 2
@@ -352,10 +375,12 @@ _FINAL_PARTICLE = re.compile(r"(?:吗|么)$")
 _QUESTION_WORD = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|愿不愿意|方不方便|有没有|是否|能否|可否|为什么|为何|"
                             r"怎么|怎样|什么|哪|谁|多少|几|还是")
 # An interrogative that governs what follows it in its clause ("能不能先核验身份", "是否需要…").
-# (A wh-word is not one: "什么时候上线评估后确定" states when it is decided; a wh-question
-# is known by its question mark or final particle.)
+# An interrogative asks about its own verb only ("能不能先核验", "什么时候能回到成本"), not about
+# the predicate its clause is the subject of ("能否退还要信用卡中心核实后答复", "什么时候上线
+# 评估后确定").
 _INTERROGATIVE = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|愿不愿意|方不方便|应不应该|有没有|是否|能否|"
                             r"可否|要不要")
+_WH = re.compile(r"什么时候|为什么|为何|怎么|怎样|多久|何时")
 # Words in quotes are mentioned ("“棱不棱”明显是识别有错"), not asked or said by the agent.
 _QUOTED = re.compile(r"“[^”]*”|「[^」]*」|\"[^\"]*\"|‘[^’]*’")
 _QUOTE_OPEN = re.compile(r"[“「‘]|\"")
@@ -392,16 +417,19 @@ def asserted_part(sentence: str, asked: bool) -> str | None:
     return None
 
 
-def _questioned(clause: str, start: int) -> bool:
+def _questioned(clause: str, start: int, end: int) -> bool:
     masked = _NOT_NEGATION.sub(lambda m: "＿" * len(m.group()), clause)
     masked = _QUOTED.sub(lambda m: "＿" * len(m.group()), masked)
     for m in _INTERROGATIVE.finditer(masked):
-        if m.start() >= start:
+        if m.start() >= end:
             break
         if re.search(r"[＿]是?$", masked[:m.start()]):
             continue  # "不管是不是本人" is not a question
-        if m.end() > start or _reaches(_mask_fixed(clause), m.end(), "verbal", start):
-            return True  # "能不能追回": the predicate is itself asked
+        if m.end() > start or _LIGHT.match(masked[m.end():start]):
+            return True  # "能不能追回", "后四位是否准确", "能不能先核验": the predicate is asked
+    for m in _WH.finditer(masked[:start]):
+        if _LIGHT.match(masked[m.end():start]):
+            return True
     # The predicate itself asked: "核验不核验", "挂失没挂失".
     return bool(re.match(r"[不没]" + re.escape(clause[start:start + 1]), clause[start + 1:])) if start < len(clause) else False
 
@@ -434,7 +462,7 @@ def stance(clause: str, start: int, end: int, after: str = "", assertions_only: 
     nothing (asked: under an interrogative, "能不能先核验"; with ``assertions_only`` also
     someone else's words, "客户说不用核验").
     ``after`` is the rest of the sentence, where the consequence of a condition may stand."""
-    if _questioned(clause, start) or assertions_only and _REPORTED_SPEECH.search(clause[:start]):
+    if _questioned(clause, start, end) or assertions_only and _REPORTED_SPEECH.search(clause[:start]):
         return None
     parity = negation_parity(clause, start, end)
     if parity and _warns_of_opposite(clause, start, end, after):
