@@ -22,8 +22,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sandbox.dialogue.rules import negation_parity
-from sandbox.dialogue.text import chinese_number, normalise, sentences, split_clauses
+from sandbox.dialogue.rules import asserted_part, stance
+from sandbox.dialogue.text import chinese_number, normalise, split_clauses
 
 AMOUNT, DATE, LEVEL, TEXT = "amount", "date", "level", "text"
 
@@ -339,29 +339,55 @@ def _predicate_parity(clause: str, predicate: Sequence[str]) -> int:
     m = _find_any(clause, predicate)
     if not m:
         return 0
-    return negation_parity(clause, m.start(), m.end())
+    return stance(clause, m.start(), m.end()) or 0
 
 
 _TOPIC_INTRO = re.compile(r"^(?:关于|针对|对于|就)[^，,。]{0,40}(?:问题|事情|情况|事宜|事项|诉求|疑问)$")
-_QUESTION = re.compile(r"什么时候|是否|能不能|会不会|有没有|吗[?？]?$|[?？]")
+# The sentence ends of ``text.sentences``, kept so that a question mark is seen.
+_SENTENCE_END = re.compile(r"[。！？!?；;\n…]+|\.(?!\d)|\s{2,}")
+_CONTENT = re.compile(r"[\u4e00-\u9fff0-9a-z]")
+
+
+def _marked_sentences(text: str) -> list[tuple[str, bool]]:
+    """Sentences of normalised ``text`` (as ``text.sentences`` splits them), each with whether
+    a question mark ended it."""
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for end in [*_SENTENCE_END.finditer(text), None]:
+        piece = text[pos:end.start() if end else len(text)]
+        if piece and _CONTENT.search(piece):
+            out.append((piece.strip(), bool(end and re.search(r"[？?]", end.group()))))
+        pos = end.end() if end else len(text)
+    return out
 
 
 def match_proposition(text: str, prop: Proposition, assertions_only: bool = False) -> str | None:
     """The sentence of ``text`` that states ``prop`` with its polarity, or None; with
-    ``assertions_only`` a question ("什么时候能回本？") states nothing."""
+    ``assertions_only`` a question ("什么时候能回本？"), an embedded question ("您问问能不能…")
+    or someone else's words ("客户说不用核验") state nothing (``rules.stance``)."""
     if not prop.groups:
         return None
-    for sentence in sentences(normalise(text)):
+    for sentence, asked in _marked_sentences(normalise(text)):
         if not all(_find_any(sentence, group) for group in prop.groups):
             continue
-        for clause in split_clauses(sentence):
-            if assertions_only and _QUESTION.search(clause.text):
+        body = asserted_part(sentence, asked) if assertions_only else sentence
+        if not body:
+            continue
+        clauses = [c.text for c in split_clauses(body)]
+        # Clauses that carry the predicate; when one of them holds more of the concept groups,
+        # it is the one that speaks about the proposition ("电话里就能帮他激活，不用本人到网点
+        # 办理" denies "本人到网点办理", whatever its first clause says).
+        bearing = []
+        for i, clause in enumerate(clauses):
+            m = _find_any(clause, prop.groups[-1])
+            if not m or _TOPIC_INTRO.search(clause):  # "关于您反映的…问题" names a topic only
                 continue
-            if _TOPIC_INTRO.search(clause.text):
-                continue  # "关于您反映的…问题" names a topic, it states nothing about it
-            if _find_any(clause.text, prop.groups[-1]) and \
-                    _predicate_parity(clause.text, prop.groups[-1]) == prop.polarity:
-                return sentence
+            said = stance(clause, m.start(), m.end(), "，".join(clauses[i + 1:]), assertions_only=assertions_only)
+            if said is not None:
+                bearing.append((sum(1 for g in prop.groups if _find_any(clause, g)), said))
+        best = max((rank for rank, _ in bearing), default=0)
+        if any(rank == best and said == prop.polarity for rank, said in bearing):
+            return sentence
     return None
 
 

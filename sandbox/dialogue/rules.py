@@ -5,9 +5,36 @@ secret, promising an outcome) and the neighbours that share their words (a warni
 secrets, a risk disclosure). A rule answers True (the act is performed), False (the clause
 is the harmless neighbour) or None (the rule has no opinion; the classifier decides).
 
-Negation scope: a negator (不/别/勿/切勿/不要/无需/不会/绝不/千万别…) counts when it stands in
-the same clause before the verb or the predicate it negates, within a few characters, and
-is not part of a fixed word that is not a negation (不好意思, 不客气, 无论, 不仅…).
+Negation scope (``negation_parity``, ``negated``; the one place these rules live), as a
+person reads a clause:
+
+- A verbal negator (不/没/未/别/勿/不要/不用/无需/无法/不会/并非/并不/绝非/切勿…) negates
+  what follows it in its clause, however far ("我们是不会在任何情况下要求您提供验证码的"), up
+  to a word that starts another predicate: 就/才/再/然后/而是/但/却/所以/否则…, 先/马上/立即
+  once the negated phrase has begun ("为避免风险先核验" , "不需要您先去网点办理手续就能挂失"),
+  a new subject that acts ("不用担心我马上为您核验"), or right after a feeling it negates
+  (不用担心/别着急/不要慌).
+- A nominal prefix (非本人, 无卡, 免息, 免手续费) negates only the word it is part of.
+- A negative purpose (避免/以免/免得/防止/谨防/杜绝/禁止…) negates its own object ("避免泄露
+  信息" = 不泄露), not the predicate after it, and is not a negator of itself.
+- A potential complement (恢复不了, 联系不上, 查不到, 挡不住, 追不回来) negates the verb
+  before it, never the next one; "挂失不到一分钟" is "less than", not a complement.
+- Double negatives cancel by parity: 不得不, 不能不, 没有…不需要 are affirmative.
+- Words that only look negative are masked: 非常, 除非, 非得, 不好意思, 没问题, 不管, 无论,
+  毫无疑问, 不仅, 不如, 不妨, 少不了, 没…之前 (a time, "没有核验身份之前不能查询"), and the
+  A-not-A of a question (能不能, 是不是, 要不要), which asks rather than negates.
+
+What a sentence states (``stance``, used for key points and forbidden claims):
+
+- a question states nothing: a sentence ending in ？/吗/么 (or 呢 with a question word), or a
+  predicate under an interrogative in its clause ("您问问能不能先核验身份", "为什么要先核验");
+  a tag after a statement ("我先核实您的身份，可以吗？") leaves the statement standing;
+- what someone else said ("客户说不用核验", "骗子说…") commits the agent to nothing;
+- a warning about the opposite commits to the point: a negated predicate in a condition
+  whose consequence is bad ("如果不核验身份就查询，会泄露信息", "不核验身份就查询是不行的",
+  "不核实身份的话，我没法告诉您余额") reads as the affirmative; a condition with a neutral
+  consequence keeps its own polarity ("如果不挂失也没关系" is negated, "如果核验通过就能查"
+  states the verification).
 """
 
 from __future__ import annotations
@@ -17,36 +44,136 @@ import re
 # Fixed words that contain a negator but negate nothing.
 _NOT_NEGATION = re.compile(r"不好意思|不客气|不用客气|不仅|不但|不过|无论|不管|不论|毫无疑问|不久|不少|不错|未来|不断|"
                            r"别的|别人|特别|区别|类别|级别|分别|差别|识别|告别|个别|性别|没还|未还|没有还|未全额|没全额|未按时|没按时|未付|没付|未结清|没还清|未出账|"
-                           r"未偿还|没偿还|未归还|未缴|未清偿|尚未|仍未|还未|未到账")
-_NEGATOR = re.compile(r"不|没|无|别|勿|莫|休|绝不|切勿|请勿|千万别|不要|不用|无需|不必|不得|不能|不会|不可|"
-                      r"谨防|严禁|禁止|防止|避免|警惕|小心")
+                           r"未偿还|没偿还|未归还|未缴|未清偿|尚未|仍未|还未|未到账|"
+                           r"非常|除非|非得|非要|是非|莫名|没问题|没关系|没事|不要紧|没错|对不起|差不多|不如|不妨|要不然|不然|"
+                           r"不止|不只|不光|不停|不时|不便|不得了|了不起|少不了|免不了|不一会|无误|毫无保留|"
+                           r"不得不说|不瞒您说|不知道您|说不定")
+# A-not-A questions and their written forms: they ask, they do not negate.
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|愿不愿意|方不方便|应不应该|有没有|是否|能否|可否|有无|"
+                      r"要不(?=[我您先咱])")
+# "没有核验身份之前": a time, not a negation.
+_BEFORE = re.compile(r"(?:没有|没|未)(?=[^，,。！？!?；;]{1,10}?(?:之前|以前|(?<![提目当向之以])前(?![往面进台])))")
+
+# States a 不 negates by themselves ("额度不足请到柜面办理" does not negate 办理).
+_STATIVE = re.compile(r"足|够|同(?!意)|符|一致|对(?![您你他她客我])|准确|准|清楚|正常|稳定|合适|合理|及时|满意|完整|"
+                      r"全面|一样|相同|相符")
+# Verbal negators, longest first; each counts once.
+_VERBAL = (r"并非|绝非|决非|并不|并没有|并没|并未|绝不|决不|从不|从未|从没|毫不|千万别|千万不要|千万不能|切勿|请勿|"
+           r"不要|不用|不必|不需要|不需|无需|无须|无法|无从|不得|不能|不会|不可|不该|不应|没有|没法|没|未|别|勿|莫|不")
+# Nominal prefixes: 非本人, 无卡, 免息, 免手续费.
+_NOMINAL = r"非|无|免"
+# Negative purpose: negates its own object.
+_PURPOSE = r"避免|以免|免得|防止|防范|谨防|严防|杜绝|禁止|严禁|切忌"
+_TOKEN = re.compile(rf"(?P<purpose>{_PURPOSE})|(?P<verbal>{_VERBAL})|(?P<nominal>{_NOMINAL})")
+# A potential complement after a verb: 不了, 不上, 不到, 不住, 不回来…
+_COMPLEMENT = re.compile(r"不(?:了(?!解)|上(?![班门网午报传])|到(?![0-9一二两三四五六七八九十几半账期位场岗店网柜银])|"
+                         r"住|起(?!诉)|动(?!用)|"
+                         r"出(?![门境国账钞具面])|完|着(?!急)|成(?!功)|下(?![载单午])|清|来(?![电网柜银])|去(?![网柜银])|开(?![卡户通启])|"
+                         r"掉|回|懂|见(?!面)|通(?![过知])|进(?!行))")
+# Characters before 不 that make it a plain negator (a subject, an adverb, a time, a condition).
+_NON_VERB = set("我你您他她它们咱也都还就并绝决从再又可能会要是暂仍已却便才而且但很太更最均尚毫先一天日时月年点分这那里上下前后"
+                "果若旦如万千百十个些的地得吧呢啊呀哦嘛")
+# Where a negated phrase ends and another predicate begins.
+_BREAK = re.compile(r"、(?=也|还|又|并|再|都|就|已)|的话|"
+                    r"就|才|便|再|然后|而是|而|但是|但|却|所以|因此|于是|并且|而且|同时|以便|从而|否则|不过|只要|"
+                    r"先|马上|立即|立刻|"
+                    r"赶紧|尽快|第一时间|直接|(?:我|我们|咱们|银行|我行)(?:这边|马上|会|先|来|帮|给|为|立即|立刻|现在|可以|再|就|已经)")
+# Light words a negated phrase may start with before its verb ("不需要您先去…").
+_LIGHT = re.compile(r"^(?:您|你|我们|我|客户|他|她|再|都|也|还|又|一定|必须|马上|先|急着|着急|不|没有|没|别|要|会|能|可以|需要|"
+                    r"应该|得|去|来|[＿＠])*$")
+# A feeling negated on its own: "不用担心，…", "别着急我马上办".
+_FEELING = re.compile(r"^(?:太|过于|那么|这么)?(?:担心|着急|害怕|紧张|慌张|慌|焦虑|生气|担忧|介意|怕)")
+
+_CLAUSE_END = re.compile(r"[，,。！？!?；;]")
+# Nouns that make the word before them a modifier (手续费试算, 风险提示, 核验结果).
+_NOUN_HEAD = re.compile(r"试算|测算|标准|结果|明细|记录|金额|情况|规定|政策|优惠|条款|页面|提示|评估|测评|等级|比例|方式|"
+                        r"说明")
 
 
-def _mask_fixed(text: str) -> str:
-    return _NOT_NEGATION.sub(lambda m: "＿" * len(m.group()), text)
+def _mask_fixed(text: str, keep: tuple[int, int] | None = None) -> str:
+    """``text`` with fixed words, A-not-A questions and "没…之前" masked; a fixed word that
+    overlaps ``keep`` (the predicate: "也没关系" read for 关系) stays as written."""
+    def fixed(m: re.Match[str]) -> str:
+        if keep and m.start() < keep[1] and m.end() > keep[0]:
+            return m.group()
+        return "＿" * len(m.group())
+
+    masked = _NOT_NEGATION.sub(fixed, text)
+    masked = _A_NOT_A.sub(lambda m: "＠" * len(m.group()), masked)
+    return _BEFORE.sub(lambda m: "＿" * len(m.group()), masked)
+
+
+def _tokens(masked: str) -> list[tuple[int, int, str]]:
+    """Negators in a masked clause: (start, end, kind) with kind verbal, nominal, purpose or
+    complement (the 不 of "恢复不了", which negates the verb before it)."""
+    out = []
+    for m in _TOKEN.finditer(masked):
+        kind = m.lastgroup or "verbal"
+        if m.group() in ("不", "没") and _STATIVE.match(masked, m.end()):
+            kind = "nominal"  # "额度不足" negates 足 only, not what follows
+        elif m.group() == "不" and m.start() > 0 and masked[m.start() - 1] not in _NON_VERB and \
+                re.match(r"[\u4e00-\u9fff]", masked[m.start() - 1]) and _COMPLEMENT.match(masked, m.start()):
+            kind = "complement"
+        out.append((m.start(), m.end(), kind))
+    return out
+
+
+def _reaches(masked: str, token_end: int, kind: str, position: int) -> bool:
+    """Whether a negator ending at ``token_end`` still scopes over ``position``."""
+    gap = masked[token_end:position]
+    if _CLAUSE_END.search(gap):
+        return False
+    if kind == "complement":
+        return False
+    if kind == "nominal":
+        return len(gap) <= 1
+    if _FEELING.match(gap) and not re.match(r"(?:担心|害怕|怕)(?:会|被|钱|资金|卡)", gap):
+        return False
+    for b in _BREAK.finditer(gap):
+        if b.start() > 0 and not _LIGHT.match(gap[:b.start()]):
+            return False
+    return True
 
 
 def negated(text: str, position: int, window: int = 8) -> bool:
-    """Whether a negator stands before ``position`` in ``text`` (same clause, within ``window``)."""
-    start = max(0, position - window)
-    before = _mask_fixed(text)[start:position]
-    before = re.split(r"[，,。！？!?；;]", before)[-1]
-    return bool(_NEGATOR.search(before))
-
-
-def negation_parity(text: str, start: int, end: int, window: int = 6) -> int:
-    """Negators before and inside ``text[start:end]`` (the predicate), counted: odd = negated.
-
-    免 (as in 免息, 免费, 免收) counts: it negates the charge it names.
-    """
+    """Whether a negator before ``position`` in its clause (starting within ``window``
+    characters) scopes over it."""
     masked = _mask_fixed(text)
-    # A purpose phrase between a negator and its verb ("不能为了买产品选高") is looked through.
-    head = re.split(r"[，,。！？!?；;]", masked[:start])[-1]
-    head = re.sub(r"为了[^，,。]{0,8}$", "", head)
-    before = head[-window:]
-    inside = masked[start:end]
-    count = len(re.findall(r"不|没|无|别|勿|未|非|免", before + inside))
+    head_start = max(0, position - window)
+    for start, end, kind in _tokens(masked[:position]):
+        if start >= head_start and _reaches(masked, end, kind, position):
+            return True
+    before = masked[head_start:position]
+    before = _CLAUSE_END.split(before)[-1]
+    return bool(re.search(r"谨防|警惕|小心", before))
+
+
+def negation_parity(text: str, start: int, end: int, window: int | None = None) -> int:
+    """Negators that scope over the predicate ``text[start:end]`` (before it in its clause,
+    inside it, or a potential complement right after it), counted: odd = negated.
+
+    ``window`` limits how far before the predicate a negator may start (None: the clause).
+    免 (as in 免息, 免费, 免收) counts: it negates the charge it names."""
+    masked = _mask_fixed(text, (start, end))
+    floor = 0 if window is None else max(0, start - window)
+    # A word that modifies the noun after it is not what a negator further before it negates:
+    # "无法为您完成分期手续费试算" says nothing about the fee.
+    modifier = bool(_NOUN_HEAD.match(masked, end))
+    count = 0
+    for t_start, t_end, kind in _tokens(masked[:end]):
+        if t_end <= start:
+            if modifier and not _LIGHT.match(masked[t_end:start]):
+                continue
+            if t_start >= floor and _reaches(masked, t_end, kind, start):
+                count += 1
+        elif t_start < start and not re.match(_VERBAL, text[start:end]):
+            count += 1  # fused with the predicate ("不需要" for "需要")
+    # Inside the predicate its own words count as written ("不收", "用不了", "免息", "没关系").
+    count += sum(1 for _, _, kind in _tokens(text[start:end]) if kind != "purpose")
+    if end > start and re.match(r"[\u4e00-\u9fff]", masked[end - 1]) and _COMPLEMENT.match(masked, end):
+        count += 1  # "挂失不了", "联系不上", "查不到"
     return count % 2
+
 
 
 _SECRET = (r"(?:(?:取款|交易|登录|登陆|支付|查询|网银|银行卡|卡|u盾|手机银行|账户|账号)?密码|pin码?|"
@@ -237,3 +364,107 @@ def tone(clause: str) -> str | None:
     if _RUDE.search(clause):
         return "rude"
     return None
+
+
+# -- what a sentence states --------------------------------------------------------------------
+
+# A tag after a statement asks for agreement, not for the statement: "…，可以吗？", "…好吗".
+_TAG = re.compile(r"[，,]?\s*(?:(?:您|你)看)?(?:这样)?(?:可以|好|行|成|方便|合适|没问题)(?:吗|么|嘛|吧|不|呢)$|"
+                  r"[，,]?\s*(?:(?:您|你)看)?(?:好不好|行不行|可不可以|可以不可以|成不成|方不方便|怎么样|如何)$|[，,]\s*(?:您|你)看呢$")
+_FINAL_PARTICLE = re.compile(r"(?:吗|么)$")
+_QUESTION_WORD = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|愿不愿意|方不方便|有没有|是否|能否|可否|为什么|为何|"
+                            r"怎么|怎样|什么|哪|谁|多少|几|还是")
+# An interrogative that governs what follows it in its clause ("能不能先核验身份", "是否需要…").
+# An interrogative asks about its own verb only ("能不能先核验", "什么时候能回到成本"), not about
+# the predicate its clause is the subject of ("能否退还要信用卡中心核实后答复", "什么时候上线
+# 评估后确定").
+_INTERROGATIVE = re.compile(r"([\u4e00-\u9fff])[不没]\1|可不可以|需不需要|愿不愿意|方不方便|应不应该|有没有|是否|能否|"
+                            r"可否|要不要")
+_WH = re.compile(r"什么时候|为什么|为何|怎么|怎样|多久|何时")
+# Words in quotes are mentioned ("“棱不棱”明显是识别有错"), not asked or said by the agent.
+_QUOTED = re.compile(r"“[^”]*”|「[^」]*」|\"[^\"]*\"|‘[^’]*’")
+_QUOTE_OPEN = re.compile(r"[“「‘]|\"")
+# Someone else's words: the agent commits to nothing by reporting them.
+_REPORTED_SPEECH = re.compile(r"(?:^|(?<=[，,：:])|(?<=虽然)|(?<=但是)|(?<=可是)|(?<=如果)|(?<=要是)|(?<=因为)|"
+                              r"(?<=就算)|(?<=即使)|(?<=尽管)|(?<=哪怕)|(?<=而且))(?:客户|您|你|他|她|对方|骗子|有人|别人|他们|家人|朋友|网上|那人|不法分子)"
+                              r"(?:刚才|之前|刚刚|也|还|一直|可能)?(?:说|讲|称|声称|表示|提到|以为|觉得|认为|听说)"
+                              r"(?!得|明|法|服|清|一下|下|话|了算)|听说|据说|据称")
+# A condition and what follows it: "如果不核验身份就查询，会…", "不核实身份的话，…", "不核验…是不行的".
+_CONDITION_OPEN = re.compile(r"如果|假如|要是|若是|若|万一|一旦|倘若|如若|只要|假设")
+_BAD = re.compile(r"不行|不可以|不能|不允许|不合规|不安全|不对|没法|无法|办不了|违规|违反|违法|风险|泄露|被骗|被盗|盗刷|盗用|"
+                  r"冒领|冒充|损失|后果|隐患|危险|出问题|出事|麻烦|影响征信|罚息|担责|投诉|有问题|错误|错的|不负责")
+
+
+def asserted_part(sentence: str, asked: bool) -> str | None:
+    """The part of a sentence that asserts something: the sentence itself; the statement
+    before a tag question ("我先核实您的身份，可以吗？"); None for a question."""
+    text = sentence.strip()
+    question = asked or bool(_FINAL_PARTICLE.search(text)) or (
+        text.endswith("呢") and bool(_QUESTION_WORD.search(text)))
+    if not question:
+        return text
+    unclosed = [m.start() for m in _QUOTE_OPEN.finditer(_QUOTED.sub(lambda q: "＿" * len(q.group()), text))]
+    if unclosed:
+        # The question is inside a quote: the agent quotes what they would ask ("所以我先复述
+        # 他的诉求：“您是说…，对吗？”"); the frame before the quote is the statement.
+        frame = text[:unclosed[-1]].rstrip("：:，, ")
+        return frame if len(re.findall(r"[\u4e00-\u9fff]", frame)) >= 2 else None
+    tag = _TAG.search(text)
+    if tag and len(re.findall(r"[\u4e00-\u9fff]", text[:tag.start()])) >= 4:
+        rest = text[:tag.start()].rstrip("，, ")
+        if not _FINAL_PARTICLE.search(rest):
+            return rest
+    return None
+
+
+def _questioned(clause: str, start: int, end: int) -> bool:
+    masked = _NOT_NEGATION.sub(lambda m: "＿" * len(m.group()), clause)
+    masked = _QUOTED.sub(lambda m: "＿" * len(m.group()), masked)
+    for m in _INTERROGATIVE.finditer(masked):
+        if m.start() >= end:
+            break
+        if re.search(r"[＿]是?$", masked[:m.start()]):
+            continue  # "不管是不是本人" is not a question
+        if m.end() > start or _LIGHT.match(masked[m.end():start]):
+            return True  # "能不能追回", "后四位是否准确", "能不能先核验": the predicate is asked
+    for m in _WH.finditer(masked[:start]):
+        if _LIGHT.match(masked[m.end():start]):
+            return True
+    # The predicate itself asked: "核验不核验", "挂失没挂失".
+    return bool(re.match(r"[不没]" + re.escape(clause[start:start + 1]), clause[start + 1:])) if start < len(clause) else False
+
+
+def _warns_of_opposite(clause: str, start: int, end: int, after: str) -> bool:
+    """A negated predicate in a condition whose consequence is bad: the opposite is warned
+    against ("如果不核验身份就查询，会泄露信息", "不核验身份是不行的")."""
+    openers = list(_CONDITION_OPEN.finditer(clause[:start]))
+    opener = openers[-1] if openers else None
+    # The predicate must sit in the condition, not in what follows it.
+    opened = opener is not None and not re.search(r"[，,]|就|的话|那么", clause[opener.end():start])
+    tail = clause[end:]
+    if opened:
+        close = re.search(r"[，,]|就|的话|那么|那|则", tail)
+        consequence = f"{tail[close.end():] if close else ''}，{after}"
+    elif (close := re.search(r"就|的话|那么|则", tail)) is not None:
+        consequence = f"{tail[close.end():]}，{after}"
+    elif (close := re.search(r"(?:是|会)(?=[^，,]*(?:" + _BAD.pattern + "))", tail)) is not None:
+        consequence = tail[close.start():]
+    else:
+        return False
+    for m in _BAD.finditer(consequence):
+        if m.group()[0] in "不没无办" or not negation_parity(consequence, m.start(), m.end()):
+            return True
+    return False
+
+
+def stance(clause: str, start: int, end: int, after: str = "", assertions_only: bool = False) -> int | None:
+    """How ``clause`` stands on the predicate at ``start:end``: 0 stated, 1 negated, None
+    nothing (asked: under an interrogative, "能不能先核验"; with ``assertions_only`` also
+    someone else's words, "客户说不用核验").
+    ``after`` is the rest of the sentence, where the consequence of a condition may stand."""
+    if _questioned(clause, start, end) or assertions_only and _REPORTED_SPEECH.search(clause[:start]):
+        return None
+    parity = negation_parity(clause, start, end)
+    if parity and _warns_of_opposite(clause, start, end, after):
+        return 0
+    return parity
