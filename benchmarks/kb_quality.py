@@ -1,0 +1,119 @@
+"""Search quality per variant on the tuning sets (and, with --heldout, the held-out sets).
+
+    python benchmarks/kb_quality.py [--variants base,fillers,...] [--heldout] [--kb FILE ... --sets FILE ...]
+
+Seeds a fresh instance (the seed KB, or the files given with --kb imported with
+``kb import --replace`` semantics) and prints hit@1 / hit@3 / MRR@10 per set and variant.
+Tuning sets: seed_data/kb_eval.jsonl and its synthetic homophones
+(benchmarks/make_homophones.py). Held-out sets (seed_data/kb/eval/heldout.jsonl,
+homophones.jsonl as typed and its ``clean`` column) are read only with --heldout, to
+report a fixed choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from knowledge_base import search as S  # noqa: E402
+from knowledge_base import text as T  # noqa: E402
+from knowledge_base.evaluate import evaluate  # noqa: E402
+from sandbox.app import create_app  # noqa: E402
+from sandbox.instance import initialise  # noqa: E402
+
+BASE = {"USE_FILLERS": False, "USE_PINYIN": False, "FUSION": "linear", "DENSE_WEIGHT": 0.7,
+        "DENSE_CORRECTED": "off", "CORRECTION_WEIGHT": 0.8}
+VARIANTS = {
+    "base": {},
+    "fillers": {"USE_FILLERS": True},
+    "pinyin": {"USE_PINYIN": True},
+    "pinyin+dense_max": {"USE_PINYIN": True, "DENSE_CORRECTED": "max"},
+    "pinyin+dense_replace": {"USE_PINYIN": True, "DENSE_CORRECTED": "replace"},
+    "pinyin_w0.5+dense_max": {"USE_PINYIN": True, "DENSE_CORRECTED": "max", "CORRECTION_WEIGHT": 0.5},
+    "pinyin_w1.0+dense_max": {"USE_PINYIN": True, "DENSE_CORRECTED": "max", "CORRECTION_WEIGHT": 1.0},
+    "minmax": {"FUSION": "minmax"},
+    "minmax_0.5": {"FUSION": "minmax", "DENSE_WEIGHT": 0.5},
+    "zscore": {"FUSION": "zscore"},
+    "zscore_0.5": {"FUSION": "zscore", "DENSE_WEIGHT": 0.5},
+    "rrf": {"FUSION": "rrf", "DENSE_WEIGHT": 0.5},
+    "rrf_0.6": {"FUSION": "rrf", "DENSE_WEIGHT": 0.6},
+    "lin_0.6": {"DENSE_WEIGHT": 0.6},
+    "lin_0.8": {"DENSE_WEIGHT": 0.8},
+}
+
+
+def load(path: Path, field: str = "text") -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{"text": r[field], "target": r["target"]} for r in rows]
+
+
+def apply(settings: dict) -> None:
+    for name, value in {**BASE, **settings}.items():
+        setattr(S, name, value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--heldout", action="store_true")
+    parser.add_argument("--kb", nargs="*", default=[], help="article files imported instead of the seed KB")
+    parser.add_argument("--sets", nargs="*", default=[], help="extra eval files: path or path:clean")
+    parser.add_argument("--no-synonyms", action="store_true")
+    parser.add_argument("--small-fillers", action="store_true")
+    args = parser.parse_args()
+    if args.small_fillers:
+        T.FILLERS = ("我想问一下", "想问一下", "请问", "怎么办", "咋", "呢", "啊", "那个", "就是")
+        T._FILLER_RE = T.re.compile("|".join(T.re.escape(w) for w in sorted(T.FILLERS, key=len, reverse=True)))
+    home = Path(tempfile.mkdtemp(prefix="kb-quality-"))
+    runtime = create_app({"HOME": str(home)}).extensions["bankdrill"]
+    initialise(runtime)
+    if args.kb:
+        from knowledge_base import articles, transfer
+
+        rows: list = []
+        for f in args.kb:
+            part, errors = transfer.parse_bytes(Path(f).read_bytes(), transfer.detect_format(Path(f), None))
+            assert not errors, errors
+            rows.extend(part)
+        with runtime.transaction() as s:
+            articles.import_rows(s, runtime.clock, rows, replace=True, by="bench")
+            if args.no_synonyms:
+                for group in articles.list_synonym_groups(s):
+                    pass
+    sets: dict[str, list[dict]] = {}
+    if not args.kb:
+        sets["tuning"] = load(ROOT / "seed_data" / "kb_eval.jsonl")
+        sets["synthetic_homophones"] = load(ROOT / "benchmarks" / "kb_sets" / "synthetic_homophones.jsonl")
+        if args.heldout:
+            ev = ROOT / "seed_data" / "kb" / "eval"
+            sets["heldout"] = load(ev / "heldout.jsonl")
+            sets["homophones"] = load(ev / "homophones.jsonl")
+            sets["homophones_clean"] = load(ev / "homophones.jsonl", "clean")
+    for spec in args.sets:
+        path, _, field = spec.partition(":")
+        sets[Path(path).stem + (f"_{field}" if field else "")] = load(Path(path), field or "text")
+    kb = S.KnowledgeBase(runtime.settings.index_dir, runtime.session_factory)
+    kb.sync()
+    if args.no_synonyms:
+        kb._synonyms = S.Synonyms([])
+    print(f"{'variant':<24}" + "".join(f"{name[:22]:>24}" for name in sets))
+    for name in args.variants.split(","):
+        apply(VARIANTS[name])
+        cells = []
+        for cases in sets.values():
+            kb.clear_cache()
+            r = evaluate(kb, cases, k=3)
+            cells.append(f"{r.hit1:.3f}/{r.hitk:.3f}/{r.mrr10:.3f}")
+        print(f"{name:<24}" + "".join(f"{c:>24}" for c in cells), flush=True)
+    kb.close()
+    runtime.dispose()
+
+
+if __name__ == "__main__":
+    main()
