@@ -29,8 +29,11 @@ from sandbox.instance import initialise  # noqa: E402
 
 BASE = {"USE_FILLERS": False, "USE_PINYIN": False, "FUSION": "linear", "DENSE_WEIGHT": 0.7,
         "DENSE_CORRECTED": "off", "CORRECTION_WEIGHT": 0.8}
+CHOSEN = {"USE_FILLERS": True, "USE_PINYIN": True, "DENSE_CORRECTED": "pinyin"}
 VARIANTS = {
     "base": {},
+    "chosen": CHOSEN,
+    "chosen-pinyin": {**CHOSEN, "USE_PINYIN": False},
     "fillers": {"USE_FILLERS": True},
     "pinyin": {"USE_PINYIN": True},
     "pinyin+dense_max": {"USE_PINYIN": True, "DENSE_CORRECTED": "max"},
@@ -44,6 +47,13 @@ VARIANTS = {
     "rrf": {"FUSION": "rrf", "DENSE_WEIGHT": 0.5},
     "rrf_0.6": {"FUSION": "rrf", "DENSE_WEIGHT": 0.6},
     "lin_0.6": {"DENSE_WEIGHT": 0.6},
+    "pinyin+fillers": {"USE_PINYIN": True, "USE_FILLERS": True},
+    "pinyin+fillers+minmax": {"USE_PINYIN": True, "USE_FILLERS": True, "FUSION": "minmax"},
+    "pinyin+fillers+zscore": {"USE_PINYIN": True, "USE_FILLERS": True, "FUSION": "zscore"},
+    "pinyin+fillers+zscore_0.5": {"USE_PINYIN": True, "USE_FILLERS": True, "FUSION": "zscore", "DENSE_WEIGHT": 0.5},
+    "pinyin+fillers+lin_0.8": {"USE_PINYIN": True, "USE_FILLERS": True, "DENSE_WEIGHT": 0.8},
+    "pinyin+minmax": {"USE_PINYIN": True, "FUSION": "minmax"},
+    "pinyin+zscore": {"USE_PINYIN": True, "FUSION": "zscore"},
     "lin_0.8": {"DENSE_WEIGHT": 0.8},
 }
 
@@ -65,10 +75,17 @@ def main() -> None:
     parser.add_argument("--kb", nargs="*", default=[], help="article files imported instead of the seed KB")
     parser.add_argument("--sets", nargs="*", default=[], help="extra eval files: path or path:clean")
     parser.add_argument("--no-synonyms", action="store_true")
-    parser.add_argument("--small-fillers", action="store_true")
+    parser.add_argument("--long-fillers", action="store_true")
+    parser.add_argument("--answer-dense", type=int, default=0,
+                        help="experiment: also embed the first N sentences of each answer (in memory)")
+    parser.add_argument("--answer-scale", type=float, default=1.0)
     args = parser.parse_args()
-    if args.small_fillers:
-        T.FILLERS = ("我想问一下", "想问一下", "请问", "怎么办", "咋", "呢", "啊", "那个", "就是")
+    if args.long_fillers:  # the first list tried (measured worse)
+        T.FILLERS = T.FILLERS + ("我想问下", "想问下", "问一下", "请问一下", "我想咨询一下", "咨询一下", "我想咨询",
+                                 "麻烦问下", "麻烦", "您好", "你好", "谢谢", "在线等", "咋办", "怎么弄", "咋弄",
+                                 "咋整", "怎么回事", "怎么", "这个", "一下", "我想", "我要", "我的", "你们",
+                                 "帮我", "帮忙", "是不是", "能不能", "有没有", "为什么", "为啥", "什么", "啥",
+                                 "吧", "呀", "哦", "嗯", "吗", "的", "了")
         T._FILLER_RE = T.re.compile("|".join(T.re.escape(w) for w in sorted(T.FILLERS, key=len, reverse=True)))
     home = Path(tempfile.mkdtemp(prefix="kb-quality-"))
     runtime = create_app({"HOME": str(home)}).extensions["bankdrill"]
@@ -102,6 +119,21 @@ def main() -> None:
     kb.sync()
     if args.no_synonyms:
         kb._synonyms = S.Synonyms([])
+    if args.answer_dense:
+        import re
+
+        import numpy as np
+
+        from knowledge_base import embedding
+
+        for entry in kb._entries.values():
+            text = entry.plain_answer or entry.plain_text
+            sentences = [x for x in re.split(r"(?<=[。！？；\n])", text) if x.strip()]
+            head = "".join(sentences[: args.answer_dense])[:300]
+            if head and entry.vectors is not None:
+                vec = embedding.encode([head]) * args.answer_scale
+                entry.vectors = np.vstack([entry.vectors, vec]).astype(np.float32)
+        kb._dense = None
     print(f"{'variant':<24}" + "".join(f"{name[:22]:>24}" for name in sets))
     for name in args.variants.split(","):
         apply(VARIANTS[name])

@@ -55,7 +55,10 @@ DENSE_WEIGHT = 0.7
 USE_FILLERS = True  # drop colloquial fillers (text.FILLERS) from the lexical query
 USE_PINYIN = True  # homophone / pinyin-letter corrections against the KB's own bigrams
 CORRECTION_WEIGHT = 0.8  # weight of a corrected bigram against 1.0 for a query bigram
-DENSE_CORRECTED = "max"  # encoder input: "off" (the query), "replace" (corrected text), "max" (both)
+# Encoder input: "off" (the query as typed), "pinyin" (the characters a pinyin-letter run was read
+# as, e.g. xinyongka -> 信用卡; homophone fixes stay lexical), "replace" (the corrected text), "max"
+# (best cosine of the query and the corrected text).
+DENSE_CORRECTED = "pinyin"
 FUSION = "linear"  # "linear" (w·cos + (1-w)·bm25/max), "minmax", "zscore", "rrf"
 RRF_K = 60
 MAX_LIMIT = 100
@@ -230,7 +233,8 @@ def prepare(normalised: str, synonyms: Synonyms, vocab: PinyinVocab | None = Non
             weighted.setdefault(term, SYNONYM_WEIGHT)
         if kb_index.USE_WORD_FIELD:
             word_terms.setdefault(extra, SYNONYM_WEIGHT)
-    dense_text = corrected_text(normalised, found) if found and DENSE_CORRECTED != "off" else ""
+    dense_found = [c for c in found if c.kind == "pinyin"] if DENSE_CORRECTED == "pinyin" else found
+    dense_text = corrected_text(normalised, dense_found) if dense_found and DENSE_CORRECTED != "off" else ""
     return PreparedQuery(normalised=normalised, lexical_text=lexical_text, fillers=removed, corrections=found,
                          expansion=expansion, bigram_terms=list(weighted.items())[:MAX_QUERY_TERMS],
                          word_terms=list(word_terms.items())[:MAX_QUERY_TERMS],
@@ -490,7 +494,7 @@ class KnowledgeBase:
             return None
         texts = [prepared.normalised]
         if prepared.dense_text:
-            texts = [prepared.dense_text] if DENSE_CORRECTED == "replace" else texts + [prepared.dense_text]
+            texts = texts + [prepared.dense_text] if DENSE_CORRECTED == "max" else [prepared.dense_text]
         vectors = embedding.encode(texts)
         if vectors is None:
             return None
