@@ -52,7 +52,7 @@ DENSE_POOL = 30
 DENSE_MIN = 0.45  # a dense-only candidate needs at least this cosine
 DENSE_WEIGHT = 0.7
 # Query preparation and fusion (measured choices: see the module docstring and KB_RESULTS.md).
-USE_FILLERS = True  # drop colloquial fillers (text.FILLERS) from the lexical query
+USE_FILLERS = False  # measured: +1/277 at hit@1 on tuning, -2/215 on held-out: off (see KB_RESULTS.md)
 USE_PINYIN = True  # homophone / pinyin-letter corrections against the KB's own bigrams
 CORRECTION_WEIGHT = 0.8  # weight of a corrected bigram against 1.0 for a query bigram
 # Encoder input: "off" (the query as typed), "pinyin" (the characters a pinyin-letter run was read
@@ -108,6 +108,8 @@ class Hit:
     score: float
     snippet: str
     title_html: str = ""
+    cosine: float | None = None  # the fusion's inputs (shown by the synonyms page's test box)
+    bm25: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "category": self.category,
@@ -638,6 +640,7 @@ class KnowledgeBase:
                 dense_of[external_id] = float(cosines[position]) if position is not None else 0.0
             scores = fuse(dense_of, lexical)
         else:
+            dense_of = {}
             top_bm25 = max(lexical.values(), default=0.0) or 1.0
             scores = {k: v / top_bm25 for k, v in lexical.items()}
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -647,6 +650,7 @@ class KnowledgeBase:
             result.hits.append(Hit(
                 id=entry.id, title=entry.title, category=entry.category, status=entry.status,
                 score=score, title_html=highlight(entry.title, marks),
+                cosine=dense_of.get(external_id), bm25=lexical.get(external_id, 0.0),
                 snippet=snippet([entry.plain_text, " / ".join(entry.questions)], marks)))
 
     # -- lifecycle --------------------------------------------------------------
