@@ -17,7 +17,7 @@ from knowledge_base.analysis import bigrams, words
 from knowledge_base import search as kb_search
 from knowledge_base.pinyin import Correction
 from knowledge_base.search import PreparedQuery, SearchResult, Synonyms, prepare
-from knowledge_base.text import _FOLD, _t2s, normalise_query
+from knowledge_base.text import _FOLD, _SURROGATE, _t2s, normalise_query
 
 MAX_SHOWN = 200
 
@@ -47,7 +47,7 @@ class Explanation:
 def steps(raw: str) -> tuple[str, str, str, str]:
     """(NFKC, traditional→simplified, 帐→账 + lower case, normalised query)."""
     raw = (raw or "")[:800]
-    nfkc = unicodedata.normalize("NFKC", raw)
+    nfkc = unicodedata.normalize("NFKC", _SURROGATE.sub("\ufffd", raw))
     simplified = _t2s().convert(nfkc) if nfkc else ""
     folded = simplified.translate(_FOLD).lower()
     return nfkc, simplified, folded, normalise_query(raw)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 
@@ -61,15 +61,21 @@ def fuzzy(syllable: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def char_keys(ch: str) -> tuple[str, ...]:
-    """Fuzzy keys of every reading of one CJK character (empty for anything else)."""
+def char_readings(ch: str) -> tuple[str, ...]:
+    """Tone-less readings of one CJK character, most common first (empty for anything else)."""
     if not CJK_RUN.fullmatch(ch):
         return ()
     from pypinyin import Style, pinyin
 
     readings = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore", v_to_u=False)
-    keys = dict.fromkeys(fuzzy(r) for r in (readings[0] if readings else []) if r.isascii() and r.isalpha())
-    return tuple(keys)[:MAX_READINGS]
+    found = dict.fromkeys(r for r in (readings[0] if readings else []) if r.isascii() and r.isalpha())
+    return tuple(found)[:MAX_READINGS]
+
+
+@lru_cache(maxsize=65536)
+def char_keys(ch: str) -> tuple[str, ...]:
+    """Fuzzy keys of every reading of one CJK character (empty for anything else)."""
+    return tuple(dict.fromkeys(fuzzy(r) for r in char_readings(ch)))
 
 
 def bigram_keys(bigram: str) -> list[str]:
@@ -78,6 +84,22 @@ def bigram_keys(bigram: str) -> list[str]:
         return []
     first, second = char_keys(bigram[0]), char_keys(bigram[1])
     return [f"{a} {b}" for a, b in product(first, second)]
+
+
+@lru_cache(maxsize=65536)
+def reading(bigram: str) -> str:
+    """The tone-less reading of a KB bigram as a word ("还款" -> "huan kuan"; pypinyin's
+    phrase table picks the reading of polyphonic characters)."""
+    from pypinyin import Style, lazy_pinyin
+
+    return " ".join(lazy_pinyin(bigram, style=Style.NORMAL, errors="ignore"))
+
+
+def bigram_readings(bigram: str) -> set[str]:
+    """Every tone-less reading of a typed bigram ("shan hu"): the typist may have meant any."""
+    if len(bigram) != 2:
+        return set()
+    return {f"{a} {b}" for a, b in product(char_readings(bigram[0]), char_readings(bigram[1]))}
 
 
 def syllables(letters: str) -> list[str] | None:
@@ -118,19 +140,22 @@ class PinyinVocab:
             for key in bigram_keys(term):
                 bucket = buckets.setdefault(key, {})
                 bucket[term] = bucket.get(term, 0) + df
-        self.by_key = {key: [t for t, _df in sorted(b.items(), key=lambda kv: (-kv[1], kv[0]))][:8]
+        self.by_key = {key: [t for t, _df in sorted(b.items(), key=lambda kv: (-kv[1], kv[0]))][:16]
                        for key, b in buckets.items()}
 
     def __len__(self) -> int:
         return len(self.known)
 
-    def sounds_like(self, keys: Iterable[str], exclude: str = "") -> list[str]:
-        found: dict[str, int] = {}
+    def sounds_like(self, keys: Iterable[str], exclude: str = "", readings: set[str] | None = None) -> list[str]:
+        """KB bigrams with one of the fuzzy ``keys``: those with one of the exact ``readings``
+        first, then the most frequent."""
+        found: dict[str, tuple[bool, int]] = {}
         for key in keys:
             for term in self.by_key.get(key, ()):
                 if term != exclude and term not in found:
-                    found[term] = self.known.get(term, 0)
-        return [t for t, _df in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))][:MAX_CANDIDATES]
+                    exact = bool(readings) and reading(term) in readings
+                    found[term] = (not exact, -self.known.get(term, 0))
+        return [t for t, _rank in sorted(found.items(), key=lambda kv: (kv[1], kv[0]))][:MAX_CANDIDATES]
 
 
 @dataclass
@@ -140,6 +165,7 @@ class Correction:
     source: str  # the query bigram or pinyin letters
     replacements: list[str]
     kind: str  # "homophone" | "pinyin"
+    chain: list[str] = field(default_factory=list)  # pinyin: the likeliest bigram per syllable pair
 
 
 def corrections(bigram_terms: Iterable[str], letter_terms: Iterable[str], vocab: PinyinVocab) -> list[Correction]:
@@ -148,7 +174,7 @@ def corrections(bigram_terms: Iterable[str], letter_terms: Iterable[str], vocab:
     for term in dict.fromkeys(bigram_terms):
         if len(term) != 2 or term in vocab.known or not CJK_RUN.fullmatch(term):
             continue
-        found = vocab.sounds_like(bigram_keys(term), exclude=term)
+        found = vocab.sounds_like(bigram_keys(term), exclude=term, readings=bigram_readings(term))
         if found:
             out.append(Correction(term, found, "homophone"))
     for letters in dict.fromkeys(letter_terms):
@@ -158,13 +184,16 @@ def corrections(bigram_terms: Iterable[str], letter_terms: Iterable[str], vocab:
         if not cut or len(cut) < 2:
             continue
         keys = [fuzzy(s) for s in cut]
-        replacements: list[str] = []
-        for a, b in zip(keys, keys[1:], strict=False):
-            for term in vocab.sounds_like([f"{a} {b}"])[:1]:
-                if term not in replacements:
-                    replacements.append(term)
-        if replacements:
-            out.append(Correction(letters, replacements, "pinyin"))
+        best: list[str] = []  # the likeliest reading of each syllable pair (for the encoder)
+        others: list[str] = []
+        for i, (a, b) in enumerate(zip(keys, keys[1:], strict=False)):
+            found = vocab.sounds_like([f"{a} {b}"], readings={f"{cut[i]} {cut[i + 1]}"})
+            if found:
+                best.append(found[0])
+                others.extend(t for t in found[1:] if t not in others)
+        replacements = list(dict.fromkeys(best + others))
+        if best:
+            out.append(Correction(letters, replacements, "pinyin", chain=best))
     return out
 
 
@@ -176,8 +205,8 @@ def corrected_text(normalised: str, found: list[Correction]) -> str:
         if c.kind == "homophone":
             text = text.replace(c.source, c.replacements[0])
         else:
-            chars = c.replacements[0]
-            for term in c.replacements[1:]:
+            chars = c.chain[0]
+            for term in c.chain[1:]:
                 chars += term[1] if chars[-1] == term[0] else term
             text = text.replace(c.source, chars)
     return text

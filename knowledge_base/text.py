@@ -33,10 +33,16 @@ def _t2s():
     return _converter
 
 
+# Lone UTF-16 surrogates (a broken client, a bad copy-paste) cannot be encoded, and OpenCC
+# encodes its input: each becomes U+FFFD, which keeps the length (see ``fold_aligned``).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def fold(text: str) -> str:
     """The searchable form of ``text``; may change its length (NFKC)."""
     if not text:
         return ""
+    text = _SURROGATE.sub("\ufffd", text)
     text = unicodedata.normalize("NFKC", text)
     text = _t2s().convert(text)
     return text.translate(_FOLD).lower()
