@@ -76,6 +76,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", default=[], help="extra eval files: path or path:clean")
     parser.add_argument("--no-synonyms", action="store_true")
     parser.add_argument("--long-fillers", action="store_true")
+    parser.add_argument("--strip-questions", action="store_true",
+                        help="tuning proxy for an untuned KB: drop every article's similar questions "
+                             "(title + answer only, vectors of the title only)")
     parser.add_argument("--answer-dense", type=int, default=0,
                         help="experiment: also embed the first N sentences of each answer (in memory)")
     parser.add_argument("--answer-scale", type=float, default=1.0)
@@ -103,6 +106,18 @@ def main() -> None:
             if args.no_synonyms:
                 for group in articles.list_synonym_groups(s):
                     pass
+    if args.strip_questions:
+        from sqlalchemy import select
+
+        from knowledge_base.articles import bump_version, compute_vectors
+        from knowledge_base.models import Article
+
+        with runtime.transaction() as s:
+            rows_ = list(s.scalars(select(Article)))
+            for a in rows_:
+                a.questions = []
+            compute_vectors(rows_)
+            bump_version(s, runtime.clock, full=True)
     sets: dict[str, list[dict]] = {}
     if not args.kb:
         sets["tuning"] = load(ROOT / "seed_data" / "kb_eval.jsonl")

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge_base.analysis import bigrams, words
 from knowledge_base import search as kb_search
+from knowledge_base.analysis import bigrams, words
 from knowledge_base.pinyin import Correction
 from knowledge_base.search import PreparedQuery, SearchResult, Synonyms, prepare
 from knowledge_base.text import _FOLD, _SURROGATE, _t2s, normalise_query

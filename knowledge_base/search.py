@@ -41,8 +41,8 @@ from knowledge_base.analysis import bigrams, words
 from knowledge_base.articles import VERSION_BUMPED, changes_since, get_version, list_synonym_groups
 from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.models import Article
-from knowledge_base.snippets import highlight, snippet
 from knowledge_base.pinyin import Correction, PinyinVocab, corrected_text, corrections
+from knowledge_base.snippets import highlight, snippet
 from knowledge_base.text import CJK_RUN, fold, markdown_to_plain, normalise_query, strip_fillers
 
 MAX_QUERY_TERMS = 48
