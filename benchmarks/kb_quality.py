@@ -28,10 +28,13 @@ from sandbox.app import create_app  # noqa: E402
 from sandbox.instance import initialise  # noqa: E402
 
 BASE = {"USE_FILLERS": False, "USE_PINYIN": False, "FUSION": "linear", "DENSE_WEIGHT": 0.7,
-        "DENSE_CORRECTED": "off", "CORRECTION_WEIGHT": 0.8}
+        "DENSE_CORRECTED": "off", "CORRECTION_WEIGHT": 0.8, "PRF_BETA": 0.0, "LEXICAL_POOL": 50,
+        "DENSE_POOL": 30, "DENSE_MIN": 0.45}
 CHOSEN = {"USE_FILLERS": True, "USE_PINYIN": True, "DENSE_CORRECTED": "pinyin"}
 VARIANTS = {
     "base": {},
+    "final": {"USE_PINYIN": True, "DENSE_CORRECTED": "pinyin"},
+    "final-pinyin": {"DENSE_CORRECTED": "pinyin"},
     "chosen": CHOSEN,
     "chosen-pinyin": {**CHOSEN, "USE_PINYIN": False},
     "fillers": {"USE_FILLERS": True},
@@ -47,6 +50,11 @@ VARIANTS = {
     "rrf": {"FUSION": "rrf", "DENSE_WEIGHT": 0.5},
     "rrf_0.6": {"FUSION": "rrf", "DENSE_WEIGHT": 0.6},
     "lin_0.6": {"DENSE_WEIGHT": 0.6},
+    "pinyin+prf0.3": {"USE_PINYIN": True, "PRF_BETA": 0.3},
+    "pinyin+prf0.6": {"USE_PINYIN": True, "PRF_BETA": 0.6},
+    "pinyin+pools100": {"USE_PINYIN": True, "LEXICAL_POOL": 100, "DENSE_POOL": 100},
+    "pinyin+densemin0.35": {"USE_PINYIN": True, "DENSE_MIN": 0.35},
+    "pinyin+dense_pinyin": {"USE_PINYIN": True, "DENSE_CORRECTED": "pinyin"},
     "pinyin+fillers": {"USE_PINYIN": True, "USE_FILLERS": True},
     "pinyin+fillers+minmax": {"USE_PINYIN": True, "USE_FILLERS": True, "FUSION": "minmax"},
     "pinyin+fillers+zscore": {"USE_PINYIN": True, "USE_FILLERS": True, "FUSION": "zscore"},

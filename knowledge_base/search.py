@@ -61,6 +61,8 @@ CORRECTION_WEIGHT = 0.8  # weight of a corrected bigram against 1.0 for a query 
 DENSE_CORRECTED = "pinyin"
 FUSION = "linear"  # "linear" (w·cos + (1-w)·bm25/max), "minmax", "zscore", "rrf"
 RRF_K = 60
+PRF_BETA = 0.0  # dense pseudo-relevance feedback: q + beta·mean(best rows of the top PRF_DOCS); 0 = off
+PRF_DOCS = 3
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 CACHE_SIZE = 2048
@@ -503,6 +505,17 @@ class KnowledgeBase:
         cosines = dense.scores(vectors[0])
         for vector in vectors[1:]:
             cosines = np.maximum(cosines, dense.scores(vector))
+        if PRF_BETA > 0 and len(cosines) > PRF_DOCS:
+            top = np.argpartition(-cosines, PRF_DOCS)[:PRF_DOCS]
+            rows = []
+            for i in top:
+                start = dense.starts[i]
+                end = dense.starts[i + 1] if i + 1 < len(dense.starts) else len(dense.matrix)
+                block = dense.matrix[start:end]
+                rows.append(block[int(np.argmax(block @ vectors[0]))])
+            expanded = vectors[0] + PRF_BETA * np.mean(rows, axis=0)
+            expanded /= np.linalg.norm(expanded) or 1.0
+            cosines = dense.scores(expanded.astype(np.float32))
         return cosines
 
     def synonyms(self) -> Synonyms:
