@@ -35,7 +35,7 @@
       const text = card.querySelector(".answer-text");
       if (!text) return;
       const shown = text.textContent;
-      const now = item.answer || "尚未作答";
+      const now = item.answer || (item.recording ? "口头作答，请听录音" : "尚未作答");
       if (shown !== now) {
         text.textContent = now;
         card.classList.toggle("answered", Boolean(item.answer));
