@@ -111,9 +111,6 @@ def main() -> None:
             rows.extend(part)
         with runtime.transaction() as s:
             articles.import_rows(s, runtime.clock, rows, replace=True, by="bench")
-            if args.no_synonyms:
-                for group in articles.list_synonym_groups(s):
-                    pass
     if args.strip_questions:
         from sqlalchemy import select
 

@@ -153,7 +153,7 @@ class PinyinVocab:
         for key in keys:
             for term in self.by_key.get(key, ()):
                 if term != exclude and term not in found:
-                    exact = bool(readings) and reading(term) in readings
+                    exact = readings is not None and reading(term) in readings
                     found[term] = (not exact, -self.known.get(term, 0))
         return [t for t, _rank in sorted(found.items(), key=lambda kv: (kv[1], kv[0]))][:MAX_CANDIDATES]
 
