@@ -80,10 +80,17 @@ def char_keys(ch: str) -> tuple[str, ...]:
 
 def bigram_keys(bigram: str) -> list[str]:
     """Fuzzy keys of a two-character CJK bigram ("xin yong")."""
+    return list(_bigram_keys(bigram))
+
+
+# Kept across vocabularies: after a KB edit, the new searcher's vocabulary only computes the
+# keys of bigrams it has not seen before.
+@lru_cache(maxsize=1 << 19)
+def _bigram_keys(bigram: str) -> tuple[str, ...]:
     if len(bigram) != 2:
-        return []
+        return ()
     first, second = char_keys(bigram[0]), char_keys(bigram[1])
-    return [f"{a} {b}" for a, b in product(first, second)]
+    return tuple(f"{a} {b}" for a, b in product(first, second))
 
 
 @lru_cache(maxsize=65536)
@@ -137,7 +144,7 @@ class PinyinVocab:
         for term, df in self.known.items():
             if len(term) != 2 or not CJK_RUN.fullmatch(term):
                 continue
-            for key in bigram_keys(term):
+            for key in _bigram_keys(term):
                 bucket = buckets.setdefault(key, {})
                 bucket[term] = bucket.get(term, 0) + df
         self.by_key = {key: [t for t, _df in sorted(b.items(), key=lambda kv: (-kv[1], kv[0]))][:16]
