@@ -171,8 +171,16 @@ def main() -> None:
     queries = [rng.choice(texts) + rng.choice(["", "？", "啊", "呢", " 急"]) for _ in range(args.queries)]
     for q in texts[:20]:
         kb.search(q)  # warm up
-    for label, model in (("hybrid (Whoosh + encoder)", True), ("lexical only (Whoosh)", False)):
+    scorer = kb.lexical_scorer
+    t = time.perf_counter()
+    vocab = kb_service.PinyinVocab(scorer.vocabulary(kb_index.BIGRAM_FIELDS))
+    print(f"  pinyin vocabulary of the index: {len(vocab):,} terms in {time.perf_counter() - t:.2f} s "
+          "(once per new searcher)")
+    for label, model, pinyin in (("hybrid (Whoosh + encoder)", True, True),
+                                 ("hybrid, pinyin corrections off", True, False),
+                                 ("lexical only (Whoosh)", False, True)):
         kb.use_model = model
+        kb_service.USE_PINYIN = pinyin
         times = []
         for q in queries:
             kb.clear_cache()
@@ -181,6 +189,7 @@ def main() -> None:
             times.append((time.perf_counter() - t) * 1000)
         print(f"  uncached {label:<28} p50 {statistics.median(times):6.1f} ms  p95 {pct(times, 95):6.1f} ms")
     kb.use_model = True
+    kb_service.USE_PINYIN = True
     repeat = []
     kb.search(queries[0])
     for _ in range(200):

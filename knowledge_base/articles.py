@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from knowledge_base import embedding
 from knowledge_base.categories import CATEGORIES, PUBLISHED, STATUSES
 from knowledge_base.models import Article, ArticleOpenLog, ArticleVersion, KbChange, KbState, SynonymGroup
+from knowledge_base.text import markdown_to_plain
 from sandbox.clock import Clock
 from sandbox.errors import Conflict, NotFound, ValidationFailed
 
@@ -238,11 +239,13 @@ def _snapshot(session: Session, article: Article, now: datetime, by: str) -> Non
 
 
 def compute_vectors(articles: Sequence[Article]) -> int:
-    """Embed title + questions of each article in one batch; returns how many got vectors."""
+    """Embed title + questions + the head of the plain answer of each article in one batch;
+    returns how many got vectors."""
     texts: list[str] = []
     spans: list[tuple[Article, int, int]] = []
     for article in articles:
-        parts = embedding.article_texts(article.title, article.questions or [])
+        parts = embedding.article_texts(article.title, article.questions or [],
+                                        article.plain_answer or markdown_to_plain(article.answer or ""))
         spans.append((article, len(texts), len(texts) + len(parts)))
         texts.extend(parts)
     matrix = embedding.encode(texts) if texts else None

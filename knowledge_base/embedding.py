@@ -7,6 +7,7 @@ and the knowledge base searches lexically only.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -109,6 +110,24 @@ def from_bytes(blob: bytes | None) -> np.ndarray | None:
     return flat.reshape(-1, DIM)
 
 
-def article_texts(title: str, questions: Sequence[str]) -> list[str]:
-    """What is embedded for an article: the title and each similar question separately."""
-    return [title, *[q for q in questions if q.strip()]]
+# How much of the answer is embedded as one more row (issue 19, measured in
+# benchmarks/KB_RESULTS.md: the first two sentences of the plain answer gained on the tuning
+# set with and without the similar questions; three or six sentences gained less).
+ANSWER_SENTENCES = 2
+ANSWER_MAX_CHARS = 300
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
+
+
+def answer_head(answer: str, sentences: int = ANSWER_SENTENCES) -> str:
+    """The first ``sentences`` sentences of a plain-text answer (bounded)."""
+    if not answer or sentences <= 0:
+        return ""
+    parts = [p for p in _SENTENCE_END.split(answer) if p.strip()]
+    return "".join(parts[:sentences]).strip()[:ANSWER_MAX_CHARS]
+
+
+def article_texts(title: str, questions: Sequence[str], answer: str = "") -> list[str]:
+    """What is embedded for an article: the title, each similar question, and the head of the
+    plain answer, separately (search takes the best cosine over them)."""
+    head = answer_head(answer)
+    return [title, *[q for q in questions if q.strip()], *([head] if head else [])]

@@ -34,8 +34,9 @@ class EvalReport:
                 "mrr@10": round(self.mrr10, 4), "misses": self.misses}
 
 
-def read_cases(path: Path) -> list[dict[str, str]]:
-    """Each non-blank line ``{"text", "target"}``; raises ValidationFailed on anything else."""
+def read_cases(path: Path, field: str = "text") -> list[dict[str, str]]:
+    """Each non-blank line ``{"text", "target"}`` (``field`` read as the text, e.g. the
+    homophone set's ``clean``); raises ValidationFailed on anything else."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -50,9 +51,9 @@ def read_cases(path: Path) -> list[dict[str, str]]:
             raise ValidationFailed(f"评测文件第 {number} 行不是有效的 JSON：{exc.msg}", code="bad_eval_file") from exc
         except UnsafeInput as exc:
             raise ValidationFailed(f"评测文件{exc.message}", code="bad_eval_file") from exc
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not isinstance(item.get("target"), str):
-            raise ValidationFailed(f"评测文件第 {number} 行需要字符串字段 text 和 target。", code="bad_eval_file")
-        cases.append({"text": item["text"], "target": item["target"]})
+        if not isinstance(item, dict) or not isinstance(item.get(field), str) or not isinstance(item.get("target"), str):
+            raise ValidationFailed(f"评测文件第 {number} 行需要字符串字段 {field} 和 target。", code="bad_eval_file")
+        cases.append({"text": item[field], "target": item["target"]})
     return cases
 
 
@@ -84,6 +85,31 @@ def default_cases_path() -> Path:
     import seed_data
 
     return Path(seed_data.__file__).parent / "kb_eval.jsonl"
+
+
+@dataclass
+class EvalSet:
+    """One of the shipped evaluation sets of the seed KB."""
+
+    label: str
+    path: Path
+    field: str = "text"
+
+    @property
+    def source(self) -> str:
+        return self.path.name + ("" if self.field == "text" else f":{self.field}")
+
+
+def standard_sets() -> list[EvalSet]:
+    """The tuning set and the held-out sets of the seed KB (those present on disk), in order:
+    调参集 (tuned on), 留出集 and 同音错字集 (never tuned on; the latter also with its
+    ``clean`` column, the same questions without the errors)."""
+    tuning = default_cases_path()
+    held = tuning.parent / "kb" / "eval"
+    sets = [EvalSet("调参集", tuning), EvalSet("留出集", held / "heldout.jsonl"),
+            EvalSet("同音错字集", held / "homophones.jsonl"),
+            EvalSet("同音错字集（改正后）", held / "homophones.jsonl", "clean")]
+    return [s for s in sets if s.path.is_file()]
 
 
 def record_run(session: Session, clock: Clock, report: EvalReport, *, source: str = "", kb_version: int = 0,

@@ -348,6 +348,17 @@ class LexicalScorer:
                 ids[start:] = [i + offset for i in ids[start:]]
         return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
 
+    def vocabulary(self, fields: Iterable[str]) -> list[tuple[str, int]]:
+        """(term, document frequency) of every term in ``fields`` (the pinyin vocabulary)."""
+        out: list[tuple[str, int]] = []
+        with self._lock:
+            reader = self.searcher.reader()
+            for name in fields:
+                for term, info in reader.iter_field(name):
+                    text = term.decode("utf-8", "replace") if isinstance(term, bytes) else str(term)
+                    out.append((text, info.doc_frequency()))
+        return out
+
     # -- scoring ----------------------------------------------------------------------
     def scores(self, clauses: list[tuple[str, str, float]]) -> tuple[np.ndarray, np.ndarray]:
         """(score per document, matched mask) of the OR of (field, term, boost) clauses."""

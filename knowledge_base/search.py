@@ -8,16 +8,26 @@ changed articles (or by a full rebuild), a missing or corrupt index is rebuilt.
 
 Ranking: BM25F over character bigrams (title and similar questions boosted above the
 answer; Whoosh's formula over the Whoosh postings, computed by ``index.LexicalScorer``)
-and synonym expansion gives the lexical top-N; the sentence encoder gives the
-dense top-N (best cosine over an article's title and similar questions); the union is
-ranked by ``0.7·cosine + 0.3·bm25/max(bm25)``. Without the encoder: BM25 alone.
+with synonym expansion and homophone / pinyin corrections (``knowledge_base.pinyin``: a
+query bigram the KB never contains is also searched as the KB bigrams with the same fuzzy
+pinyin, weight 0.8; a run of pinyin letters such as "xinyongka" is read as the KB's own
+bigrams) gives the lexical top-N; the sentence encoder gives the dense top-N (best cosine
+over an article's title, each similar question and the first two sentences of the plain
+answer); the union is ranked by ``0.7·cosine + 0.3·bm25/max(bm25)``. Without the encoder:
+BM25 alone. ``prepare`` is the one place a query becomes terms; the synonyms page's test
+box (``explain``) shows its steps.
 
-Measured with ``bankdrill kb eval`` / benchmarks/kb_search.py on the seed KB (183 articles,
-277 eval queries), hit@1 / hit@3: lexical bigram 0.823 / 0.953; lexical bigram + rjieba
-word field 0.859 / 0.953; hybrid bigram 0.895 / 0.978 (weights 0.3 and 0.5 on the cosine:
-0.841 / 0.960 and 0.863 / 0.968); hybrid bigram + word field 0.903 / 0.978. The word field
-gains 2 queries of 277 at hit@1 for a second analyzer and more postings, so it stays off
-(``index.USE_WORD_FIELD``).
+Measured (benchmarks/KB_RESULTS.md, "Quality on untuned questions (issue 19)";
+``python benchmarks/kb_quality.py``), hit@1 / hit@3 on the tuning set (277 queries):
+before issue 19 0.895 / 0.978; now 0.910 / 0.986; on its synthetic homophones 0.798 / 0.924
+-> 0.884 / 0.978. Kept because they helped on the tuning sets: pinyin corrections, the answer
+head in the dense side. Measured and left off: a colloquial-filler list (``USE_FILLERS``;
++1/277 on tuning, -2/215 on the held-out set), min-max / z-score / reciprocal-rank fusion
+(``FUSION``; equal or worse on tuning), dense pseudo-relevance feedback (``PRF_BETA``; mixed),
+the corrected text in the encoder for homophones (worse). The held-out figures are in the
+report, measured once after these choices. Older figures: lexical bigram 0.823 / 0.953;
+lexical bigram + rjieba word field 0.859 / 0.953; hybrid + word field 0.903 / 0.978: the
+word field stays off (``index.USE_WORD_FIELD``).
 """
 
 from __future__ import annotations
@@ -41,8 +51,9 @@ from knowledge_base.analysis import bigrams, words
 from knowledge_base.articles import VERSION_BUMPED, changes_since, get_version, list_synonym_groups
 from knowledge_base.categories import CATEGORIES, PUBLISHED
 from knowledge_base.models import Article
+from knowledge_base.pinyin import Correction, PinyinVocab, corrected_text, corrections
 from knowledge_base.snippets import highlight, snippet
-from knowledge_base.text import fold, markdown_to_plain, normalise_query
+from knowledge_base.text import CJK_RUN, fold, markdown_to_plain, normalise_query, strip_fillers
 
 MAX_QUERY_TERMS = 48
 SYNONYM_WEIGHT = 0.6
@@ -50,6 +61,18 @@ LEXICAL_POOL = 50
 DENSE_POOL = 30
 DENSE_MIN = 0.45  # a dense-only candidate needs at least this cosine
 DENSE_WEIGHT = 0.7
+# Query preparation and fusion (measured choices: see the module docstring and KB_RESULTS.md).
+USE_FILLERS = False  # measured: +1/277 at hit@1 on tuning, -2/215 on held-out: off (see KB_RESULTS.md)
+USE_PINYIN = True  # homophone / pinyin-letter corrections against the KB's own bigrams
+CORRECTION_WEIGHT = 0.8  # weight of a corrected bigram against 1.0 for a query bigram
+# Encoder input: "off" (the query as typed), "pinyin" (the characters a pinyin-letter run was read
+# as, e.g. xinyongka -> 信用卡; homophone fixes stay lexical), "replace" (the corrected text), "max"
+# (best cosine of the query and the corrected text).
+DENSE_CORRECTED = "pinyin"
+FUSION = "linear"  # "linear" (w·cos + (1-w)·bm25/max), "minmax", "zscore", "rrf"
+RRF_K = 60
+PRF_BETA = 0.0  # dense pseudo-relevance feedback: q + beta·mean(best rows of the top PRF_DOCS); 0 = off
+PRF_DOCS = 3
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 CACHE_SIZE = 2048
@@ -97,6 +120,8 @@ class Hit:
     score: float
     snippet: str
     title_html: str = ""
+    cosine: float | None = None  # the fusion's inputs (shown by the synonyms page's test box)
+    bm25: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "category": self.category,
@@ -179,26 +204,65 @@ class DenseStore:
         return keep
 
 
-def query_terms(normalised: str, synonyms: Synonyms) -> tuple[list[tuple[str, float]], list[tuple[str, float]], list[str]]:
-    """(bigram terms, word terms, highlight terms) of a normalised query."""
+@dataclass
+class PreparedQuery:
+    """Everything search derives from a normalised query before ranking (shown step by step
+    on the synonyms page's test box, see ``explain``)."""
+
+    normalised: str
+    lexical_text: str  # fillers removed
+    fillers: list[str]
+    corrections: list[Correction]
+    expansion: list[str]
+    bigram_terms: list[tuple[str, float]]
+    word_terms: list[tuple[str, float]]
+    marks: list[str]
+    dense_text: str  # what the encoder reads besides the query ("" when the same)
+
+
+def prepare(normalised: str, synonyms: Synonyms, vocab: PinyinVocab | None = None) -> PreparedQuery:
+    """The lexical terms, corrections and encoder text of a normalised query."""
+    lexical_text, removed = strip_fillers(normalised) if USE_FILLERS else (normalised, [])
+    if not lexical_text.strip():
+        lexical_text, removed = normalised, []  # nothing but fillers: search them as they are
     weighted: dict[str, float] = {}
-    for term, _s, _e in bigrams(normalised):
+    letters: list[str] = []
+    for term, _s, _e in bigrams(lexical_text):
         weighted.setdefault(term, 1.0)
+        if not CJK_RUN.match(term):
+            letters.append(term)
+    found: list[Correction] = []
+    if vocab is not None and USE_PINYIN:
+        found = corrections([t for t in weighted if len(t) == 2 and CJK_RUN.fullmatch(t)], letters, vocab)
+        for c in found:
+            for term in c.replacements:
+                weighted.setdefault(term, CORRECTION_WEIGHT)
     word_terms: dict[str, float] = {}
     if kb_index.USE_WORD_FIELD:
-        for term, _s, _e in words(normalised):
+        for term, _s, _e in words(lexical_text):
             word_terms.setdefault(term, 1.0)
-    for extra in synonyms.expand(normalised):
+    expansion = synonyms.expand(normalised)
+    for extra in expansion:
         for term, _s, _e in bigrams(extra):
             weighted.setdefault(term, SYNONYM_WEIGHT)
         if kb_index.USE_WORD_FIELD:
             word_terms.setdefault(extra, SYNONYM_WEIGHT)
-    bigram_list = list(weighted.items())[:MAX_QUERY_TERMS]
-    word_list = list(word_terms.items())[:MAX_QUERY_TERMS]
-    return bigram_list, word_list, highlight_terms(normalised, synonyms)
+    dense_found = [c for c in found if c.kind == "pinyin"] if DENSE_CORRECTED == "pinyin" else found
+    dense_text = corrected_text(normalised, dense_found) if dense_found and DENSE_CORRECTED != "off" else ""
+    return PreparedQuery(normalised=normalised, lexical_text=lexical_text, fillers=removed, corrections=found,
+                         expansion=expansion, bigram_terms=list(weighted.items())[:MAX_QUERY_TERMS],
+                         word_terms=list(word_terms.items())[:MAX_QUERY_TERMS],
+                         marks=highlight_terms(normalised, synonyms, found),
+                         dense_text=dense_text if dense_text != normalised else "")
 
 
-def highlight_terms(normalised: str, synonyms: Synonyms) -> list[str]:
+def query_terms(normalised: str, synonyms: Synonyms) -> tuple[list[tuple[str, float]], list[tuple[str, float]], list[str]]:
+    """(bigram terms, word terms, highlight terms) of a normalised query (no corrections)."""
+    prepared = prepare(normalised, synonyms)
+    return prepared.bigram_terms, prepared.word_terms, prepared.marks
+
+
+def highlight_terms(normalised: str, synonyms: Synonyms, found: list[Correction] | None = None) -> list[str]:
     """What a result may mark: the query's words and its synonyms, each as a whole (never a
     bigram of a synonym, which could sit inside another word); single characters only when
     the query has nothing longer."""
@@ -207,8 +271,38 @@ def highlight_terms(normalised: str, synonyms: Synonyms) -> list[str]:
         terms.setdefault(term)
     for extra in synonyms.expand(normalised):
         terms.setdefault("".join(extra.split()))
+    for c in found or []:
+        for term in c.replacements:
+            terms.setdefault(term)
     longer = [t for t in terms if len(t) > 1]
     return (longer or list(terms))[:MAX_QUERY_TERMS * 2]
+
+
+def fuse(dense: dict[str, float], lexical: dict[str, float]) -> dict[str, float]:
+    """One score per candidate from its cosine and its BM25 (0 when not a lexical hit)."""
+    ids = list(dense)
+    if not ids:
+        return {}
+    cos = np.array([dense[i] for i in ids], dtype=np.float64)
+    bm = np.array([lexical.get(i, 0.0) for i in ids], dtype=np.float64)
+    if FUSION == "rrf":
+        cos_rank = np.empty(len(ids))
+        cos_rank[np.argsort(-cos, kind="stable")] = np.arange(1, len(ids) + 1)
+        bm_rank = np.empty(len(ids))
+        bm_rank[np.argsort(-bm, kind="stable")] = np.arange(1, len(ids) + 1)
+        fused = DENSE_WEIGHT / (RRF_K + cos_rank) + (1 - DENSE_WEIGHT) * np.where(bm > 0, 1 / (RRF_K + bm_rank), 0)
+    elif FUSION in ("minmax", "zscore"):
+        def norm(x: np.ndarray) -> np.ndarray:
+            if FUSION == "minmax":
+                span = float(x.max() - x.min())
+                return (x - x.min()) / span if span > 0 else np.zeros_like(x)
+            sd = float(x.std())
+            return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+        fused = DENSE_WEIGHT * norm(cos) + (1 - DENSE_WEIGHT) * norm(bm)
+    else:
+        top = float(bm.max()) or 1.0
+        fused = DENSE_WEIGHT * cos + (1 - DENSE_WEIGHT) * bm / top
+    return {i: float(f) for i, f in zip(ids, fused, strict=True)}
 
 
 class KnowledgeBase:
@@ -226,6 +320,8 @@ class KnowledgeBase:
         self._searcher = None
         self._scorer: kb_index.LexicalScorer | None = None
         self._segment_lengths: dict[tuple[str, str], np.ndarray] = {}
+        self._vocab: tuple[kb_index.LexicalScorer, PinyinVocab] | None = None
+        self._vocab_lock = threading.Lock()
         self._retired: list[tuple[float, Any]] = []
         self._cache: OrderedDict[tuple, SearchResult] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -406,6 +502,32 @@ class KnowledgeBase:
         vectors = embedding.encode([normalised])
         return None if vectors is None else vectors[0]
 
+    def _cosines(self, dense: DenseStore, prepared: PreparedQuery) -> np.ndarray | None:
+        """Best cosine per article for the query (and, when corrected, its corrected text)."""
+        if not self.use_model:
+            return None
+        texts = [prepared.normalised]
+        if prepared.dense_text:
+            texts = texts + [prepared.dense_text] if DENSE_CORRECTED == "max" else [prepared.dense_text]
+        vectors = embedding.encode(texts)
+        if vectors is None:
+            return None
+        cosines = dense.scores(vectors[0])
+        for vector in vectors[1:]:
+            cosines = np.maximum(cosines, dense.scores(vector))
+        if PRF_BETA > 0 and len(cosines) > PRF_DOCS:
+            top = np.argpartition(-cosines, PRF_DOCS)[:PRF_DOCS]
+            rows = []
+            for i in top:
+                start = dense.starts[i]
+                end = dense.starts[i + 1] if i + 1 < len(dense.starts) else len(dense.matrix)
+                block = dense.matrix[start:end]
+                rows.append(block[int(np.argmax(block @ vectors[0]))])
+            expanded = vectors[0] + PRF_BETA * np.mean(rows, axis=0)
+            expanded /= np.linalg.norm(expanded) or 1.0
+            cosines = dense.scores(expanded.astype(np.float32))
+        return cosines
+
     def synonyms(self) -> Synonyms:
         """The synonym expansion in use (after catching up with the database)."""
         self.sync()
@@ -440,24 +562,26 @@ class KnowledgeBase:
             return SearchResult(query=raw, normalised=normalised, total=cached.total,
                                 took_ms=(time.perf_counter() - started) * 1000, hits=cached.hits,
                                 version=version, mode=cached.mode, cached=True)
-        bigram_terms, word_terms, marks = query_terms(normalised, synonyms or self._synonyms)
-        if bigram_terms or word_terms:
+        if normalised:
             entries, scorer, dense = self._view()
-            try:
-                self._rank(result, entries, scorer, dense, bigram_terms, word_terms, marks,
-                           category, limit, offset, include_unpublished)
-            except Exception as exc:
-                # Seen once in ~2,200 searches under load while another thread applied a KB edit:
-                # Whoosh read garbage from the shared searcher (UnpicklingError). Answer from a
-                # freshly opened searcher instead of failing the search.
-                log.warning("search failed on the current searcher (%r); retrying on a new one", exc)
-                result.hits.clear()
-                result.total = 0
-                with self._lock:
-                    self._reopen()
-                entries, scorer, dense = self._view()
-                self._rank(result, entries, scorer, dense, bigram_terms, word_terms, marks,
-                           category, limit, offset, include_unpublished)
+            prepared = self.prepare(normalised, synonyms, scorer)
+            if prepared.bigram_terms or prepared.word_terms:
+                try:
+                    self._rank(result, entries, scorer, dense, prepared, category, limit, offset,
+                               include_unpublished)
+                except Exception as exc:
+                    # Seen once in ~2,200 searches under load while another thread applied a KB edit:
+                    # Whoosh read garbage from the shared searcher (UnpicklingError). Answer from a
+                    # freshly opened searcher instead of failing the search.
+                    log.warning("search failed on the current searcher (%r); retrying on a new one", exc)
+                    result.hits.clear()
+                    result.total = 0
+                    with self._lock:
+                        self._reopen()
+                    entries, scorer, dense = self._view()
+                    prepared = self.prepare(normalised, synonyms, scorer)
+                    self._rank(result, entries, scorer, dense, prepared, category, limit, offset,
+                               include_unpublished)
         result.took_ms = (time.perf_counter() - started) * 1000
         if synonyms is not None:
             return result
@@ -485,9 +609,31 @@ class KnowledgeBase:
             out[name] = kept
         return out
 
+    def prepare(self, normalised: str, synonyms: Synonyms | None = None,
+                scorer: kb_index.LexicalScorer | None = None) -> PreparedQuery:
+        """What search makes of a normalised query on the current index (``explain`` shows it)."""
+        if scorer is None:
+            self.sync()
+            _entries, scorer, _dense = self._view()
+        return prepare(normalised, synonyms or self._synonyms, self._vocab_for(scorer) if USE_PINYIN else None)
+
+    def _vocab_for(self, scorer: kb_index.LexicalScorer) -> PinyinVocab:
+        """The pinyin vocabulary of the scorer's index (built once per searcher)."""
+        cached = self._vocab
+        if cached is not None and cached[0] is scorer:
+            return cached[1]
+        with self._vocab_lock:
+            cached = self._vocab
+            if cached is not None and cached[0] is scorer:
+                return cached[1]
+            vocab = PinyinVocab(scorer.vocabulary(kb_index.BIGRAM_FIELDS))
+            self._vocab = (scorer, vocab)
+            return vocab
+
     def _rank(self, result: SearchResult, entries: dict[str, Entry], scorer: kb_index.LexicalScorer,
-              dense: DenseStore, bigram_terms, word_terms, marks, category, limit, offset,
+              dense: DenseStore, prepared: PreparedQuery, category, limit, offset,
               include_unpublished) -> None:
+        bigram_terms, word_terms, marks = prepared.bigram_terms, prepared.word_terms, prepared.marks
         statuses = None if include_unpublished else (PUBLISHED,)
         allow = None
         if statuses is not None:
@@ -502,23 +648,23 @@ class KnowledgeBase:
             for external_id, score in scorer.search(clauses, pool, allow):
                 if external_id in entries:
                     lexical[external_id] = score
-        vector = self._encode_query(result.normalised) if len(dense.ids) else None
+        cosines = self._cosines(dense, prepared) if len(dense.ids) else None
         scores: dict[str, float] = {}
-        top_bm25 = max(lexical.values(), default=0.0) or 1.0
-        if vector is not None:
+        if cosines is not None:
             result.mode = "hybrid"
-            cosines = dense.scores(vector)
             allowed = dense.mask(statuses, category)
             candidates = set(lexical)
             masked = np.where(allowed, cosines, -1.0)
             order = np.argsort(-masked)[:DENSE_POOL]
             candidates.update(dense.ids[i] for i in order if masked[i] >= DENSE_MIN)
+            dense_of = {}
             for external_id in candidates:
                 position = dense.position.get(external_id)
-                cosine = float(cosines[position]) if position is not None else 0.0
-                scores[external_id] = (DENSE_WEIGHT * cosine
-                                       + (1 - DENSE_WEIGHT) * lexical.get(external_id, 0.0) / top_bm25)
+                dense_of[external_id] = float(cosines[position]) if position is not None else 0.0
+            scores = fuse(dense_of, lexical)
         else:
+            dense_of = {}
+            top_bm25 = max(lexical.values(), default=0.0) or 1.0
             scores = {k: v / top_bm25 for k, v in lexical.items()}
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         result.total = len(ranked)
@@ -527,6 +673,7 @@ class KnowledgeBase:
             result.hits.append(Hit(
                 id=entry.id, title=entry.title, category=entry.category, status=entry.status,
                 score=score, title_html=highlight(entry.title, marks),
+                cosine=dense_of.get(external_id), bm25=lexical.get(external_id, 0.0),
                 snippet=snippet([entry.plain_text, " / ".join(entry.questions)], marks)))
 
     # -- lifecycle --------------------------------------------------------------

@@ -33,10 +33,16 @@ def _t2s():
     return _converter
 
 
+# Lone UTF-16 surrogates (a broken client, a bad copy-paste) cannot be encoded, and OpenCC
+# encodes its input: each becomes U+FFFD, which keeps the length (see ``fold_aligned``).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def fold(text: str) -> str:
     """The searchable form of ``text``; may change its length (NFKC)."""
     if not text:
         return ""
+    text = _SURROGATE.sub("\ufffd", text)
     text = unicodedata.normalize("NFKC", text)
     text = _t2s().convert(text)
     return text.translate(_FOLD).lower()
@@ -81,3 +87,20 @@ def markdown_to_plain(text: str) -> str:
     text = _MD_MARKS.sub(r"\1", text)
     text = _MD_INLINE.sub("", text)
     return " ".join(text.split())
+
+
+# Colloquial padding that carries no topic: removed from the lexical query only (the sentence
+# encoder sees the whole question). Longest first; each is replaced by a space so that no
+# bigram spans the gap. Applied to folded (simplified, lower-case) text.
+# Measured (benchmarks/KB_RESULTS.md): this short list gained on the tuning set; a longer one
+# (adding 什么, 怎么, 能不能, 是不是, 的, 了 ...) lost 2 of 277 at hit@1 and stays out.
+FILLERS = ("我想问一下", "想问一下", "请问", "怎么办", "那个", "就是", "咋", "呢", "啊")
+_FILLER_RE = re.compile("|".join(re.escape(w) for w in sorted(FILLERS, key=len, reverse=True)))
+
+
+def strip_fillers(folded: str) -> tuple[str, list[str]]:
+    """(``folded`` with colloquial fillers replaced by spaces, the fillers removed)."""
+    if not folded:
+        return "", []
+    removed = _FILLER_RE.findall(folded)
+    return (_FILLER_RE.sub(" ", folded) if removed else folded), removed

@@ -90,13 +90,21 @@ def search(query: str, category: str | None, limit: int, as_json: bool) -> None:
 
 
 @kb.command("eval")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option("--all", "all_sets", is_flag=True, help="评测调参集与全部留出集（不给文件时的默认行为）")
 @click.option("--k", "k", type=click.IntRange(1, 100), default=3, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--record", is_flag=True, help="把本次结果存入评测历史（检索分析页可见）")
 @with_appcontext
-def eval_(file: Path, k: int, as_json: bool, record: bool) -> None:
-    """评测检索效果：每行 {"text","target"}，输出 hit@1、hit@k、MRR@10 与未命中项。"""
+def eval_(file: Path | None, all_sets: bool, k: int, as_json: bool, record: bool) -> None:
+    """评测检索效果：每行 {"text","target"}，输出 hit@1、hit@k、MRR@10 与未命中项。
+
+    不给文件（或加 --all）时，分别评测种子知识库的调参集、留出集和同音错字集。"""
+    if file is None or all_sets:
+        if file is not None:
+            raise CommandError("--all 与评测文件不能同时使用。")
+        _eval_all(k, as_json, record)
+        return
     try:
         cases = kb_eval.read_cases(file)
     except DomainError as exc:
@@ -107,10 +115,7 @@ def eval_(file: Path, k: int, as_json: bool, record: bool) -> None:
     service = get_kb(runtime)
     report = kb_eval.evaluate(service, cases, k=k)
     if record:
-        version = service.sync()
-        with runtime.transaction() as s:
-            kb_eval.record_run(s, runtime.clock, report, source=file.name, kb_version=version,
-                               mode="hybrid" if service.use_model else "lexical", by="cli")
+        _record(runtime, service, report, file.name)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         return
@@ -122,6 +127,41 @@ def eval_(file: Path, k: int, as_json: bool, record: bool) -> None:
         for miss in report.misses:
             rank = miss["rank"] if miss["rank"] is not None else "-"
             click.echo(f"  {miss['text']}  →  期望 {miss['target']}（名次 {rank}），得到 {', '.join(miss['got'])}")
+
+
+def _record(runtime, service, report: kb_eval.EvalReport, source: str) -> None:
+    version = service.sync()
+    with runtime.transaction() as s:
+        kb_eval.record_run(s, runtime.clock, report, source=source, kb_version=version,
+                           mode="hybrid" if service.use_model else "lexical", by="cli")
+
+
+def _eval_all(k: int, as_json: bool, record: bool) -> None:
+    sets = kb_eval.standard_sets()
+    if not sets:
+        raise CommandError("找不到种子评测集（seed_data/kb_eval.jsonl）。")
+    runtime = _runtime()
+    service = get_kb(runtime)
+    rows = []
+    for item in sets:
+        try:
+            cases = kb_eval.read_cases(item.path, item.field)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        report = kb_eval.evaluate(service, cases, k=k)
+        if record:
+            _record(runtime, service, report, item.source)
+        rows.append((item, report))
+    if as_json:
+        click.echo(json.dumps({"sets": [{"label": item.label, "source": item.source, **report.to_dict()}
+                                        for item, report in rows]}, ensure_ascii=False))
+        return
+    if record:
+        click.echo("已记入评测历史。")
+    for item, report in rows:
+        click.echo(f"{item.label:<12} {item.source:<24} 样本 {report.n:>4}  hit@1 {report.hit1:.3f}  "
+                   f"hit@{k} {report.hitk:.3f}  MRR@10 {report.mrr10:.3f}  未命中 {len(report.misses)}")
+    click.echo("留出集与同音错字集只用于报告效果，不要根据其中的未命中去调参。")
 
 
 @kb.command("reindex")

@@ -35,3 +35,19 @@ NASTY_QUERIES = [
     "x" * 5000, "卡" * 5000, "挂失 " * 1200, "<script>alert(1)</script>", "' OR 1=1 --", "%", "_",
     "ｉｎｆｏ", "①②③", "𠀀𠀁", "\ud7ff", "NULL", "None", "0", "-1", "１２３４５６", "🏳️‍🌈",
 ]
+
+# Issue 19's bad input, each through the domain API and GET /api/v1/kb/search: a list or an
+# empty list, never an error.
+BAD_INPUT = {
+    "only_punctuation": "？！。，、；：“”‘’（）【】《》…—-~!?.,;:'\"()[]{}<>/\\|@#$%^&*_+=",
+    "only_pinyin": "xinyongka",
+    "pinyin_with_spaces": "xin yong ka gua shi",
+    "pinyin_nonsense": "qqqqxxxzzz",
+    "mixed_traditional": "信用卡掛失後補卡要多久 帳單還款",
+    "ten_thousand_chars": "信用卡还款" * 2000,
+    "ten_thousand_letters": "guashi" * 1667,
+    "emoji": "💳丢了😭怎么办🏦",
+    "control_chars": "\x00\x01\x07\x08\x1b[31m挂失\x7f\u202e\u200d\ufeff",
+    "lone_surrogates": "\ud800信用卡\udfff挂\udbff",
+    "combining_marks": "挂\u0301失\u0308",
+}

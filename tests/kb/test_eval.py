@@ -54,3 +54,35 @@ def test_seed_eval_file_scores_well(runner, runtime, tmp_path):
     body = json.loads(runner.invoke(args=["kb", "eval", str(path), "--json"]).output)
     assert body["n"] == len(lines)
     assert body["hit@k"] >= 0.85, body["misses"]
+
+
+def test_eval_without_file_reports_every_standard_set(runner, runtime, tmp_path, monkeypatch):
+    from knowledge_base import evaluate as kb_eval
+
+    save(runtime, "E-1", "珊瑚卡挂失流程", category="借记卡")
+    save(runtime, "E-2", "玳瑁理财赎回规则", category="理财")
+    tuning = tmp_path / "kb_eval.jsonl"
+    tuning.write_text(json.dumps({"text": "珊瑚卡挂失", "target": "E-1"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    held = tmp_path / "kb" / "eval"
+    held.mkdir(parents=True)
+    (held / "heldout.jsonl").write_text(
+        json.dumps({"text": "玳瑁理财赎回规则", "target": "E-2"}, ensure_ascii=False) + "\n"
+        + json.dumps({"text": "玳瑁理财赎回规则", "target": "E-1"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    (held / "homophones.jsonl").write_text(json.dumps(
+        {"text": "珊瑚卡挂师", "clean": "珊瑚卡挂失", "target": "E-1", "kind": "ime"}, ensure_ascii=False) + "\n",
+        encoding="utf-8")
+    monkeypatch.setattr(kb_eval, "default_cases_path", lambda: tuning)
+    out = runner.invoke(args=["kb", "eval", "--json"])
+    assert out.exit_code == 0, out.output
+    sets = json.loads(out.output)["sets"]
+    assert [s["label"] for s in sets] == ["调参集", "留出集", "同音错字集", "同音错字集（改正后）"]
+    assert [s["n"] for s in sets] == [1, 2, 1, 1]
+    assert sets[0]["hit@1"] == 1.0 and sets[1]["hit@1"] == 0.5 and sets[3]["hit@1"] == 1.0
+    assert sets[3]["source"] == "homophones.jsonl:clean"
+    human = runner.invoke(args=["kb", "eval", "--all"])
+    assert human.exit_code == 0 and "调参集" in human.output and "留出集" in human.output and "同音错字集" in human.output
+    assert runner.invoke(args=["kb", "eval", "--all", str(tuning)]).exit_code != 0
+    recorded = runner.invoke(args=["kb", "eval", "--record"])
+    assert recorded.exit_code == 0 and "已记入评测历史" in recorded.output
+    with runtime.transaction() as s:
+        assert len(kb_eval.run_history(s)) == 4

@@ -85,3 +85,27 @@ def test_query_test_shows_each_normalisation_step(login_as):
     assert "style=" not in page
     for nasty in ("", "\x00", "<script>alert(1)</script>", "卡" * 5000, "😀"):
         assert login_as("admin").get("/trainer/synonyms", query_string={"q": nasty}).status_code == 200
+
+
+@pytest.mark.db
+def test_query_test_shows_corrections_and_fusion_inputs(login_as, runtime):
+    save(runtime, "PY-HOME", "琥珀存单提前支取", questions=["琥珀存单能不能提前取出来"],
+         answer="琥珀存单提前支取按活期计息。")
+    trainer = login_as("trainer")
+    # 湖泊 sounds like 琥珀 (hu po) and occurs nowhere in the KB: the box shows the correction
+    # search makes, and the article is found through it.
+    page = trainer.get("/trainer/synonyms", query_string={"q": "湖泊存单提前支取"}).get_data(as_text=True)
+    corrections = page.split('class="corrections"')[1].split("</dd>")[0]
+    assert '<span class="term">湖泊</span>' in corrections and '<span class="badge">琥珀</span>' in corrections
+    assert 'data-id="PY-HOME"' in page
+    results = page.split('data-id="PY-HOME"')[1].split("</li>")[0]
+    assert "BM25" in results  # the fusion's inputs next to the score
+    assert "BM25" in page.split('class="small fusion"')[1].split("</dd>")[0]
+    # Pinyin letters: read as the KB's own words.
+    page = trainer.get("/trainer/synonyms", query_string={"q": "hupo cundan"}).get_data(as_text=True)
+    corrections = page.split('class="corrections"')[1].split("</dd>")[0]
+    assert '<span class="term">hupo</span>' in corrections and '<span class="badge">琥珀</span>' in corrections
+    assert '<span class="badge">存单</span>' in corrections and 'data-id="PY-HOME"' in page
+    # A clean query: nothing to correct, and the step says so.
+    page = trainer.get("/trainer/synonyms", query_string={"q": "琥珀存单"}).get_data(as_text=True)
+    assert "每个词知识库里都有" in page.split('class="corrections"')[1].split("</dd>")[0]
