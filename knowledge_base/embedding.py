@@ -96,6 +96,48 @@ def encode(texts: Sequence[str]) -> np.ndarray | None:
     return vectors / norms
 
 
+# Bulk encoding (``encode_many``, used by imports). The encoder splits its input into
+# micro-batches of ~384 tokens itself; the batch size here only sets how often progress
+# is reported and how work is shared between threads (see benchmarks/KB_RESULTS.md,
+# "Import speed"). Its matrix products release the GIL, so a batch encodes while the
+# importing thread analyses documents for the index.
+ENCODE_BATCH = 256
+
+
+def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH,
+                progress: Callable[[int], None] | None = None) -> np.ndarray | None:
+    """Like :func:`encode` for many texts: identical texts (after folding) are encoded once,
+    in batches of ``batch_size``; ``progress(n)`` after each batch with the number of input
+    texts it covered. Takes the encoder lock per batch, so searches in the same process
+    are not shut out for the whole import."""
+    model = get_model()
+    if model is None:
+        return None
+    folded = [fold(t) or " " for t in texts]
+    distinct = list(dict.fromkeys(folded))
+    if not distinct:
+        return np.zeros((0, DIM), dtype=np.float32)
+    uses: dict[str, int] = {}
+    for text in folded:
+        uses[text] = uses.get(text, 0) + 1
+    out = np.empty((len(distinct), DIM), dtype=np.float32)
+    try:
+        for start in range(0, len(distinct), batch_size):
+            chunk = distinct[start:start + batch_size]
+            with _encode_lock:
+                out[start:start + len(chunk)] = np.asarray(model.encode(chunk), dtype=np.float32).reshape(len(chunk), -1)
+            if progress is not None:
+                progress(sum(uses[t] for t in chunk))
+    except Exception:  # a broken model must not break saving
+        log.exception("sentence encoding failed")
+        return None
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    out /= norms
+    row = {text: i for i, text in enumerate(distinct)}
+    return out[[row[t] for t in folded]]
+
+
 def to_bytes(matrix: np.ndarray) -> bytes:
     return np.ascontiguousarray(matrix, dtype=np.float32).tobytes()
 

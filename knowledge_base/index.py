@@ -114,6 +114,37 @@ def _cache_lengths(writer) -> None:
         writer.per_document_reader = lambda: _CachedLengths(make_reader())
 
 
+class PendingRebuild:
+    """A full-rebuild writer of ``SearchIndex.start_rebuild``: add documents, then commit or cancel."""
+
+    def __init__(self, writer, version: int) -> None:
+        self._writer = writer
+        self.version = version
+        self.count = 0
+
+    def add(self, entry: Any) -> None:
+        self._writer.add_document(**article_document(entry))
+        self.count += 1
+
+    def add_all(self, entries: Iterable[Any], progress: Callable[[int], None] | None = None) -> None:
+        for entry in entries:
+            self.add(entry)
+            if progress is not None:
+                progress(1)
+
+    def commit(self) -> None:
+        """Write the segment (the slow half: sorting and writing the postings) and the TOC."""
+        self._writer.add_document(id=META_ID, kbv=self.version, schema_version=SCHEMA_VERSION)
+        try:
+            self._writer.commit(mergetype=CLEAR)
+        except BaseException:
+            self._writer.cancel()
+            raise
+
+    def cancel(self) -> None:
+        self._writer.cancel()
+
+
 class IndexUnavailable(Exception):
     """The index folder is missing, empty, from another schema or unreadable."""
 
@@ -185,26 +216,44 @@ class SearchIndex:
 
     # -- writing ----------------------------------------------------------------
     def rebuild(self, entries: Iterable[Any], version: int,
-                progress: Callable[[int], None] | None = None) -> int:
-        """Replace the whole index with ``entries`` (one commit); returns the count."""
+                progress: Callable[[int], None] | None = None, skip_if_current: bool = False) -> int | None:
+        """Replace the whole index with ``entries`` (one commit); returns the count.
+
+        With ``skip_if_current``, a rebuild that finds, once it holds the writer lock, that the
+        index already reflects ``version`` (another process, e.g. ``kb import``, built it while
+        this one waited) writes nothing and returns None."""
+        pending = self.start_rebuild(version, skip_if_current=skip_if_current)
+        if pending is None:
+            return None
+        try:
+            pending.add_all(entries, progress)
+        except BaseException:
+            pending.cancel()
+            raise
+        pending.commit()
+        return pending.count
+
+    def start_rebuild(self, version: int, skip_if_current: bool = False) -> PendingRebuild | None:
+        """A full rebuild to ``version`` that holds the writer lock until ``commit``/``cancel``:
+        documents are added (analysed and pooled in memory) before the caller's database
+        transaction commits, and the index is committed after it (``kb import``). None when
+        ``skip_if_current`` and the index already reflects ``version``."""
         try:
             ix = self.open()
         except IndexUnavailable:
             ix = self._create()
         writer = self._writer(ix, REBUILD_LIMIT_MB)
-        count = 0
-        try:
-            for entry in entries:
-                writer.add_document(**article_document(entry))
-                count += 1
-                if progress is not None:
-                    progress(1)
-            writer.add_document(id=META_ID, kbv=version, schema_version=SCHEMA_VERSION)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(mergetype=CLEAR)
-        return count
+        if skip_if_current:
+            try:
+                with writer.searcher() as searcher:
+                    current = self.version_of(searcher)
+            except BaseException:
+                writer.cancel()
+                raise
+            if current is not None and current >= version:
+                writer.cancel()
+                return None
+        return PendingRebuild(writer, version)
 
     def apply(self, updates: dict[str, Any | None], version: int) -> bool:
         """Replace (entry) or delete (None) the given articles and set the version.
