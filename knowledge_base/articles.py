@@ -541,7 +541,9 @@ class BulkImport:
 
         pending = self.index.start_rebuild(version)  # type: ignore[union-attr]
         self._pending = pending
-        total = self._index_total = len(final) * 2  # adding documents is about half of the build
+        # Analysing the documents is about half of the build, writing the segment the other half;
+        # the last step is publishing it (commit_index, after the transaction).
+        total = self._index_total = len(final) * 2 + 1
         self._report(STAGE_INDEX, 0, total)
         for n, external_id in enumerate(sorted(final), start=1):  # the service's (and rebuild's) order
             r = final[external_id]
@@ -552,6 +554,8 @@ class BulkImport:
             if n % 100 == 0:
                 self._report(STAGE_INDEX, n, total)
         self._report(STAGE_INDEX, len(final), total)
+        pending.prepare()  # the segment is written now (the vectors may still be encoding)
+        self._report(STAGE_INDEX, total - 1, total)
 
     def _write_articles(self, session: Session, now: datetime, by: str, created: list[dict[str, Any]],
                         updated: list[tuple[dict[str, Any], _Existing]], encoded: list[dict[str, Any]],

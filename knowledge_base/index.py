@@ -121,6 +121,7 @@ class PendingRebuild:
         self._writer = writer
         self.version = version
         self.count = 0
+        self._segments: list[Any] | None = None  # set by prepare()
 
     def add(self, entry: Any) -> None:
         self._writer.add_document(**article_document(entry))
@@ -132,17 +133,42 @@ class PendingRebuild:
             if progress is not None:
                 progress(1)
 
-    def commit(self) -> None:
-        """Write the segment (the slow half: sorting and writing the postings) and the TOC."""
-        self._writer.add_document(id=META_ID, kbv=self.version, schema_version=SCHEMA_VERSION)
+    def prepare(self) -> None:
+        """Write the new segment's files (the slow half of a build: sorting and writing the
+        postings) without publishing them: readers see the old index until ``commit`` writes
+        the table of contents. ``kb import`` does this before its transaction commits, while
+        the vectors are still being encoded. Uses Whoosh's own commit steps (SegmentWriter)."""
+        writer = self._writer
+        if self._segments is not None or not all(
+                hasattr(writer, name) for name in ("_merge_segments", "_finalize_segment", "_commit_toc", "_finish")):
+            return  # another writer class: commit() does everything
+        writer.add_document(id=META_ID, kbv=self.version, schema_version=SCHEMA_VERSION)
         try:
-            self._writer.commit(mergetype=CLEAR)
+            segments = writer._merge_segments(CLEAR, None, None)
+            segments.append(writer._finalize_segment())
         except BaseException:
-            self._writer.cancel()
+            writer.cancel()
             raise
+        self._segments = segments
+
+    def commit(self) -> None:
+        """Publish the rebuilt index (after ``prepare``, only the table of contents is written)."""
+        writer = self._writer
+        if self._segments is None:
+            writer.add_document(id=META_ID, kbv=self.version, schema_version=SCHEMA_VERSION)
+            writer.commit(mergetype=CLEAR)
+            return
+        try:
+            writer._commit_toc(self._segments)  # also deletes the files of the old segments
+        finally:
+            writer._finish()  # releases the writer lock
 
     def cancel(self) -> None:
-        self._writer.cancel()
+        """Drop the build; files of a prepared segment stay unreferenced until the next commit cleans them."""
+        if self._segments is None:
+            self._writer.cancel()
+        else:
+            self._writer._finish()
 
 
 class IndexUnavailable(Exception):
