@@ -461,10 +461,12 @@ class BulkImport:
     one ``full`` change row, then bulk statements (executemany) instead of one ORM object
     and two look-ups per article. Only new texts are encoded (an updated article whose
     title and similar questions did not change keeps its vectors), in batches on a second
-    thread while this one writes the snapshots and, with ``index``, analyses every article
-    for a full index rebuild. That rebuild holds the index writer lock and is committed by
-    ``commit_index`` after the caller's transaction commits (``cancel`` when it does not),
-    so the import builds the index once and no search process rebuilds it again.
+    threads while this one writes the snapshots and, with ``index``, analyses every article
+    and writes the segment of a full index rebuild (``PendingRebuild.prepare``). That build
+    holds the index writer lock and is published by ``commit_index`` after the caller's
+    transaction commits (``cancel`` when it does not), so the import builds the index once
+    and no search process rebuilds it again (a search process that waits for the lock finds
+    the index current: ``SearchIndex.rebuild(skip_if_current=True)``).
     """
 
     def __init__(self, index: Any | None = None, progress: ImportProgress | None = None) -> None:

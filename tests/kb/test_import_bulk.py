@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from knowledge_base import articles, embedding
 from knowledge_base import index as kb_index
-from knowledge_base.models import Article, ArticleVersion, KbChange
+from knowledge_base.models import Article, KbChange
 from knowledge_base.search import KnowledgeBase, get_kb
 from tests.kb.helpers import ids, jsonl, record, save
 
