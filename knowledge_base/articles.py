@@ -430,6 +430,22 @@ WRITE_CHUNK = 500
 
 
 @dataclass
+class _IndexEntry:
+    """What ``index.article_document`` reads of an article: the fields of ``search.Entry``
+    (which this module cannot import: the search service imports it), with the same text
+    preparation."""
+
+    id: str
+    title: str
+    questions: list[str]
+    category: str
+    status: str
+    tags: list[str]
+    plain_text: str
+    plain_answer: str
+
+
+@dataclass
 class _Existing:
     pk: int
     record: dict[str, Any]
@@ -539,8 +555,6 @@ class BulkImport:
             session.execute(delete(Article).where(Article.id.in_(pks[start:start + WRITE_CHUNK])))
 
     def _analyse(self, version: int, final: dict[str, dict[str, Any]]) -> None:
-        from knowledge_base.search import Entry  # the search service imports this module
-
         pending = self.index.start_rebuild(version)  # type: ignore[union-attr]
         self._pending = pending
         # Analysing the documents is about half of the build, writing the segment the other half;
@@ -549,10 +563,10 @@ class BulkImport:
         self._report(STAGE_INDEX, 0, total)
         for n, external_id in enumerate(sorted(final), start=1):  # the service's (and rebuild's) order
             r = final[external_id]
-            pending.add(Entry(id=r["id"], title=r["title"], questions=list(r["questions"]),
-                              category=r["category"], status=r["status"], tags=list(r["tags"]),
-                              plain_text=markdown_to_plain(r["answer"])[:4000],
-                              plain_answer=markdown_to_plain(r["plain_answer"])[:4000], vectors=None))
+            pending.add(_IndexEntry(id=r["id"], title=r["title"], questions=list(r["questions"]),
+                                    category=r["category"], status=r["status"], tags=list(r["tags"]),
+                                    plain_text=markdown_to_plain(r["answer"])[:4000],
+                                    plain_answer=markdown_to_plain(r["plain_answer"])[:4000]))
             if n % 100 == 0:
                 self._report(STAGE_INDEX, n, total)
         self._report(STAGE_INDEX, len(final), total)
@@ -636,10 +650,13 @@ class _VectorThread:
             total, done = len(texts), 0
             self.report(STAGE_VECTORS, 0, total)
 
-            def advance(n: int) -> None:
+            lock = threading.Lock()
+
+            def advance(n: int) -> None:  # called from the encoding threads
                 nonlocal done
-                done += n
-                self.report(STAGE_VECTORS, done, total)
+                with lock:
+                    done += n
+                    self.report(STAGE_VECTORS, done, total)
 
             matrix = embedding.encode_many(texts, progress=advance) if texts else None
             for external_id, start, end in spans:

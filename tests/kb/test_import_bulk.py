@@ -126,9 +126,10 @@ def test_progress_bar_shows_the_stages_and_reaches_100(runner, tmp_path):
     out = runner.invoke(args=["kb", "import", "--progress", str(source)])
     assert out.exit_code == 0, out.output
     for stage in articles.IMPORT_STAGES:
-        assert stage in out.stderr
-    assert "100%" in out.stderr and "0%" in out.stderr
+        assert stage in out.stderr, out.stderr
+    assert "100%" in out.stderr and "  0%" in out.stderr, out.stderr
     assert "导入完成" in out.stdout and "%" not in out.stdout
     # Not a terminal and not forced: no bar at all.
     quiet = runner.invoke(args=["kb", "import", str(source)])
-    assert quiet.exit_code == 0 and "%" not in quiet.stderr and "读取" not in quiet.stderr
+    assert quiet.exit_code == 0, quiet.output
+    assert "%" not in quiet.stderr and "读取" not in quiet.stderr, quiet.stderr
