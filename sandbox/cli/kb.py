@@ -42,6 +42,8 @@ class _StageBar:
     def __init__(self, enabled: bool, force: bool) -> None:
         self._lock = threading.Lock()
         self._fraction = dict.fromkeys(articles.IMPORT_STAGES, 0.0)
+        self._started: dict[str, None] = {}
+        self._last_finished = articles.STAGE_READ
         self._bar: Any = None
         if enabled:
             self._bar = click.progressbar(length=self.SHARE * len(articles.IMPORT_STAGES),
@@ -64,9 +66,11 @@ class _StageBar:
             return
         with self._lock:
             self._fraction[stage] = 1.0 if total <= 0 else min(1.0, done / total)
-            running = [name for name, f in self._fraction.items() if 0 < f < 1]
-            finished = [name for name, f in self._fraction.items() if f >= 1]
-            label = "、".join(running) or (finished[-1] if finished else articles.STAGE_READ)
+            self._started.setdefault(stage, None)  # insertion order: the order stages began
+            if self._fraction[stage] >= 1:
+                self._last_finished = stage
+            running = [name for name in self._started if self._fraction[name] < 1]
+            label = "、".join(running) or self._last_finished
             changed, self._bar.label = label != self._bar.label, label
             step = int(sum(self._fraction.values()) * self.SHARE) - self._bar.pos
             if step > 0:
