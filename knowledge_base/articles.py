@@ -8,12 +8,13 @@ search process can catch up. Functions take a session and never commit.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from knowledge_base import embedding
@@ -238,6 +239,17 @@ def _snapshot(session: Session, article: Article, now: datetime, by: str) -> Non
                                snapshot=article.to_record(), saved_at=now, saved_by=by))
 
 
+def _answer_for_vectors(plain_answer: str | None, answer: str | None) -> str:
+    """The answer text whose head is embedded (the plain version when there is one)."""
+    return plain_answer or markdown_to_plain(answer or "")
+
+
+def record_vector_texts(record: dict[str, Any]) -> list[str]:
+    """What is embedded for an article record: the same texts ``compute_vectors`` embeds."""
+    return embedding.article_texts(record["title"], record["questions"],
+                                   _answer_for_vectors(record.get("plain_answer"), record.get("answer")))
+
+
 def compute_vectors(articles: Sequence[Article]) -> int:
     """Embed title + questions + the head of the plain answer of each article in one batch;
     returns how many got vectors."""
@@ -245,7 +257,7 @@ def compute_vectors(articles: Sequence[Article]) -> int:
     spans: list[tuple[Article, int, int]] = []
     for article in articles:
         parts = embedding.article_texts(article.title, article.questions or [],
-                                        article.plain_answer or markdown_to_plain(article.answer or ""))
+                                        _answer_for_vectors(article.plain_answer, article.answer))
         spans.append((article, len(texts), len(texts) + len(parts)))
         texts.extend(parts)
     matrix = embedding.encode(texts) if texts else None
@@ -421,33 +433,264 @@ def plan_import(session: Session, rows: Sequence[tuple[int, Any]], replace: bool
     return plan
 
 
+# Stages of an import, in order, as ``ImportProgress`` reports them (读取 is the caller's:
+# reading and parsing the file happen before ``BulkImport.run``).
+STAGE_READ, STAGE_VALIDATE, STAGE_VECTORS, STAGE_WRITE, STAGE_INDEX = "读取", "校验", "向量", "写入", "索引"
+IMPORT_STAGES = (STAGE_READ, STAGE_VALIDATE, STAGE_VECTORS, STAGE_WRITE, STAGE_INDEX)
+# progress(stage, done, total): may be called from the encoding thread as well.
+ImportProgress = Callable[[str, int, int], None]
+WRITE_CHUNK = 500
+
+
+@dataclass
+class _IndexEntry:
+    """What ``index.article_document`` reads of an article: the fields of ``search.Entry``
+    (which this module cannot import: the search service imports it), with the same text
+    preparation."""
+
+    id: str
+    title: str
+    questions: list[str]
+    category: str
+    status: str
+    tags: list[str]
+    plain_text: str
+    plain_answer: str
+
+
+@dataclass
+class _Existing:
+    pk: int
+    record: dict[str, Any]
+    version: int
+    vectors_current: bool  # has vectors from the current model
+
+
+def _existing_articles(session: Session) -> dict[str, _Existing]:
+    """Every stored article as a record, without loading the vectors."""
+    rows = session.execute(select(
+        Article.id, Article.external_id, Article.title, Article.questions, Article.answer,
+        Article.plain_answer, Article.category, Article.tags, Article.status, Article.forbidden_claims,
+        Article.version, Article.vector_model, Article.vectors.is_not(None)))
+    out: dict[str, _Existing] = {}
+    for (pk, external_id, title, questions, answer, plain, category, tags, status, claims, version,
+         vector_model, has_vectors) in rows:
+        record = {"id": external_id, "title": title, "questions": list(questions or []), "answer": answer,
+                  "plain_answer": plain, "category": category, "tags": list(tags or []), "status": status,
+                  "forbidden_claims": [dict(c) for c in (claims or [])]}
+        out[external_id] = _Existing(pk, record, version,
+                                     bool(has_vectors) and vector_model == embedding.MODEL_NAME)
+    return out
+
+
+class BulkImport:
+    """``import_rows`` for many articles at once (``kb import``, the trainer's import, the seed).
+
+    All or nothing as before: every row is validated first, then one KB version bump with
+    one ``full`` change row, then bulk statements (executemany) instead of one ORM object
+    and two look-ups per article. Only new texts are encoded (an updated article whose
+    title, similar questions and answer head did not change keeps its vectors), in batches on a second
+    threads while this one writes the snapshots and, with ``index``, analyses every article
+    and writes the segment of a full index rebuild (``PendingRebuild.prepare``). That build
+    holds the index writer lock and is published by ``commit_index`` after the caller's
+    transaction commits (``cancel`` when it does not), so the import builds the index once
+    and no search process rebuilds it again (a search process that waits for the lock finds
+    the index current: ``SearchIndex.rebuild(skip_if_current=True)``).
+    """
+
+    def __init__(self, index: Any | None = None, progress: ImportProgress | None = None) -> None:
+        self.index = index  # a knowledge_base.index.SearchIndex, or None: search processes rebuild
+        self.progress = progress
+        self._pending: Any | None = None
+        self._index_total = 0
+
+    def _report(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
+    def run(self, session: Session, clock: Clock, rows: Sequence[tuple[int, Any]], replace: bool = False,
+            by: str = "", parse_errors: Sequence[RowError] = ()) -> ImportReport:
+        """Validate every row, then import all of them or none (ValidationFailed lists each bad row)."""
+        self._report(STAGE_VALIDATE, 0, len(rows))
+        records, errors = validate_rows(rows)
+        errors = sorted([*parse_errors, *errors], key=lambda e: e.line)
+        raise_row_errors(errors)
+        self._report(STAGE_VALIDATE, len(rows), len(rows))
+        version = bump_version(session, clock, full=True)
+        now = clock.now()
+        report = ImportReport()
+        existing = _existing_articles(session)
+        created: list[dict[str, Any]] = []
+        updated: list[tuple[dict[str, Any], _Existing]] = []
+        encode: list[dict[str, Any]] = []  # records whose vectors are (re)computed
+        for record in records:
+            before = existing.get(record["id"])
+            if before is None:
+                created.append(record)
+                encode.append(record)
+            elif before.record == record:
+                report.unchanged += 1
+                if not before.vectors_current:
+                    encode.append(record)
+            else:
+                updated.append((record, before))
+                if not before.vectors_current or record_vector_texts(before.record) != record_vector_texts(record):
+                    encode.append(record)
+        report.created, report.updated = len(created), len(updated)
+        keep = {r["id"] for r in records}
+        deleted = sorted((e for i, e in existing.items() if i not in keep), key=lambda e: e.record["id"]) if replace else []
+        report.deleted = len(deleted)
+
+        encoder = _VectorThread(encode, self._report)
+        encoder.start()
+        try:
+            self._write_history(session, now, by, [b for _r, b in updated], deleted)
+            if self.index is not None:
+                final = {i: e.record for i, e in existing.items() if i in keep or not replace}
+                final.update((r["id"], r) for r in records)
+                self._analyse(version, final)
+        finally:
+            vectors = encoder.result()
+        self._write_articles(session, now, by, created, updated, encode, vectors, existing)
+        return report
+
+    @staticmethod
+    def _write_history(session: Session, now: datetime, by: str, updated: list[_Existing],
+                       deleted: list[_Existing]) -> None:
+        """Snapshots of the updated and deleted articles (their state before the import), and the deletions."""
+        snapshots = [{"external_id": e.record["id"], "version": e.version, "snapshot": e.record,
+                      "saved_at": now, "saved_by": by} for e in [*updated, *deleted]]
+        for start in range(0, len(snapshots), WRITE_CHUNK):
+            session.execute(insert(ArticleVersion), snapshots[start:start + WRITE_CHUNK])
+        pks = [e.pk for e in deleted]
+        for start in range(0, len(pks), WRITE_CHUNK):
+            session.execute(delete(Article).where(Article.id.in_(pks[start:start + WRITE_CHUNK])))
+
+    def _analyse(self, version: int, final: dict[str, dict[str, Any]]) -> None:
+        pending = self.index.start_rebuild(version)  # type: ignore[union-attr]
+        self._pending = pending
+        # Analysing the documents is about half of the build, writing the segment the other half;
+        # the last step is publishing it (commit_index, after the transaction).
+        total = self._index_total = len(final) * 2 + 1
+        self._report(STAGE_INDEX, 0, total)
+        for n, external_id in enumerate(sorted(final), start=1):  # the service's (and rebuild's) order
+            r = final[external_id]
+            pending.add(_IndexEntry(id=r["id"], title=r["title"], questions=list(r["questions"]),
+                                    category=r["category"], status=r["status"], tags=list(r["tags"]),
+                                    plain_text=markdown_to_plain(r["answer"])[:4000],
+                                    plain_answer=markdown_to_plain(r["plain_answer"])[:4000]))
+            if n % 100 == 0:
+                self._report(STAGE_INDEX, n, total)
+        self._report(STAGE_INDEX, len(final), total)
+        pending.prepare()  # the segment is written now (the vectors may still be encoding)
+        self._report(STAGE_INDEX, total - 1, total)
+
+    def _write_articles(self, session: Session, now: datetime, by: str, created: list[dict[str, Any]],
+                        updated: list[tuple[dict[str, Any], _Existing]], encoded: list[dict[str, Any]],
+                        vectors: dict[str, bytes | None], existing: dict[str, _Existing]) -> None:
+        total = len(created) + len(updated) + len(encoded)
+        done = 0
+        self._report(STAGE_WRITE, 0, total)
+
+        def fields(record: dict[str, Any]) -> dict[str, Any]:
+            values = {"title": record["title"], "questions": list(record["questions"]), "answer": record["answer"],
+                      "plain_answer": record["plain_answer"], "category": record["category"],
+                      "tags": list(record["tags"]), "status": record["status"],
+                      "forbidden_claims": [dict(c) for c in record.get("forbidden_claims") or []]}
+            if record["id"] in vectors:
+                blob = vectors[record["id"]]
+                values.update(vectors=blob, vector_model=embedding.MODEL_NAME if blob is not None else "")
+            return values
+
+        previous = dict(session.execute(
+            select(ArticleVersion.external_id, func.max(ArticleVersion.version))
+            .group_by(ArticleVersion.external_id)).all()) if created else {}
+        inserts = [{"external_id": r["id"], **fields(r), "version": (previous.get(r["id"]) or 0) + 1,
+                    "created_at": now, "updated_at": now, "updated_by": by} for r in created]
+        for start in range(0, len(inserts), WRITE_CHUNK):
+            session.execute(insert(Article), inserts[start:start + WRITE_CHUNK])
+            done += len(inserts[start:start + WRITE_CHUNK])
+            self._report(STAGE_WRITE, done, total)
+        changed = {r["id"] for r, _b in updated}
+        updates = [{"id": before.pk, **fields(r), "version": before.version + 1, "updated_at": now,
+                    "updated_by": by} for r, before in updated]
+        # Unchanged articles that only get vectors (they had none, or from another model).
+        updates += [{"id": existing[r["id"]].pk, "vectors": vectors.get(r["id"]),
+                     "vector_model": embedding.MODEL_NAME if vectors.get(r["id"]) is not None else ""}
+                    for r in encoded if r["id"] in existing and r["id"] not in changed]
+        for start in range(0, len(updates), WRITE_CHUNK):
+            session.execute(update(Article), updates[start:start + WRITE_CHUNK])
+        self._report(STAGE_WRITE, total, total)
+
+    def commit_index(self) -> int:
+        """After the transaction committed: write the index built by ``run`` (its article count)."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return 0
+        pending.commit()
+        self._report(STAGE_INDEX, self._index_total, self._index_total)
+        return pending.count
+
+    def cancel(self) -> None:
+        """The transaction did not commit: drop the index build."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.cancel()
+
+
+class _VectorThread:
+    """Encodes the texts of ``records`` on a second thread; ``result()`` is {id: vectors blob or None}."""
+
+    def __init__(self, records: list[dict[str, Any]], report: Callable[[str, int, int], None]) -> None:
+        self.records = records
+        self.report = report
+        self._result: dict[str, bytes | None] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="kb-import-vectors", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            texts: list[str] = []
+            spans: list[tuple[str, int, int]] = []
+            for record in self.records:
+                parts = record_vector_texts(record)
+                spans.append((record["id"], len(texts), len(texts) + len(parts)))
+                texts.extend(parts)
+            total, done = len(texts), 0
+            self.report(STAGE_VECTORS, 0, total)
+
+            lock = threading.Lock()
+
+            def advance(n: int) -> None:  # called from the encoding threads
+                nonlocal done
+                with lock:
+                    done += n
+                    self.report(STAGE_VECTORS, done, total)
+
+            matrix = embedding.encode_many(texts, progress=advance) if texts else None
+            for external_id, start, end in spans:
+                self._result[external_id] = None if matrix is None else embedding.to_bytes(matrix[start:end])
+            self.report(STAGE_VECTORS, total, total)
+        except BaseException as exc:  # re-raised in the importing thread
+            self._error = exc
+
+    def result(self) -> dict[str, bytes | None]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
 def import_rows(session: Session, clock: Clock, rows: Sequence[tuple[int, Any]], replace: bool = False,
                 by: str = "", parse_errors: Sequence[RowError] = ()) -> ImportReport:
-    """Validate every row, then import all of them or none (ValidationFailed lists each bad row)."""
-    records, errors = validate_rows(rows)
-    errors = sorted([*parse_errors, *errors], key=lambda e: e.line)
-    raise_row_errors(errors)
-    version = bump_version(session, clock, full=True)
-    del version
-    now = clock.now()
-    report = ImportReport()
-    touched: list[Article] = []
-    for record in records:
-        article, outcome = _upsert(session, now, record, by)
-        setattr(report, outcome, getattr(report, outcome) + 1)
-        if outcome != "unchanged" or article.vectors is None:
-            touched.append(article)
-    if replace:
-        keep = {r["id"] for r in records}
-        for article in list_articles(session):
-            if article.external_id not in keep:
-                _snapshot(session, article, now, by)
-                session.delete(article)
-                report.deleted += 1
-    session.flush()
-    compute_vectors(touched)
-    session.flush()
-    return report
+    """Validate every row, then import all of them or none (ValidationFailed lists each bad row).
+
+    Search processes rebuild their index when they see the new version; ``BulkImport`` with
+    an index builds it here instead (``kb import``)."""
+    return BulkImport().run(session, clock, rows, replace=replace, by=by, parse_errors=parse_errors)
 
 
 def export_records(session: Session) -> list[dict[str, Any]]:

@@ -114,6 +114,63 @@ def _cache_lengths(writer) -> None:
         writer.per_document_reader = lambda: _CachedLengths(make_reader())
 
 
+class PendingRebuild:
+    """A full-rebuild writer of ``SearchIndex.start_rebuild``: add documents, then commit or cancel."""
+
+    def __init__(self, writer, version: int) -> None:
+        self._writer = writer
+        self.version = version
+        self.count = 0
+        self._segments: list[Any] | None = None  # set by prepare()
+
+    def add(self, entry: Any) -> None:
+        self._writer.add_document(**article_document(entry))
+        self.count += 1
+
+    def add_all(self, entries: Iterable[Any], progress: Callable[[int], None] | None = None) -> None:
+        for entry in entries:
+            self.add(entry)
+            if progress is not None:
+                progress(1)
+
+    def prepare(self) -> None:
+        """Write the new segment's files (the slow half of a build: sorting and writing the
+        postings) without publishing them: readers see the old index until ``commit`` writes
+        the table of contents. ``kb import`` does this before its transaction commits, while
+        the vectors are still being encoded. Uses Whoosh's own commit steps (SegmentWriter)."""
+        writer = self._writer
+        if self._segments is not None or not all(
+                hasattr(writer, name) for name in ("_merge_segments", "_finalize_segment", "_commit_toc", "_finish")):
+            return  # another writer class: commit() does everything
+        writer.add_document(id=META_ID, kbv=self.version, schema_version=SCHEMA_VERSION)
+        try:
+            segments = writer._merge_segments(CLEAR, None, None)
+            segments.append(writer._finalize_segment())
+        except BaseException:
+            writer.cancel()
+            raise
+        self._segments = segments
+
+    def commit(self) -> None:
+        """Publish the rebuilt index (after ``prepare``, only the table of contents is written)."""
+        writer = self._writer
+        if self._segments is None:
+            writer.add_document(id=META_ID, kbv=self.version, schema_version=SCHEMA_VERSION)
+            writer.commit(mergetype=CLEAR)
+            return
+        try:
+            writer._commit_toc(self._segments)  # also deletes the files of the old segments
+        finally:
+            writer._finish()  # releases the writer lock
+
+    def cancel(self) -> None:
+        """Drop the build; files of a prepared segment stay unreferenced until the next commit cleans them."""
+        if self._segments is None:
+            self._writer.cancel()
+        else:
+            self._writer._finish()
+
+
 class IndexUnavailable(Exception):
     """The index folder is missing, empty, from another schema or unreadable."""
 
@@ -185,26 +242,44 @@ class SearchIndex:
 
     # -- writing ----------------------------------------------------------------
     def rebuild(self, entries: Iterable[Any], version: int,
-                progress: Callable[[int], None] | None = None) -> int:
-        """Replace the whole index with ``entries`` (one commit); returns the count."""
+                progress: Callable[[int], None] | None = None, skip_if_current: bool = False) -> int | None:
+        """Replace the whole index with ``entries`` (one commit); returns the count.
+
+        With ``skip_if_current``, a rebuild that finds, once it holds the writer lock, that the
+        index already reflects ``version`` (another process, e.g. ``kb import``, built it while
+        this one waited) writes nothing and returns None."""
+        pending = self.start_rebuild(version, skip_if_current=skip_if_current)
+        if pending is None:
+            return None
+        try:
+            pending.add_all(entries, progress)
+        except BaseException:
+            pending.cancel()
+            raise
+        pending.commit()
+        return pending.count
+
+    def start_rebuild(self, version: int, skip_if_current: bool = False) -> PendingRebuild | None:
+        """A full rebuild to ``version`` that holds the writer lock until ``commit``/``cancel``:
+        documents are added (analysed and pooled in memory) before the caller's database
+        transaction commits, and the index is committed after it (``kb import``). None when
+        ``skip_if_current`` and the index already reflects ``version``."""
         try:
             ix = self.open()
         except IndexUnavailable:
             ix = self._create()
         writer = self._writer(ix, REBUILD_LIMIT_MB)
-        count = 0
-        try:
-            for entry in entries:
-                writer.add_document(**article_document(entry))
-                count += 1
-                if progress is not None:
-                    progress(1)
-            writer.add_document(id=META_ID, kbv=version, schema_version=SCHEMA_VERSION)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(mergetype=CLEAR)
-        return count
+        if skip_if_current:
+            try:
+                with writer.searcher() as searcher:
+                    current = self.version_of(searcher)
+            except BaseException:
+                writer.cancel()
+                raise
+            if current is not None and current >= version:
+                writer.cancel()
+                return None
+        return PendingRebuild(writer, version)
 
     def apply(self, updates: dict[str, Any | None], version: int) -> bool:
         """Replace (entry) or delete (None) the given articles and set the version.

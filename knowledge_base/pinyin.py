@@ -165,6 +165,16 @@ class PinyinVocab:
         return [t for t, _rank in sorted(found.items(), key=lambda kv: (kv[1], kv[0]))][:MAX_CANDIDATES]
 
 
+@lru_cache(maxsize=65536)
+def is_word(term: str) -> bool:
+    """Whether ``term`` is a word of the segmenter's dictionary: a homophone is read as a word
+    (挂师 → 挂失), never as two characters that merely stand side by side in some article
+    (蛋孵 → 但不), which would give nonsense queries false hits."""
+    import rjieba
+
+    return rjieba.cut(term) == [term]
+
+
 @dataclass
 class Correction:
     """One query term the KB never contains and what it was read as."""
@@ -181,7 +191,8 @@ def corrections(bigram_terms: Iterable[str], letter_terms: Iterable[str], vocab:
     for term in dict.fromkeys(bigram_terms):
         if len(term) != 2 or term in vocab.known or not CJK_RUN.fullmatch(term):
             continue
-        found = vocab.sounds_like(bigram_keys(term), exclude=term, readings=bigram_readings(term))
+        found = [t for t in vocab.sounds_like(bigram_keys(term), exclude=term, readings=bigram_readings(term))
+                 if is_word(t)]
         if found:
             out.append(Correction(term, found, "homophone"))
     for letters in dict.fromkeys(letter_terms):

@@ -425,8 +425,11 @@ class KnowledgeBase:
         if indexed != target:
             full, ids, _ = (True, set(), False) if indexed is None else self._plan(session, indexed, target)
             if full:
-                self.index.rebuild(list(self._entries.values()), target, progress)
-                self.rebuilds += 1
+                # skip_if_current: a ``kb import`` in another process may hold the writer while it
+                # commits the index of this very version; then there is nothing left to build.
+                if self.index.rebuild(list(self._entries.values()), target, progress,
+                                      skip_if_current=not force) is not None:
+                    self.rebuilds += 1
             else:
                 self.index.apply({i: self._entries.get(i) for i in ids}, target)
         self._reopen()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -26,28 +30,121 @@ def kb() -> None:
     """知识库：导入、导出、检索、评测、重建索引。"""
 
 
+class _StageBar:
+    """One ``click.progressbar`` on stderr for the import's stages (读取/校验/向量/写入/索引).
+
+    Each stage is an equal share of the bar; the label names the stages under way (the
+    vectors are encoded while the index is analysed). Thread-safe: the encoding thread
+    reports too."""
+
+    SHARE = 1000
+
+    def __init__(self, enabled: bool, force: bool) -> None:
+        self._lock = threading.Lock()
+        self._fraction = dict.fromkeys(articles.IMPORT_STAGES, 0.0)
+        self._started: dict[str, None] = {}
+        self._last_finished = articles.STAGE_READ
+        self._bar: Any = None
+        if enabled:
+            self._bar = click.progressbar(length=self.SHARE * len(articles.IMPORT_STAGES),
+                                          label=articles.STAGE_READ, file=sys.stderr,
+                                          show_eta=False, width=30)
+            if force and hasattr(self._bar, "_is_atty"):
+                self._bar._is_atty = True  # --progress into a pipe: draw the bar anyway
+
+    def __enter__(self) -> _StageBar:
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self._bar is None:
+            return
+        with self._lock:
+            self._fraction[stage] = 1.0 if total <= 0 else min(1.0, done / total)
+            self._started.setdefault(stage, None)  # insertion order: the order stages began
+            if self._fraction[stage] >= 1:
+                self._last_finished = stage
+            running = [name for name in self._started if self._fraction[name] < 1]
+            label = "、".join(running) or self._last_finished
+            changed, self._bar.label = label != self._bar.label, label
+            step = int(sum(self._fraction.values()) * self.SHARE) - self._bar.pos
+            if step > 0:
+                self._bar.update(step)
+            elif changed:
+                self._bar.render_progress()
+
+
+class _Timings:
+    """Seconds from the start of the command to the end of each stage (``--timings``)."""
+
+    def __init__(self, bar: _StageBar) -> None:
+        self._bar = bar
+        self._started = time.perf_counter()
+        self._first: dict[str, float] = {}
+        self.ended: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter() - self._started
+        self._first.setdefault(stage, now)
+        if done >= total:
+            self.ended[stage] = now
+        self._bar(stage, done, total)
+
+    def summary(self) -> dict[str, float]:
+        """Per stage: its own duration (from its first report to its end); 合计: the whole command."""
+        out = {stage: round(self.ended[stage] - self._first.get(stage, 0.0), 3)
+               for stage in articles.IMPORT_STAGES if stage in self.ended}
+        out["合计"] = round(time.perf_counter() - self._started, 3)
+        return out
+
+
 @kb.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--replace", is_flag=True, help="导入后知识库恰好等于文件中的文章（其余文章删除）")
 @click.option("--format", "fmt", type=click.Choice(transfer.FORMATS), default=None,
               help="文件格式（默认按扩展名判断，其余按 jsonl）")
+@click.option("--progress/--no-progress", default=None,
+              help="在终端（标准错误）显示各阶段进度条（默认：仅当标准错误是终端时显示）")
+@click.option("--timings", is_flag=True, hidden=True, help="在标准错误输出各阶段耗时（JSON，基准测试用）")
 @with_appcontext
-def import_(file: Path, replace: bool, fmt: str | None) -> None:
-    """导入文章：先校验每一行，全部正确才导入，否则一篇也不导入。"""
+def import_(file: Path, replace: bool, fmt: str | None, progress: bool | None, timings: bool) -> None:
+    """导入文章：先校验每一行，全部正确才导入，否则一篇也不导入。
+
+    向量计算、写入数据库与重建检索索引在同一次导入中完成（一个事务、一次索引构建）。"""
     runtime = _runtime()
+    show = progress if progress is not None else sys.stderr.isatty()
+    bar = _StageBar(enabled=show, force=bool(progress))
+    clock = _Timings(bar)
+    job = articles.BulkImport(index=get_kb(runtime).index, progress=clock)
     try:
-        fmt = transfer.detect_format(file, fmt)
-        rows, parse_errors = transfer.parse_bytes(transfer.read_bytes(file), fmt)
-        with runtime.transaction() as s:
-            report = articles.import_rows(s, runtime.clock, rows, replace=replace, by="cli",
-                                          parse_errors=parse_errors)
+        with bar:
+            clock(articles.STAGE_READ, 0, 1)
+            fmt = transfer.detect_format(file, fmt)
+            rows, parse_errors = transfer.parse_bytes(transfer.read_bytes(file), fmt)
+            clock(articles.STAGE_READ, 1, 1)
+            try:
+                with runtime.transaction() as s:
+                    report = job.run(s, runtime.clock, rows, replace=replace, by="cli", parse_errors=parse_errors)
+            except BaseException:
+                job.cancel()
+                raise
+            try:
+                job.commit_index()
+            except Exception as exc:  # the articles are saved; search processes rebuild the index
+                click.echo(f"导入已保存，但检索索引未能写入（{type(exc).__name__}）；首次检索时将自动重建。", err=True)
     except DomainError as exc:
         for error in exc.details.get("errors", []):
             click.echo(f"第 {error['line']} 行：{error['message']}", err=True)
         if exc.details.get("errors"):
             raise CommandError(f"{file} 有 {len(exc.details['errors'])} 处错误，未导入任何内容。") from exc
         raise CommandError(exc.message) from exc
-    get_kb(runtime).sync()
+    if timings:
+        click.echo("timings: " + json.dumps(clock.summary(), ensure_ascii=False), err=True)
     click.echo(f"导入完成：{report.summary()}。")
 
 
