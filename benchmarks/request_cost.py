@@ -87,6 +87,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=4, help="waitress threads (bankdrill serve's default)")
     ap.add_argument("--users", type=int, default=40, help="candidates, each with a token and a drill")
     ap.add_argument("--postgres", action="store_true")
+    ap.add_argument("--only", action="append", default=[],
+                    help="only the requests whose label contains this (repeatable; health always runs)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -131,6 +133,8 @@ def main() -> int:
              {"text": "您好，我帮您查一下，请稍等。"}),
             ("GET /api/v1/health", "GET", "/api/v1/health", None),
         ]
+        if args.only:
+            endpoints = [e for e in endpoints if e[0] == "GET /api/v1/health" or any(o in e[0] for o in args.only)]
         rows = []
         for label, method, path, body in endpoints:
             script = root / "req.lua"

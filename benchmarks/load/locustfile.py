@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import random
+import re
 import threading
 import time
 
@@ -46,6 +47,8 @@ def staggered_pacing(user: Candidate) -> float:
     user.next_beat = max(user.next_beat + PACING_S, now)  # a late step does not cause a burst of catch-ups
     return user.next_beat - now
 
+
+IDENTITY_REPLY = re.compile(r"我叫(?P<name>[^，,。]+)[，,]身份证后六位是(?P<id_last6>\w{6})[，,]手机尾号(?P<phone_last4>\d{4})")
 
 class Candidate(FastHttpUser):
     wait_time = staggered_pacing
@@ -98,9 +101,22 @@ class Candidate(FastHttpUser):
             msgs = r.json()["messages"]
             if msgs:
                 self.after = msgs[-1]["seq"]
-        if self.tick == 2:
-            self.post(f"{c}/identity/verify", {"method": "id_phone", "name": FACTS["name"],
-                                               "id_last6": FACTS["id_last6"], "phone_last4": FACTS["phone_last4"]},
+        if self.tick == 1:
+            # Each drill's customer has a fresh identity: ask for it, as an agent does, and verify
+            # with what the customer answers (the seed customer's facts when no answer came).
+            text = "您好，请提供您的姓名、身份证后六位和手机尾号。"
+            r = self.post(f"{c}/messages", {"text": text}, "POST /conversations/{id}/messages")
+            if r is not None:
+                body = r.json()
+                with _lock:
+                    ACCEPTED.append({"kind": "message", "conversation": self.conv, "seq": body["message"]["seq"],
+                                     "text": text})
+                said = " ".join(m.get("text") or "" for m in body["replies"])
+                m = IDENTITY_REPLY.search(said)
+                self.identity = m.groupdict() if m else None
+        elif self.tick == 2:
+            ident = getattr(self, "identity", None) or {k: FACTS[k] for k in ("name", "id_last6", "phone_last4")}
+            self.post(f"{c}/identity/verify", {"method": "id_phone", **ident},
                       "POST /conversations/{id}/identity/verify")
         elif self.tick == 3:
             cards = self.get(f"{c}/cards", "GET /conversations/{id}/cards")

@@ -28,6 +28,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(HERE.parents[1]))
+# Servers, `init`, gunicorn and the trainer started from here import this checkout's packages.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE.parents[1])] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
 from sandbox.devtools.pgcluster import PrivateCluster, free_port  # noqa: E402
 
@@ -36,8 +38,10 @@ TARGETED = ("GET /conversations/{id}/messages", "GET /kb/search")
 
 
 def bankdrill_cmd() -> list[str]:
-    exe = BIN / "bankdrill"
-    return [str(exe)] if exe.exists() else [shutil.which("bankdrill") or "bankdrill"]
+    """``bankdrill`` from this checkout: ``python -m sandbox`` with the checkout first on the path
+    (PYTHONPATH, set below for every child), not the code the installed script points at (an
+    editable install of another worktree would be measured instead)."""
+    return [sys.executable, "-m", "sandbox"]
 
 
 # --------------------------------------------------------------------------- PostgreSQL

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from sandbox.dialogue.rules import asserted_part, stance
@@ -192,6 +193,11 @@ STRONG_CUES: dict[str, tuple[str, ...]] = {
 }
 
 
+@lru_cache(maxsize=1024)
+def _cue_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
 def claims_in(text: str, slots: Sequence[str], extra_cues: dict[str, Sequence[str]] | None = None) -> list[Claim]:
     """Claims a message makes about ``slots`` (values bound to the nearest cue of their kind)."""
     wanted = list(slots)
@@ -201,7 +207,7 @@ def claims_in(text: str, slots: Sequence[str], extra_cues: dict[str, Sequence[st
             cue_words.setdefault(normalise(word), []).append(slot)
     if not cue_words:
         return []
-    cue_re = re.compile("|".join(re.escape(w) for w in sorted(cue_words, key=len, reverse=True)))
+    cue_re = _cue_pattern(tuple(cue_words))
     out: list[Claim] = []
     carried: tuple[str, int] | None = None  # a cue ending the previous clause: "年费，600元"
     for clause in split_clauses(text):
@@ -323,12 +329,19 @@ class Proposition:
                    str(data.get("severity") or "soft"), str(data.get("note") or ""))
 
 
+@lru_cache(maxsize=4096)
+def _any_of(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for ``words``, longest first (built once per word list: they are few and fixed)."""
+    pattern = "|".join(re.escape(normalise(w)) for w in sorted(words, key=len, reverse=True) if w)
+    return re.compile(pattern) if pattern else None
+
+
 def _find_any(text: str, words: Sequence[str]) -> re.Match[str] | None:
     """The first of ``words`` in ``text``; a word followed by 期 is a noun (免息期, 还款期), not it."""
-    pattern = "|".join(re.escape(normalise(w)) for w in sorted(words, key=len, reverse=True) if w)
-    if not pattern:
+    pattern = _any_of(tuple(words))
+    if pattern is None:
         return None
-    for m in re.finditer(pattern, text):
+    for m in pattern.finditer(text):
         if text[m.end():m.end() + 1] == "期" and not m.group().endswith("期"):
             continue
         return m

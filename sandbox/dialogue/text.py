@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from knowledge_base.text import fold
 
@@ -45,9 +46,17 @@ def _join_groups(match: re.Match) -> str:
 
 
 def normalise(text: str | None) -> str:
-    """The form every reader works on; may change the text's length."""
+    """The form every reader works on; may change the text's length.
+
+    Cached by text (a pure function of it): one drill message is normalised by many readers
+    (claims, needs, compliance), each with the same phrases."""
     if not text:
         return ""
+    return _normalise(text)
+
+
+@lru_cache(maxsize=8192)
+def _normalise(text: str) -> str:
     out = fold(text)
     out = _CN_DIGIT_RUN.sub(lambda m: "".join(_CN_DIGIT[c] for c in m.group()), out)
     out = _THOUSANDS.sub("", out)

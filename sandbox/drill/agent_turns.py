@@ -46,7 +46,10 @@ def post_agent_message(session: Session, clock: Clock, drill: Drill, row: DrillC
     if row.closed:
         raise Conflict("该会话已结束。", code="conversation_closed")
     now = clock.now()
-    earlier = "\n".join(m.text for m in messages_after(session, conversation_of(row), 0) if m.speaker == "agent")
+    # The conversation is read once per post: the customer's answer below works on the same
+    # messages (with this one and its own replies added), not on a second query.
+    history = messages_after(session, conversation_of(row), 0)
+    earlier = "\n".join(m.text for m in history if m.speaker == "agent")
     findings = check_text(text, earlier)
     msg = append_message(session, now, conversation_of(row), "agent", text, author_id=author_id)
     row.last_agent_at = now
@@ -54,7 +57,7 @@ def post_agent_message(session: Session, clock: Clock, drill: Drill, row: DrillC
                  flags=[f.to_dict() for f in findings])
     for finding in findings:
         record_event(session, drill, now, "compliance.flag", row, **finding.to_dict())
-    replies = react(session, drill, now, spec, row, {"kind": "message", "text": text})
+    replies = react(session, drill, now, spec, row, {"kind": "message", "text": text}, history=[*history, msg])
     hints = [f.to_dict() for f in findings] if drill.mode == "practice" else []
     return AgentReply(msg, replies, hints)
 

@@ -97,8 +97,11 @@ def _matches(rule: Rule, trigger: dict[str, Any], row: DrillContact, facts: dict
 
 
 def react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, row: DrillContact,
-          trigger: dict[str, Any]) -> list[ConversationMessage]:
-    """Let the simulated customer answer ``trigger`` by the scenario's rules."""
+          trigger: dict[str, Any], history: list[ConversationMessage] | None = None) -> list[ConversationMessage]:
+    """Let the simulated customer answer ``trigger`` by the scenario's rules.
+
+    ``history``: the conversation's messages so far, oldest first, when the caller has just
+    read them (the agent's message included); otherwise the agenda customer reads them."""
     if row.closed or not row.arrived:
         return []
     contact = contact_spec(spec, row)
@@ -120,7 +123,8 @@ def react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, row
             record_event(session, drill, now, "contact.closed", row, rule=rule.id)
             break
     if contact.needs and not row.closed and trigger["kind"] in ("message", "op"):
-        said += _agenda_react(session, drill, now, contact, row, facts, trigger, [m.text for m in said])
+        said += _agenda_react(session, drill, now, contact, row, facts, trigger, [m.text for m in said],
+                              history=None if history is None else [*history, *said])
     elif contact.needs and not row.closed and not said and trigger["kind"] == "silence" \
             and trigger["seconds"] >= contact.patience:
         said += _agenda_react(session, drill, now, contact, row, facts, trigger)
@@ -133,7 +137,8 @@ def react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, row
 
 def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contact, row: DrillContact,
                   facts: dict[str, str], trigger: dict[str, Any],
-                  rule_lines: list[str] | None = None) -> list[ConversationMessage]:
+                  rule_lines: list[str] | None = None,
+                  history: list[ConversationMessage] | None = None) -> list[ConversationMessage]:
     """The agenda-driven customer's answer to a message or an operation (needs in order).
 
     ``rule_lines``: what the scenario's rules already made the customer say to this message;
@@ -151,7 +156,9 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
         claimed = {k: fill(v, facts) for k, v in contact.claims.items()}
         # What was said before: a term the agent explained earlier, or the customer used first,
         # needs no explanation now.
-        earlier = [m for m in messages_after(session, conversation_of(row), 0) if m.text]
+        # (``history`` holds the same messages as the query, within its limit of 500.)
+        known = messages_after(session, conversation_of(row), 0) if history is None else history[:500]
+        earlier = [m for m in known if m.text]
         agent_before = "".join(m.text for m in earlier if m.speaker == "agent" and m.text != text)
         heard = "".join((m.asr_text or m.text) for m in earlier if m.speaker == "customer")
         findings = findings_for(read(text), agent_before, heard=heard)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,12 +23,14 @@ MAX_MESSAGE_CHARS = 2000
 
 def record_event(session: Session, drill: Drill, now: datetime, type_: str, contact: DrillContact | None = None,
                  **data: Any) -> DrillEvent:
-    """Append one event to the drill's log."""
+    """Append one event to the drill's log.
+
+    Not flushed here: the next query or the commit writes it (in the order the events were
+    added, so their ids keep the log's order); the event's id is None until then."""
     event = DrillEvent(drill_id=drill.id, conversation_id=contact.conversation_id if contact else None,
                        contact_key=contact.contact_key if contact else None, type=type_, at=now,
                        t=round(drill_seconds(drill, now), 3), data=data)
     session.add(event)
-    session.flush()
     return event
 
 
@@ -36,23 +38,27 @@ def _next_seq(session: Session, conversation_id: int) -> int:
     dialect = session.get_bind().dialect.name
     make_insert = sqlite_insert if dialect == "sqlite" else pg_insert
     # One statement: the first message creates the counter at 1, later ones add 1 under the
-    # row's lock (gap-free under concurrency on both databases).
-    insert = make_insert(MessageCounter).values(conversation_id=conversation_id, last_seq=1)
-    return session.execute(insert.on_conflict_do_update(
-        index_elements=["conversation_id"], set_={"last_seq": MessageCounter.last_seq + 1})
-        .returning(MessageCounter.last_seq)).scalar_one()
+    # row's lock (gap-free under concurrency on both databases). A Core statement on the
+    # session's connection: no ORM bulk-insert machinery and no autoflush for a counter row.
+    table = MessageCounter.__table__
+    assert isinstance(table, Table)
+    insert = make_insert(table).values(conversation_id=conversation_id, last_seq=1)
+    return session.connection().execute(insert.on_conflict_do_update(
+        index_elements=[table.c.conversation_id], set_={"last_seq": table.c.last_seq + 1})
+        .returning(table.c.last_seq)).scalar_one()
 
 
 def append_message(session: Session, now: datetime, conversation_id: int, speaker: str, text: str,
                    kind: str = "text", asr_text: str | None = None, asr_confidence: float | None = None,
                    author_id: int | None = None) -> ConversationMessage:
-    """Add a message with the conversation's next sequence number (gap-free under concurrency)."""
+    """Add a message with the conversation's next sequence number (gap-free under concurrency).
+
+    The sequence number is taken at once; the row is written by the next query or the commit."""
     msg = ConversationMessage(conversation_id=conversation_id, seq=_next_seq(session, conversation_id),
                               speaker=speaker, kind=kind, text=text, asr_text=asr_text,
                               asr_confidence=asr_confidence, recognized=kind != "audio", author_id=author_id,
                               created_at=now)
-    session.add(msg)
-    session.flush()
+    session.add(msg)  # flushed by the next query or the commit, like record_event's events
     return msg
 
 

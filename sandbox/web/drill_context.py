@@ -154,8 +154,7 @@ def load_contact(conversation_id: int, write: bool = False, as_customer: bool = 
     s = db()
     user = current_user()
     conversation = get_conversation(s, conversation_id, user, watch=True)
-    contact = drill_contacts.contact_for_conversation(s, conversation.id)
-    drill = drill_contacts.get_drill(s, contact.drill_id, for_update=write) if contact else None
+    contact, drill = _drill_contact(s, conversation, write)
     if as_customer:
         if drill is not None:
             raise Forbidden("演练中的客户由系统模拟，不能以客户身份发言。", code="forbidden")
@@ -164,6 +163,23 @@ def load_contact(conversation_id: int, write: bool = False, as_customer: bool = 
         raise Forbidden("只有作答的考生可以在演练会话中操作。", code="forbidden")
     audience = "agent" if conversation.owner_id == user.id or drill is not None else "customer"
     return ContactContext(conversation, contact, drill, audience)
+
+
+def _drill_contact(s: Session, conversation: Any, write: bool) -> tuple[DrillContact | None, Drill | None]:
+    """The drill contact behind a conversation and its drill (locked when ``write``), or Nones.
+
+    A drill's conversation names its drill, so the drill is loaded first and the contact taken
+    from its contacts, which the drill's clock check (tick, needs_tick) reads anyway: one query
+    fewer per message and poll. A conversation without that link is looked up by its contact."""
+    if conversation.drill_id is not None:
+        drill = s.get(Drill, conversation.drill_id, with_for_update=write or None)
+        if drill is not None:
+            contact = next((c for c in drill.contacts if c.conversation_id == conversation.id), None)
+            if contact is not None:
+                return contact, drill
+    contact = drill_contacts.contact_for_conversation(s, conversation.id)
+    drill = drill_contacts.get_drill(s, contact.drill_id, for_update=write) if contact else None
+    return contact, drill
 
 
 def request_conversation_id() -> int | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from sandbox.devtools.pgcluster import free_port
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Server:
@@ -28,9 +29,12 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> Server:
-        env = {**os.environ, "BANKDRILL_HOME": self.home, "BANKDRILL_DATABASE_URL": self.url}
+        # This checkout's code (python -m sandbox, the checkout first on the path), not the code
+        # the installed `bankdrill` script points at.
+        path = os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+        env = {**os.environ, "BANKDRILL_HOME": self.home, "BANKDRILL_DATABASE_URL": self.url, "PYTHONPATH": path}
         self.log = open(Path(self.home) / f"serve-{self.port}.log", "ab")
-        self.proc = subprocess.Popen([str(BIN / "bankdrill"), "serve", "--host", "127.0.0.1", "--port",
+        self.proc = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port",
                                       str(self.port), "--threads", "4"], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         end = time.monotonic() + timeout

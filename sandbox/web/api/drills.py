@@ -136,8 +136,10 @@ def drills_start():
 @bp.get("/drills/<int:drill_id>")
 @any_user
 def drills_get(drill_id: int):
-    advance_drill_if_due(_own_drill(drill_id))
-    body = drill_json(_own_drill(drill_id))
+    drill = _own_drill(drill_id)  # held: the session's identity map keeps it only while referenced
+    if advance_drill_if_due(drill):
+        drill = _own_drill(drill_id)
+    body = drill_json(drill)
     end_read()
     return jsonify(body)
 
