@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from knowledge_base import embedding
 from knowledge_base.categories import CATEGORIES, PUBLISHED, STATUSES
+from knowledge_base.entry import Entry
 from knowledge_base.models import Article, ArticleOpenLog, ArticleVersion, KbChange, KbState, SynonymGroup
 from knowledge_base.text import markdown_to_plain
 from sandbox.clock import Clock
@@ -443,22 +444,6 @@ WRITE_CHUNK = 500
 
 
 @dataclass
-class _IndexEntry:
-    """What ``index.article_document`` reads of an article: the fields of ``search.Entry``
-    (which this module cannot import: the search service imports it), with the same text
-    preparation."""
-
-    id: str
-    title: str
-    questions: list[str]
-    category: str
-    status: str
-    tags: list[str]
-    plain_text: str
-    plain_answer: str
-
-
-@dataclass
 class _Existing:
     pk: int
     record: dict[str, Any]
@@ -574,11 +559,7 @@ class BulkImport:
         total = self._index_total = len(final) * 2 + 1
         self._report(STAGE_INDEX, 0, total)
         for n, external_id in enumerate(sorted(final), start=1):  # the service's (and rebuild's) order
-            r = final[external_id]
-            pending.add(_IndexEntry(id=r["id"], title=r["title"], questions=list(r["questions"]),
-                                    category=r["category"], status=r["status"], tags=list(r["tags"]),
-                                    plain_text=markdown_to_plain(r["answer"])[:4000],
-                                    plain_answer=markdown_to_plain(r["plain_answer"])[:4000]))
+            pending.add(Entry.from_record(final[external_id]))
             if n % 100 == 0:
                 self._report(STAGE_INDEX, n, total)
         self._report(STAGE_INDEX, len(final), total)

@@ -50,10 +50,11 @@ from knowledge_base import index as kb_index
 from knowledge_base.analysis import bigrams, words
 from knowledge_base.articles import VERSION_BUMPED, changes_since, get_version, list_synonym_groups
 from knowledge_base.categories import CATEGORIES, PUBLISHED
+from knowledge_base.entry import Entry
 from knowledge_base.models import Article
 from knowledge_base.pinyin import Correction, PinyinVocab, corrected_text, corrections
 from knowledge_base.snippets import highlight, snippet
-from knowledge_base.text import CJK_RUN, fold, markdown_to_plain, normalise_query, strip_fillers
+from knowledge_base.text import CJK_RUN, fold, normalise_query, strip_fillers
 
 MAX_QUERY_TERMS = 48
 SYNONYM_WEIGHT = 0.6
@@ -86,29 +87,6 @@ MAX_DF: dict[str, float] = {"title": 0.05, "questions": 0.05, "body": 0.01}
 MIN_DOCS_TO_PRUNE = 1000
 log = logging.getLogger(__name__)
 RETIRE_AFTER = 10.0  # seconds an old searcher stays open for searches still using it
-
-
-@dataclass
-class Entry:
-    """What search needs of one article, mirrored from the database."""
-
-    id: str
-    title: str
-    questions: list[str]
-    category: str
-    status: str
-    tags: list[str]
-    plain_text: str
-    plain_answer: str
-    vectors: np.ndarray | None
-
-    @classmethod
-    def from_article(cls, a: Article) -> Entry:
-        return cls(id=a.external_id, title=a.title, questions=list(a.questions or []),
-                   category=a.category, status=a.status, tags=list(a.tags or []),
-                   plain_text=markdown_to_plain(a.answer)[:4000],
-                   plain_answer=markdown_to_plain(a.plain_answer)[:4000],
-                   vectors=embedding.from_bytes(a.vectors))
 
 
 @dataclass

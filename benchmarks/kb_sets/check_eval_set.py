@@ -144,6 +144,19 @@ def length_bucket(text: str) -> str:
     return "0"
 
 
+
+def unique_problems(number: int, field: str, value: str, norm: str, seen: dict[str, int],
+                    excluded: set[str]) -> list[str]:
+    """A line's ``field`` repeated in this set or found in an excluded set (records it as seen)."""
+    problems = []
+    if norm in seen:
+        problems.append(f"第{number}行：{field} 与第{seen[norm]}行重复：「{value}」")
+    else:
+        seen[norm] = number
+    if norm in excluded:
+        problems.append(f"第{number}行：{field} 已出现在排除的集合中：「{value}」")
+    return problems
+
 def error_spans(clean: str, text: str) -> int:
     """How many separate places differ between the clean and the erroneous text."""
     return sum(1 for op in SequenceMatcher(None, clean, text, autojunk=False).get_opcodes() if op[0] != "equal")
@@ -219,12 +232,7 @@ def check_set(articles: dict[str, Article], eval_path: str | Path, *, max_per_ar
         report.lengths[length_bucket(text)] += 1
 
         norm = normalize(text)
-        if norm in seen:
-            errors.append(f"第{number}行：与第{seen[norm]}行重复：「{text}」")
-        else:
-            seen[norm] = number
-        if norm in excluded:
-            errors.append(f"第{number}行：text 已出现在排除的集合中：「{text}」")
+        errors.extend(unique_problems(number, "text", text, norm, seen, excluded))
 
         checked = [("text", text)]
         if mode == "homophones":
@@ -239,13 +247,7 @@ def check_set(articles: dict[str, Article], eval_path: str | Path, *, max_per_ar
                 spans = error_spans(clean, text)
                 if spans > MAX_ERROR_SPANS:
                     errors.append(f"第{number}行：text 与 clean 有 {spans} 处不同（最多 {MAX_ERROR_SPANS} 处）")
-            clean_norm = normalize(clean)
-            if clean_norm in seen_clean:
-                errors.append(f"第{number}行：clean 与第{seen_clean[clean_norm]}行重复：「{clean}」")
-            else:
-                seen_clean[clean_norm] = number
-            if clean_norm in excluded:
-                errors.append(f"第{number}行：clean 已出现在排除的集合中：「{clean}」")
+            errors.extend(unique_problems(number, "clean", clean, normalize(clean), seen_clean, excluded))
             checked.append(("clean", clean))
         for key, value in checked:
             contained, near = reference.overlaps(value)

@@ -90,6 +90,16 @@ class Candidate(FastHttpUser):
                 return None
             return r
 
+    def say(self, conversation_path: str, text: str) -> dict | None:
+        """Post an agent message; an accepted one is recorded for the end-of-run check."""
+        r = self.post(f"{conversation_path}/messages", {"text": text}, "POST /conversations/{id}/messages")
+        if r is None:
+            return None
+        body = r.json()
+        with _lock:
+            ACCEPTED.append({"kind": "message", "conversation": self.conv, "seq": body["message"]["seq"], "text": text})
+        return body
+
     @task
     def step(self) -> None:
         if self.conv is None:
@@ -104,13 +114,8 @@ class Candidate(FastHttpUser):
         if self.tick == 1:
             # Each drill's customer has a fresh identity: ask for it, as an agent does, and verify
             # with what the customer answers (the seed customer's facts when no answer came).
-            text = "您好，请提供您的姓名、身份证后六位和手机尾号。"
-            r = self.post(f"{c}/messages", {"text": text}, "POST /conversations/{id}/messages")
-            if r is not None:
-                body = r.json()
-                with _lock:
-                    ACCEPTED.append({"kind": "message", "conversation": self.conv, "seq": body["message"]["seq"],
-                                     "text": text})
+            body = self.say(c, "您好，请提供您的姓名、身份证后六位和手机尾号。")
+            if body is not None:
                 said = " ".join(m.get("text") or "" for m in body["replies"])
                 m = IDENTITY_REPLY.search(said)
                 self.identity = m.groupdict() if m else None
@@ -130,13 +135,7 @@ class Candidate(FastHttpUser):
                 with _lock:
                     ACCEPTED.append({"kind": "workorder", "number": r.json()["number"], "conversation": self.conv})
         if self.tick % 5 == 0:
-            text = f"好的，我这边正在为您查询（第{self.tick}条），请稍等。"
-            r = self.post(f"{c}/messages", {"text": text}, "POST /conversations/{id}/messages")
-            if r is not None:
-                body = r.json()
-                with _lock:
-                    ACCEPTED.append({"kind": "message", "conversation": self.conv, "seq": body["message"]["seq"],
-                                     "text": text})
+            self.say(c, f"好的，我这边正在为您查询（第{self.tick}条），请稍等。")
         if self.tick % 15 in (0, 8):  # every 7-8 ticks, i.e. about every 15 s
             q = self.rng.choice(QUERIES)
             self.get(f"/api/v1/kb/search?q={q}&conversation={self.conv}", "GET /kb/search")

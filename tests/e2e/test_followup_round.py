@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from sandbox.drill.scenario.files import seeded_scenarios_dir
 from sandbox.drill.scenario.store import save_scenario
+from tests.e2e.media import AUDIO_DURATION as DURATION
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -45,15 +46,6 @@ TYPED = {
     "minimum-explained": "只要到期前还够最低还款额，就不算逾期，不影响征信。但剩下没还的部分不享受免息，要按日计息。",
     "concise-young": "我会直接告诉他本期账单金额、最低还款额和还款日三个数，简单明了。",
 }
-
-DURATION = """(audio) => new Promise((resolve) => {
-  const ok = () => isFinite(audio.duration) && audio.duration > 0;
-  if (ok()) return resolve(audio.duration);
-  const check = () => { if (ok()) resolve(audio.duration); };
-  audio.addEventListener("durationchange", check);
-  audio.addEventListener("loadedmetadata", check);
-  setTimeout(() => resolve(audio.duration), 8000);
-})"""
 
 
 def new_page(browser, browser_context_args):

@@ -9,17 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.media import AUDIO_DURATION as DURATION
+
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-DURATION = """(audio) => new Promise((resolve) => {
-  const ok = () => isFinite(audio.duration) && audio.duration > 0;
-  if (ok()) return resolve(audio.duration);
-  const check = () => { if (ok()) resolve(audio.duration); };
-  audio.addEventListener("durationchange", check);
-  audio.addEventListener("loadedmetadata", check);
-  setTimeout(() => resolve(audio.duration), 8000);
-})"""
 
 
 def test_candidate_records_and_types_the_self_introduction(page, live_server, browser_login):
