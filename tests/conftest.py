@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -117,6 +118,12 @@ def app(tmp_path, template_instance, pg, clock, app_config):
     # A connection still checked out here was never closed: on PostgreSQL the DROP below
     # kills it and the garbage collector later fails inside whatever test runs then.
     leaked = runtime.engine.pool.checkedout()
+    # A browser test's live server may still be answering a poll the page sent just before
+    # it closed: give in-flight requests a moment to return their connection.
+    deadline = time.monotonic() + 5
+    while leaked and time.monotonic() < deadline:
+        time.sleep(0.05)
+        leaked = runtime.engine.pool.checkedout()
     runtime.dispose()
     if pg is not None and dbname:
         pg.drop(dbname)
