@@ -9,8 +9,12 @@ one file) and, with BANKDRILL_TEST_DATABASE_URL, on PostgreSQL (`-m db`).
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -105,6 +109,24 @@ def test_two_server_processes_on_one_database_agree(app):
         assert set(late) == {"a", "b"}, late
         # The bound plus the time a search takes on a busy test machine.
         assert max(late.values()) < KB_BOUND_SECONDS + 1.5, late
+
+        # Other processes opening and closing the instance (the trainer above, then CLI
+        # commands) leave the running servers able to write: on SQLite a process that closes
+        # the file wrongly (WAL checkpoint-and-delete, dropped locks) shows here as a 500.
+        status, drill = a.call("POST", "/api/v1/drills", {"scenario": SCENARIO}, reader)
+        assert status == 201, drill
+        path = f"/api/v1/conversations/{drill['conversations'][0]['id']}/messages"
+        for command in (None, ["kb", "reindex"], ["backup", str(Path(home) / "copy.zip")]):
+            if command is not None:
+                env = {**os.environ, "BANKDRILL_HOME": home, "BANKDRILL_DATABASE_URL": url}
+                done = subprocess.run([sys.executable, "-m", "sandbox", *command], env=env,
+                                      capture_output=True, text=True, timeout=120)
+                assert done.returncode == 0, done.stderr
+            for server in (a, b):
+                status, body = server.call("POST", path, {"text": "好的，我帮您查一下。"}, reader)
+                assert status == 201, (command, body)
+        seqs = [m["seq"] for m in b.call("GET", path, None, reader)[1]["messages"]]
+        assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 6
     finally:
         a.stop()
         b.stop()
