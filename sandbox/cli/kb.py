@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 
 from knowledge_base import articles, transfer
 from knowledge_base import evaluate as kb_eval
-from knowledge_base.categories import CATEGORIES
+from knowledge_base.categories import CATEGORIES, assign_categories
 from knowledge_base.search import get_kb
 from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
@@ -110,9 +110,13 @@ class _Timings:
               help="文件格式（默认按扩展名判断，其余按 jsonl）")
 @click.option("--progress/--no-progress", default=None,
               help="在终端（标准错误）显示各阶段进度条（默认：仅当标准错误是终端时显示）")
+@click.option("--default-category", type=click.Choice(CATEGORIES), default=None,
+              help="别家知识库的分类不在固定分类中（或没有分类）时：按分类名归入相近的固定分类，"
+                   "归不进的归入此分类；原分类保留为标签")
 @click.option("--timings", is_flag=True, hidden=True, help="在标准错误输出各阶段耗时（JSON，基准测试用）")
 @with_appcontext
-def import_(file: Path, replace: bool, fmt: str | None, progress: bool | None, timings: bool) -> None:
+def import_(file: Path, replace: bool, fmt: str | None, progress: bool | None, default_category: str | None,
+            timings: bool) -> None:
     """导入文章：先校验每一行，全部正确才导入，否则一篇也不导入。
 
     向量计算、写入数据库与重建检索索引在同一次导入中完成（一个事务、一次索引构建）。"""
@@ -121,11 +125,14 @@ def import_(file: Path, replace: bool, fmt: str | None, progress: bool | None, t
     bar = _StageBar(enabled=show, force=bool(progress))
     clock = _Timings(bar)
     job = articles.BulkImport(index=get_kb(runtime).index, progress=clock)
+    moves: dict[str, str] = {}
     try:
         with bar:
             clock(articles.STAGE_READ, 0, 1)
             fmt = transfer.detect_format(file, fmt)
             rows, parse_errors = transfer.parse_bytes(transfer.read_bytes(file), fmt)
+            if default_category:
+                rows, moves = assign_categories(rows, default_category)
             clock(articles.STAGE_READ, 1, 1)
             try:
                 with runtime.transaction() as s:
@@ -140,9 +147,14 @@ def import_(file: Path, replace: bool, fmt: str | None, progress: bool | None, t
     except DomainError as exc:
         for error in exc.details.get("errors", []):
             click.echo(f"第 {error['line']} 行：{error['message']}", err=True)
+        if not default_category and any("category" in e["message"] for e in exc.details.get("errors", [])):
+            click.echo("提示：别家知识库的分类可用 --default-category 分类 归并：按分类名归入相近的固定分类，"
+                       "归不进的归入指定分类，原分类保留为标签。", err=True)
         if exc.details.get("errors"):
             raise CommandError(f"{file} 有 {len(exc.details['errors'])} 处错误，未导入任何内容。") from exc
         raise CommandError(exc.message) from exc
+    if moves:
+        click.echo("分类归并：" + "；".join(f"{old} → {new}" for old, new in sorted(moves.items())) + "（原分类已保留为标签）。")
     if timings:
         click.echo("timings: " + json.dumps(clock.summary(), ensure_ascii=False), err=True)
     click.echo(f"导入完成：{report.summary()}。")

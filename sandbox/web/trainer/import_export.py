@@ -22,6 +22,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, SubmitField
 
 from knowledge_base import articles as kb_articles
 from knowledge_base import transfer
+from knowledge_base.categories import CATEGORIES, assign_categories
 from sandbox.clock import BEIJING
 from sandbox.errors import DomainError, NotFound, ValidationFailed
 from sandbox.web.request_context import current_user
@@ -37,6 +38,9 @@ class ImportForm(FlaskForm):
     file = FileField("文件（.jsonl / .csv / .xlsx / .yaml）")
     fmt = SelectField("格式", choices=[SelectChoice("", "按扩展名判断")] + [SelectChoice(f, f.upper()) for f in transfer.FORMATS])
     replace = BooleanField("替换模式：导入后知识库恰好等于文件内容（文件中没有的文章将被删除）")
+    unknown_category = SelectField(
+        "别家知识库的分类", choices=[SelectChoice("", "不归并：分类不在固定分类中的行报错")]
+        + [SelectChoice(c, f"按名称归并，归不进的归入「{c}」") for c in CATEGORIES], default="")
     submit = SubmitField("上传并预览")
 
 
@@ -104,6 +108,10 @@ def import_():
     except DomainError as exc:
         flash(exc.message, "error")
         return render_template("trainer/import.html", form=form, formats=transfer.FORMATS), 400
+    default_category = form.unknown_category.data or None
+    moves: dict[str, str] = {}
+    if default_category:
+        rows, moves = assign_categories(rows, default_category)
     plan = kb_articles.plan_import(db(), rows, replace=bool(form.replace.data), parse_errors=parse_errors)
     discard()  # the dry run only read
     token = None
@@ -114,10 +122,12 @@ def import_():
         token = secrets.token_urlsafe(24)
         _write_private(folder / f"{token}.data", data)
         meta = {"name": name, "format": fmt, "replace": bool(form.replace.data),
-                "user_id": current_user().id, "uploaded_at": runtime().clock.now().isoformat()}
+                "default_category": default_category, "user_id": current_user().id,
+                "uploaded_at": runtime().clock.now().isoformat()}
         _write_private(folder / f"{token}.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
     return render_template("trainer/import_preview.html", plan=plan, token=token, name=name, fmt=fmt,
-                           replace=bool(form.replace.data), rows=len(rows) + len(parse_errors))
+                           replace=bool(form.replace.data), rows=len(rows) + len(parse_errors),
+                           category_moves=sorted(moves.items()))
 
 
 @bp.post("/import/<token>/confirm")
@@ -126,6 +136,8 @@ def import_confirm(token: str):
     data, meta_path, meta = _pending(token)
     try:
         rows, parse_errors = transfer.parse_bytes(data.read_bytes(), meta["format"])
+        if meta.get("default_category") in CATEGORIES:
+            rows, _moves = assign_categories(rows, meta["default_category"])
         with unit_of_work() as s:
             report = kb_articles.import_rows(s, runtime().clock, rows, replace=bool(meta.get("replace")), by=current_username(),
                                           parse_errors=parse_errors)
