@@ -7,6 +7,7 @@ XLSX file is read from its first sheet, header in row 1; line numbers are sheet 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import warnings
@@ -43,6 +44,61 @@ MAX_JSON_DEPTH = 16  # an article record is two levels deep
 YAML_LIMITS = YamlLimits(max_bytes=32 * 1024 * 1024, max_nodes=1_000_000, max_depth=16)
 XLSX_LIMITS = ZipLimits(max_entries=500, max_total=256 * 1024 * 1024, max_ratio=100)
 LIST_FIELDS = ("questions", "tags", "forbidden_claims")
+# The names other knowledge bases and the FAQ spreadsheets of customer-service platforms give
+# the same fields (标准问 / 相似问 / 答案 …), matched after trimming, upper-cased. Export always
+# writes the English names.
+FIELD_ALIASES: dict[str, str] = {
+    **dict.fromkeys(("编号", "ID", "知识编号", "问题编号", "文章编号", "KEY"), "id"),
+    **dict.fromkeys(("标题", "标准问", "标准问题", "标准问法", "问题", "QUESTION", "TITLE"), "title"),
+    **dict.fromkeys(("相似问", "相似问法", "相似问题", "扩展问", "扩展问法", "扩展问题", "SIMILAR_QUESTIONS"),
+                    "questions"),
+    **dict.fromkeys(("答案", "回答", "标准答案", "规范话术", "答复", "ANSWER"), "answer"),
+    **dict.fromkeys(("通俗版", "通俗答案", "通俗说法"), "plain_answer"),
+    **dict.fromkeys(("分类", "类别", "业务分类", "业务类别", "CATEGORY"), "category"),
+    **dict.fromkeys(("标签", "关键词", "TAGS"), "tags"),
+    **dict.fromkeys(("状态", "STATUS"), "status"),
+    **dict.fromkeys(("禁止说法",), "forbidden_claims"),
+}
+DERIVED_ID_PREFIX = "Q-"
+
+
+def canonical_field(name: str) -> str:
+    """The field a column or key name stands for (itself when it is no known name)."""
+    key = name.strip()
+    if key in FIELDS:
+        return key
+    return FIELD_ALIASES.get(key.upper(), key)
+
+
+def derived_id(title: str) -> str:
+    """A stable id for an article given without one: the same title gives the same id on every
+    import, so re-importing the file updates the articles instead of adding copies."""
+    return DERIVED_ID_PREFIX + hashlib.sha1(" ".join(title.split()).encode("utf-8")).hexdigest()[:12]
+
+
+def _canonical_rows(rows: list[tuple[int, Any]], errors: list[RowError]) -> list[tuple[int, Any]]:
+    """Rename alias keys to the fields and give id-less rows their derived id; a row naming one
+    field twice (``title`` and ``标题``) becomes an error."""
+    kept: list[tuple[int, Any]] = []
+    for line, raw in rows:
+        if not isinstance(raw, dict):
+            kept.append((line, raw))
+            continue
+        record: dict[Any, Any] = {}
+        clash = None
+        for key, value in raw.items():
+            name = canonical_field(key) if isinstance(key, str) else key
+            if name in record:
+                clash = name
+                break
+            record[name] = value
+        if clash is not None:
+            errors.append(RowError(line, f"有两列（键）都表示字段 {clash}，请只保留一个"))
+            continue
+        if record.get("id") in (None, "") and isinstance(record.get("title"), str) and record["title"].strip():
+            record["id"] = derived_id(record["title"])
+        kept.append((line, record))
+    return kept
 
 
 def detect_format(path: Path, fmt: str | None) -> str:
@@ -83,7 +139,8 @@ def decode(data: bytes) -> str:
 def parse_bytes(data: bytes, fmt: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
     """Like :func:`parse` for the raw bytes of a file of any format (XLSX included)."""
     if fmt == "xlsx":
-        return _screen(*_parse_xlsx(data))
+        rows, errors = _parse_xlsx(data)
+        return _screen(_canonical_rows(rows, errors), errors)
     return parse(decode(data), fmt)
 
 
@@ -94,11 +151,9 @@ def parse(text: str, fmt: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
     depth and CSV fields); a row holding text no database can store (NUL, a lone
     surrogate) becomes a row error. Callers parse before opening any transaction.
     """
-    if fmt == "csv":
-        return _screen(*_parse_csv(text))
-    if fmt == "yaml":
-        return _screen(*_parse_yaml(text))
-    return _screen(*_parse_jsonl(text))
+    parser = {"csv": _parse_csv, "yaml": _parse_yaml}.get(fmt, _parse_jsonl)
+    rows, errors = parser(text)
+    return _screen(_canonical_rows(rows, errors), errors)
 
 
 def _bad_text(value: Any) -> str | None:
@@ -158,10 +213,10 @@ def _parse_csv(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
             _line, header = next(records)
         except StopIteration:
             return rows, errors
-        header = [h.strip() for h in header]
-        unknown = [h for h in header if h not in FIELDS]
-        if unknown or "id" not in header:
-            return rows, [RowError(1, f"表头无效（未知列 {', '.join(unknown) or '无'}；需要 id 列）")]
+        header = [canonical_field(h) for h in header]
+        problem = _header_problem(header)
+        if problem:
+            return rows, [RowError(1, problem)]
         for line, cells in records:
             if any(c.strip() for c in cells):
                 if len(cells) != len(header):
@@ -172,6 +227,19 @@ def _parse_csv(text: str) -> tuple[list[tuple[int, Any]], list[RowError]]:
         # The CSV cannot be read past this record (malformed quoting, an over-long field).
         errors.append(RowError(exc.line or 1, exc.reason))
     return rows, errors
+
+
+def _header_problem(header: list[str]) -> str | None:
+    """Why a CSV/XLSX header (already mapped to field names) cannot be read, or None."""
+    unknown = [h for h in header if h not in FIELDS]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if unknown or twice or not {"id", "title"} & set(header):
+        parts = [f"未知列 {', '.join(unknown)}" if unknown else "",
+                 f"字段 {', '.join(twice)} 出现了不止一列" if twice else "",
+                 "需要 id 或 title（标题 / 标准问）列" if not {"id", "title"} & set(header) else ""]
+        return (f"表头无效（{'；'.join(p for p in parts if p)}）；可用列名：{', '.join(FIELDS)}"
+                "，或其中文名（标准问、相似问、答案、分类…）")
+    return None
 
 
 def _table_record(header: list[str], cells: Sequence[str]) -> dict[str, Any]:
@@ -228,9 +296,10 @@ def _parse_xlsx(data: bytes) -> tuple[list[tuple[int, Any]], list[RowError]]:
         header = [_cell_text(h).strip() for h in header_cells]
         while header and not header[-1]:
             header.pop()
-        unknown = [h for h in header if h not in FIELDS]
-        if unknown or "id" not in header:
-            return rows, [RowError(1, f"表头无效（未知列 {', '.join(unknown) or '无'}；需要 id 列）")]
+        header = [canonical_field(h) for h in header]
+        problem = _header_problem(header)
+        if problem:
+            return rows, [RowError(1, problem)]
         for line, cells in enumerate(values, start=2):
             if line > MAX_XLSX_ROWS + 1:
                 errors.append(RowError(line, f"行数超过上限 {MAX_XLSX_ROWS}"))

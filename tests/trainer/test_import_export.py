@@ -160,7 +160,7 @@ def test_xlsx_rows_with_errors_have_sheet_line_numbers(runner, tmp_path):
     assert result.exit_code == 1
     assert "第 4 行" in result.output and "第 5 行" in result.output and "第 2 行" not in result.output
     bad_header = openpyxl.Workbook()
-    bad_header.active.append(["编号", "标题"])
+    bad_header.active.append(["编号", "颜色"])
     bad_header.save(path)
     result = runner.invoke(args=["kb", "import", str(path)])
     assert result.exit_code == 1 and "表头无效" in result.output
