@@ -54,3 +54,33 @@ def test_rehearse_shows_the_reference_score(login_as):
     resp = trainer.post("/trainer/scenarios/cc-bill-enquiry/rehearse")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200 and 'id="rehearsal-total">100.0<' in page
+
+
+def test_the_served_scenario_list_follows_every_change_and_is_written_like_jsonify(login_as, api, app):
+    """The list's JSON is kept per catalogue: an edit, a disable and an enable each show at once,
+    and the bytes are what ``jsonify`` writes (redacted, same separators)."""
+    from flask import jsonify
+
+    from sandbox.drill.scenario.store import list_scenarios
+
+    cand = api("candidate")
+    first = cand.get("/api/v1/scenarios")
+    assert cand.get("/api/v1/scenarios").data == first.data  # served again from the kept body
+    with app.test_request_context():
+        from sandbox.web.tx import db
+
+        expected = jsonify([spec.summary_dict() for spec in list_scenarios(db())]).get_data()
+    assert first.data == expected and first.mimetype == "application/json"
+
+    trainer = login_as("trainer")
+    edited = TEXT.replace("time_limit: 480", "time_limit: 660")
+    assert trainer.post("/trainer/scenarios/edit", data={"yaml_file": (io.BytesIO(edited.encode()), "cc.yaml")},
+                        content_type="multipart/form-data").status_code == 302
+    row = next(s for s in cand.get("/api/v1/scenarios").get_json() if s["id"] == "cc-bill-enquiry")
+    assert row["time_limit"] == 660 and row["version"] == SEEDED_VERSION + 1
+    trainer.post("/trainer/scenarios/cc-bill-enquiry/toggle")
+    assert "cc-bill-enquiry" not in [s["id"] for s in cand.get("/api/v1/scenarios").get_json()]
+    trainer.post("/trainer/scenarios/cc-bill-enquiry/toggle")
+    assert cand.get("/api/v1/scenarios").get_json() == [
+        {**s, "time_limit": 660, "version": SEEDED_VERSION + 1} if s["id"] == "cc-bill-enquiry" else s
+        for s in first.get_json()]
