@@ -150,7 +150,7 @@ def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None
                 if any(silent >= r.when["silence"] for r in contact.rules if "silence" in r.when) or (
                         contact.needs and silent >= contact.patience):
                     row.silence_fired_seq = row.last_customer_seq
-    record_fault_changes(session, drill, spec, now)
+    # The faults were logged above, for this same moment; arrivals and replies do not change them.
     return True
 
 
