@@ -33,6 +33,7 @@ word field stays off (``index.USE_WORD_FIELD``).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -45,7 +46,7 @@ import numpy as np
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge_base import embedding
+from knowledge_base import colloquial, embedding
 from knowledge_base import index as kb_index
 from knowledge_base.analysis import bigrams, words
 from knowledge_base.articles import VERSION_BUMPED, changes_since, get_version, list_synonym_groups
@@ -74,6 +75,21 @@ FUSION = "linear"  # "linear" (w·cos + (1-w)·bm25/max), "minmax", "zscore", "r
 RRF_K = 60
 PRF_BETA = 0.0  # dense pseudo-relevance feedback: q + beta·mean(best rows of the top PRF_DOCS); 0 = off
 PRF_DOCS = 3
+# Dense side for long, description-style questions (issue 19 point 3): the query's clauses
+# (split on punctuation and spaces) are encoded too; "off", "max" (best of the whole query and
+# each clause) or "mix" (whole query mixed with its best clause by CLAUSE_WEIGHT).
+CLAUSES = "off"
+CLAUSE_WEIGHT = 0.3
+CLAUSE_MIN_CHARS = 4
+MAX_CLAUSES = 4
+# Everyday banking language -> article terms (``knowledge_base.colloquial``), added like synonyms
+# with COLLOQUIAL_WEIGHT; COLLOQUIAL_DENSE: "off" or "max" (best cosine of the query and the query
+# followed by the added terms).
+USE_COLLOQUIAL = False
+COLLOQUIAL_WEIGHT = 0.4
+COLLOQUIAL_DENSE = "off"
+# Per-article dense score: the best row, plus ROW_MEAN_WEIGHT x the mean of its rows.
+ROW_MEAN_WEIGHT = 0.0
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 CACHE_SIZE = 2048
@@ -169,9 +185,15 @@ class DenseStore:
         self.position = {external_id: i for i, external_id in enumerate(ids)}
 
     def scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Best cosine per article (plus ``ROW_MEAN_WEIGHT`` x its mean cosine)."""
         if not self.ids:
             return np.zeros(0, dtype=np.float32)
-        return np.maximum.reduceat(self.matrix @ query_vector, self.starts)
+        rows = self.matrix @ query_vector
+        best = np.maximum.reduceat(rows, self.starts)
+        if ROW_MEAN_WEIGHT:
+            counts = np.diff(np.append(self.starts, len(rows)))
+            best = (best + ROW_MEAN_WEIGHT * np.add.reduceat(rows, self.starts) / counts) / (1 + ROW_MEAN_WEIGHT)
+        return best
 
     def mask(self, statuses: tuple[str, ...] | None, category: str | None) -> np.ndarray:
         keep = np.ones(len(self.ids), dtype=bool)
@@ -196,6 +218,7 @@ class PreparedQuery:
     word_terms: list[tuple[str, float]]
     marks: list[str]
     dense_text: str  # what the encoder reads besides the query ("" when the same)
+    colloquial: list[str] = field(default_factory=list)  # article terms added for everyday wording
 
 
 def prepare(normalised: str, synonyms: Synonyms, vocab: PinyinVocab | None = None) -> PreparedQuery:
@@ -225,13 +248,18 @@ def prepare(normalised: str, synonyms: Synonyms, vocab: PinyinVocab | None = Non
             weighted.setdefault(term, SYNONYM_WEIGHT)
         if kb_index.USE_WORD_FIELD:
             word_terms.setdefault(extra, SYNONYM_WEIGHT)
+    added = colloquial.expand(normalised) if USE_COLLOQUIAL else []
+    added = [t for t in added if t not in expansion]
+    for extra in added:
+        for term, _s, _e in bigrams(extra):
+            weighted.setdefault(term, COLLOQUIAL_WEIGHT)
     dense_found = [c for c in found if c.kind == "pinyin"] if DENSE_CORRECTED == "pinyin" else found
     dense_text = corrected_text(normalised, dense_found) if dense_found and DENSE_CORRECTED != "off" else ""
     return PreparedQuery(normalised=normalised, lexical_text=lexical_text, fillers=removed, corrections=found,
                          expansion=expansion, bigram_terms=list(weighted.items())[:MAX_QUERY_TERMS],
                          word_terms=list(word_terms.items())[:MAX_QUERY_TERMS],
                          marks=highlight_terms(normalised, synonyms, found),
-                         dense_text=dense_text if dense_text != normalised else "")
+                         dense_text=dense_text if dense_text != normalised else "", colloquial=added)
 
 
 def query_terms(normalised: str, synonyms: Synonyms) -> tuple[list[tuple[str, float]], list[tuple[str, float]], list[str]]:
@@ -254,6 +282,16 @@ def highlight_terms(normalised: str, synonyms: Synonyms, found: list[Correction]
             terms.setdefault(term)
     longer = [t for t in terms if len(t) > 1]
     return (longer or list(terms))[:MAX_QUERY_TERMS * 2]
+
+
+_CLAUSE_SPLIT = re.compile(r"[\s，。？！、；：,.?!;:~～…]+")
+
+
+def query_clauses(normalised: str) -> list[str]:
+    """The clauses of a query with more than one (each at least ``CLAUSE_MIN_CHARS`` long),
+    at most ``MAX_CLAUSES``; [] for a one-clause query."""
+    parts = [p for p in _CLAUSE_SPLIT.split(normalised) if len(p) >= CLAUSE_MIN_CHARS]
+    return parts[:MAX_CLAUSES] if len(parts) > 1 else []
 
 
 def fuse(dense: dict[str, float], lexical: dict[str, float]) -> dict[str, float]:
@@ -496,6 +534,21 @@ class KnowledgeBase:
         cosines = dense.scores(vectors[0])
         for vector in vectors[1:]:
             cosines = np.maximum(cosines, dense.scores(vector))
+        parts = query_clauses(prepared.normalised) if CLAUSES != "off" else []
+        if parts:
+            clause_vectors = embedding.encode(parts)
+            if clause_vectors is not None:
+                best = dense.scores(clause_vectors[0])
+                for vector in clause_vectors[1:]:
+                    best = np.maximum(best, dense.scores(vector))
+                if CLAUSES == "max":
+                    cosines = np.maximum(cosines, best)
+                else:
+                    cosines = (1 - CLAUSE_WEIGHT) * cosines + CLAUSE_WEIGHT * np.maximum(cosines, best)
+        if prepared.colloquial and COLLOQUIAL_DENSE != "off":
+            extra = embedding.encode([(prepared.dense_text or prepared.normalised) + " " + " ".join(prepared.colloquial)])
+            if extra is not None:
+                cosines = np.maximum(cosines, dense.scores(extra[0]))
         if PRF_BETA > 0 and len(cosines) > PRF_DOCS:
             top = np.argpartition(-cosines, PRF_DOCS)[:PRF_DOCS]
             rows = []
