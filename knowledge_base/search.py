@@ -85,9 +85,13 @@ MAX_CLAUSES = 4
 # Everyday banking language -> article terms (``knowledge_base.colloquial``), added like synonyms
 # with COLLOQUIAL_WEIGHT; COLLOQUIAL_DENSE: "off" or "max" (best cosine of the query and the query
 # followed by the added terms).
-USE_COLLOQUIAL = False
-COLLOQUIAL_WEIGHT = 0.4
+USE_COLLOQUIAL = True
+COLLOQUIAL_WEIGHT = 0.8
 COLLOQUIAL_DENSE = "off"
+# Second stage: the top RERANK_K fused candidates gain RERANK_WEIGHT x the share of their title's
+# bigrams that the query (with its expansions, at their weights) contains; 0 = off.
+RERANK_K = 10
+RERANK_WEIGHT = 0.0
 # Per-article dense score: the best row, plus ROW_MEAN_WEIGHT x the mean of its rows.
 ROW_MEAN_WEIGHT = 0.0
 MAX_LIMIT = 100
@@ -319,6 +323,24 @@ def fuse(dense: dict[str, float], lexical: dict[str, float]) -> dict[str, float]
         top = float(bm.max()) or 1.0
         fused = DENSE_WEIGHT * cos + (1 - DENSE_WEIGHT) * bm / top
     return {i: float(f) for i, f in zip(ids, fused, strict=True)}
+
+
+def title_coverage(title: str, terms: dict[str, float]) -> float:
+    """The weighted share of a title's bigrams found among the query terms (0..1)."""
+    grams = {t for t, _s, _e in bigrams(fold(title))}
+    if not grams:
+        return 0.0
+    return sum(terms.get(t, 0.0) for t in grams) / len(grams)
+
+
+def rerank(scores: dict[str, float], entries: dict[str, Entry], prepared: PreparedQuery) -> None:
+    """Add the title-coverage evidence to the top ``RERANK_K`` fused scores (in place)."""
+    terms = dict(prepared.bigram_terms)
+    top = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:RERANK_K]
+    for external_id, score in top:
+        entry = entries.get(external_id)
+        if entry is not None:
+            scores[external_id] = score + RERANK_WEIGHT * title_coverage(entry.title, terms)
 
 
 class KnowledgeBase:
@@ -696,6 +718,8 @@ class KnowledgeBase:
                 position = dense.position.get(external_id)
                 dense_of[external_id] = float(cosines[position]) if position is not None else 0.0
             scores = fuse(dense_of, lexical)
+            if RERANK_WEIGHT > 0:
+                rerank(scores, entries, prepared)
         else:
             dense_of = {}
             top_bm25 = max(lexical.values(), default=0.0) or 1.0
