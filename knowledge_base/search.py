@@ -11,9 +11,10 @@ answer; Whoosh's formula over the Whoosh postings, computed by ``index.LexicalSc
 with synonym expansion and homophone / pinyin corrections (``knowledge_base.pinyin``: a
 query bigram the KB never contains is also searched as the KB bigrams with the same fuzzy
 pinyin, weight 0.8; a run of pinyin letters such as "xinyongka" is read as the KB's own
-bigrams) gives the lexical top-N; the sentence encoder gives the dense top-N (best cosine
-over an article's title, each similar question and the first two sentences of the plain
-answer); the union is ranked by ``0.7·cosine + 0.3·bm25/max(bm25)``. Without the encoder:
+bigrams), everyday banking wording read as article terms (``knowledge_base.colloquial``:
+"卡被机器吃了" also searches 吞卡, weight 0.8) gives the lexical top-N; the sentence encoder
+gives the dense top-N (best cosine over an article's title, each similar question and the
+first two sentences of the plain answer); the union is ranked by ``0.7·cosine + 0.3·bm25/max(bm25)``. Without the encoder:
 BM25 alone. ``prepare`` is the one place a query becomes terms; the synonyms page's test
 box (``explain``) shows its steps.
 
@@ -28,6 +29,14 @@ the corrected text in the encoder for homophones (worse). The held-out figures a
 report, measured once after these choices. Older figures: lexical bigram 0.823 / 0.953;
 lexical bigram + rjieba word field 0.859 / 0.953; hybrid + word field 0.903 / 0.978: the
 word field stays off (``index.USE_WORD_FIELD``).
+
+Colloquial questions (issue 19 point 3; KB_RESULTS.md, "Colloquial questions"): measured on
+a new colloquial tuning set (benchmarks/kb_sets/colloquial_tuning.jsonl) and on the tuning
+sets against the KB without similar questions. Kept: the colloquial lexicon (``USE_COLLOQUIAL``)
+and the body field's boost 1.5 (``index.BIGRAM_FIELDS``). Measured and left off: the query's
+clauses in the encoder (``CLAUSES``), a mean over an article's rows (``ROW_MEAN_WEIGHT``), the
+lexicon's terms in the encoder (``COLLOQUIAL_DENSE``), a title-coverage re-rank
+(``RERANK_WEIGHT``), answer sentences as separate dense rows (benchmark only).
 """
 
 from __future__ import annotations
