@@ -4,8 +4,9 @@
 
 Seeds a fresh instance (the seed KB, or the files given with --kb imported with
 ``kb import --replace`` semantics) and prints hit@1 / hit@3 / MRR@10 per set and variant.
-Tuning sets: seed_data/kb_eval.jsonl and its synthetic homophones
-(benchmarks/make_homophones.py). Held-out sets (seed_data/kb/eval/heldout.jsonl,
+Tuning sets: seed_data/kb_eval.jsonl, its synthetic homophones
+(benchmarks/make_homophones.py) and the colloquial set
+benchmarks/kb_sets/colloquial_tuning.jsonl. Held-out sets (seed_data/kb/eval/heldout.jsonl,
 homophones.jsonl as typed and its ``clean`` column) are read only with --heldout, to
 report a fixed choice.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from knowledge_base import index as I  # noqa: E402
 from knowledge_base import search as S  # noqa: E402
 from knowledge_base import text as T  # noqa: E402
 from knowledge_base.evaluate import evaluate  # noqa: E402
@@ -29,7 +31,12 @@ from sandbox.instance import initialise  # noqa: E402
 
 BASE = {"USE_FILLERS": False, "USE_PINYIN": False, "FUSION": "linear", "DENSE_WEIGHT": 0.7,
         "DENSE_CORRECTED": "off", "CORRECTION_WEIGHT": 0.8, "PRF_BETA": 0.0, "LEXICAL_POOL": 50,
-        "DENSE_POOL": 30, "DENSE_MIN": 0.45}
+        "DENSE_POOL": 30, "DENSE_MIN": 0.45, "USE_COLLOQUIAL": False, "COLLOQUIAL_WEIGHT": 0.8,
+        "COLLOQUIAL_DENSE": "off", "CLAUSES": "off", "CLAUSE_WEIGHT": 0.3, "ROW_MEAN_WEIGHT": 0.0,
+        "RERANK_WEIGHT": 0.0, "BODY_BOOST": 1.0}
+# Issue 19 point 3 (colloquial questions): the shipped configuration is "colloquial".
+P3 = {"USE_PINYIN": True, "DENSE_CORRECTED": "pinyin", "USE_COLLOQUIAL": True, "COLLOQUIAL_WEIGHT": 0.8,
+      "BODY_BOOST": 1.5}
 CHOSEN = {"USE_FILLERS": True, "USE_PINYIN": True, "DENSE_CORRECTED": "pinyin"}
 VARIANTS = {
     "base": {},
@@ -63,6 +70,16 @@ VARIANTS = {
     "pinyin+minmax": {"USE_PINYIN": True, "FUSION": "minmax"},
     "pinyin+zscore": {"USE_PINYIN": True, "FUSION": "zscore"},
     "lin_0.8": {"DENSE_WEIGHT": 0.8},
+    "colloquial": P3,
+    "final+body1.5": {"USE_PINYIN": True, "DENSE_CORRECTED": "pinyin", "BODY_BOOST": 1.5},
+    "final+lexicon": {**P3, "BODY_BOOST": 1.0},
+    "colloquial_w0.5": {**P3, "COLLOQUIAL_WEIGHT": 0.5},
+    "colloquial+dense": {**P3, "COLLOQUIAL_DENSE": "max"},
+    "colloquial+body2": {**P3, "BODY_BOOST": 2.0},
+    "colloquial+clauses_mix": {**P3, "CLAUSES": "mix"},
+    "colloquial+clauses_max": {**P3, "CLAUSES": "max"},
+    "colloquial+rowmean0.2": {**P3, "ROW_MEAN_WEIGHT": 0.2},
+    "colloquial+rerank0.05": {**P3, "RERANK_WEIGHT": 0.05},
 }
 
 
@@ -73,7 +90,10 @@ def load(path: Path, field: str = "text") -> list[dict]:
 
 def apply(settings: dict) -> None:
     for name, value in {**BASE, **settings}.items():
-        setattr(S, name, value)
+        if name == "BODY_BOOST":
+            I.BIGRAM_FIELDS["body"] = value
+        else:
+            setattr(S, name, value)
 
 
 def main() -> None:
@@ -127,6 +147,7 @@ def main() -> None:
     if not args.kb:
         sets["tuning"] = load(ROOT / "seed_data" / "kb_eval.jsonl")
         sets["synthetic_homophones"] = load(ROOT / "benchmarks" / "kb_sets" / "synthetic_homophones.jsonl")
+        sets["colloquial_tuning"] = load(ROOT / "benchmarks" / "kb_sets" / "colloquial_tuning.jsonl")
         if args.heldout:
             ev = ROOT / "seed_data" / "kb" / "eval"
             sets["heldout"] = load(ev / "heldout.jsonl")

@@ -176,11 +176,13 @@ def main() -> None:
     vocab = kb_service.PinyinVocab(scorer.vocabulary(kb_index.BIGRAM_FIELDS))
     print(f"  pinyin vocabulary of the index: {len(vocab):,} terms in {time.perf_counter() - t:.2f} s "
           "(once per new searcher)")
-    for label, model, pinyin in (("hybrid (Whoosh + encoder)", True, True),
-                                 ("hybrid, pinyin corrections off", True, False),
-                                 ("lexical only (Whoosh)", False, True)):
+    for label, model, pinyin, lexicon in (("hybrid (Whoosh + encoder)", True, True, True),
+                                          ("hybrid, pinyin corrections off", True, False, True),
+                                          ("hybrid, colloquial lexicon off", True, True, False),
+                                          ("lexical only (Whoosh)", False, True, True)):
         kb.use_model = model
         kb_service.USE_PINYIN = pinyin
+        kb_service.USE_COLLOQUIAL = lexicon
         times = []
         for q in queries:
             kb.clear_cache()
@@ -189,7 +191,7 @@ def main() -> None:
             times.append((time.perf_counter() - t) * 1000)
         print(f"  uncached {label:<28} p50 {statistics.median(times):6.1f} ms  p95 {pct(times, 95):6.1f} ms")
     kb.use_model = True
-    kb_service.USE_PINYIN = True
+    kb_service.USE_PINYIN = kb_service.USE_COLLOQUIAL = True
     repeat = []
     kb.search(queries[0])
     for _ in range(200):

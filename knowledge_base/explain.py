@@ -2,7 +2,8 @@
 
 Reuses the very functions search uses (``text.fold`` steps, ``analysis.bigrams`` /
 ``analysis.words``, ``search.Synonyms`` and ``KnowledgeBase.prepare``: fillers removed,
-homophone / pinyin corrections against the KB's vocabulary, the encoder's text), and each
+homophone / pinyin corrections against the KB's vocabulary, everyday wording read as
+article terms (``knowledge_base.colloquial``), the encoder's text), and each
 hit carries the fusion's inputs (cosine, BM25), so what the trainer sees is what search does.
 """
 
@@ -42,6 +43,9 @@ class Explanation:
     corrections: list[Correction] = field(default_factory=list)
     dense_text: str = ""
     fusion: str = ""
+    colloquial_enabled: bool = False
+    colloquial: list[str] = field(default_factory=list)
+    colloquial_weight: float = 0.0
 
 
 def steps(raw: str) -> tuple[str, str, str, str]:
@@ -68,7 +72,8 @@ def explain(raw: str, groups: Sequence[Sequence[str]], kb: Any = None, include_u
                       fillers_enabled=kb_search.USE_FILLERS, fillers=prepared.fillers,
                       lexical_text=prepared.lexical_text, pinyin_enabled=kb_search.USE_PINYIN,
                       corrections=prepared.corrections, dense_text=prepared.dense_text,
-                      fusion=fusion_text())
+                      fusion=fusion_text(), colloquial_enabled=kb_search.USE_COLLOQUIAL,
+                      colloquial=prepared.colloquial, colloquial_weight=kb_search.COLLOQUIAL_WEIGHT)
     if kb is not None and normalised:
         out.result = kb.search(raw, limit=limit, include_unpublished=include_unpublished, synonyms=synonyms)
     return out

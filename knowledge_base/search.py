@@ -11,9 +11,10 @@ answer; Whoosh's formula over the Whoosh postings, computed by ``index.LexicalSc
 with synonym expansion and homophone / pinyin corrections (``knowledge_base.pinyin``: a
 query bigram the KB never contains is also searched as the KB bigrams with the same fuzzy
 pinyin, weight 0.8; a run of pinyin letters such as "xinyongka" is read as the KB's own
-bigrams) gives the lexical top-N; the sentence encoder gives the dense top-N (best cosine
-over an article's title, each similar question and the first two sentences of the plain
-answer); the union is ranked by ``0.7·cosine + 0.3·bm25/max(bm25)``. Without the encoder:
+bigrams), everyday banking wording read as article terms (``knowledge_base.colloquial``:
+"卡被机器吃了" also searches 吞卡, weight 0.8) gives the lexical top-N; the sentence encoder
+gives the dense top-N (best cosine over an article's title, each similar question and the
+first two sentences of the plain answer); the union is ranked by ``0.7·cosine + 0.3·bm25/max(bm25)``. Without the encoder:
 BM25 alone. ``prepare`` is the one place a query becomes terms; the synonyms page's test
 box (``explain``) shows its steps.
 
@@ -28,11 +29,20 @@ the corrected text in the encoder for homophones (worse). The held-out figures a
 report, measured once after these choices. Older figures: lexical bigram 0.823 / 0.953;
 lexical bigram + rjieba word field 0.859 / 0.953; hybrid + word field 0.903 / 0.978: the
 word field stays off (``index.USE_WORD_FIELD``).
+
+Colloquial questions (issue 19 point 3; KB_RESULTS.md, "Colloquial questions"): measured on
+a new colloquial tuning set (benchmarks/kb_sets/colloquial_tuning.jsonl) and on the tuning
+sets against the KB without similar questions. Kept: the colloquial lexicon (``USE_COLLOQUIAL``)
+and the body field's boost 1.5 (``index.BIGRAM_FIELDS``). Measured and left off: the query's
+clauses in the encoder (``CLAUSES``), a mean over an article's rows (``ROW_MEAN_WEIGHT``), the
+lexicon's terms in the encoder (``COLLOQUIAL_DENSE``), a title-coverage re-rank
+(``RERANK_WEIGHT``), answer sentences as separate dense rows (benchmark only).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -45,7 +55,7 @@ import numpy as np
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge_base import embedding
+from knowledge_base import colloquial, embedding
 from knowledge_base import index as kb_index
 from knowledge_base.analysis import bigrams, words
 from knowledge_base.articles import VERSION_BUMPED, changes_since, get_version, list_synonym_groups
@@ -74,6 +84,25 @@ FUSION = "linear"  # "linear" (w·cos + (1-w)·bm25/max), "minmax", "zscore", "r
 RRF_K = 60
 PRF_BETA = 0.0  # dense pseudo-relevance feedback: q + beta·mean(best rows of the top PRF_DOCS); 0 = off
 PRF_DOCS = 3
+# Dense side for long, description-style questions (issue 19 point 3): the query's clauses
+# (split on punctuation and spaces) are encoded too; "off", "max" (best of the whole query and
+# each clause) or "mix" (whole query mixed with its best clause by CLAUSE_WEIGHT).
+CLAUSES = "off"
+CLAUSE_WEIGHT = 0.3
+CLAUSE_MIN_CHARS = 4
+MAX_CLAUSES = 4
+# Everyday banking language -> article terms (``knowledge_base.colloquial``), added like synonyms
+# with COLLOQUIAL_WEIGHT; COLLOQUIAL_DENSE: "off" or "max" (best cosine of the query and the query
+# followed by the added terms).
+USE_COLLOQUIAL = True
+COLLOQUIAL_WEIGHT = 0.8
+COLLOQUIAL_DENSE = "off"
+# Second stage: the top RERANK_K fused candidates gain RERANK_WEIGHT x the share of their title's
+# bigrams that the query (with its expansions, at their weights) contains; 0 = off.
+RERANK_K = 10
+RERANK_WEIGHT = 0.0
+# Per-article dense score: the best row, plus ROW_MEAN_WEIGHT x the mean of its rows.
+ROW_MEAN_WEIGHT = 0.0
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 CACHE_SIZE = 2048
@@ -169,9 +198,15 @@ class DenseStore:
         self.position = {external_id: i for i, external_id in enumerate(ids)}
 
     def scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Best cosine per article (plus ``ROW_MEAN_WEIGHT`` x its mean cosine)."""
         if not self.ids:
             return np.zeros(0, dtype=np.float32)
-        return np.maximum.reduceat(self.matrix @ query_vector, self.starts)
+        rows = self.matrix @ query_vector
+        best = np.maximum.reduceat(rows, self.starts)
+        if ROW_MEAN_WEIGHT:
+            counts = np.diff(np.append(self.starts, len(rows)))
+            best = (best + ROW_MEAN_WEIGHT * np.add.reduceat(rows, self.starts) / counts) / (1 + ROW_MEAN_WEIGHT)
+        return best
 
     def mask(self, statuses: tuple[str, ...] | None, category: str | None) -> np.ndarray:
         keep = np.ones(len(self.ids), dtype=bool)
@@ -196,6 +231,7 @@ class PreparedQuery:
     word_terms: list[tuple[str, float]]
     marks: list[str]
     dense_text: str  # what the encoder reads besides the query ("" when the same)
+    colloquial: list[str] = field(default_factory=list)  # article terms added for everyday wording
 
 
 def prepare(normalised: str, synonyms: Synonyms, vocab: PinyinVocab | None = None) -> PreparedQuery:
@@ -225,13 +261,18 @@ def prepare(normalised: str, synonyms: Synonyms, vocab: PinyinVocab | None = Non
             weighted.setdefault(term, SYNONYM_WEIGHT)
         if kb_index.USE_WORD_FIELD:
             word_terms.setdefault(extra, SYNONYM_WEIGHT)
+    added = colloquial.expand(normalised) if USE_COLLOQUIAL else []
+    added = [t for t in added if t not in expansion]
+    for extra in added:
+        for term, _s, _e in bigrams(extra):
+            weighted.setdefault(term, COLLOQUIAL_WEIGHT)
     dense_found = [c for c in found if c.kind == "pinyin"] if DENSE_CORRECTED == "pinyin" else found
     dense_text = corrected_text(normalised, dense_found) if dense_found and DENSE_CORRECTED != "off" else ""
     return PreparedQuery(normalised=normalised, lexical_text=lexical_text, fillers=removed, corrections=found,
                          expansion=expansion, bigram_terms=list(weighted.items())[:MAX_QUERY_TERMS],
                          word_terms=list(word_terms.items())[:MAX_QUERY_TERMS],
                          marks=highlight_terms(normalised, synonyms, found),
-                         dense_text=dense_text if dense_text != normalised else "")
+                         dense_text=dense_text if dense_text != normalised else "", colloquial=added)
 
 
 def query_terms(normalised: str, synonyms: Synonyms) -> tuple[list[tuple[str, float]], list[tuple[str, float]], list[str]]:
@@ -254,6 +295,16 @@ def highlight_terms(normalised: str, synonyms: Synonyms, found: list[Correction]
             terms.setdefault(term)
     longer = [t for t in terms if len(t) > 1]
     return (longer or list(terms))[:MAX_QUERY_TERMS * 2]
+
+
+_CLAUSE_SPLIT = re.compile(r"[\s，。？！、；：,.?!;:~～…]+")
+
+
+def query_clauses(normalised: str) -> list[str]:
+    """The clauses of a query with more than one (each at least ``CLAUSE_MIN_CHARS`` long),
+    at most ``MAX_CLAUSES``; [] for a one-clause query."""
+    parts = [p for p in _CLAUSE_SPLIT.split(normalised) if len(p) >= CLAUSE_MIN_CHARS]
+    return parts[:MAX_CLAUSES] if len(parts) > 1 else []
 
 
 def fuse(dense: dict[str, float], lexical: dict[str, float]) -> dict[str, float]:
@@ -281,6 +332,24 @@ def fuse(dense: dict[str, float], lexical: dict[str, float]) -> dict[str, float]
         top = float(bm.max()) or 1.0
         fused = DENSE_WEIGHT * cos + (1 - DENSE_WEIGHT) * bm / top
     return {i: float(f) for i, f in zip(ids, fused, strict=True)}
+
+
+def title_coverage(title: str, terms: dict[str, float]) -> float:
+    """The weighted share of a title's bigrams found among the query terms (0..1)."""
+    grams = {t for t, _s, _e in bigrams(fold(title))}
+    if not grams:
+        return 0.0
+    return sum(terms.get(t, 0.0) for t in grams) / len(grams)
+
+
+def rerank(scores: dict[str, float], entries: dict[str, Entry], prepared: PreparedQuery) -> None:
+    """Add the title-coverage evidence to the top ``RERANK_K`` fused scores (in place)."""
+    terms = dict(prepared.bigram_terms)
+    top = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:RERANK_K]
+    for external_id, score in top:
+        entry = entries.get(external_id)
+        if entry is not None:
+            scores[external_id] = score + RERANK_WEIGHT * title_coverage(entry.title, terms)
 
 
 class KnowledgeBase:
@@ -496,6 +565,21 @@ class KnowledgeBase:
         cosines = dense.scores(vectors[0])
         for vector in vectors[1:]:
             cosines = np.maximum(cosines, dense.scores(vector))
+        parts = query_clauses(prepared.normalised) if CLAUSES != "off" else []
+        if parts:
+            clause_vectors = embedding.encode(parts)
+            if clause_vectors is not None:
+                best = dense.scores(clause_vectors[0])
+                for vector in clause_vectors[1:]:
+                    best = np.maximum(best, dense.scores(vector))
+                if CLAUSES == "max":
+                    cosines = np.maximum(cosines, best)
+                else:
+                    cosines = (1 - CLAUSE_WEIGHT) * cosines + CLAUSE_WEIGHT * np.maximum(cosines, best)
+        if prepared.colloquial and COLLOQUIAL_DENSE != "off":
+            extra = embedding.encode([(prepared.dense_text or prepared.normalised) + " " + " ".join(prepared.colloquial)])
+            if extra is not None:
+                cosines = np.maximum(cosines, dense.scores(extra[0]))
         if PRF_BETA > 0 and len(cosines) > PRF_DOCS:
             top = np.argpartition(-cosines, PRF_DOCS)[:PRF_DOCS]
             rows = []
@@ -643,6 +727,8 @@ class KnowledgeBase:
                 position = dense.position.get(external_id)
                 dense_of[external_id] = float(cosines[position]) if position is not None else 0.0
             scores = fuse(dense_of, lexical)
+            if RERANK_WEIGHT > 0:
+                rerank(scores, entries, prepared)
         else:
             dense_of = {}
             top_bm25 = max(lexical.values(), default=0.0) or 1.0

@@ -109,3 +109,14 @@ def test_query_test_shows_corrections_and_fusion_inputs(login_as, runtime):
     # A clean query: nothing to correct, and the step says so.
     page = trainer.get("/trainer/synonyms", query_string={"q": "琥珀存单"}).get_data(as_text=True)
     assert "每个词知识库里都有" in page.split('class="corrections"')[1].split("</dd>")[0]
+
+
+@pytest.mark.db
+def test_query_test_shows_the_colloquial_terms(login_as):
+    trainer = login_as("trainer")
+    page = trainer.get("/trainer/synonyms", query_string={"q": "取款机把我的卡吃进去了"}).get_data(as_text=True)
+    step = page.split('class="colloquial"')[1].split("</dd>")[0]
+    assert '<span class="badge">吞卡</span>' in step and "0.8" in step
+    assert 'data-id="DC-006"' in page  # ATM吞卡怎么办, found through the added term
+    page = trainer.get("/trainer/synonyms", query_string={"q": "信用卡还款"}).get_data(as_text=True)
+    assert "（无）" in page.split('class="colloquial"')[1].split("</dd>")[0]
