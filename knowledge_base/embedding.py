@@ -6,12 +6,17 @@ and the knowledge base searches lexically only.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import subprocess
+import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,55 +106,168 @@ def encode(texts: Sequence[str]) -> np.ndarray | None:
 
 # Bulk encoding (``encode_many``, used by imports). The encoder splits its input into
 # micro-batches of ~384 tokens itself; the batch size here only sets how often progress
-# is reported and how work is shared between threads (measured: batches of 16 to 5,000
-# texts cost the same CPU time, one text at a time 2.6x more; see benchmarks/KB_RESULTS.md,
-# "Import speed"). The forward pass is numpy on local arrays and its matrix products
-# release the GIL: batches encode in parallel threads on one model (outputs bit-identical
-# to one thread), and next to the importing thread that analyses documents for the index.
+# is reported and how work is shared (measured: batches of 16 to 5,000 texts cost the same
+# CPU time, one text at a time 2.6x more; see benchmarks/KB_RESULTS.md, "Import speed").
+# Batches are fixed slices of the distinct texts, so every text is encoded in the same batch
+# whoever encodes it: outputs are bit-identical to one thread in this process.
+#
+# Small jobs encode on ``workers`` threads of this process (the forward pass releases the GIL
+# in its matrix products). Jobs of at least PROCESS_MIN_TEXTS distinct texts encode in
+# ``workers`` child processes (``knowledge_base.encode_worker``), each loading its own copy of
+# the model (~1.2 CPU-s): next to an import's index build, which holds the GIL, threads of
+# this process got almost no CPU (measured: encoder threads + index build = one core).
 ENCODE_BATCH = 256
 ENCODE_WORKERS = max(1, min(2, os.cpu_count() or 1))
+PROCESS_MIN_TEXTS = 2000
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+class _Child:
+    """One ``knowledge_base.encode_worker`` process: ``encode(texts)`` -> raw rows or None."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+        # The model keeps one BLAS thread (see _load_model); no idle BLAS pool either.
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        self.proc = subprocess.Popen([sys.executable, "-m", "knowledge_base.encode_worker"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+    def encode(self, texts: list[str]) -> np.ndarray | None:
+        proc = self.proc
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(json.dumps(texts, ensure_ascii=False).encode("utf-8") + b"\n")
+            proc.stdin.flush()
+            if proc.stdout.read(1) != b"\x00":
+                return None
+            size = len(texts) * DIM * 4
+            data = proc.stdout.read(size)
+        except (OSError, ValueError):  # the child died
+            return None
+        if len(data) != size:
+            return None
+        return np.frombuffer(data, dtype=np.float32).reshape(len(texts), DIM)
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
 
 
 def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: int = ENCODE_WORKERS,
-                progress: Callable[[int], None] | None = None) -> np.ndarray | None:
+                progress: Callable[[int], None] | None = None, processes: bool | None = None,
+                stats: dict[str, int] | None = None) -> np.ndarray | None:
     """Like :func:`encode` for many texts: identical texts (after folding) are encoded once,
-    in batches of ``batch_size`` on ``workers`` threads; ``progress(n)`` after each batch
-    with the number of input texts it covered (called from the worker threads). Does not
-    take the lock of :func:`encode`, so searches in the same process are not shut out."""
-    model = get_model()
-    if model is None:
-        return None
+    in batches of ``batch_size`` on ``workers`` threads, or child processes when there are
+    at least PROCESS_MIN_TEXTS distinct texts (``processes``: True/False to force it);
+    ``progress(n)`` after each batch with the number of input texts it covered (called from
+    worker threads). ``stats`` (if given) receives the number of distinct texts and of
+    batches encoded here and in child processes. Does not take the lock of :func:`encode`,
+    so searches in the same process are not shut out."""
     folded = [fold(t) or " " for t in texts]
     distinct = list(dict.fromkeys(folded))
+    if processes is None:
+        processes = _loader is None and workers > 1 and len(distinct) >= PROCESS_MIN_TEXTS
+    if processes and _failed is not None:
+        return None  # no model here: children would not load one either
+    if not processes and get_model() is None:
+        return None
     if not distinct:
         return np.zeros((0, DIM), dtype=np.float32)
     uses: dict[str, int] = {}
     for text in folded:
         uses[text] = uses.get(text, 0) + 1
     out = np.empty((len(distinct), DIM), dtype=np.float32)
+    starts = list(range(0, len(distinct), batch_size))
+    counts = {"texts": len(distinct), "local": 0, "child": 0}
+    lock = threading.Lock()
 
-    def encode_batch(start: int) -> None:
+    def store(start: int, rows: Any, where: str) -> None:
         chunk = distinct[start:start + batch_size]
-        out[start:start + len(chunk)] = np.asarray(model.encode(chunk), dtype=np.float32).reshape(len(chunk), -1)
+        out[start:start + len(chunk)] = np.asarray(rows, dtype=np.float32).reshape(len(chunk), -1)
+        with lock:
+            counts[where] += 1
         if progress is not None:
             progress(sum(uses[t] for t in chunk))
 
-    starts = range(0, len(distinct), batch_size)
+    def encode_here(start: int) -> None:
+        model = get_model()
+        if model is None:
+            raise RuntimeError(f"sentence encoder unavailable: {_failed}")
+        store(start, model.encode(distinct[start:start + batch_size]), "local")
+
     try:
-        if workers <= 1:
+        if processes:
+            _encode_in_children(distinct, starts, batch_size, workers, store, encode_here)
+        elif workers <= 1:
             for start in starts:
-                encode_batch(start)
+                encode_here(start)
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kb-encode") as pool:
-                list(pool.map(encode_batch, starts))
+                list(pool.map(encode_here, starts))
     except Exception:  # a broken model must not break saving
         log.exception("sentence encoding failed")
         return None
+    if stats is not None:
+        stats.update(counts)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     out /= norms
     row = {text: i for i, text in enumerate(distinct)}
     return out[[row[t] for t in folded]]
+
+
+def _encode_in_children(distinct: list[str], starts: list[int], batch_size: int, workers: int,
+                        store: Callable[[int, Any, str], None], encode_here: Callable[[int], None]) -> None:
+    """Share the batches between ``workers`` child processes (each fed by a thread here); a
+    batch a child cannot encode, and every batch left when all children failed, is encoded here."""
+    queue = deque(starts)
+    lock = threading.Lock()
+    failed: list[int] = []
+    errors: list[BaseException] = []
+
+    def feed(child: _Child) -> None:
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    start = queue.popleft()
+                rows = child.encode(distinct[start:start + batch_size])
+                if rows is None:  # a dead or model-less child: the rest goes elsewhere
+                    with lock:
+                        failed.append(start)
+                    return
+                store(start, rows, "child")
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+        finally:
+            child.close()
+
+    children: list[_Child] = []
+    try:
+        for _ in range(max(1, workers)):
+            children.append(_Child())
+    except OSError:
+        log.warning("cannot start an encoder process, encoding in this one", exc_info=True)
+    threads = [threading.Thread(target=feed, args=(child,), name="kb-encode-child", daemon=True)
+               for child in children]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    for start in [*failed, *queue]:  # normally none
+        encode_here(start)
 
 
 def to_bytes(matrix: np.ndarray) -> bytes:
