@@ -20,6 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,7 @@ class _TermPool:
 
     def __init__(self, boosts: dict[str, float] | None = None) -> None:
         self.terms: dict[tuple[str, bytes], tuple[list[int], list[float], list[bytes | None]]] = {}
-        self.counts: dict[str, dict[str, tuple[list[int], list[int]]]] = {name: {} for name in boosts or {}}
+        self.counts: dict[str, dict[str, list[int]]] = {name: {} for name in boosts or {}}
         self.boosts = dict(boosts or {})
         self.fieldnames: set[str] = set()
 
@@ -159,15 +160,17 @@ class _TermPool:
         group[2].append(vbytes)
 
     def add_counts(self, fieldname: str, docnum: int, counts: dict[str, int]) -> None:
-        """The postings of one document in a bigram field: {term: frequency}; documents in order."""
+        """The postings of one document in a bigram field: {term: frequency}; documents in order.
+        A posting is kept as one int, ``docnum << 32 | frequency``."""
         terms = self.counts[fieldname]
+        get = terms.get
+        tag = docnum << 32
         for term, freq in counts.items():
-            group = terms.get(term)
+            group = get(term)
             if group is None:
-                terms[term] = ([docnum], [freq])
+                terms[term] = [tag | freq]
             else:
-                group[0].append(docnum)
-                group[1].append(freq)
+                group.append(tag | freq)
         if counts:
             self.fieldnames.add(fieldname)
 
@@ -184,9 +187,10 @@ class _TermPool:
                 docnums, weights, values = self.terms[(fieldname, tbytes)]
                 yield fieldname, tbytes, docnums, weights, values
             else:
-                docnums, freqs = self.counts[fieldname][term]
+                packed = self.counts[fieldname][term]
+                freqs = [p & 0xFFFFFFFF for p in packed]
                 boost = self.boosts[fieldname]
-                yield (fieldname, tbytes, docnums, [freq * boost for freq in freqs],
+                yield (fieldname, tbytes, [p >> 32 for p in packed], [freq * boost for freq in freqs],
                        [pack_uint(freq) for freq in freqs])
 
     def iter_postings(self):
@@ -272,7 +276,7 @@ def _write_postings(writer, pool: _TermPool) -> None:
             dfl = lengths.doc_field_length if lengths is not None else (lambda d, f: 0)
             doc_lengths = [dfl(d, fieldname) for d in docnums]
         else:
-            doc_lengths = [column[d] for d in docnums]
+            doc_lengths = [column[d] for d in docnums] if len(docnums) < 2 else list(itemgetter(*docnums)(column))
         _add_block_postings(fieldwriter._postwriter, docnums, weights, values, doc_lengths)
         fieldwriter.finish_term()
     if current is not None:
