@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from knowledge_base import embedding
+from knowledge_base import embedding, token_cache
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ FAILED = b"\x01"
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
     """Answer batches from ``stdin`` until it closes; returns how many batches were encoded."""
     model = embedding.get_model()
+    if model is not None:
+        token_cache.install(model)  # a process of its own: one thread uses the cache
     done = 0
     for line in stdin:
         try:

@@ -19,7 +19,9 @@ import shutil
 import threading
 import time
 import warnings
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -129,18 +131,52 @@ def _cache_lengths(writer) -> None:
 BULK_REBUILD = True
 
 
+class _CountedField:
+    """The postings of one bigram field as three flat arrays (term id, document, frequency),
+    appended a document at a time with C-level ``extend`` calls; grouped by term with numpy
+    when the segment is written."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self.ids = array("q")
+        self.docs = array("q")
+        self.freqs = array("q")
+        self.last_doc = -1
+
+    def add(self, docnum: int, counts: dict[str, int]) -> None:
+        if docnum <= self.last_doc:
+            raise ValueError("postings must be added in document order")
+        self.last_doc = docnum
+        vocab = self.vocab
+        for term in set(counts).difference(vocab):  # (keys() - keys() walks all of vocab)
+            vocab[term] = len(vocab)
+        self.ids.extend(map(vocab.__getitem__, counts))
+        self.freqs.extend(counts.values())
+        self.docs.extend(repeat(docnum, len(counts)))
+
+    def groups(self) -> dict[bytes, tuple[np.ndarray, np.ndarray]]:
+        """{term bytes: (documents, frequencies)}, documents ascending."""
+        ids = np.frombuffer(self.ids, dtype=np.int64) if len(self.ids) else np.zeros(0, dtype=np.int64)
+        order = np.argsort(ids, kind="stable")  # stable: each term's documents stay in order
+        docs = np.frombuffer(self.docs, dtype=np.int64)[order] if len(order) else ids
+        freqs = np.frombuffer(self.freqs, dtype=np.int64)[order] if len(order) else ids
+        bounds = np.searchsorted(ids[order], np.arange(len(self.vocab) + 1))
+        return {term.encode("utf-8"): (docs[bounds[i]:bounds[i + 1]], freqs[bounds[i]:bounds[i + 1]])
+                for term, i in self.vocab.items()}
+
+
 class _TermPool:
     """Whoosh's ``PostingPool`` for one in-memory segment: postings grouped by (field, term)
     as they are added (documents come in order, so each group is sorted by document), and
-    only the groups' keys sorted at the end. Iterates exactly as the sorted pool does.
+    only the terms sorted at the end. Iterates exactly as the sorted pool does.
 
-    Bigram fields keep only (document, frequency) per posting, under the term as a string
-    (``add_counts``); the weight (frequency × field boost) and the value (the frequency
-    packed as Whoosh's Frequency format packs it) are made when the postings are written."""
+    Bigram fields keep only (document, frequency) per posting (``add_counts``, ``_CountedField``);
+    the weight (frequency × field boost) and the value (the frequency packed as Whoosh's
+    Frequency format packs it) are made when the postings are written."""
 
     def __init__(self, boosts: dict[str, float] | None = None) -> None:
         self.terms: dict[tuple[str, bytes], tuple[list[int], list[float], list[bytes | None]]] = {}
-        self.counts: dict[str, dict[str, list[int]]] = {name: {} for name in boosts or {}}
+        self.counts: dict[str, _CountedField] = {name: _CountedField() for name in boosts or {}}
         self.boosts = dict(boosts or {})
         self.fieldnames: set[str] = set()
 
@@ -160,17 +196,8 @@ class _TermPool:
         group[2].append(vbytes)
 
     def add_counts(self, fieldname: str, docnum: int, counts: dict[str, int]) -> None:
-        """The postings of one document in a bigram field: {term: frequency}; documents in order.
-        A posting is kept as one int, ``docnum << 32 | frequency``."""
-        terms = self.counts[fieldname]
-        get = terms.get
-        tag = docnum << 32
-        for term, freq in counts.items():
-            group = get(term)
-            if group is None:
-                terms[term] = [tag | freq]
-            else:
-                group.append(tag | freq)
+        """The postings of one document in a bigram field: {term: frequency}; documents in order."""
+        self.counts[fieldname].add(docnum, counts)
         if counts:
             self.fieldnames.add(fieldname)
 
@@ -178,20 +205,24 @@ class _TermPool:
         """(fieldname, term bytes, docnums, weights, values) per term, in Whoosh's order."""
         from whoosh.system import pack_uint
 
-        keys: list[tuple[str, bytes, str | None]] = [(f, t, None) for f, t in self.terms]
-        for fieldname, terms in self.counts.items():
-            keys.extend((fieldname, term.encode("utf-8"), term) for term in terms)
+        counted = {name: field.groups() for name, field in self.counts.items()}
+        keys: list[tuple[str, bytes, bool]] = [(f, t, False) for f, t in self.terms]
+        for fieldname, terms in counted.items():
+            keys.extend((fieldname, tbytes, True) for tbytes in terms)
         keys.sort()
-        for fieldname, tbytes, term in keys:
-            if term is None:
+        packed: dict[int, bytes] = {}
+        for fieldname, tbytes, is_counted in keys:
+            if not is_counted:
                 docnums, weights, values = self.terms[(fieldname, tbytes)]
                 yield fieldname, tbytes, docnums, weights, values
-            else:
-                packed = self.counts[fieldname][term]
-                freqs = [p & 0xFFFFFFFF for p in packed]
-                boost = self.boosts[fieldname]
-                yield (fieldname, tbytes, [p >> 32 for p in packed], [freq * boost for freq in freqs],
-                       [pack_uint(freq) for freq in freqs])
+                continue
+            docs, freq_array = counted[fieldname].pop(tbytes)
+            freqs = freq_array.tolist()
+            boost = self.boosts[fieldname]
+            for freq in set(freqs) - packed.keys():
+                packed[freq] = pack_uint(freq)
+            yield (fieldname, tbytes, docs.tolist(), [freq * boost for freq in freqs],
+                   list(map(packed.__getitem__, freqs)))
 
     def iter_postings(self):
         for fieldname, tbytes, docnums, weights, values in self.groups():
@@ -200,7 +231,7 @@ class _TermPool:
 
     def cleanup(self) -> None:
         self.terms = {}
-        self.counts = {name: {} for name in self.counts}
+        self.counts = {name: _CountedField() for name in self.counts}
 
 
 def _is_bigram_field(field) -> bool:
