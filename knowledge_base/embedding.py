@@ -112,7 +112,7 @@ def encode(texts: Sequence[str]) -> np.ndarray | None:
 # whoever encodes it: outputs are bit-identical to one thread in this process.
 #
 # Small jobs encode on ``workers`` threads of this process (the forward pass releases the GIL
-# in its matrix products). Jobs of at least PROCESS_MIN_TEXTS distinct texts encode in
+# in its matrix products). Jobs of at least PROCESS_MIN_TEXTS texts encode in
 # ``workers`` child processes (``knowledge_base.encode_worker``), each loading its own copy of
 # the model (~1.2 CPU-s): next to an import's index build, which holds the GIL, threads of
 # this process got almost no CPU (measured: encoder threads + index build = one core).
@@ -167,21 +167,33 @@ def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: i
                 stats: dict[str, int] | None = None) -> np.ndarray | None:
     """Like :func:`encode` for many texts: identical texts (after folding) are encoded once,
     in batches of ``batch_size`` on ``workers`` threads, or child processes when there are
-    at least PROCESS_MIN_TEXTS distinct texts (``processes``: True/False to force it);
+    at least PROCESS_MIN_TEXTS texts (``processes``: True/False to force it);
     ``progress(n)`` after each batch with the number of input texts it covered (called from
     worker threads). ``stats`` (if given) receives the number of distinct texts and of
     batches encoded here and in child processes. Does not take the lock of :func:`encode`,
     so searches in the same process are not shut out."""
-    folded = [fold(t) or " " for t in texts]
-    distinct = list(dict.fromkeys(folded))
     if processes is None:
-        processes = _loader is None and workers > 1 and len(distinct) >= PROCESS_MIN_TEXTS
+        processes = _loader is None and workers > 1 and len(texts) >= PROCESS_MIN_TEXTS
     if processes and _failed is not None:
         return None  # no model here: children would not load one either
     if not processes and get_model() is None:
         return None
-    if not distinct:
+    if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
+    # The children load their model (~1 s) while the texts are folded here.
+    children = _start_children(workers) if processes else []
+    try:
+        return _encode_all(texts, batch_size, workers, progress, children if processes else None, stats)
+    finally:
+        for child in children:
+            child.close()
+
+
+def _encode_all(texts: Sequence[str], batch_size: int, workers: int, progress: Callable[[int], None] | None,
+                children: list[_Child] | None, stats: dict[str, int] | None) -> np.ndarray | None:
+    """``encode_many`` once the children (if any) are started."""
+    folded = [fold(t) or " " for t in texts]
+    distinct = list(dict.fromkeys(folded))
     uses: dict[str, int] = {}
     for text in folded:
         uses[text] = uses.get(text, 0) + 1
@@ -205,8 +217,8 @@ def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: i
         store(start, model.encode(distinct[start:start + batch_size]), "local")
 
     try:
-        if processes:
-            _encode_in_children(distinct, starts, batch_size, workers, store, encode_here)
+        if children is not None:
+            _encode_in_children(children, distinct, starts, batch_size, store, encode_here)
         elif workers <= 1:
             for start in starts:
                 encode_here(start)
@@ -225,10 +237,21 @@ def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: i
     return out[[row[t] for t in folded]]
 
 
-def _encode_in_children(distinct: list[str], starts: list[int], batch_size: int, workers: int,
+def _start_children(workers: int) -> list[_Child]:
+    children: list[_Child] = []
+    try:
+        for _ in range(max(1, workers)):
+            children.append(_Child())
+    except OSError:
+        log.warning("cannot start an encoder process, encoding in this one", exc_info=True)
+    return children
+
+
+def _encode_in_children(children: list[_Child], distinct: list[str], starts: list[int], batch_size: int,
                         store: Callable[[int, Any, str], None], encode_here: Callable[[int], None]) -> None:
-    """Share the batches between ``workers`` child processes (each fed by a thread here); a
-    batch a child cannot encode, and every batch left when all children failed, is encoded here."""
+    """Share the batches between the child processes (each fed by a thread here, and closed
+    at the end); a batch a child cannot encode, and every batch left when all children
+    failed, is encoded here."""
     queue = deque(starts)
     lock = threading.Lock()
     failed: list[int] = []
@@ -252,12 +275,6 @@ def _encode_in_children(distinct: list[str], starts: list[int], batch_size: int,
         finally:
             child.close()
 
-    children: list[_Child] = []
-    try:
-        for _ in range(max(1, workers)):
-            children.append(_Child())
-    except OSError:
-        log.warning("cannot start an encoder process, encoding in this one", exc_info=True)
     threads = [threading.Thread(target=feed, args=(child,), name="kb-encode-child", daemon=True)
                for child in children]
     for thread in threads:
