@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -123,43 +123,73 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 
 
 class _Child:
-    """One ``knowledge_base.encode_worker`` process: ``encode(texts)`` -> raw rows or None."""
+    """A channel to one encoder process: ``encode(texts)`` -> raw rows or None (it failed)."""
 
-    def __init__(self) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
-        # The model keeps one BLAS thread (see _load_model); no idle BLAS pool either.
-        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        self.proc = subprocess.Popen([sys.executable, "-m", "knowledge_base.encode_worker"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    def __init__(self, to_child: IO[bytes], from_child: IO[bytes], proc: subprocess.Popen | None = None) -> None:
+        self.to_child = to_child
+        self.from_child = from_child
+        self.proc = proc  # None: a process forked by the first one (not this process's child)
 
     def encode(self, texts: list[str]) -> np.ndarray | None:
-        proc = self.proc
-        assert proc.stdin is not None and proc.stdout is not None
         try:
-            proc.stdin.write(json.dumps(texts, ensure_ascii=False).encode("utf-8") + b"\n")
-            proc.stdin.flush()
-            if proc.stdout.read(1) != b"\x00":
+            self.to_child.write(json.dumps(texts, ensure_ascii=False).encode("utf-8") + b"\n")
+            self.to_child.flush()
+            if self.from_child.read(1) != b"\x00":
                 return None
             size = len(texts) * DIM * 4
-            data = proc.stdout.read(size)
-        except (OSError, ValueError):  # the child died
+            data = self.from_child.read(size)
+        except (OSError, ValueError):  # the process died
             return None
         if len(data) != size:
             return None
         return np.frombuffer(data, dtype=np.float32).reshape(len(texts), DIM)
 
     def close(self) -> None:
+        """End of input: the process exits (idempotent)."""
         try:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait()
+            self.to_child.close()
+        except OSError:
+            pass
+        try:
+            if self.proc is not None:
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
         finally:
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
+            self.from_child.close()
+
+
+def _start_children(workers: int) -> list[_Child]:
+    """``workers`` encoder processes: one started here, which loads the model and then forks
+    the others (they share its loaded model instead of loading their own: ~1 CPU-s each).
+    The forked ones talk to this process over pipes made here. Empty when none can start."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+    # The model keeps one BLAS thread (see _load_model); no idle BLAS pool either (and no
+    # threads at all when the worker forks).
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    pipes = [(*os.pipe(), *os.pipe()) for _ in range(max(1, workers) - 1)]  # (r, w) to it, (r, w) from it
+    args = [sys.executable, "-m", "knowledge_base.encode_worker"]
+    for to_r, _to_w, _from_r, from_w in pipes:
+        args += ["--fork", f"{to_r},{from_w}"]
+    try:
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                pass_fds=[fd for to_r, _tw, _fr, from_w in pipes for fd in (to_r, from_w)])
+    except OSError:
+        log.warning("cannot start an encoder process, encoding in this one", exc_info=True)
+        for fds in pipes:
+            for fd in fds:
+                os.close(fd)
+        return []
+    assert proc.stdin is not None and proc.stdout is not None
+    children = [_Child(proc.stdin, proc.stdout, proc)]
+    for to_r, to_w, from_r, from_w in pipes:
+        os.close(to_r)
+        os.close(from_w)
+        children.append(_Child(os.fdopen(to_w, "wb"), os.fdopen(from_r, "rb")))
+    return children
 
 
 def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: int = ENCODE_WORKERS,
@@ -185,7 +215,7 @@ def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: i
     try:
         return _encode_all(texts, batch_size, workers, progress, children if processes else None, stats)
     finally:
-        for child in children:
+        for child in reversed(children):  # the forked ones first: the first process waits for them
             child.close()
 
 
@@ -237,21 +267,10 @@ def _encode_all(texts: Sequence[str], batch_size: int, workers: int, progress: C
     return out[[row[t] for t in folded]]
 
 
-def _start_children(workers: int) -> list[_Child]:
-    children: list[_Child] = []
-    try:
-        for _ in range(max(1, workers)):
-            children.append(_Child())
-    except OSError:
-        log.warning("cannot start an encoder process, encoding in this one", exc_info=True)
-    return children
-
-
 def _encode_in_children(children: list[_Child], distinct: list[str], starts: list[int], batch_size: int,
                         store: Callable[[int, Any, str], None], encode_here: Callable[[int], None]) -> None:
-    """Share the batches between the child processes (each fed by a thread here, and closed
-    at the end); a batch a child cannot encode, and every batch left when all children
-    failed, is encoded here."""
+    """Share the batches between the child processes (each fed by a thread here); a batch a
+    child cannot encode, and every batch left when all children failed, is encoded here."""
     queue = deque(starts)
     lock = threading.Lock()
     failed: list[int] = []
@@ -272,8 +291,6 @@ def _encode_in_children(children: list[_Child], distinct: list[str], starts: lis
                 store(start, rows, "child")
         except BaseException as exc:  # re-raised in the calling thread
             errors.append(exc)
-        finally:
-            child.close()
 
     threads = [threading.Thread(target=feed, args=(child,), name="kb-encode-child", daemon=True)
                for child in children]

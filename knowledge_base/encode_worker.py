@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -31,11 +32,13 @@ OK = b"\x00"
 FAILED = b"\x01"
 
 
-def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
-    """Answer batches from ``stdin`` until it closes; returns how many batches were encoded."""
-    model = embedding.get_model()
-    if model is not None:
-        token_cache.install(model)  # a process of its own: one thread uses the cache
+def serve(stdin: BinaryIO, stdout: BinaryIO, model: Any = None) -> int:
+    """Answer batches from ``stdin`` until it closes, with ``model`` (default: load it, with
+    the token cache); returns how many batches were encoded."""
+    if model is None:
+        model = embedding.get_model()
+        if model is not None:
+            token_cache.install(model)  # a process of its own: one thread uses the cache
     done = 0
     for line in stdin:
         try:
@@ -56,11 +59,42 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
     return done
 
 
-def main() -> None:
-    """Entry point of the child process: the protocol owns stdout, anything printed goes to stderr."""
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the encoder process: the protocol owns stdout, anything printed goes to
+    stderr. Each ``--fork R,W`` is a pair of pipe descriptors from the parent: once the model
+    is loaded, a copy of this process is forked to serve that pair (sharing the loaded model)."""
+    args = sys.argv[1:] if argv is None else argv
+    pairs = [tuple(int(fd) for fd in args[i + 1].split(",")) for i, arg in enumerate(args) if arg == "--fork"]
+    model = embedding.get_model()
+    if model is not None:
+        token_cache.install(model)  # a process of its own: one thread uses the cache
+    forked: list[int] = []
+    for n, (read_fd, write_fd) in enumerate(pairs):
+        pid = os.fork()
+        if pid == 0:  # the copy: serve this pair only; fds 0/1 and the other pairs are not ours
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            for other_read, other_write in pairs[n + 1:]:
+                os.close(other_read)
+                os.close(other_write)
+            code = 0
+            try:
+                with os.fdopen(read_fd, "rb") as stdin, os.fdopen(write_fd, "wb") as stdout:
+                    serve(stdin, stdout, model)
+            except BaseException:
+                log.exception("forked encoder process failed")
+                code = 1
+            finally:
+                os._exit(code)
+        forked.append(pid)
+        os.close(read_fd)
+        os.close(write_fd)
     out = sys.stdout.buffer
     sys.stdout = sys.stderr
-    serve(sys.stdin.buffer, out)
+    serve(sys.stdin.buffer, out, model)
+    for pid in forked:
+        os.waitpid(pid, 0)
 
 
 if __name__ == "__main__":

@@ -46,12 +46,29 @@ def test_a_failing_child_leaves_its_batches_to_this_process(monkeypatch):
     assert np.abs(got - embedding.encode_many(TEXTS, processes=False)).max() < 1e-5
 
 
-def test_a_dead_child_process_is_a_failed_batch():
-    child = embedding._Child()
-    child.proc.kill()
-    child.proc.wait()
-    assert child.encode(["信用卡"]) is None
-    child.close()
+def test_the_second_process_is_forked_from_the_first_and_outlives_it():
+    children = embedding._start_children(2)
+    try:
+        assert len(children) == 2
+        first, forked = children
+        assert first.proc is not None and forked.proc is None  # forked by the first, after its model loaded
+        a, b = first.encode(TEXTS[:8]), forked.encode(TEXTS[:8])
+        assert a is not None and b is not None and np.array_equal(a, b)
+        first.proc.kill()
+        first.proc.wait()
+        assert first.encode(["信用卡"]) is None  # a dead process: a failed batch
+        assert forked.encode(["信用卡"]) is not None  # its own pipes: still serving
+    finally:
+        for child in reversed(children):
+            child.close()
+    assert first.proc.returncode is not None
+
+
+def test_closing_ends_both_processes():
+    children = embedding._start_children(2)
+    for child in reversed(children):
+        child.close()
+    assert children[0].proc.returncode == 0  # it waited for the forked one, which saw the end of its input
 
 
 def test_the_worker_answers_failed_for_a_bad_batch(tmp_path):
