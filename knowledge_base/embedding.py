@@ -109,13 +109,14 @@ def encode(texts: Sequence[str]) -> np.ndarray | None:
 # is reported and how work is shared (measured: batches of 16 to 5,000 texts cost the same
 # CPU time, one text at a time 2.6x more; see benchmarks/KB_RESULTS.md, "Import speed").
 # Batches are fixed slices of the distinct texts, so every text is encoded in the same batch
-# whoever encodes it: outputs are bit-identical to one thread in this process.
+# whoever encodes it.
 #
 # Small jobs encode on ``workers`` threads of this process (the forward pass releases the GIL
-# in its matrix products). Jobs of at least PROCESS_MIN_TEXTS texts encode in
-# ``workers`` child processes (``knowledge_base.encode_worker``), each loading its own copy of
-# the model (~1.2 CPU-s): next to an import's index build, which holds the GIL, threads of
-# this process got almost no CPU (measured: encoder threads + index build = one core).
+# in its matrix products). Jobs of at least PROCESS_MIN_TEXTS texts encode in ``workers``
+# encoder processes (``knowledge_base.encode_worker``: one started from here, which loads the
+# model once and forks the others; they use ``token_cache``, whose vectors differ from the
+# library's by ~1e-7): next to an import's index build, which holds the GIL, threads of this
+# process got almost no CPU (measured: encoder threads + index build = one core).
 ENCODE_BATCH = 256
 ENCODE_WORKERS = max(1, min(2, os.cpu_count() or 1))
 PROCESS_MIN_TEXTS = 2000
