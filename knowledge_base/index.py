@@ -253,9 +253,11 @@ class _BulkDocuments:
 
     def add(self, fields: dict[str, Any]) -> None:
         writer, pool = self.writer, self.pool
+        if any(name.startswith("_") for name in fields):
+            raise ValueError("document boosts and custom stored values are not supported in a bulk rebuild")
         writer._check_state()
         schema, perdoc, docnum = writer.schema, writer.perdocwriter, writer.docnum
-        names = sorted(name for name in fields if not name.startswith("_"))
+        names = sorted(fields)
         writer._check_fields(schema, names)
         perdoc.start_doc(docnum)
         try:

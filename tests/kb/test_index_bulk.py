@@ -112,6 +112,15 @@ def test_bigram_counts_are_the_tokenizers_terms():
         assert bigram_counts(text) == Counter(t.text for t in tokenizer(text)), text[:40]
 
 
+def test_the_bulk_writer_refuses_what_it_does_not_write_like_whoosh(tmp_path):
+    pending = kb_index.SearchIndex(tmp_path / "ix").start_rebuild(1)
+    try:
+        with pytest.raises(ValueError):
+            pending._bulk.add({"id": "X", "title": "卡", "_boost": 2.0})
+    finally:
+        pending.cancel()
+
+
 def test_the_bulk_pool_refuses_postings_out_of_document_order():
     pool = kb_index._TermPool({"title": 1.0})
     pool.add(("id", b"a", 2, 1.0, None))
