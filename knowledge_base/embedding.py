@@ -193,6 +193,37 @@ def _start_children(workers: int) -> list[_Child]:
     return children
 
 
+_prestarted: list[_Child] = []
+_prestart_lock = threading.Lock()
+
+
+def prestart_processes(workers: int = ENCODE_WORKERS) -> None:
+    """Start the encoder processes of a bulk encode that is about to come (``kb import`` of a
+    big file, before reading it): they load the model while the caller reads and validates,
+    and the next ``encode_many`` uses them. ``discard_prestarted`` when it did not come."""
+    if _loader is not None or _failed is not None or workers <= 1:
+        return
+    with _prestart_lock:
+        if not _prestarted:
+            _prestarted.extend(_start_children(workers))
+
+
+def discard_prestarted() -> None:
+    """Stop prestarted encoder processes that no ``encode_many`` took (idempotent)."""
+    with _prestart_lock:
+        children = list(_prestarted)
+        _prestarted.clear()
+    for child in reversed(children):
+        child.close()
+
+
+def _take_prestarted() -> list[_Child]:
+    with _prestart_lock:
+        children = list(_prestarted)
+        _prestarted.clear()
+    return children
+
+
 def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: int = ENCODE_WORKERS,
                 progress: Callable[[int], None] | None = None, processes: bool | None = None,
                 stats: dict[str, int] | None = None) -> np.ndarray | None:
@@ -203,17 +234,18 @@ def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: i
     worker threads). ``stats`` (if given) receives the number of distinct texts and of
     batches encoded here and in child processes. Does not take the lock of :func:`encode`,
     so searches in the same process are not shut out."""
-    if processes is None:
-        processes = _loader is None and workers > 1 and len(texts) >= PROCESS_MIN_TEXTS
-    if processes and _failed is not None:
-        return None  # no model here: children would not load one either
-    if not processes and get_model() is None:
-        return None
-    if not texts:
-        return np.zeros((0, DIM), dtype=np.float32)
-    # The children load their model (~1 s) while the texts are folded here.
-    children = _start_children(workers) if processes else []
+    children = _take_prestarted() if processes is not False else []
     try:
+        if processes is None:
+            processes = bool(children) or (_loader is None and workers > 1 and len(texts) >= PROCESS_MIN_TEXTS)
+        if processes and _failed is not None:
+            return None  # no model here: children would not load one either
+        if not processes and get_model() is None:
+            return None
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        if processes and not children:
+            children = _start_children(workers)  # their model loads while the texts are folded here
         return _encode_all(texts, batch_size, workers, progress, children if processes else None, stats)
     finally:
         for child in reversed(children):  # the forked ones first: the first process waits for them
@@ -223,6 +255,8 @@ def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: i
 def _encode_all(texts: Sequence[str], batch_size: int, workers: int, progress: Callable[[int], None] | None,
                 children: list[_Child] | None, stats: dict[str, int] | None) -> np.ndarray | None:
     """``encode_many`` once the children (if any) are started."""
+    if children is not None:
+        return _encode_streaming(texts, batch_size, children, progress, stats)
     folded = [fold(t) or " " for t in texts]
     distinct = list(dict.fromkeys(folded))
     uses: dict[str, int] = {}
@@ -248,9 +282,7 @@ def _encode_all(texts: Sequence[str], batch_size: int, workers: int, progress: C
         store(start, model.encode(distinct[start:start + batch_size]), "local")
 
     try:
-        if children is not None:
-            _encode_in_children(children, distinct, starts, batch_size, store, encode_here)
-        elif workers <= 1:
+        if workers <= 1:
             for start in starts:
                 encode_here(start)
         else:
@@ -268,41 +300,108 @@ def _encode_all(texts: Sequence[str], batch_size: int, workers: int, progress: C
     return out[[row[t] for t in folded]]
 
 
-def _encode_in_children(children: list[_Child], distinct: list[str], starts: list[int], batch_size: int,
-                        store: Callable[[int, Any, str], None], encode_here: Callable[[int], None]) -> None:
-    """Share the batches between the child processes (each fed by a thread here); a batch a
-    child cannot encode, and every batch left when all children failed, is encoded here."""
-    queue = deque(starts)
-    lock = threading.Lock()
+def _encode_streaming(texts: Sequence[str], batch_size: int, children: list[_Child],
+                      progress: Callable[[int], None] | None, stats: dict[str, int] | None) -> np.ndarray | None:
+    """``encode_many`` with child processes: this thread folds and deduplicates the texts
+    while the children (each fed by a thread here) already encode every completed batch of
+    ``batch_size`` distinct texts (the same batches as ``dict.fromkeys`` order gives). A
+    batch a child cannot encode, and every batch left when all children failed, is encoded
+    here."""
+    distinct: list[str] = []
+    row: dict[str, int] = {}
+    rows_of = [0] * len(texts)
+    uses: list[int] = []
+    blocks: dict[int, np.ndarray] = {}
+    ready: deque[int] = deque()
     failed: list[int] = []
     errors: list[BaseException] = []
+    counts = {"texts": 0, "local": 0, "child": 0}
+    state = {"producing": True, "reported": 0}
+    cond = threading.Condition()
+
+    def report(start: int) -> None:
+        if progress is not None:
+            n = sum(uses[start:start + batch_size])
+            with cond:
+                state["reported"] += n
+            progress(n)
 
     def feed(child: _Child) -> None:
         try:
             while True:
-                with lock:
-                    if not queue:
+                with cond:
+                    while not ready and state["producing"]:
+                        cond.wait()
+                    if not ready:
                         return
-                    start = queue.popleft()
+                    start = ready.popleft()
                 rows = child.encode(distinct[start:start + batch_size])
                 if rows is None:  # a dead or model-less child: the rest goes elsewhere
-                    with lock:
+                    with cond:
                         failed.append(start)
                     return
-                store(start, rows, "child")
+                with cond:
+                    blocks[start] = rows
+                    counts["child"] += 1
+                report(start)
         except BaseException as exc:  # re-raised in the calling thread
-            errors.append(exc)
+            with cond:
+                errors.append(exc)
 
     threads = [threading.Thread(target=feed, args=(child,), name="kb-encode-child", daemon=True)
                for child in children]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    for start in [*failed, *queue]:  # normally none
-        encode_here(start)
+    try:
+        for i, text in enumerate(texts):
+            folded = fold(text) or " "
+            j = row.get(folded)
+            if j is None:
+                j = row[folded] = len(distinct)
+                distinct.append(folded)
+                uses.append(0)
+                if len(distinct) % batch_size == 0:
+                    with cond:
+                        ready.append(len(distinct) - batch_size)
+                        cond.notify()
+            uses[j] += 1
+            rows_of[i] = j
+    finally:
+        with cond:
+            if len(distinct) % batch_size:
+                ready.append(len(distinct) - len(distinct) % batch_size)
+            state["producing"] = False
+            cond.notify_all()
+        for thread in threads:
+            thread.join()
+    try:
+        if errors:
+            raise errors[0]
+        leftover = [*failed, *ready]  # normally none
+        if leftover:
+            model = get_model()
+            if model is None:
+                raise RuntimeError(f"sentence encoder unavailable: {_failed}")
+            for start in leftover:
+                blocks[start] = np.asarray(model.encode(distinct[start:start + batch_size]), dtype=np.float32)
+                counts["local"] += 1
+                report(start)
+    except Exception:  # a broken model must not break saving
+        log.exception("sentence encoding failed")
+        return None
+    if progress is not None and len(texts) > state["reported"]:
+        progress(len(texts) - state["reported"])  # texts seen again after their batch was encoded
+    counts["texts"] = len(distinct)
+    if stats is not None:
+        stats.update(counts)
+    if not distinct:
+        return np.zeros((0, DIM), dtype=np.float32)
+    out = np.concatenate([np.asarray(blocks[start], dtype=np.float32).reshape(-1, DIM)
+                          for start in range(0, len(distinct), batch_size)])
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    out /= norms
+    return out[rows_of]
 
 
 def to_bytes(matrix: np.ndarray) -> bytes:

@@ -23,13 +23,17 @@ def real_encoder():
     embedding.reset()
 
 
-def test_children_encode_the_batches_with_the_same_vectors():
-    here, there = {}, {}
-    expected = embedding.encode_many(TEXTS + TEXTS[:5], batch_size=16, processes=False, stats=here)
-    got = embedding.encode_many(TEXTS + TEXTS[:5], batch_size=16, processes=True, stats=there)
-    assert here == {"texts": len(TEXTS), "local": 5, "child": 0}
-    assert there == {"texts": len(TEXTS), "local": 0, "child": 5}  # every batch went to a child
-    assert got.shape == expected.shape == (len(TEXTS) + 5, embedding.DIM)
+@pytest.mark.parametrize("batch_size", [16, 24])  # 72 distinct texts: a last partial batch, or none
+def test_children_encode_the_batches_with_the_same_vectors(batch_size):
+    texts = TEXTS + TEXTS[:5]  # repeated after their batch went out
+    batches = -(-len(TEXTS) // batch_size)
+    here, there, reported = {}, {}, []
+    expected = embedding.encode_many(texts, batch_size=batch_size, processes=False, stats=here)
+    got = embedding.encode_many(texts, batch_size=batch_size, processes=True, stats=there, progress=reported.append)
+    assert here == {"texts": len(TEXTS), "local": batches, "child": 0}
+    assert there == {"texts": len(TEXTS), "local": 0, "child": batches}  # every batch went to a child
+    assert sum(reported) == len(texts)  # the progress bar ends at 100%
+    assert got.shape == expected.shape == (len(texts), embedding.DIM)
     assert np.abs(got - expected).max() < 1e-5
     assert np.array_equal(got[-5:], got[:5])  # repeated texts: the same rows
 
@@ -42,7 +46,7 @@ def test_a_failing_child_leaves_its_batches_to_this_process(monkeypatch):
     monkeypatch.setattr(embedding, "_Child", Broken)
     stats = {}
     got = embedding.encode_many(TEXTS, batch_size=16, processes=True, stats=stats)
-    assert stats == {"texts": len(TEXTS), "local": 5, "child": 0}
+    assert stats == {"texts": len(TEXTS), "local": 5, "child": 0}  # all 5 batches, here
     assert np.abs(got - embedding.encode_many(TEXTS, processes=False)).max() < 1e-5
 
 
