@@ -197,10 +197,11 @@ _prestarted: list[_Child] = []
 _prestart_lock = threading.Lock()
 
 
-def prestart_processes(workers: int = ENCODE_WORKERS) -> None:
+def prestart_processes(workers: int | None = None) -> None:
     """Start the encoder processes of a bulk encode that is about to come (``kb import`` of a
     big file, before reading it): they load the model while the caller reads and validates,
     and the next ``encode_many`` uses them. ``discard_prestarted`` when it did not come."""
+    workers = ENCODE_WORKERS if workers is None else workers
     if _loader is not None or _failed is not None or workers <= 1:
         return
     with _prestart_lock:
@@ -224,7 +225,7 @@ def _take_prestarted() -> list[_Child]:
     return children
 
 
-def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: int = ENCODE_WORKERS,
+def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: int | None = None,
                 progress: Callable[[int], None] | None = None, processes: bool | None = None,
                 stats: dict[str, int] | None = None) -> np.ndarray | None:
     """Like :func:`encode` for many texts: identical texts (after folding) are encoded once,
@@ -234,6 +235,7 @@ def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: i
     worker threads). ``stats`` (if given) receives the number of distinct texts and of
     batches encoded here and in child processes. Does not take the lock of :func:`encode`,
     so searches in the same process are not shut out."""
+    workers = ENCODE_WORKERS if workers is None else workers
     children = _take_prestarted() if processes is not False else []
     try:
         if processes is None:

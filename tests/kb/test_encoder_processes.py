@@ -118,6 +118,7 @@ def test_the_token_cache_computes_each_token_once_and_keeps_the_vectors():
 @pytest.mark.db
 def test_a_big_import_encodes_in_child_processes(runner, runtime, tmp_path, monkeypatch):
     monkeypatch.setattr(embedding, "PROCESS_MIN_TEXTS", 1)
+    monkeypatch.setattr(embedding, "ENCODE_WORKERS", 2)  # whatever this machine's core count
     calls = []
     real = embedding.encode_many
 
@@ -139,3 +140,20 @@ def test_a_big_import_encodes_in_child_processes(runner, runtime, tmp_path, monk
     for row in rows:
         expected = embedding.encode(articles.record_vector_texts({**row, "plain_answer": ""}))
         assert np.abs(stored[row["id"]] - expected).max() < 1e-5
+
+
+def test_prestarted_processes_are_used_by_the_next_bulk_encode_or_stopped():
+    embedding.prestart_processes(workers=2)
+    started = list(embedding._prestarted)
+    assert len(started) == 2
+    stats = {}
+    got = embedding.encode_many(TEXTS, batch_size=16, stats=stats)  # few texts, but the processes are there
+    assert stats["child"] == 5 and stats["local"] == 0
+    assert np.abs(got - embedding.encode_many(TEXTS, processes=False)).max() < 1e-5
+    assert embedding._prestarted == [] and started[0].proc.returncode == 0  # taken, then ended
+
+    embedding.prestart_processes(workers=2)
+    unused = list(embedding._prestarted)
+    embedding.discard_prestarted()
+    embedding.discard_prestarted()  # idempotent
+    assert embedding._prestarted == [] and unused[0].proc.returncode == 0
