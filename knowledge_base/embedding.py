@@ -230,7 +230,8 @@ def encode_many(texts: Sequence[str], batch_size: int = ENCODE_BATCH, workers: i
                 stats: dict[str, int] | None = None) -> np.ndarray | None:
     """Like :func:`encode` for many texts: identical texts (after folding) are encoded once,
     in batches of ``batch_size`` on ``workers`` threads, or child processes when there are
-    at least PROCESS_MIN_TEXTS texts (``processes``: True/False to force it);
+    at least PROCESS_MIN_TEXTS texts or processes were prestarted (``prestart_processes``;
+    ``processes``: True/False to force it);
     ``progress(n)`` after each batch with the number of input texts it covered (called from
     worker threads). ``stats`` (if given) receives the number of distinct texts and of
     batches encoded here and in child processes. Does not take the lock of :func:`encode`,
