@@ -12,6 +12,7 @@ Two tokenizers, both folding the text first (NFKC, t2s, 帐→账, lower case):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from whoosh.analysis import Token, Tokenizer
@@ -35,6 +36,22 @@ def bigrams(text: str) -> Iterator[tuple[str, int, int]]:
                     yield run[i:i + 2], start + i, start + i + 2
         else:
             yield run[:MAX_WORD], start, match.end()
+
+
+def bigram_counts(value: str) -> dict[str, int]:
+    """How often ``BigramTokenizer`` yields each term for ``value`` (folded here, as the
+    tokenizer does): the full-rebuild path of the index, without a Token per bigram."""
+    terms: list[str] = []
+    extend, append = terms.extend, terms.append
+    for run in TOKEN_RUN.findall(fold_aligned(value or "")):
+        if run[0] > "z":  # a CJK run (the other alternative is ASCII letters and digits)
+            if len(run) == 1:
+                append(run)
+            else:
+                extend(map(str.__add__, run[:-1], run[1:]))
+        else:
+            append(run[:MAX_WORD])
+    return Counter(terms)
 
 
 def words(text: str) -> Iterator[tuple[str, int, int]]:

@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from knowledge_base import articles, transfer
+from knowledge_base import articles, embedding, transfer
 from knowledge_base import evaluate as kb_eval
 from knowledge_base.categories import CATEGORIES, assign_categories
 from knowledge_base.search import get_kb
@@ -103,6 +103,12 @@ class _Timings:
         return out
 
 
+# Files from this size on start the encoder processes before they are read (about the
+# 2,000 texts of embedding.PROCESS_MIN_TEXTS, ~300 articles); a smaller import, or one with
+# little to encode, stops them unused (one model load on the other core).
+PRESTART_ENCODERS_BYTES = 512 * 1024
+
+
 @kb.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--replace", is_flag=True, help="导入后知识库恰好等于文件中的文章（其余文章删除）")
@@ -126,6 +132,11 @@ def import_(file: Path, replace: bool, fmt: str | None, progress: bool | None, d
     clock = _Timings(bar)
     job = articles.BulkImport(index=get_kb(runtime).index, progress=clock)
     moves: dict[str, str] = {}
+    try:
+        if file.stat().st_size >= PRESTART_ENCODERS_BYTES:  # the encoders load while the file is read
+            embedding.prestart_processes()
+    except OSError:
+        pass  # reported by read_bytes below
     try:
         with bar:
             clock(articles.STAGE_READ, 0, 1)
@@ -153,6 +164,8 @@ def import_(file: Path, replace: bool, fmt: str | None, progress: bool | None, d
         if exc.details.get("errors"):
             raise CommandError(f"{file} 有 {len(exc.details['errors'])} 处错误，未导入任何内容。") from exc
         raise CommandError(exc.message) from exc
+    finally:
+        embedding.discard_prestarted()  # when nothing was left to encode
     if moves:
         click.echo("分类归并：" + "；".join(f"{old} → {new}" for old, new in sorted(moves.items())) + "（原分类已保留为标签）。")
     if timings:
