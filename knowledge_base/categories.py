@@ -67,7 +67,7 @@ def assign_categories(rows: list[tuple[int, Any]], default: str) -> tuple[list[t
     out: list[tuple[int, Any]] = []
     moves: dict[str, str] = {}
     for line, raw in rows:
-        if not isinstance(raw, dict) or raw.get("category") in CATEGORIES:
+        if not isinstance(raw, dict) or is_category(raw.get("category")):
             out.append((line, raw))
             continue
         original = raw.get("category")

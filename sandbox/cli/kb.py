@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 
 from knowledge_base import articles, embedding, transfer
 from knowledge_base import evaluate as kb_eval
-from knowledge_base.categories import CATEGORIES, assign_categories
+from knowledge_base.categories import CATEGORIES, assign_categories, is_category
 from knowledge_base.search import get_kb
 from sandbox.cli.errors import CommandError
 from sandbox.errors import DomainError
@@ -132,6 +132,7 @@ def import_(file: Path, replace: bool, fmt: str | None, progress: bool | None, d
     clock = _Timings(bar)
     job = articles.BulkImport(index=get_kb(runtime).index, progress=clock)
     moves: dict[str, str] = {}
+    rows: list[tuple[int, Any]] = []
     try:
         if file.stat().st_size >= PRESTART_ENCODERS_BYTES:  # the encoders load while the file is read
             embedding.prestart_processes()
@@ -158,7 +159,8 @@ def import_(file: Path, replace: bool, fmt: str | None, progress: bool | None, d
     except DomainError as exc:
         for error in exc.details.get("errors", []):
             click.echo(f"第 {error['line']} 行：{error['message']}", err=True)
-        if not default_category and any("category" in e["message"] for e in exc.details.get("errors", [])):
+        if not default_category and any(isinstance(raw, dict) and not is_category(raw.get("category"))
+                                        for _line, raw in rows):
             click.echo("提示：别家知识库的分类可用 --default-category 分类 归并：按分类名归入相近的固定分类，"
                        "归不进的归入指定分类，原分类保留为标签。", err=True)
         if exc.details.get("errors"):
