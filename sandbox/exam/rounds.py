@@ -92,8 +92,12 @@ def create_round(session: Session, clock: Clock, examiner: User, name: str, scen
     return rnd
 
 
-def get_round(session: Session, round_id: int, for_update: bool = False) -> Round:
-    rnd = session.get(Round, round_id, with_for_update=for_update or None) if isinstance(round_id, int) else None
+def get_round(session: Session, round_id: int, for_update: bool = False, for_share: bool = False) -> Round:
+    """The round, optionally locked: ``for_update`` for changes to the round itself,
+    ``for_share`` for work that reads the round's state and must not overlap a change to it
+    (a candidate starting a question: many may do so at once, the examiner's pause waits)."""
+    lock: Any = True if for_update else ({"read": True} if for_share else None)
+    rnd = session.get(Round, round_id, with_for_update=lock) if isinstance(round_id, int) else None
     if rnd is None:
         raise NotFound("考试场次不存在。", code="unknown_round")
     return rnd
@@ -220,9 +224,10 @@ def join(session: Session, clock: Clock, user: User, code: str) -> Round:
     return rnd
 
 
-def candidate_entry(session: Session, rnd: Round, user_id: int) -> RoundCandidate:
-    entry = session.scalar(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id,
-                                                        RoundCandidate.user_id == user_id))
+def candidate_entry(session: Session, rnd: Round, user_id: int, for_update: bool = False) -> RoundCandidate:
+    """The candidate's row on the round's roster (locked with ``for_update``); Forbidden when absent."""
+    stmt = select(RoundCandidate).where(RoundCandidate.round_id == rnd.id, RoundCandidate.user_id == user_id)
+    entry = session.scalar(stmt.with_for_update() if for_update else stmt)
     if entry is None:
         raise Forbidden("您不在本场考试中。", code="not_on_roster")
     return entry
@@ -437,8 +442,10 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: l
 
     The server decides which scenario comes next (the examiner's order, or the candidate's
     stable shuffle); a finished question is never started again and none can be skipped.
+    The caller holds the round with a shared lock (many candidates start at once); the
+    candidate's roster row is locked here, so two tabs of one candidate never start two drills.
     """
-    entry = candidate_entry(session, rnd, user.id)
+    entry = candidate_entry(session, rnd, user.id, for_update=True)
     now = clock.now()
     if rnd.status == DRAFT:
         raise Conflict("考试尚未开始，请等待考官开考。", code="round_not_started")

@@ -363,7 +363,7 @@ def candidate_round(rnd: Round) -> dict[str, Any]:
 def exam_next(round_id: int):
     try:
         with unit_of_work() as s:
-            drill = exam.next_drill(s, runtime().clock, exam.get_round(s, round_id, for_update=True), current_user(),
+            drill = exam.next_drill(s, runtime().clock, exam.get_round(s, round_id, for_share=True), current_user(),
                                     conversation_opener())
     except DomainError as exc:
         _flash_error(exc)

@@ -235,7 +235,7 @@ def rounds_me(round_id: int):
 @roles_required(CANDIDATE)
 def rounds_next(round_id: int):
     with unit_of_work() as s:
-        rnd = exam.get_round(s, round_id, for_update=True)
+        rnd = exam.get_round(s, round_id, for_share=True)
         drill = exam.next_drill(s, runtime().clock, rnd, current_user(), conversation_opener())
         body = drill_json(drill)
     return jsonify(body), 201
