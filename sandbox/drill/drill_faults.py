@@ -13,24 +13,34 @@ from sandbox.drill.drill_clock import FINISHED, drill_seconds
 from sandbox.drill.event_log import record_event
 from sandbox.drill.models import Drill, DrillEvent
 from sandbox.drill.scenario.model import ScenarioSpec
-from sandbox.exam.faults import round_faults
+from sandbox.exam.faults import drill_round_faults, in_force, round_faults
 
 
 def active_faults(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> list[dict[str, Any]]:
     """Faults in force now: the scenario's timed ones plus any an examiner injected."""
     if drill.status == FINISHED:
         return []
-    t = drill_seconds(drill, now)
-    faults = [{"key": f"scenario-{i}", "component": e.component, "message": e.message, "source": "scenario"}
-              for i, e in enumerate(spec.events) if e.at <= t and (e.duration is None or t < e.at + e.duration)]
-    faults.extend(round_faults(session, drill, now))
-    return faults
+    return _scenario_faults(spec, drill_seconds(drill, now)) + round_faults(session, drill, now)
+
+
+def _scenario_faults(spec: ScenarioSpec, t: float) -> list[dict[str, Any]]:
+    """The scenario's timed faults in force at ``t`` seconds of drill time."""
+    return [{"key": f"scenario-{i}", "component": e.component, "message": e.message, "source": "scenario"}
+            for i, e in enumerate(spec.events) if e.at <= t and (e.duration is None or t < e.at + e.duration)]
 
 
 def fault_changes(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime
                   ) -> tuple[dict[str, dict[str, Any]], set[str], set[str]]:
-    """The faults in force now (by key), and the keys whose start and end the log already holds."""
-    active = {f["key"]: f for f in active_faults(session, drill, spec, now)}
+    """The faults in force now (by key), and the keys whose start and end the log already holds.
+
+    The log is read only when some fault can have started by now: in a drill without any (the
+    common case, every poll of a quiet exam room) this costs one query, not two."""
+    t = drill_seconds(drill, now)
+    examiner = drill_round_faults(session, drill)
+    active = {} if drill.status == FINISHED else {
+        f["key"]: f for f in _scenario_faults(spec, t) + in_force(examiner, now)}
+    if not active and not any(e.at <= t for e in spec.events) and not any(f.starts_at <= now for f in examiner):
+        return active, set(), set()  # nothing can have started, so the log holds no start and no end
     started: set[str] = set()
     ended: set[str] = set()
     for e in session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill.id,

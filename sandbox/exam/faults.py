@@ -16,16 +16,21 @@ from sandbox.drill.models import Drill
 from sandbox.exam.models import InjectedFault
 
 
-def round_faults(session: Session, drill: Drill, now: datetime) -> list[dict[str, Any]]:
-    """Examiner faults in force now for this drill (its round, all or this candidate)."""
+def drill_round_faults(session: Session, drill: Drill) -> list[InjectedFault]:
+    """Every fault an examiner injected that applies to this drill (its round, all or this
+    candidate), past, present and future: a restored fault keeps its row with an end time."""
     if drill.round_id is None:
         return []
     rows = session.scalars(select(InjectedFault).where(InjectedFault.round_id == drill.round_id))
-    out = []
-    for f in rows:
-        if f.user_id is not None and f.user_id != drill.user_id:
-            continue
-        if f.starts_at <= now and (f.ends_at is None or now < f.ends_at):
-            out.append({"key": f"round-{f.id}", "component": f.component, "message": f.message,
-                        "source": "examiner"})
-    return out
+    return [f for f in rows if f.user_id is None or f.user_id == drill.user_id]
+
+
+def in_force(faults: list[InjectedFault], now: datetime) -> list[dict[str, Any]]:
+    """The faults of ``faults`` in force at ``now``, as the drill engine lists them."""
+    return [{"key": f"round-{f.id}", "component": f.component, "message": f.message, "source": "examiner"}
+            for f in faults if f.starts_at <= now and (f.ends_at is None or now < f.ends_at)]
+
+
+def round_faults(session: Session, drill: Drill, now: datetime) -> list[dict[str, Any]]:
+    """Examiner faults in force now for this drill (its round, all or this candidate)."""
+    return in_force(drill_round_faults(session, drill), now)
