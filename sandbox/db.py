@@ -10,9 +10,10 @@ import os
 import sqlite3
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import ColumnElement, DateTime, MetaData, Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -238,3 +239,38 @@ def begin_write(session: Session) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker:
     """Sessions that keep loaded objects usable after commit (views render after it)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+class CopyReader(Generic[ModelT]):
+    """A Core select of one model's columns, built once, whose rows come back as transient copies.
+
+    For hot read-only paths (a console's poll) that only look at columns. Building a select and
+    loading through the ORM costs several times the query itself (expression coercion, cache
+    keys, identity map, loader strategies); this statement is built at import with bind
+    parameters and runs on the session's connection (inside its transaction). The copies are
+    in no session and must never be added to one; their relationships are empty unless the
+    caller sets them, and changing them changes nothing in the database.
+
+    ``where(table)`` returns the criteria, written against ``model.__table__`` with
+    ``bindparam`` for the values given at call time.
+    """
+
+    def __init__(self, model: type[ModelT], where: Callable[[Table], Sequence[ColumnElement[bool]]],
+                 order_by: str | None = None, limit: int | None = None) -> None:
+        table = model.__table__
+        assert isinstance(table, Table)
+        props = inspect(model).column_attrs
+        self.model = model
+        self.keys = [prop.key for prop in props]
+        stmt = select(*(table.c[prop.columns[0].key] for prop in props)).where(*where(table))
+        if order_by is not None:
+            stmt = stmt.order_by(table.c[order_by])
+        self.stmt = stmt.limit(limit) if limit is not None else stmt
+
+    def __call__(self, session: Session, **params: Any) -> list[ModelT]:
+        rows = session.execute(self.stmt, params)  # autoflushes, like an ORM query
+        return [self.model(**dict(zip(self.keys, row, strict=True))) for row in rows]

@@ -4,10 +4,11 @@ contact behind a conversation, the mock-bank customer a contact talks as and the
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from sandbox.bank.models import Customer
+from sandbox.db import CopyReader
 from sandbox.drill.facts import customer_facts
 from sandbox.drill.models import Drill, DrillContact
 from sandbox.drill.scenario.model import Contact, ScenarioSpec
@@ -49,6 +50,24 @@ def get_drill(session: Session, drill_id: int, user_id: int | None = None, for_u
     if user_id is not None and drill.user_id != user_id:
         raise Forbidden("这不是您的演练。", code="forbidden")
     return drill
+
+
+def drill_snapshot(session: Session, drill_id: int) -> Drill | None:
+    """A read-only copy of the drill and its contacts (two Core selects), or None.
+
+    For a poll that only needs to know whether the drill has something to do and what to
+    show: the copy is never added to a session; to change the drill, load it with get_drill.
+    """
+    found = _DRILL(session, drill_id=drill_id)
+    if not found:
+        return None
+    drill = found[0]
+    drill.contacts = _CONTACTS(session, drill_id=drill_id)
+    return drill
+
+
+_DRILL = CopyReader(Drill, lambda t: [t.c.id == bindparam("drill_id")])
+_CONTACTS = CopyReader(DrillContact, lambda t: [t.c.drill_id == bindparam("drill_id")], order_by="id")
 
 
 def conversation_of(row: DrillContact) -> int:

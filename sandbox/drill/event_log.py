@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from sandbox.db import CopyReader
 from sandbox.drill.drill_clock import drill_seconds
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact, DrillEvent, MessageCounter
 
@@ -67,6 +68,16 @@ def messages_after(session: Session, conversation_id: int, after_seq: int = 0, l
     return list(session.scalars(select(ConversationMessage).where(
         ConversationMessage.conversation_id == conversation_id, ConversationMessage.seq > after_seq)
         .order_by(ConversationMessage.seq).limit(limit)))
+
+
+def message_copies_after(session: Session, conversation_id: int, after_seq: int = 0) -> list[ConversationMessage]:
+    """``messages_after`` as read-only copies (one Core select), for polls that only show them."""
+    return _MESSAGES_AFTER(session, conversation_id=conversation_id, after_seq=after_seq)
+
+
+_MESSAGES_AFTER = CopyReader(ConversationMessage, lambda t: [t.c.conversation_id == bindparam("conversation_id"),
+                                                             t.c.seq > bindparam("after_seq")], order_by="seq",
+                             limit=500)  # as messages_after
 
 
 def message_at(session: Session, conversation_id: int, seq: int) -> ConversationMessage | None:

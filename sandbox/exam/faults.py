@@ -9,11 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sqlalchemy import bindparam
+
+from sandbox.db import CopyReader
 from sandbox.drill.models import Drill
 from sandbox.exam.models import InjectedFault
+
+
+_ROUND_FAULTS = CopyReader(InjectedFault, lambda t: [t.c.round_id == bindparam("round_id")], order_by="id")
 
 
 def drill_round_faults(session: Session, drill: Drill) -> list[InjectedFault]:
@@ -21,7 +26,8 @@ def drill_round_faults(session: Session, drill: Drill) -> list[InjectedFault]:
     candidate), past, present and future: a restored fault keeps its row with an end time."""
     if drill.round_id is None:
         return []
-    rows = session.scalars(select(InjectedFault).where(InjectedFault.round_id == drill.round_id))
+    # Read-only copies: every poll of a round's drill asks, and faults are only read here.
+    rows = _ROUND_FAULTS(session, round_id=drill.round_id)
     return [f for f in rows if f.user_id is None or f.user_id == drill.user_id]
 
 

@@ -12,7 +12,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock
@@ -33,6 +33,12 @@ def spec_from_text(text: str) -> ScenarioSpec:
     return spec
 
 
+_VERSIONS = ScenarioVersion.__table__
+# Built once: every poll asks for its drill's scenario (a statement built per call costs more than the query).
+_VERSION_TEXT = select(_VERSIONS.c.yaml_text).where(_VERSIONS.c.scenario_id == bindparam("scenario_id"),
+                                                    _VERSIONS.c.version == bindparam("version"))
+
+
 def scenario_spec(session: Session, scenario_id: str, version: int | None = None) -> ScenarioSpec:
     """The parsed scenario (the current version unless ``version`` is given)."""
     if version is None:
@@ -45,8 +51,7 @@ def scenario_spec(session: Session, scenario_id: str, version: int | None = None
     key = ("scenario_spec", scenario_id, version)
     if key in session.info:
         return session.info[key]
-    text = session.scalar(select(ScenarioVersion.yaml_text).where(
-        ScenarioVersion.scenario_id == scenario_id, ScenarioVersion.version == version))
+    text = session.execute(_VERSION_TEXT, {"scenario_id": scenario_id, "version": version}).scalar()
     if text is None:
         raise NotFound(f"场景 {scenario_id} 的第 {version} 版不存在。", code="unknown_scenario")
     spec = spec_from_text(text)
