@@ -9,14 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from sqlalchemy import bindparam
+from sqlalchemy.orm import Session
 
 from sandbox.db import CopyReader
 from sandbox.drill.models import Drill
 from sandbox.exam.models import InjectedFault
-
 
 _ROUND_FAULTS = CopyReader(InjectedFault, lambda t: [t.c.round_id == bindparam("round_id")], order_by="id")
 
