@@ -83,7 +83,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def candidate(client: Client, round_id: int, barrier: threading.Barrier, beat: float, until: float,
-              t0: list[float], samples: list[tuple[float, float, str, int]], lock: threading.Lock) -> None:
+              t0: list[float], samples: list[tuple[float, float, str, int]], lock: threading.Lock,
+              poll_path: str | None = None) -> None:
     barrier.wait()
     start = time.perf_counter()
     status, drill = client.call("POST", f"/api/v1/rounds/{round_id}/next", {})
@@ -102,7 +103,7 @@ def candidate(client: Client, round_id: int, barrier: threading.Barrier, beat: f
         if next_beat > now:
             time.sleep(next_beat - now)
         start = time.perf_counter()
-        status, body = client.call("GET", f"/api/v1/conversations/{conv}/messages?after={after}")
+        status, body = client.call("GET", poll_path or f"/api/v1/conversations/{conv}/messages?after={after}")
         done = time.perf_counter()
         if status == 200 and body.get("messages"):
             after = body["messages"][-1]["seq"]
@@ -119,6 +120,9 @@ def main() -> int:
     ap.add_argument("--postgres", action="store_true")
     ap.add_argument("--servers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=4, help="waitress threads per server")
+    ap.add_argument("--poll-path", default=None,
+                    help="poll this path instead of the conversation (e.g. /api/v1/me: the floor of an "
+                         "authenticated request, to tell the server's share from the poll's)")
     args = ap.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="bankdrill-herd-"))
@@ -168,7 +172,7 @@ def main() -> int:
         threads = []
         for c in clients:
             th = threading.Thread(target=lambda c=c: candidate(c, rnd["id"], barrier, args.beat, until_holder[0], t0,
-                                                               samples, lock), daemon=True)
+                                                               samples, lock, args.poll_path), daemon=True)
             threads.append(th)
         t0[0] = time.perf_counter() + 0.5
         until_holder.append(t0[0] + args.duration)
@@ -187,7 +191,7 @@ def main() -> int:
         start_spread = max(s[0] for s in starts) - min(s[0] for s in starts) if starts else 0.0
         kind = f"PostgreSQL, {args.servers} process(es)" if args.postgres else "SQLite, 1 process"
         print(f"\nherd: {args.users} candidates, {kind}, waitress {args.threads} threads, beat {args.beat} s, "
-              f"{args.duration:.0f} s")
+              f"{args.duration:.0f} s" + (f", polling {args.poll_path}" if args.poll_path else ""))
         print(f"start requests sent within {start_spread * 1000:.0f} ms; "
               f"start p50/p95/max {percentile([s[1] for s in starts], .5):.0f}/"
               f"{percentile([s[1] for s in starts], .95):.0f}/{max((s[1] for s in starts), default=0):.0f} ms")

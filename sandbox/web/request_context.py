@@ -40,8 +40,8 @@ def _load_user() -> None:
             discard()
             with unit_of_work() as s:
                 g.user = user_for_token(s, runtime().clock, token)
-        else:
-            end_read()
+        # Otherwise the read goes on into the view (one transaction, one connection checkout per
+        # request); a view that writes ends it first (``unit_of_work``).
         g.via_token = g.user is not None
         return
     sid = session.get("sid")
