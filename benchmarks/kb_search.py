@@ -26,14 +26,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from knowledge_base import embedding  # noqa: E402
+from knowledge_base import colloquial, embedding  # noqa: E402
 from knowledge_base import index as kb_index  # noqa: E402
 from knowledge_base import search as kb_service  # noqa: E402
 from knowledge_base.analysis import bigrams  # noqa: E402
 from knowledge_base.articles import bump_version  # noqa: E402
 from knowledge_base.evaluate import evaluate  # noqa: E402
 from knowledge_base.models import Article  # noqa: E402
-from knowledge_base.text import fold, markdown_to_plain  # noqa: E402
+from knowledge_base.text import fold, markdown_to_plain, normalise_query  # noqa: E402
 from sandbox.app import create_app  # noqa: E402
 from sandbox.instance import initialise  # noqa: E402
 
@@ -176,6 +176,13 @@ def main() -> None:
     vocab = kb_service.PinyinVocab(scorer.vocabulary(kb_index.BIGRAM_FIELDS))
     print(f"  pinyin vocabulary of the index: {len(vocab):,} terms in {time.perf_counter() - t:.2f} s "
           "(once per new searcher)")
+    folded = [normalise_query(q) for q in queries]
+    t = time.perf_counter()
+    for _ in range(20):
+        for q in folded:
+            colloquial.expand(q)
+    per = (time.perf_counter() - t) * 1000 / (20 * len(folded))
+    print(f"  colloquial lexicon ({len(colloquial.RULES)} rules): expansion {per:.3f} ms per query")
     for label, model, pinyin, lexicon in (("hybrid (Whoosh + encoder)", True, True, True),
                                           ("hybrid, pinyin corrections off", True, False, True),
                                           ("hybrid, colloquial lexicon off", True, True, False),
