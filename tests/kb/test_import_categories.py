@@ -31,6 +31,8 @@ def _stored(runtime) -> dict[str, dict]:
     ("信用卡", "信用卡"), ("信用卡业务", "信用卡"), ("个人贷款", "贷款"), ("网上银行", "手机银行"),
     ("手机银行app", "手机银行"), ("借记卡/储蓄卡", "借记卡"), ("定期存款", "存款"), ("开户与销户", "账户"),
     ("ETC", None), ("其他", None), ("", None), (None, None), (3, None),
+    # A card centre's "挂失与安全" is about credit cards: no guess, the importer's default decides.
+    ("挂失与安全", None), ("客户服务", "人工服务"), ("客服热线", "人工服务"),
 ])
 def test_a_category_name_maps_to_the_fixed_category_it_plainly_means(name, expected):
     assert fixed_category(name) == expected
