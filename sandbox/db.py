@@ -156,10 +156,18 @@ def secure_sqlite_file(url: str) -> None:
     path = os.path.abspath(database)
     if not os.path.isdir(os.path.dirname(path)):
         return  # SQLite itself reports the missing folder
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, SQLITE_FILE_MODE))
-    except OSError:
-        return  # unwritable: connecting reports it
+    # Create it only if it is missing: opening and closing an existing database file would drop
+    # every POSIX lock this process holds on it (close() releases them all, whichever descriptor
+    # took them), and another engine of this process may be using it: SQLite's locking then
+    # lies to the other processes (seen as "disk I/O error" in a server after a second engine
+    # of a test process opened the same file and was disposed).
+    if not os.path.exists(path):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE))
+        except FileExistsError:
+            pass  # created meanwhile by another process: only its mode is checked below
+        except OSError:
+            return  # unwritable: connecting reports it
     for name in (path, *(path + suffix for suffix in SQLITE_COMPANIONS)):
         try:
             if os.stat(name).st_mode & 0o777 != SQLITE_FILE_MODE:

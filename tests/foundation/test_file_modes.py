@@ -86,3 +86,32 @@ def test_a_pending_kb_upload_is_kept_private(login_as, runtime):
     files = list(folder.iterdir())
     assert mode(folder) == 0o700 and len(files) == 2
     assert all(mode(f) == 0o600 for f in files)
+
+
+def test_opening_a_second_engine_keeps_the_locks_this_process_holds(tmp_path):
+    """make_engine tightens an existing database file's mode without opening it: close() on any
+    descriptor of the file drops every POSIX lock the process holds on it, so SQLite's locks of
+    the process's other connections would stop protecting them from other processes."""
+    import subprocess
+    import sys
+
+    from sandbox.db import make_engine
+
+    db = tmp_path / "locks.sqlite3"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.execute("BEGIN")
+    holder.execute("SELECT * FROM t").fetchall()  # a read transaction: a SHARED lock on the file
+    writer = [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0.2); "
+              "c.execute('INSERT INTO t VALUES (1)'); c.commit()", str(db)]
+    try:
+        refused = subprocess.run(writer, capture_output=True, text=True, timeout=30)
+        assert refused.returncode != 0 and "locked" in refused.stderr  # the lock holds
+        engine = make_engine(f"sqlite:///{db}")  # a second engine in this process, same file
+        again = subprocess.run(writer, capture_output=True, text=True, timeout=30)
+        assert again.returncode != 0 and "locked" in again.stderr, "the read's lock was dropped"
+        engine.dispose()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert mode(db) == 0o600
