@@ -35,18 +35,24 @@ def record_event(session: Session, drill: Drill, now: datetime, type_: str, cont
     return event
 
 
+def _counter_upsert(make_insert: Any) -> Any:
+    table = MessageCounter.__table__
+    assert isinstance(table, Table)
+    return (make_insert(table).values(conversation_id=bindparam("conversation_id"), last_seq=1)
+            .on_conflict_do_update(index_elements=[table.c.conversation_id], set_={"last_seq": table.c.last_seq + 1})
+            .returning(table.c.last_seq))
+
+
+# Built once per dialect: two messages per post, and building the statement cost more than running it.
+_COUNTER_UPSERT = {"sqlite": _counter_upsert(sqlite_insert), "postgresql": _counter_upsert(pg_insert)}
+
+
 def _next_seq(session: Session, conversation_id: int) -> int:
-    dialect = session.get_bind().dialect.name
-    make_insert = sqlite_insert if dialect == "sqlite" else pg_insert
     # One statement: the first message creates the counter at 1, later ones add 1 under the
     # row's lock (gap-free under concurrency on both databases). A Core statement on the
     # session's connection: no ORM bulk-insert machinery and no autoflush for a counter row.
-    table = MessageCounter.__table__
-    assert isinstance(table, Table)
-    insert = make_insert(table).values(conversation_id=conversation_id, last_seq=1)
-    return session.connection().execute(insert.on_conflict_do_update(
-        index_elements=[table.c.conversation_id], set_={"last_seq": table.c.last_seq + 1})
-        .returning(table.c.last_seq)).scalar_one()
+    statement = _COUNTER_UPSERT[session.get_bind().dialect.name]
+    return session.connection().execute(statement, {"conversation_id": conversation_id}).scalar_one()
 
 
 def append_message(session: Session, now: datetime, conversation_id: int, speaker: str, text: str,
