@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,9 +65,11 @@ def ensure_home(home: Path) -> Path:
         if not existed or (home / SECRET_KEY_FILE).exists():
             if home.stat().st_mode & 0o777 != HOME_MODE:
                 os.chmod(home, HOME_MODE)
-        probe = home / ".write-probe"
-        probe.write_text("ok", encoding="utf-8")
-        probe.unlink()
+        # A probe of its own: server processes started together (gunicorn -w 4) check the same
+        # folder at the same moment, and a shared name made one delete another's probe.
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=home)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise ConfigurationError(
             f"实例目录 {home} 无法写入（{exc.strerror or exc}）；请设置可写的 BANKDRILL_HOME。",

@@ -166,3 +166,27 @@ def test_admin_creates_a_user_in_the_browser_and_bad_input_is_explained(login_as
     assert resp.status_code == 302
     session.rollback()  # end the read snapshot taken above
     assert len(list_users(session)) == before + 1
+
+
+def test_many_processes_checking_one_instance_folder_at_once_all_pass(tmp_path):
+    """Server processes start together (gunicorn -w 4, several `serve`): each checks that the
+    instance folder is writable; with one shared probe file name, one deleted another's probe
+    and that server refused to start ("No such file or directory")."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "shared"
+    home.mkdir()
+    code = ("import sys, time; from pathlib import Path; from sandbox.config import ensure_home\n"
+            "start = float(sys.argv[2])\n"
+            "while time.time() < start: pass\n"
+            "for _ in range(300): ensure_home(Path(sys.argv[1]))\n")
+    start = f"{__import__('time').time() + 1.5}"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(home), start], stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    results = []
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        results.append((p.returncode, err))
+    assert all(rc == 0 for rc, _ in results), [err for _, err in results if err][:1]
+    assert not [p for p in home.iterdir() if p.name.startswith(".write-probe")]
