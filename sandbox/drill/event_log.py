@@ -51,7 +51,7 @@ def _next_seq(session: Session, conversation_id: int) -> int:
     # One statement: the first message creates the counter at 1, later ones add 1 under the
     # row's lock (gap-free under concurrency on both databases). A Core statement on the
     # session's connection: no ORM bulk-insert machinery and no autoflush for a counter row.
-    statement = _COUNTER_UPSERT[session.get_bind().dialect.name]
+    statement = _COUNTER_UPSERT["sqlite" if session.get_bind().dialect.name == "sqlite" else "postgresql"]
     return session.connection().execute(statement, {"conversation_id": conversation_id}).scalar_one()
 
 
@@ -77,7 +77,8 @@ def messages_after(session: Session, conversation_id: int, after_seq: int = 0, l
 
 
 def message_copies_after(session: Session, conversation_id: int, after_seq: int = 0) -> list[ConversationMessage]:
-    """``messages_after`` as read-only copies (one Core select), for polls that only show them."""
+    """``messages_after`` as read-only copies (one Core select): for readers that only look at
+    the messages (a poll showing them, a post's customer reading the history), never to change one."""
     return _MESSAGES_AFTER(session, conversation_id=conversation_id, after_seq=after_seq)
 
 
