@@ -28,6 +28,7 @@ from sandbox.bank.models import (
     Transaction,
 )
 from sandbox.clock import BEIJING, local_iso  # noqa: F401  (local_iso re-exported for old callers)
+from sandbox.db import table_of
 from sandbox.errors import ConfigurationError
 
 
@@ -79,9 +80,9 @@ def load_seed(session: Session, path: Path | None = None) -> dict[str, int]:
     for c in data["customers"]:
         _insert_customer(session, c, counts, txn_rows, card_txn_rows)
     if txn_rows:
-        session.execute(insert(Transaction), txn_rows)
+        session.connection().execute(insert(table_of(Transaction)), txn_rows)  # Core: the ORM bulk path cost 1.5x
     if card_txn_rows:
-        session.execute(insert(CardTransaction), card_txn_rows)
+        session.connection().execute(insert(table_of(CardTransaction)), card_txn_rows)
     counts["transactions"] = len(txn_rows)
     counts["card_transactions"] = len(card_txn_rows)
     session.flush()
@@ -97,9 +98,9 @@ def insert_customer(session: Session, record: dict[str, Any], drill_id: int | No
     customer = _insert_customer(session, record, counts, txn_rows, card_txn_rows, drill_id=drill_id,
                                 template_code=template_code)
     if txn_rows:
-        session.execute(insert(Transaction), txn_rows)
+        session.connection().execute(insert(table_of(Transaction)), txn_rows)  # Core: the ORM bulk path cost 1.5x
     if card_txn_rows:
-        session.execute(insert(CardTransaction), card_txn_rows)
+        session.connection().execute(insert(table_of(CardTransaction)), card_txn_rows)
     return customer
 
 

@@ -8,9 +8,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from knowledge_base.search_log import flush_search_log
 from sandbox import backup as backups
 from sandbox import migrate
+from sandbox.batch_writer import flush_batch_writers
 from sandbox.cli.errors import CommandError
 from sandbox.db import check_connection
 from sandbox.errors import DomainError
@@ -28,7 +28,7 @@ def backup(file: Path) -> None:
     runtime = _runtime()
     try:
         check_connection(runtime.engine)
-        flush_search_log(runtime)
+        flush_batch_writers(runtime)
         info = backups.backup(runtime.engine, file, runtime.clock.now())
     except DomainError as exc:
         raise CommandError(exc.message) from exc
@@ -58,7 +58,7 @@ def restore(file: Path, yes: bool) -> None:
             default=False):
         raise CommandError("已取消，未做任何改动。")
     try:
-        flush_search_log(runtime)  # searches made before the restore go into the old data
+        flush_batch_writers(runtime)  # searches and token uses made before the restore go into the old data
         restored = backups.restore(runtime.engine, file)
     except DomainError as exc:
         raise CommandError(f"{exc.message}（未做任何改动）") from exc

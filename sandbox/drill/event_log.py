@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import manager_of_class
 
-from sandbox.db import CopyReader
+from sandbox.db import CopyReader, table_of
 from sandbox.drill.drill_clock import drill_seconds
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact, DrillEvent, MessageCounter
 
@@ -23,21 +24,26 @@ MAX_MESSAGE_CHARS = 2000
 
 
 def record_event(session: Session, drill: Drill, now: datetime, type_: str, contact: DrillContact | None = None,
-                 **data: Any) -> DrillEvent:
+                 **data: Any) -> None:
     """Append one event to the drill's log.
 
-    Not flushed here: the next query or the commit writes it (in the order the events were
-    added, so their ids keep the log's order); the event's id is None until then."""
-    event = DrillEvent(drill_id=drill.id, conversation_id=contact.conversation_id if contact else None,
-                       contact_key=contact.contact_key if contact else None, type=type_, at=now,
-                       t=round(drill_seconds(drill, now), 3), data=data)
-    session.add(event)
-    return event
+    Written at once, by a prebuilt Core insert on the session's connection (inside its
+    transaction, so a rollback takes it back): events are never changed after they are
+    written, and the ORM's unit of work cost several times the insert. Ids follow the order of
+    the calls, which is the log's order."""
+    session.connection().execute(_INSERT_EVENT, {
+        "drill_id": drill.id, "conversation_id": contact.conversation_id if contact else None,
+        "contact_key": contact.contact_key if contact else None, "type": type_, "at": now,
+        "t": round(drill_seconds(drill, now), 3), "data": data})
+
+
+_INSERT_EVENT = insert(table_of(DrillEvent))
+_INSERT_MESSAGE = insert(table_of(ConversationMessage)).returning(table_of(ConversationMessage).c.id)
+_new_message = manager_of_class(ConversationMessage).new_instance
 
 
 def _counter_upsert(make_insert: Any) -> Any:
-    table = MessageCounter.__table__
-    assert isinstance(table, Table)
+    table = table_of(MessageCounter)
     return (make_insert(table).values(conversation_id=bindparam("conversation_id"), last_seq=1)
             .on_conflict_do_update(index_elements=[table.c.conversation_id], set_={"last_seq": table.c.last_seq + 1})
             .returning(table.c.last_seq))
@@ -58,14 +64,16 @@ def _next_seq(session: Session, conversation_id: int) -> int:
 def append_message(session: Session, now: datetime, conversation_id: int, speaker: str, text: str,
                    kind: str = "text", asr_text: str | None = None, asr_confidence: float | None = None,
                    author_id: int | None = None) -> ConversationMessage:
-    """Add a message with the conversation's next sequence number (gap-free under concurrency).
+    """Write a message with the conversation's next sequence number (gap-free under concurrency).
 
-    The sequence number is taken at once; the row is written by the next query or the commit."""
-    msg = ConversationMessage(conversation_id=conversation_id, seq=_next_seq(session, conversation_id),
-                              speaker=speaker, kind=kind, text=text, asr_text=asr_text,
-                              asr_confidence=asr_confidence, recognized=kind != "audio", author_id=author_id,
-                              created_at=now)
-    session.add(msg)  # flushed by the next query or the commit, like record_event's events
+    Written at once by a prebuilt Core insert (like ``record_event``); the message returned is
+    a read-only copy of the row, in no session: a later change goes through a query of its own."""
+    values = {"conversation_id": conversation_id, "seq": _next_seq(session, conversation_id), "speaker": speaker,
+              "kind": kind, "text": text, "asr_text": asr_text, "asr_confidence": asr_confidence,
+              "recognized": kind != "audio", "author_id": author_id, "created_at": now}
+    values["id"] = session.connection().execute(_INSERT_MESSAGE, values).scalar_one()
+    msg = _new_message()
+    msg.__dict__.update(values)
     return msg
 
 

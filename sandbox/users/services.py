@@ -19,9 +19,10 @@ import hashlib
 import ipaddress
 import re
 import secrets
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, inspect, select
+from sqlalchemy import bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -336,7 +337,7 @@ TOKEN_TOUCH_SECONDS = 60
 _USER_KEYS = [prop.key for prop in inspect(User).column_attrs]
 _TOKENS, _USERS = ApiToken.__table__, User.__table__
 # Built once, in Core: the statement and its ORM loading cost more than the query itself.
-_TOKEN_USER = (select(_TOKENS.c.last_used_at.label("token_last_used_at"),
+_TOKEN_USER = (select(_TOKENS.c.id.label("token_id"), _TOKENS.c.last_used_at.label("token_last_used_at"),
                       *(_USERS.c[prop.columns[0].key].label(prop.key) for prop in inspect(User).column_attrs))
                .join(_USERS, _USERS.c.id == _TOKENS.c.user_id).where(_TOKENS.c.token_hash == bindparam("token_hash")))
 
@@ -373,8 +374,13 @@ def revoke_tokens(session: Session, user: User, token_id: int | None = None) -> 
     return count
 
 
-def user_for_token(session: Session, clock: Clock, token: str) -> User | None:
-    """The active user holding ``token``, or None."""
+def user_for_token(session: Session, clock: Clock, token: str,
+                   record_use: Callable[[int, datetime], None] | None = None) -> User | None:
+    """The active user holding ``token``, or None.
+
+    The token's last use is kept to the minute. ``record_use(token_id, now)``, when given,
+    takes that write off the request (``TokenUseWriter.record_use``: written within a second,
+    in a batch); without it, a stale last use is updated in ``session``."""
     if not token:
         return None
     token_hash = _hash_token(token)
@@ -387,7 +393,10 @@ def user_for_token(session: Session, clock: Clock, token: str) -> User | None:
         return None
     now = clock.now()
     last_used = as_utc(found.token_last_used_at) if found.token_last_used_at else None
-    if last_used is not None and (now - last_used).total_seconds() < TOKEN_TOUCH_SECONDS:
+    fresh = last_used is not None and (now - last_used).total_seconds() < TOKEN_TOUCH_SECONDS
+    if fresh or record_use is not None:
+        if not fresh and record_use is not None:
+            record_use(found.token_id, now)
         user = User(**{key: getattr(found, key) for key in _USER_KEYS})
         make_transient_to_detached(user)
         return session.merge(user, load=False)
@@ -396,3 +405,18 @@ def user_for_token(session: Session, clock: Clock, token: str) -> User | None:
         return None
     row.last_used_at = now  # at most once a minute: most API calls then write nothing
     return row.user
+
+
+_TOUCH_TOKEN = (update(_TOKENS).where(_TOKENS.c.id == bindparam("token_id"))
+                .where((_TOKENS.c.last_used_at.is_(None)) | (_TOKENS.c.last_used_at < bindparam("at")))
+                .values(last_used_at=bindparam("at")))
+
+
+def record_token_uses(session: Session, uses: list[dict]) -> None:
+    """Write queued token uses (``{"token_id", "at"}``): each token's latest, never moving a
+    last use backwards; a token revoked meanwhile is simply not there any more."""
+    latest: dict[int, datetime] = {}
+    for use in uses:
+        if use["token_id"] not in latest or use["at"] > latest[use["token_id"]]:
+            latest[use["token_id"]] = use["at"]
+    session.connection().execute(_TOUCH_TOKEN, [{"token_id": k, "at": v} for k, v in latest.items()])

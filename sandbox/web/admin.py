@@ -20,8 +20,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import DataRequired
 
-from knowledge_base.search_log import flush_search_log
 from sandbox import backup as backups
+from sandbox.batch_writer import flush_batch_writers
 from sandbox.clock import BEIJING
 from sandbox.errors import Conflict, DomainError, NotFound, ValidationFailed
 from sandbox.migrate import current_revision
@@ -195,7 +195,7 @@ def backup_download():
     rt = runtime()
     folder = _private_dir(WORK_DIR)
     path = folder / f"{secrets.token_hex(16)}.zip"
-    flush_search_log(rt)  # the backup holds every search made before it
+    flush_batch_writers(rt)  # the backup holds every search and token use made before it
     try:
         info = backups.backup(rt.engine, path, rt.clock.now())
         stream = path.open("rb")  # streamed from the open file; the name is gone at once
@@ -285,7 +285,7 @@ def restore_confirm(token: str):
     discard()  # nothing of this request's session may hold the database while every table is replaced
     try:
         _check_backup(path)
-        flush_search_log(rt)  # searches made before the restore go into the old data
+        flush_batch_writers(rt)  # searches and token uses made before the restore go into the old data
         restored = backups.restore(rt.engine, path)
     except DomainError as exc:
         _discard(token)

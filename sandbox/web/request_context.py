@@ -10,7 +10,8 @@ from flask import Flask, g, request, session
 
 from sandbox.users.models import User
 from sandbox.users.services import user_for_session, user_for_token
-from sandbox.web.tx import close_request_session, db, discard, end_read, runtime, unit_of_work
+from sandbox.users.token_use import get_token_use_writer
+from sandbox.web.tx import close_request_session, db, end_read, runtime
 
 
 def current_user() -> User | None:
@@ -33,15 +34,10 @@ def _load_user() -> None:
         return
     token = bearer_token()
     if token is not None and request.path.startswith("/api/"):
-        # Read first; only a token whose last use is stale needs a write (and the write lock).
-        s = db()
-        g.user = user_for_token(s, runtime().clock, token)
-        if s.dirty:
-            discard()
-            with unit_of_work() as s:
-                g.user = user_for_token(s, runtime().clock, token)
-        # Otherwise the read goes on into the view (one transaction, one connection checkout per
-        # request); a view that writes ends it first (``unit_of_work``).
+        # A read only: a stale last use of the token is queued and written off the request. The
+        # read goes on into the view (one transaction, one connection checkout per request); a
+        # view that writes ends it first (``unit_of_work``).
+        g.user = user_for_token(db(), runtime().clock, token, record_use=get_token_use_writer(runtime()).record_use)
         g.via_token = g.user is not None
         return
     sid = session.get("sid")

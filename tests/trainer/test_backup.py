@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from knowledge_base import articles
 from knowledge_base.search import get_kb
-from knowledge_base.search_log import flush_search_log
 from sandbox import backup as backups
 from sandbox.app import create_app
+from sandbox.batch_writer import flush_batch_writers
 from sandbox.db import import_all_models
 from sandbox.drill.models import Drill
 from sandbox.migrate import head_revision
@@ -49,7 +49,7 @@ def _make_activity(api, runtime):
     save(runtime, "BK-1", "备份测试文章", answer="含二进制向量与 JSON 的文章。", questions=["备份问法"])
     save(runtime, "BK-1", "备份测试文章（第二版）", answer="第二版。", questions=["备份问法"])
     cand.get("/api/v1/kb/search?q=备份测试")
-    flush_search_log(runtime)  # search-log rows are written within a second; the dump below reads them
+    flush_batch_writers(runtime)  # search-log rows and token uses are written within a second; the dump reads them
     return drill["id"]
 
 
