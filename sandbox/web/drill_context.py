@@ -172,10 +172,10 @@ def _drill_contact(s: Session, conversation: Any, write: bool) -> tuple[DrillCon
     from its contacts, which the drill's clock check (tick, needs_tick) reads anyway: one query
     fewer per message and poll. A conversation without that link is looked up by its contact."""
     if conversation.drill_id is not None:
-        # Read: the drill and its contacts in one query. Locked: PostgreSQL refuses FOR UPDATE
-        # on an outer join's nullable side, so the contacts load after the drill's row lock.
-        drill = (s.get(Drill, conversation.drill_id, with_for_update=True) if write
-                 else s.get(Drill, conversation.drill_id, options=[joinedload(Drill.contacts)]))
+        # The drill and its contacts in one query; a write locks the drill's row only
+        # (``FOR UPDATE OF drills``: PostgreSQL refuses to lock an outer join's nullable side).
+        drill = s.get(Drill, conversation.drill_id, options=[joinedload(Drill.contacts)],
+                      with_for_update={"of": Drill} if write else None)
         if drill is not None:
             contact = next((c for c in drill.contacts if c.conversation_id == conversation.id), None)
             if contact is not None:
