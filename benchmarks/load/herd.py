@@ -119,7 +119,7 @@ def main() -> int:
     ap.add_argument("--beat", type=float, default=2.0, help="the shared poll interval (s)")
     ap.add_argument("--postgres", action="store_true")
     ap.add_argument("--servers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=4, help="waitress threads per server")
+    ap.add_argument("--threads", type=int, default=1, help="waitress threads per server (serve's default, 1)")
     ap.add_argument("--poll-path", default=None,
                     help="poll this path instead of the conversation (e.g. /api/v1/me: the floor of an "
                          "authenticated request, to tell the server's share from the poll's)")

@@ -208,7 +208,8 @@ def main() -> int:
     ap.add_argument("--spawn-rate", type=float, default=20)
     ap.add_argument("--postgres", action="store_true", help="throwaway PostgreSQL cluster instead of SQLite")
     ap.add_argument("--servers", type=int, default=1, help="server processes (on PostgreSQL)")
-    ap.add_argument("--threads", type=int, default=4, help="threads per server process (bankdrill serve's default)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads per server process (bankdrill serve's default, 1; 4 before 2026-12-06)")
     ap.add_argument("--gunicorn", type=int, metavar="WORKERS",
                     help="serve with gunicorn (extra `prod`): WORKERS processes per --servers entry, "
                          "--threads threads each (1 = sync workers)")

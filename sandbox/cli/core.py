@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import logging
 import signal
+import time
+from collections.abc import Callable
 
 import click
 from flask import current_app
@@ -62,11 +65,45 @@ def _warm_up() -> None:
     gc.freeze()
 
 
+class QueueDepthThrottle(logging.Filter):
+    """Lets waitress's "Task queue depth is N" through at most once per ``interval`` seconds.
+
+    With one worker thread a request waiting behind another is the normal case, not a sign of
+    trouble; the message stays as a "the server is busy" signal without filling the log."""
+
+    def __init__(self, interval: float = 60.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self._monotonic = monotonic
+        self._last: float | None = None
+        self.suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = self._monotonic()
+        if self._last is not None and now - self._last < self.interval:
+            self.suppressed += 1
+            return False
+        self._last = now
+        if self.suppressed:
+            record.msg = f"{record.msg} (and {self.suppressed} more since the last report)"
+            self.suppressed = 0
+        return True
+
+
+# One worker thread per process, by measurement (benchmarks/load/RESULTS.md, "Threads per
+# process"): on 2 cores the realistic 200-candidate load had a p95 of 89 ms with one thread
+# against 510 ms with four (SQLite; PostgreSQL × 2: 77 against 360 ms), because CPU-bound
+# request threads queue on the interpreter lock in turns of 5 ms. More threads only help while
+# requests wait on I/O.
+DEFAULT_THREADS = 1
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
 @click.option("--port", default=5000, show_default=True, type=int, help="端口")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
-              help="工作线程数（每个进程；负载测试中 4 比 8 快，见 benchmarks/load/RESULTS.md）")
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 256),
+              help="每个进程的工作线程数（实测 1 个最快，见 benchmarks/load/RESULTS.md；"
+                   "长时间操作如大批量导入请用命令行或另开进程）")
 @click.option("--connections", default=1000, show_default=True, type=click.IntRange(10, 100000),
               help="同时保持的连接数上限（每个打开的浏览器占一个；waitress 默认只有 100）")
 @with_appcontext
@@ -84,6 +121,9 @@ def serve(host: str, port: int, threads: int, connections: int) -> None:
     # SIGTERM (a service manager stopping the server) ends it like Ctrl+C: the runtime is
     # disposed, so the search log's last batch is written (knowledge_base.search_log).
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    queue_log = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, QueueDepthThrottle) for f in queue_log.filters):
+        queue_log.addFilter(QueueDepthThrottle())
     try:
         waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads,
                        connection_limit=connections, ident="bankdrill", clear_untrusted_proxy_headers=True)

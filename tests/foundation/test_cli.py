@@ -143,3 +143,25 @@ def test_serve_on_a_fresh_home_seeds_once_and_answers(tmp_path):
         proc.terminate()
         out = proc.communicate(timeout=30)[0]
     assert "已初始化" in out and "密码" not in out
+
+
+def test_serve_defaults_to_one_worker_thread_and_reports_queueing_once_a_minute(runner):
+    import logging
+
+    from sandbox.cli.core import DEFAULT_THREADS, QueueDepthThrottle
+
+    assert DEFAULT_THREADS == 1
+    result = runner.invoke(args=["serve", "--help"])
+    assert result.exit_code == 0 and "default: 1" in result.output
+    now = [100.0]
+    throttle = QueueDepthThrottle(interval=60, monotonic=lambda: now[0])
+
+    def record() -> logging.LogRecord:
+        return logging.LogRecord("waitress.queue", logging.WARNING, __file__, 1, "Task queue depth is %d", (1,), None)
+
+    assert throttle.filter(record())  # the first one is reported
+    assert [throttle.filter(record()) for _ in range(50)] == [False] * 50  # a busy minute: silent
+    now[0] += 61
+    again = record()
+    assert throttle.filter(again) and "50 more" in again.getMessage()  # then one line that counts them
+    assert not throttle.filter(record())
