@@ -84,7 +84,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--wrk-threads", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=4, help="waitress threads (4: as the issue measured; serve's default is 1 since 2026-12-06)")
+    ap.add_argument("--threads", type=int, default=4, help="waitress threads (4, as the issue measured; serve's default is 1)")
     ap.add_argument("--users", type=int, default=40, help="candidates, each with a token and a drill")
     ap.add_argument("--postgres", action="store_true")
     ap.add_argument("--only", action="append", default=[],
