@@ -52,4 +52,3 @@ def flush_search_log(runtime: Any) -> None:
     writer = runtime.services.get("search_log")
     if writer is not None:
         writer.flush()
-

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, inspect, select, update
-from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sandbox.clock import Clock, as_utc
@@ -375,36 +375,28 @@ def revoke_tokens(session: Session, user: User, token_id: int | None = None) -> 
 
 
 def user_for_token(session: Session, clock: Clock, token: str,
-                   record_use: Callable[[int, datetime], None] | None = None) -> User | None:
+                   record_use: Callable[[int, datetime], None]) -> User | None:
     """The active user holding ``token``, or None.
 
-    The token's last use is kept to the minute. ``record_use(token_id, now)``, when given,
-    takes that write off the request (``TokenUseWriter.record_use``: written within a second,
-    in a batch); without it, a stale last use is updated in ``session``."""
+    The token's last use is kept to the minute: when the stored one is older,
+    ``record_use(token_id, now)`` is called (``TokenUseWriter.record_use``: written within a
+    second, in a batch, off the request), so this function only reads."""
     if not token:
         return None
-    token_hash = _hash_token(token)
-    # The common path: one Core select of the token's last use and its user's columns, and the
-    # user put into the session without a second query (merge with load=False), at about half
-    # the cost of an ORM load. Nothing is cached: a revoked token or a deactivated user is
-    # refused by the very next request.
-    found = session.execute(_TOKEN_USER, {"token_hash": token_hash}).first()
+    # One Core select of the token's last use and its user's columns, and the user put into the
+    # session without a second query (merge with load=False), at about half the cost of an ORM
+    # load. Nothing is cached: a revoked token or a deactivated user is refused by the very next
+    # request.
+    found = session.execute(_TOKEN_USER, {"token_hash": _hash_token(token)}).first()
     if found is None or not found.active:
         return None
     now = clock.now()
     last_used = as_utc(found.token_last_used_at) if found.token_last_used_at else None
-    fresh = last_used is not None and (now - last_used).total_seconds() < TOKEN_TOUCH_SECONDS
-    if fresh or record_use is not None:
-        if not fresh and record_use is not None:
-            record_use(found.token_id, now)
-        user = User(**{key: getattr(found, key) for key in _USER_KEYS})
-        make_transient_to_detached(user)
-        return session.merge(user, load=False)
-    row = session.scalar(select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == token_hash))
-    if row is None or not row.user.active:
-        return None
-    row.last_used_at = now  # at most once a minute: most API calls then write nothing
-    return row.user
+    if last_used is None or (now - last_used).total_seconds() >= TOKEN_TOUCH_SECONDS:
+        record_use(found.token_id, now)
+    user = User(**{key: getattr(found, key) for key in _USER_KEYS})
+    make_transient_to_detached(user)
+    return session.merge(user, load=False)
 
 
 _TOUCH_TOKEN = (update(_TOKENS).where(_TOKENS.c.id == bindparam("token_id"))
