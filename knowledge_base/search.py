@@ -213,7 +213,7 @@ class DenseStore:
         ``PREFILTER_ARTICLES`` articles are: those with the best mean cosine, plus the
         positions in ``refine`` (the lexical hits, whose cosine the fusion reads); every other
         article keeps its mean cosine, which is never above its best. One pass over all rows
-        reads ~120 MB at 10,000 articles, the means a seventh of that (KB_RESULTS.md,
+        reads ~140 MB at 10,000 articles, the means a seventh of that (KB_RESULTS.md,
         "Two-stage dense scoring").
         """
         if not self.ids:
