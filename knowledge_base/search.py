@@ -591,7 +591,8 @@ class KnowledgeBase:
         exact for the ``lexical`` hits whatever the knowledge base's size."""
         if not self.use_model:
             return None
-        refine = np.fromiter((p for p in map(dense.position.get, lexical) if p is not None), dtype=np.int64)
+        refine = (np.fromiter((p for p in map(dense.position.get, lexical) if p is not None), dtype=np.int64)
+                  if dense.means is not None else None)  # small KBs score every row anyway
         texts = [prepared.normalised]
         if prepared.dense_text:
             texts = texts + [prepared.dense_text] if DENSE_CORRECTED == "max" else [prepared.dense_text]
