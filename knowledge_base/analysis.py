@@ -56,17 +56,23 @@ def bigram_counts(value: str) -> dict[str, int]:
 
 def words(text: str) -> Iterator[tuple[str, int, int]]:
     """(term, start, end) from rjieba search-mode segmentation of already-folded ``text``."""
-    import rjieba
-
     for match in TOKEN_RUN.finditer(text):
         run, start = match.group(), match.start()
         if CJK_RUN.fullmatch(run):
-            for word, s, e in rjieba.tokenize(run, mode="search"):
-                if len(word) == 1 and word in FUNCTION_CHARS:
-                    continue
-                yield word, start + s, start + e
+            yield from run_words(run, start)
         else:
             yield run[:MAX_WORD], start, match.end()
+
+
+def run_words(run: str, start: int = 0) -> Iterator[tuple[str, int, int]]:
+    """``words`` of one CJK run of folded text that begins at offset ``start``: each run is
+    segmented on its own, so a run's words do not depend on the text around it."""
+    import rjieba
+
+    for word, s, e in rjieba.tokenize(run, mode="search"):
+        if len(word) == 1 and word in FUNCTION_CHARS:
+            continue
+        yield word, start + s, start + e
 
 
 class _FoldingTokenizer(Tokenizer):

@@ -7,35 +7,63 @@ whose synonym is 贷记卡, must not mark the 记卡 inside 借记卡.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from html import escape
 
-from knowledge_base.analysis import words
-from knowledge_base.text import TOKEN_RUN, fold_aligned
+from knowledge_base.analysis import run_words
+from knowledge_base.text import CJK_RUN, TOKEN_RUN, fold_aligned
 
 WINDOW = 90
 
 
-def word_edges(folded: str) -> set[int]:
-    """Offsets in ``folded`` where a word may start or end."""
-    edges: set[int] = set()
-    for _word, start, end in words(folded):
-        edges.update((start, end))
-    for match in TOKEN_RUN.finditer(folded):
-        edges.update((match.start(), match.end()))
-    return edges
+class WordEdges:
+    """Offsets in ``folded`` where a word may start or end: the edges of each CJK or
+    letter/digit run, and inside a CJK run the edges of its rjieba search-mode words.
+
+    A run is segmented only when an offset inside it is asked about (a snippet looks at the
+    few runs where a query term occurs, not at the whole answer); ``analysis.words`` segments
+    each run on its own, so this gives the same edges as segmenting the whole text.
+    """
+
+    def __init__(self, folded: str) -> None:
+        self.runs = [(m.start(), m.end()) for m in TOKEN_RUN.finditer(folded)]
+        self.starts = [start for start, _end in self.runs]
+        self.folded = folded
+        self._inside: dict[int, set[int]] = {}
+
+    def __contains__(self, offset: object) -> bool:
+        if not isinstance(offset, int):
+            return False
+        i = bisect_right(self.starts, offset) - 1
+        if i < 0:
+            return False
+        start, end = self.runs[i]
+        if offset in (start, end):
+            return True
+        if offset > end:
+            return False
+        inside = self._inside.get(i)
+        if inside is None:
+            run = self.folded[start:end]
+            inside = set()
+            if CJK_RUN.fullmatch(run):
+                for _word, s, e in run_words(run, start):
+                    inside.update((s, e))
+            self._inside[i] = inside
+        return offset in inside
 
 
 def _marks(folded: str, terms: Iterable[str]) -> list[bool]:
     marked = [False] * len(folded)
-    edges: set[int] | None = None
+    edges: WordEdges | None = None
     for term in terms:
         if not term:
             continue
         start = folded.find(term)
         while start != -1:
             if edges is None:
-                edges = word_edges(folded)
+                edges = WordEdges(folded)
             if start in edges and start + len(term) in edges:
                 for i in range(start, start + len(term)):
                     marked[i] = True

@@ -68,3 +68,38 @@ def test_a_highlight_is_a_whole_word_never_a_fragment_of_another():
     assert highlight("最低还款额是多少", ["还款"]) == "最低<mark>还款</mark>额是多少"
     assert highlight("ATM机吞卡", ["atm"]) == "<mark>ATM</mark>机吞卡"
     assert "<mark>" not in highlight("platinum", ["tin"])
+
+
+def test_word_edges_segment_only_the_runs_asked_about_and_agree_with_the_whole_text(monkeypatch):
+    """A snippet asks about offsets near its terms; the lazy edges must be exactly those of
+    segmenting the whole text (run boundaries plus each CJK run's search-mode words)."""
+    import random
+
+    from knowledge_base import analysis, snippets
+    from knowledge_base.analysis import words
+    from knowledge_base.text import TOKEN_RUN, fold_aligned
+
+    def whole_text_edges(folded: str) -> set[int]:
+        edges: set[int] = set()
+        for _w, start, end in words(folded):
+            edges.update((start, end))
+        for match in TOKEN_RUN.finditer(folded):
+            edges.update((match.start(), match.end()))
+        return edges
+
+    rng = random.Random(19)
+    pieces = ["借记卡", "信用卡账单", "，", "。", "ATM机", "吞卡", " ", "最低还款额是多少", "platinum",
+              "1.5%", "的", "了", "我想问一下", "挂失后找到卡了", "\n", "e-CNY", "贷记卡和借记卡", "！"]
+    texts = ["", "，。", "借记卡", "ATM"] + ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+                                           for _ in range(300)]
+    for text in texts:
+        folded = fold_aligned(text)
+        lazy, whole = snippets.WordEdges(folded), whole_text_edges(folded)
+        assert {i for i in range(-2, len(folded) + 3) if i in lazy} == whole, text
+
+    calls: list[str] = []
+    real = analysis.run_words
+    monkeypatch.setattr(snippets, "run_words", lambda run, start=0: calls.append(run) or real(run, start))
+    long_text = "，".join(["请您登录手机银行查看本期账单"] * 50 + ["借记卡挂失请拨打客服热线"])
+    assert "<mark>" in snippet([long_text], ["挂失"])
+    assert calls == ["借记卡挂失请拨打客服热线"]  # one run segmented, not fifty-one
