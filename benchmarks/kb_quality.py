@@ -85,12 +85,9 @@ VARIANTS = {
     "colloquial+rerank0.05": {**P3, "RERANK_WEIGHT": 0.05},
     "colloquial+zscore": {**P3, "FUSION": "zscore"},
     "colloquial+minmax": {**P3, "FUSION": "minmax"},
-    "colloquial+rrf": {**P3, "FUSION": "rrf", "DENSE_WEIGHT": 0.5},
     "colloquial_dw0.5": {**P3, "DENSE_WEIGHT": 0.5},
-    "colloquial_dw0.6": {**P3, "DENSE_WEIGHT": 0.6},
     "colloquial_dw0.8": {**P3, "DENSE_WEIGHT": 0.8},
     "colloquial_dw0.9": {**P3, "DENSE_WEIGHT": 0.9},
-    "colloquial+densemin0.8": {**P3, "DENSE_MIN": 0.8},
     "dense_only": {**P3, "DENSE_WEIGHT": 1.0, "DENSE_MIN": -1.0, "DENSE_POOL": 100},
 }
 
