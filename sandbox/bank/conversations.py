@@ -32,7 +32,7 @@ from sandbox.bank.models import (
     ensure_open,
 )
 from sandbox.clock import BEIJING, Clock, as_utc, local_iso
-from sandbox.errors import Forbidden, NotFound, ValidationFailed
+from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.roles import STAFF_ROLES
 from sandbox.users.models import User
 
@@ -53,12 +53,14 @@ def get_customer(session: Session, code: object) -> Customer:
     return customer
 
 
-def open_conversation(session: Session, clock: Clock, user: User, customer_code: object,
+def open_conversation(session: Session, clock: Clock, user: User | None, customer_code: object,
                       channel: object = "文字", drill_id: int | None = None) -> Conversation:
     """Open a contact with a mock customer, owned by ``user`` (the agent).
 
     Every account and card of the customer gets a reference (``A1``…, ``K1``…) valid in
     this conversation only. Raises ``unknown_customer`` (404) or ``invalid_channel`` (400).
+    ``user`` None (a drill prepared ahead of its start): the conversation is held by nobody,
+    so no agent reaches it, until ``hand_over_conversation`` gives it to one.
     """
     if channel is None:
         channel = "文字"
@@ -69,7 +71,8 @@ def open_conversation(session: Session, clock: Clock, user: User, customer_code:
         # A drill's own customer exists only inside that drill.
         raise NotFound("没有这位模拟客户。", code="unknown_customer")
     now = clock.now()
-    conversation = Conversation(owner_id=user.id, customer_id=customer.id, channel=channel, status=OPEN,
+    conversation = Conversation(owner_id=user.id if user else None, customer_id=customer.id, channel=channel,
+                                status=OPEN,
                                 created_at=now, last_activity_at=now, drill_id=drill_id)
     session.add(conversation)
     session.flush()
@@ -84,9 +87,25 @@ def open_conversation(session: Session, clock: Clock, user: User, customer_code:
     # The identity-check row exists from the start, so concurrent first attempts cannot race to create it.
     session.add(IdentityCheck(conversation_id=conversation.id, customer_id=customer.id, failed_attempts=0,
                               locked=False))
-    audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation.id,
-                 customer_id=customer.id)
+    if user is not None:
+        audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation.id,
+                     customer_id=customer.id)
     session.flush()
+    return conversation
+
+
+def hand_over_conversation(session: Session, clock: Clock, conversation_id: int, user: User) -> Conversation:
+    """Give a held conversation (opened with no owner) to ``user``, as if opened now."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound("会话不存在。", code="unknown_conversation")
+    if conversation.owner_id is not None:
+        raise Conflict("该会话已有坐席接待。", code="conversation_taken")
+    now = clock.now()
+    conversation.owner_id = user.id
+    conversation.created_at = conversation.last_activity_at = now
+    audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation.id,
+                 customer_id=conversation.customer_id)
     return conversation
 
 

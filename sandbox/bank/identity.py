@@ -156,9 +156,10 @@ def identity_state(session: Session, clock: Clock, conversation: Conversation) -
         expires = local_iso(_last_activity(check) + INACTIVITY)
         method = check.method
     failed = check.failed_attempts if check else 0
-    key = throttle_key(conversation.owner_id, conversation.customer_id, conversation.drill_id)
+    owner = conversation.owner_id if conversation.owner_id is not None else 0  # 0: held, nobody has tried
+    key = throttle_key(owner, conversation.customer_id, conversation.drill_id)
     across = throttle.failures(session, clock, key, AGENT_CUSTOMER)
-    wait = _pause_left(session, clock, conversation.owner_id, conversation)
+    wait = _pause_left(session, clock, owner, conversation)
     lock = "conversation" if check and check.locked else ("agent_customer" if wait else None)
     return {"verified": verified, "locked": lock is not None,
             "attempts_left": max(min(MAX_FAILURES - failed, MAX_FAILURES - across), 0),

@@ -194,7 +194,9 @@ class Conversation(Base):
     __tablename__ = "conversations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # None while the conversation is held for a prepared drill (see sandbox.drill.drill_clock).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True,
+                                                 nullable=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("bank_customers.id"), index=True)
     channel: Mapped[str] = mapped_column(String(8))  # 文字 / 语音
     status: Mapped[str] = mapped_column(String(8), default="open")  # open / closed

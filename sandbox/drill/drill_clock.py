@@ -1,5 +1,10 @@
-"""A drill's status and its clock: running, paused or finished; seconds elapsed (pauses
-excluded) and seconds left before the deadline."""
+"""A drill's status and its clock: prepared, running, paused or finished; seconds elapsed
+(pauses excluded) and seconds left before the deadline.
+
+A *prepared* drill is a round's first question made ahead when the examiner starts the round
+(its customers drawn, its conversations opened and held by nobody); its clock has not started
+and nothing about it is shown to anyone until its candidate presses 开始作答.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from datetime import datetime
 
 from sandbox.drill.models import Drill
 
-RUNNING, PAUSED, FINISHED = "running", "paused", "finished"
+RUNNING, PAUSED, FINISHED, PREPARED = "running", "paused", "finished", "prepared"
+# Statuses whose clock does not run, so there is nothing to bring up to date.
+NOT_TICKING = (FINISHED, PREPARED)
 
 
 def drill_seconds(drill: Drill, now: datetime) -> float:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.bank.models import Customer
 from sandbox.db import CopyReader
+from sandbox.drill import drill_clock
 from sandbox.drill.facts import customer_facts
 from sandbox.drill.models import Drill, DrillContact
 from sandbox.drill.scenario.model import Contact, ScenarioSpec
@@ -45,7 +46,7 @@ def contact_customer(session: Session, drill_id: int, contact_key: str) -> Custo
 def get_drill(session: Session, drill_id: int, user_id: int | None = None, for_update: bool = False) -> Drill:
     """The drill; with ``user_id``, refuse (403) a drill that belongs to someone else."""
     drill = session.get(Drill, drill_id, with_for_update=for_update or None)
-    if drill is None:
+    if drill is None or drill.status == drill_clock.PREPARED:  # nobody sees a question before its start
         raise NotFound("演练不存在。", code="unknown_drill")
     if user_id is not None and drill.user_id != user_id:
         raise Forbidden("这不是您的演练。", code="forbidden")

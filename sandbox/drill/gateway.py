@@ -22,7 +22,7 @@ class BankConversationGateway:
 
     def get(self, session: Session, conversation_id: int) -> ConversationInfo:
         conversation = session.get(Conversation, conversation_id) if isinstance(conversation_id, int) else None
-        if conversation is None:
+        if conversation is None or conversation.owner_id is None:  # None: held for a drill not started
             raise NotFound(f"会话 {conversation_id} 不存在。", code="unknown_conversation")
         transcript = []
         for msg in messages_after(session, conversation.id, 0, limit=400):

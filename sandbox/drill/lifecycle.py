@@ -9,18 +9,18 @@ a session and a clock and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sandbox.bank.conversations import hand_over_conversation, open_conversation
 from sandbox.bank.identities import drill_rng, fresh_record
 from sandbox.bank.models import Account, CreditCard, Customer
 from sandbox.bank.seed import insert_customer
 from sandbox.clock import Clock
 from sandbox.drill.customer_turns import react, say
-from sandbox.drill.drill_clock import FINISHED, PAUSED, RUNNING, drill_seconds
+from sandbox.drill.drill_clock import FINISHED, PAUSED, PREPARED, RUNNING, drill_seconds
 from sandbox.drill.drill_contacts import contact_facts, contact_spec
 from sandbox.drill.drill_faults import fault_changes, record_fault_changes
 from sandbox.drill.event_log import record_event
@@ -31,18 +31,28 @@ from sandbox.drill.prior_orders import create_prior_orders
 from sandbox.drill.scenario.model import Contact, ScenarioSpec
 from sandbox.drill.scenario.store import scenario_spec
 from sandbox.errors import Conflict, DrillExpired, NotFound, ValidationFailed
+from sandbox.users.models import User
 
 MODES = ("practice", "exam")
 
 
-# Opens a mock-bank conversation for a contact: (session, owner_user_id, customer_id, channel, drill_id) -> id.
-ConversationOpener = Callable[[Session, int, str, str, int], int]
-
-
 def start_drill(session: Session, clock: Clock, user_id: int, scenario_id: str, mode: str,
-                open_conversation: ConversationOpener, round_id: int | None = None,
-                time_limit: int | None = None, scenario_version: int | None = None) -> Drill:
+                round_id: int | None = None, time_limit: int | None = None,
+                scenario_version: int | None = None) -> Drill:
     """Start a drill of ``scenario_id`` for ``user_id``; the first contacts arrive at once."""
+    drill = prepare_drill(session, clock, user_id, scenario_id, mode, round_id=round_id,
+                          scenario_version=scenario_version)
+    return activate_drill(session, clock, drill, time_limit)
+
+
+def prepare_drill(session: Session, clock: Clock, user_id: int, scenario_id: str, mode: str,
+                  round_id: int | None = None, scenario_version: int | None = None) -> Drill:
+    """Make a drill ready to start without starting its clock (status ``prepared``).
+
+    Its customers are drawn into the mock bank and their conversations opened, held by
+    nobody, so no candidate can reach either before ``activate_drill``; no event is logged,
+    no customer speaks and no earlier work order exists yet.
+    """
     if mode not in MODES:
         raise ValidationFailed("模式必须是 practice（练习）或 exam（考试）。", code="invalid_mode")
     row = session.get(Scenario, scenario_id) if isinstance(scenario_id, str) else None
@@ -51,24 +61,48 @@ def start_drill(session: Session, clock: Clock, user_id: int, scenario_id: str, 
     version = scenario_version or row.version
     spec = scenario_spec(session, scenario_id, version)
     now = clock.now()
-    limit = time_limit or spec.time_limit
-    drill = Drill(user_id=user_id, scenario_id=spec.id, scenario_version=version, mode=mode, status=RUNNING,
-                  started_at=now, deadline=now + timedelta(seconds=limit), paused_seconds=0.0, round_id=round_id)
+    # The clock fields are placeholders until activate_drill sets them.
+    drill = Drill(user_id=user_id, scenario_id=spec.id, scenario_version=version, mode=mode, status=PREPARED,
+                  started_at=now, deadline=now, paused_seconds=0.0, round_id=round_id, contacts=[])
     session.add(drill)
     session.flush()
-    record_event(session, drill, now, "drill.started", scenario=spec.id, version=version, mode=mode,
-                 time_limit=limit)
     for index, contact in enumerate(spec.contacts):
         code, facts = draw_customer(session, spec, contact, drill.id, index, salt=now.isoformat())
-        conv_id = open_conversation(session, user_id, code, contact.channel, drill.id)
-        session.add(DrillContact(drill_id=drill.id, contact_key=contact.key, customer_id=code,
-                                 channel=contact.channel, arrives_at=contact.arrives_at, conversation_id=conv_id,
-                                 mood=contact.mood, fired=[], fallback_index=0, last_customer_seq=0,
-                                 silence_fired_seq=0, facts=facts))
-        if contact.prior_workorders:
-            create_prior_orders(session, now, user_id, code, facts.get("name", ""), contact.prior_workorders, facts)
+        conversation = open_conversation(session, clock, None, code, contact.channel, drill.id)
+        drill.contacts.append(DrillContact(contact_key=contact.key, customer_id=code, channel=contact.channel,
+                                           arrives_at=contact.arrives_at, conversation_id=conversation.id,
+                                           mood=contact.mood, fired=[], fallback_index=0, last_customer_seq=0,
+                                           silence_fired_seq=0, facts=facts))
     session.flush()
-    session.refresh(drill)
+    return drill
+
+
+def activate_drill(session: Session, clock: Clock, drill: Drill, time_limit: int | None = None) -> Drill:
+    """Start a prepared drill's clock now: its conversations go to its candidate, the
+    contacts' earlier work orders are written, and the first contacts arrive."""
+    if drill.status != PREPARED:
+        raise Conflict("这道题已经开始。", code="drill_already_started")
+    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
+    now = clock.now()
+    limit = time_limit or spec.time_limit
+    drill.status = RUNNING
+    drill.started_at = now
+    drill.deadline = now + timedelta(seconds=limit)
+    drill.paused_seconds = 0.0
+    record_event(session, drill, now, "drill.started", scenario=spec.id, version=drill.scenario_version,
+                 mode=drill.mode, time_limit=limit)
+    user = session.get(User, drill.user_id)
+    if user is None:
+        raise NotFound("用户不存在。", code="unknown_user")
+    for row in drill.contacts:
+        if row.conversation_id is not None:
+            hand_over_conversation(session, clock, row.conversation_id, user)
+        contact = contact_spec(spec, row)
+        if contact.prior_workorders:
+            facts = row.facts or {}
+            create_prior_orders(session, now, user.id, row.customer_id, facts.get("name", ""),
+                                contact.prior_workorders, facts)
+    session.flush()
     tick(session, clock, drill, spec)
     return drill
 
@@ -124,6 +158,8 @@ def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None
 
     Returns True when something changed. Safe to call from every poll.
     """
+    if drill.status == PREPARED:
+        return False  # its clock has not started
     spec = spec or scenario_spec(session, drill.scenario_id, drill.scenario_version)
     now = clock.now()
     changed = drill.status != FINISHED and record_fault_changes(session, drill, spec, now)
@@ -156,7 +192,7 @@ def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None
 
 def needs_tick(session: Session, clock: Clock, drill: Drill) -> bool:
     """Whether tick() would change anything now (a read-only check, so polls need no write lock)."""
-    if drill.status == FINISHED:
+    if drill.status in (FINISHED, PREPARED):
         return False
     spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
     now = clock.now()
@@ -181,6 +217,8 @@ def refuse_if_closed(drill: Drill) -> None:
 
     Call it after tick() (ensure_open does), or when needs_tick() said there is nothing to do.
     """
+    if drill.status == PREPARED:
+        raise Conflict("这道题还没有开始。", code="drill_not_started")
     if drill.status == FINISHED:
         raise DrillExpired("演练已结束（已到时间或已交卷），不能再操作。", code="drill_expired")
     if drill.status == PAUSED:
@@ -191,6 +229,8 @@ def finish(session: Session, clock: Clock, drill: Drill, ended_by: str = "candid
     """End the drill (by the candidate, the deadline or an examiner) and score it."""
     if drill.status == FINISHED:
         return drill
+    if drill.status == PREPARED:
+        raise Conflict("这道题还没有开始。", code="drill_not_started")
     now = clock.now()
     end = min(now, drill.deadline) if ended_by == "deadline" else now
     if drill.paused_at is not None:

@@ -46,7 +46,7 @@ class Drill(Base):
     scenario_id: Mapped[str] = mapped_column(String(64), index=True)
     scenario_version: Mapped[int] = mapped_column(Integer)
     mode: Mapped[str] = mapped_column(String(12))  # practice | exam
-    status: Mapped[str] = mapped_column(String(12), index=True)  # running | paused | finished
+    status: Mapped[str] = mapped_column(String(12), index=True)  # prepared | running | paused | finished
     ended_by: Mapped[str | None] = mapped_column(String(12), nullable=True)  # candidate | deadline | examiner
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)

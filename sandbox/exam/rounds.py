@@ -237,7 +237,8 @@ def candidate_entry(session: Session, rnd: Round, user_id: int, for_update: bool
 
 
 def _round_drills(session: Session, rnd: Round, user_id: int | None = None, open_only: bool = False) -> list[Drill]:
-    stmt = select(Drill).where(Drill.round_id == rnd.id)
+    """The round's drills that have started (a prepared first question counts as not started)."""
+    stmt = select(Drill).where(Drill.round_id == rnd.id, Drill.status != drill_clock.PREPARED)
     if user_id is not None:
         stmt = stmt.where(Drill.user_id == user_id)
     if open_only:
@@ -252,7 +253,37 @@ def start_round(session: Session, clock: Clock, rnd: Round) -> Round:
         raise ValidationFailed("至少选择一个场景。", code="no_scenarios")
     rnd.status = RUNNING
     rnd.started_at = clock.now()
+    prepare_first_drills(session, clock, rnd)
     return rnd
+
+
+def prepare_first_drills(session: Session, clock: Clock, rnd: Round) -> int:
+    """Prepare every rostered candidate's first question (see ``lifecycle.prepare_drill``).
+
+    When a whole room presses 开始作答 in the same second, each press then only starts a
+    clock instead of drawing customers and opening conversations: the work moves to the
+    examiner's 开始考试, done once per candidate (about 8 ms each). Candidates who join later,
+    or whose first question is already under way, start theirs the ordinary way. Returns
+    how many drills were prepared.
+    """
+    have = set(session.scalars(select(Drill.user_id).where(Drill.round_id == rnd.id)))
+    entries = session.scalars(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id)
+                              .order_by(RoundCandidate.id))
+    prepared = 0
+    for entry in entries:
+        plan = candidate_plan(rnd, entry.user_id)
+        if entry.user_id in have or not plan:
+            continue
+        lifecycle.prepare_drill(session, clock, entry.user_id, plan[0]["id"], "exam", round_id=rnd.id,
+                                scenario_version=plan[0]["version"])
+        prepared += 1
+    return prepared
+
+
+def _prepared_drill(session: Session, rnd: Round, user_id: int, scenario_id: str, version: int) -> Drill | None:
+    return session.scalar(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id,
+                                              Drill.status == drill_clock.PREPARED, Drill.scenario_id == scenario_id,
+                                              Drill.scenario_version == version).limit(1))
 
 
 def pause_round(session: Session, clock: Clock, rnd: Round) -> Round:
@@ -437,13 +468,15 @@ def drill_position(session: Session, drill: Drill) -> dict[str, Any] | None:
     return {"round_id": rnd.id, "index": index, "count": len(plan)}
 
 
-def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: lifecycle.ConversationOpener) -> Drill:
+def next_drill(session: Session, clock: Clock, rnd: Round, user: User) -> Drill:
     """The candidate's drill in progress, or a new one on their next scenario (exam mode).
 
     The server decides which scenario comes next (the examiner's order, or the candidate's
     stable shuffle); a finished question is never started again and none can be skipped.
     The caller holds the round with a shared lock (many candidates start at once); the
     candidate's roster row is locked here, so two tabs of one candidate never start two drills.
+    A first question prepared when the round started (``prepare_first_drills``) only has its
+    clock started here.
     """
     entry = candidate_entry(session, rnd, user.id, for_update=True)
     now = clock.now()
@@ -468,7 +501,10 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User, opener: l
     spec = scenario_spec(session, progress["next"], version)
     limit = (rnd.time_per_scenario or spec.time_limit) + entry.extra_seconds
     entry.joined_at = entry.joined_at or now
-    return lifecycle.start_drill(session, clock, user.id, progress["next"], "exam", opener, round_id=rnd.id,
+    prepared = _prepared_drill(session, rnd, user.id, progress["next"], version)
+    if prepared is not None:
+        return lifecycle.activate_drill(session, clock, prepared, limit)
+    return lifecycle.start_drill(session, clock, user.id, progress["next"], "exam", round_id=rnd.id,
                                  time_limit=limit, scenario_version=version)
 
 

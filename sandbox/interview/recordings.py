@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock
+from sandbox.drill.drill_clock import PREPARED
 from sandbox.drill.models import Drill
 from sandbox.errors import DomainError, NotFound, ValidationFailed
 from sandbox.interview.models import PracticeAttempt, Recording
@@ -160,7 +161,7 @@ def store_recording(session: Session, clock: Clock, owner_id: int, *, data: byte
     key = check_item(item)
     if drill_id is not None:
         drill = session.get(Drill, drill_id)
-        if drill is None or drill.user_id != owner_id:
+        if drill is None or drill.user_id != owner_id or drill.status == PREPARED:
             raise NotFound("演练不存在。", code="unknown_drill")
     elif practice_id is not None:
         attempt = session.get(PracticeAttempt, practice_id)

@@ -21,7 +21,7 @@ from typing import Any
 from flask import request
 from sqlalchemy.orm import Session, joinedload
 
-from sandbox.drill import drill_contacts, event_log, lifecycle, operations
+from sandbox.drill import drill_contacts, event_log, operations
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.operations import Target
 from sandbox.errors import DomainError, Forbidden, ValidationFailed
@@ -106,19 +106,6 @@ def recorded(s: Session, target: Target | None, event: str | None, *, refusal: R
         raise
     if rec.event is not None:
         operations.record(s, runtime().clock, target, rec.event, **{**rec.data, "allowed": True})
-
-
-def conversation_opener() -> lifecycle.ConversationOpener:
-    """Opens the mock-bank conversation behind each drill contact."""
-    from sandbox.bank.conversations import open_conversation
-
-    user = current_user()
-    clock = runtime().clock
-
-    def _open(session: Session, user_id: int, customer: str, channel: str, drill_id: int) -> int:
-        return open_conversation(session, clock, user, customer, channel, drill_id).id
-
-    return _open
 
 
 @dataclass

@@ -14,7 +14,6 @@ from sandbox.exam import rounds as exam
 from sandbox.exam.models import Round
 from sandbox.roles import ADMIN, ALL_ROLES, EXAMINER, STAFF_ROLES
 from sandbox.web import charts
-from sandbox.web.drill_context import conversation_opener
 from sandbox.web.request_context import current_user
 from sandbox.web.rounds import candidate_round
 from sandbox.web.security import roles_required
@@ -40,7 +39,8 @@ def index():
     s = db()
     user = current_user()
     clock = runtime().clock
-    query = select(Drill).where(Drill.user_id == user.id).order_by(Drill.started_at.desc()).limit(50)
+    query = (select(Drill).where(Drill.user_id == user.id, Drill.status != drill_clock.PREPARED)
+             .order_by(Drill.started_at.desc()).limit(50))
     history = list(s.scalars(query))
     # A drill whose time ran out while nobody had it open is finished now (not "进行中 / 继续").
     expired = [d.id for d in history if d.status == drill_clock.RUNNING and clock.now() >= d.deadline]
@@ -67,8 +67,7 @@ def start():
     try:
         with unit_of_work() as s:
             exam.ensure_practice_allowed(s, runtime().clock, current_user().id, scenario)
-            drill = lifecycle.start_drill(s, runtime().clock, current_user().id, scenario, "practice",
-                                          conversation_opener())
+            drill = lifecycle.start_drill(s, runtime().clock, current_user().id, scenario, "practice")
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("drills.index"))

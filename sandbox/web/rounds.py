@@ -25,7 +25,6 @@ from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES
 from sandbox.users.models import User
 from sandbox.web import charts
 from sandbox.web.display import local_input
-from sandbox.web.drill_context import conversation_opener
 from sandbox.web.request_context import current_user
 from sandbox.web.security import roles_required
 from sandbox.web.tx import advance_drill_if_due, db, runtime, unit_of_work
@@ -252,8 +251,8 @@ def print_report(round_id: int, user_id: int):
     if user is None or db().scalar(select(RoundCandidate.id).where(RoundCandidate.round_id == rnd.id,
                                                                    RoundCandidate.user_id == user_id)) is None:
         abort(404)
-    drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id)
-                               .order_by(Drill.id)))
+    drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id,
+                                                   Drill.status != drill_clock.PREPARED).order_by(Drill.id)))
     viewer, clock = current_user(), runtime().clock
     reports = [(d, scenario_spec(db(), d.scenario_id, d.scenario_version),
                 visible_report(db(), clock, d, viewer)) for d in drills]
@@ -352,7 +351,7 @@ def candidate_round(rnd: Round) -> dict[str, Any]:
     user_id = current_user().id
     clock = runtime().clock
     open_drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id,
-                                                        Drill.status != drill_clock.FINISHED)))
+                                                        Drill.status.not_in(drill_clock.NOT_TICKING))))
     for drill_id in [d.id for d in open_drills]:
         advance_drill_if_due(db().get(Drill, drill_id))
     return exam.my_round(db(), clock, db().get(Round, rnd.id), user_id)
@@ -363,8 +362,7 @@ def candidate_round(rnd: Round) -> dict[str, Any]:
 def exam_next(round_id: int):
     try:
         with unit_of_work() as s:
-            drill = exam.next_drill(s, runtime().clock, exam.get_round(s, round_id, for_share=True), current_user(),
-                                    conversation_opener())
+            drill = exam.next_drill(s, runtime().clock, exam.get_round(s, round_id, for_share=True), current_user())
     except DomainError as exc:
         _flash_error(exc)
         return redirect(url_for("rounds.exam_round", round_id=round_id))

@@ -14,16 +14,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from sandbox.bank.conversations import open_conversation
+from sandbox.drill import drill_clock
 from sandbox.drill.models import Drill
 from sandbox.exam import rounds as exam
 from sandbox.users.models import User
-
-
-def _opener(clock, user):
-    def _open(session, user_id, customer, channel, drill_id):
-        return open_conversation(session, clock, user, customer, channel, drill_id).id
-    return _open
 
 
 @pytest.fixture
@@ -45,7 +39,7 @@ def _start(runtime, round_id: int, username: str) -> int:
     with runtime.transaction() as s:
         user = _user(s, username)
         rnd = exam.get_round(s, round_id, for_share=True)
-        return exam.next_drill(s, runtime.clock, rnd, user, _opener(runtime.clock, user)).id
+        return exam.next_drill(s, runtime.clock, rnd, user).id
 
 
 @pytest.mark.db
@@ -74,7 +68,11 @@ def test_one_candidate_pressing_start_in_many_tabs_gets_one_drill(runtime, start
     assert not errors, errors
     assert len(ids) == n and len(set(ids)) == 1
     with runtime.session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(Drill).where(Drill.round_id == started)) == 1
+        started_drills = select(func.count()).select_from(Drill).where(Drill.round_id == started,
+                                                                       Drill.status != drill_clock.PREPARED)
+        assert s.scalar(started_drills) == 1
+        # candidate1's question was the one prepared at the round's start; nothing else was made.
+        assert s.scalar(select(func.count()).select_from(Drill).where(Drill.round_id == started)) == 2
 
 
 def _postgres_only(runtime) -> None:
@@ -89,13 +87,12 @@ def test_two_candidates_start_at_the_same_time_without_waiting_for_each_other(ru
         first.begin()
         user = _user(first, "candidate1")
         rnd = exam.get_round(first, started, for_share=True)
-        exam.next_drill(first, runtime.clock, rnd, user, _opener(runtime.clock, user))  # not committed yet
+        exam.next_drill(first, runtime.clock, rnd, user)  # not committed yet
         with runtime.session_factory() as second:
             second.begin()
             second.execute(text("SET LOCAL lock_timeout = '3s'"))
             other = _user(second, "candidate2")
-            drill = exam.next_drill(second, runtime.clock, exam.get_round(second, started, for_share=True), other,
-                                    _opener(runtime.clock, other))
+            drill = exam.next_drill(second, runtime.clock, exam.get_round(second, started, for_share=True), other)
             assert drill.user_id == other.id
             second.commit()
             # The same candidate in a second tab waits for the first start (here: times out).
@@ -104,8 +101,7 @@ def test_two_candidates_start_at_the_same_time_without_waiting_for_each_other(ru
                 third.execute(text("SET LOCAL lock_timeout = '300ms'"))
                 same = _user(third, "candidate1")
                 with pytest.raises(OperationalError, match="lock timeout"):
-                    exam.next_drill(third, runtime.clock, exam.get_round(third, started, for_share=True), same,
-                                    _opener(runtime.clock, same))
+                    exam.next_drill(third, runtime.clock, exam.get_round(third, started, for_share=True), same)
                 third.rollback()
             # The examiner's pause (an exclusive lock on the round) waits for the start in flight.
             with runtime.session_factory() as examiner:

@@ -23,7 +23,6 @@ from sandbox.exam.models import Round
 from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES, TRAINER
 from sandbox.web.api import bp, json_body
 from sandbox.web.drill_context import (
-    conversation_opener,
     drill_gate,
     kb_pin_for_request,
     load_contact,
@@ -155,7 +154,7 @@ def drills_start():
     with unit_of_work() as s:
         if mode == "practice":
             exam.ensure_practice_allowed(s, runtime().clock, current_user().id, scenario)
-        drill = lifecycle.start_drill(s, runtime().clock, current_user().id, scenario, mode, conversation_opener())
+        drill = lifecycle.start_drill(s, runtime().clock, current_user().id, scenario, mode)
         body = drill_json(drill)
     return jsonify(body), 201
 

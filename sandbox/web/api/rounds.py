@@ -18,7 +18,6 @@ from sandbox.roles import CANDIDATE, STAFF_ROLES
 from sandbox.users.models import User
 from sandbox.web.api import bp, json_body
 from sandbox.web.api.drills import drill_json, next_action
-from sandbox.web.drill_context import conversation_opener
 from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
 from sandbox.web.tx import db, runtime, unit_of_work
@@ -236,7 +235,7 @@ def rounds_me(round_id: int):
 def rounds_next(round_id: int):
     with unit_of_work() as s:
         rnd = exam.get_round(s, round_id, for_share=True)
-        drill = exam.next_drill(s, runtime().clock, rnd, current_user(), conversation_opener())
+        drill = exam.next_drill(s, runtime().clock, rnd, current_user())
         body = drill_json(drill)
     return jsonify(body), 201
 
@@ -248,7 +247,7 @@ def rounds_results(round_id: int):
         rnd = exam.get_round(s, round_id)
         for entry in rnd.candidates:
             for d in s.scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == entry.user_id,
-                                                   Drill.status != drill_clock.FINISHED)):
+                                                   Drill.status.not_in(drill_clock.NOT_TICKING))):
                 lifecycle.tick(s, runtime().clock, d)
         body = exam.results(s, rnd)
     return jsonify(body)
