@@ -30,8 +30,10 @@ from herd import Client, percentile  # noqa: E402
 from sandbox.devtools.pgcluster import free_port  # noqa: E402
 
 SERVER = """
-import sys, time, waitress
+import sys, time
 work = float(sys.argv[2]) / 1000
+if float(sys.argv[5]) > 0:
+    sys.setswitchinterval(float(sys.argv[5]) / 1000)
 def app(environ, start_response):
     end = time.thread_time() + work
     while time.thread_time() < end:
@@ -39,7 +41,23 @@ def app(environ, start_response):
     body = b'{"messages": []}'
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
-waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[3]), connection_limit=1000)
+if sys.argv[4] == "waitress":
+    import waitress
+    waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[3]), connection_limit=1000)
+else:  # gunicorn, one gthread worker: its own process, so psutil's split below counts the arbiter only
+    from gunicorn.app.base import BaseApplication
+
+    class One(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"127.0.0.1:{sys.argv[1]}", "workers": 1, "worker_class": "gthread",
+                               "threads": int(sys.argv[3]), "worker_connections": 1000, "keepalive": 75,
+                               "loglevel": "warning"}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    One().run()
 """
 
 
@@ -50,9 +68,14 @@ def main() -> int:
     ap.add_argument("--work-ms", type=float, default=4.0)
     ap.add_argument("--beat", type=float, default=2.0)
     ap.add_argument("--duration", type=float, default=30)
+    ap.add_argument("--server", choices=("waitress", "gunicorn"), default="waitress",
+                    help="gunicorn: one gthread worker (Linux), --threads threads")
+    ap.add_argument("--switch-interval-ms", type=float, default=0,
+                    help="the server's sys.setswitchinterval (0: Python's default, 5 ms)")
     args = ap.parse_args()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(args.work_ms), str(args.threads)],
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(args.work_ms), str(args.threads),
+                               args.server, str(args.switch_interval_ms)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -67,6 +90,8 @@ def main() -> int:
         for c in clients:
             c.call("GET", "/")
         proc = psutil.Process(server.pid)
+        if args.server == "gunicorn":  # the worker process (the arbiter only watches it)
+            proc = proc.children()[0]
         before = {t.id: t.user_time + t.system_time for t in proc.threads()}
         samples: list[float] = []
         errors = [0]
@@ -91,10 +116,11 @@ def main() -> int:
         for th in threads:
             th.join()
         after = {t.id: t.user_time + t.system_time for t in proc.threads()}
-        main_id = server.pid  # the main thread's id is the process id on Linux
+        main_id = proc.pid  # the main thread's id is the process id on Linux
         main_cpu = after.get(main_id, 0) - before.get(main_id, 0)
         workers_cpu = sum(v - before.get(k, 0) for k, v in after.items() if k != main_id)
-        print(f"bare WSGI, waitress {args.threads} threads, {args.work_ms} ms CPU per request, "
+        print(f"bare WSGI, {args.server} {args.threads} threads, switch interval "
+              f"{args.switch_interval_ms or 5} ms, {args.work_ms} ms CPU per request, "
               f"{args.users} users on one {args.beat} s beat, {args.duration:.0f} s")
         print(f"requests {len(samples)}, errors {errors[0]}, p50 {percentile(samples, .5):.0f} ms, "
               f"p95 {percentile(samples, .95):.0f} ms, max {max(samples):.0f} ms")

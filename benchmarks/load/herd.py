@@ -3,7 +3,8 @@
     python benchmarks/load/herd.py --users 200                         # SQLite, one bankdrill serve
     python benchmarks/load/herd.py --users 200 --postgres --servers 2  # PostgreSQL, two processes
 
-An examiner creates a round for N candidates and starts it; every candidate then presses
+An examiner creates a round for N candidates and starts it (which prepares each candidate's
+first question: the time it takes is printed); every candidate then presses
 开始作答 (``POST /api/v1/rounds/{id}/next``) inside the same second (a barrier releases all
 client threads together), and from then on polls its conversation
 (``GET /api/v1/conversations/{id}/messages?after=…``) on one shared beat (``--beat``, 2 s, the
@@ -112,6 +113,20 @@ def candidate(client: Client, round_id: int, barrier: threading.Barrier, beat: f
         next_beat += beat
 
 
+def server_cmd(args: argparse.Namespace, port: int) -> list[str]:
+    """``bankdrill serve`` (waitress), or gunicorn's gthread workers (``--servers`` of them on one port)."""
+    if args.server == "gunicorn":
+        return [str(Path(sys.executable).parent / "gunicorn"), "-w", str(args.servers), "-k", "gthread",
+                "--threads", str(args.threads), "--worker-connections", "1000", "--keep-alive", "75",
+                "-b", f"127.0.0.1:{port}", "--timeout", "60", "sandbox.app:create_app()"]
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads)]
+    if args.switch_interval_ms:
+        return [sys.executable, "-c", "import sys; from sandbox.__main__ import main; "
+                f"sys.setswitchinterval({args.switch_interval_ms / 1000}); sys.argv = ['bankdrill'] + sys.argv[1:]; "
+                "main()"] + serve
+    return load_run.bankdrill_cmd() + serve
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--users", type=int, default=200)
@@ -120,6 +135,11 @@ def main() -> int:
     ap.add_argument("--postgres", action="store_true")
     ap.add_argument("--servers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="waitress threads per server (serve's default, 1)")
+    ap.add_argument("--server", choices=("waitress", "gunicorn"), default="waitress",
+                    help="waitress (bankdrill serve, one process per --servers) or gunicorn gthread "
+                         "(--servers workers on one port, --threads each)")
+    ap.add_argument("--switch-interval-ms", type=float, default=0,
+                    help="waitress only: the server interpreter's sys.setswitchinterval (0: Python's 5 ms)")
     ap.add_argument("--poll-path", default=None,
                     help="poll this path instead of the conversation (e.g. /api/v1/me: the floor of an "
                          "authenticated request, to tell the server's share from the poll's)")
@@ -142,12 +162,10 @@ def main() -> int:
         boss = examiner_token(home, url)
         env = {**os.environ, "BANKDRILL_HOME": str(home), "BANKDRILL_DATABASE_URL": url}
         hosts = []
-        for _ in range(args.servers):
+        for _ in range(1 if args.server == "gunicorn" else args.servers):
             port = free_port()
-            servers.append(subprocess.Popen(
-                load_run.bankdrill_cmd() + ["serve", "--host", "127.0.0.1", "--port", str(port),
-                                            "--threads", str(args.threads)],
-                env=env, stdout=open(root / f"server-{port}.log", "w"), stderr=subprocess.STDOUT))
+            servers.append(subprocess.Popen(server_cmd(args, port), env=env, stdout=open(root / f"server-{port}.log", "w"),
+                                            stderr=subprocess.STDOUT))
             hosts.append(f"http://127.0.0.1:{port}")
         for base in hosts:
             load_run.wait_healthy(base)
@@ -158,8 +176,10 @@ def main() -> int:
         usernames = [f"load{i:04d}" for i in range(args.users)]
         status, added = examiner.call("POST", f"/api/v1/rounds/{rnd['id']}/candidates", {"usernames": usernames})
         assert status == 200, added
+        began = time.perf_counter()
         status, started = examiner.call("POST", f"/api/v1/rounds/{rnd['id']}/start", {})
         assert status == 200, started
+        round_start_ms = (time.perf_counter() - began) * 1000  # prepares every candidate's first question
 
         clients = [Client(hosts[i % len(hosts)], token) for i, token in enumerate(tokens)]
         for c in clients:  # connect first, as open browser tabs are
@@ -189,9 +209,11 @@ def main() -> int:
         first = [ms for t, ms, _, _ in samples if t < FIRST_WINDOW_S]
         after = [ms for t, ms, _, _ in samples if t >= FIRST_WINDOW_S]
         start_spread = max(s[0] for s in starts) - min(s[0] for s in starts) if starts else 0.0
-        kind = f"PostgreSQL, {args.servers} process(es)" if args.postgres else "SQLite, 1 process"
-        print(f"\nherd: {args.users} candidates, {kind}, waitress {args.threads} threads, beat {args.beat} s, "
+        kind = f"PostgreSQL, {args.servers} process(es)" if args.postgres else f"SQLite, {args.servers} process(es)"
+        server = args.server + (f" (switch interval {args.switch_interval_ms} ms)" if args.switch_interval_ms else "")
+        print(f"\nherd: {args.users} candidates, {kind}, {server} {args.threads} threads, beat {args.beat} s, "
               f"{args.duration:.0f} s" + (f", polling {args.poll_path}" if args.poll_path else ""))
+        print(f"the examiner's 开始考试 (preparing {args.users} first questions) took {round_start_ms:.0f} ms")
         print(f"start requests sent within {start_spread * 1000:.0f} ms; "
               f"start p50/p95/max {percentile([s[1] for s in starts], .5):.0f}/"
               f"{percentile([s[1] for s in starts], .95):.0f}/{max((s[1] for s in starts), default=0):.0f} ms")

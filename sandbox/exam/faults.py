@@ -25,8 +25,27 @@ def drill_round_faults(session: Session, drill: Drill) -> list[InjectedFault]:
     if drill.round_id is None:
         return []
     # Read-only copies: every poll of a round's drill asks, and faults are only read here.
-    rows = _ROUND_FAULTS(session, round_id=drill.round_id)
+    # Read once per transaction (the tick and the drill's JSON both ask, and pausing or ending
+    # a round ticks each of its drills); the two functions that change faults forget it.
+    key = _cache_key(drill.round_id)
+    transaction = session.get_transaction()
+    cached = session.info.get(key)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        rows = cached[1]
+    else:
+        rows = _ROUND_FAULTS(session, round_id=drill.round_id)
+        if transaction is not None:
+            session.info[key] = (transaction, rows)
     return [f for f in rows if f.user_id is None or f.user_id == drill.user_id]
+
+
+def _cache_key(round_id: int) -> tuple[str, int]:
+    return ("round_faults", round_id)
+
+
+def forget_round_faults(session: Session, round_id: int) -> None:
+    """Call after adding or changing a fault of the round in this session."""
+    session.info.pop(_cache_key(round_id), None)
 
 
 def in_force(faults: list[InjectedFault], now: datetime) -> list[dict[str, Any]]:

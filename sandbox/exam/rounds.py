@@ -21,6 +21,7 @@ from sandbox.drill.models import Drill, DrillEvent, Scenario
 from sandbox.drill.scenario.store import scenario_spec, scenario_title, scenario_titles
 from sandbox.drill.scenario.vocabulary import DIMENSIONS, FAULT_COMPONENTS
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from sandbox.exam.faults import forget_round_faults
 from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
 from sandbox.roles import CANDIDATE
 from sandbox.safe_load import iter_csv
@@ -280,10 +281,6 @@ def prepare_first_drills(session: Session, clock: Clock, rnd: Round) -> int:
     return prepared
 
 
-def _prepared_drill(session: Session, rnd: Round, user_id: int, scenario_id: str, version: int) -> Drill | None:
-    return session.scalar(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id,
-                                              Drill.status == drill_clock.PREPARED, Drill.scenario_id == scenario_id,
-                                              Drill.scenario_version == version).limit(1))
 
 
 def pause_round(session: Session, clock: Clock, rnd: Round) -> Round:
@@ -372,14 +369,17 @@ def _allotted_seconds(session: Session, rnd: Round, item: dict[str, Any], extra:
     return scenario_spec(session, item["id"], item["version"]).time_limit + extra
 
 
-def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime | None = None) -> dict[str, Any]:
+def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime | None = None,
+                       drills: list[Drill] | None = None) -> dict[str, Any]:
     """Where the candidate is in the round: the plan, the drill in progress, the next scenario,
     ``index`` / ``count`` (第 index / count 题: the question in progress, else the next one, else
     the last), and ``remaining_seconds``: the time the round still gives them (the current
     question's time left plus the full time of every question not started, never past the round's
-    closing time), with ``ticking`` when that time is running down now."""
+    closing time), with ``ticking`` when that time is running down now. ``drills``: the
+    candidate's started drills of the round, when the caller has already read them."""
     plan = candidate_plan(rnd, user_id)
-    drills = _round_drills(session, rnd, user_id)
+    if drills is None:
+        drills = _round_drills(session, rnd, user_id)
     done = {d.scenario_id: d for d in drills}
     current = next((d for d in drills if d.status != drill_clock.FINISHED), None)
     items = []
@@ -488,7 +488,10 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User) -> Drill:
         raise Conflict("考试已结束。", code="round_ended")
     if rnd.opens_at and now < rnd.opens_at:
         raise Conflict("还没到开考时间。", code="round_not_open")
-    progress = candidate_progress(session, rnd, user.id)
+    mine = list(session.scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user.id)
+                                .order_by(Drill.id)))
+    prepared = [d for d in mine if d.status == drill_clock.PREPARED]
+    progress = candidate_progress(session, rnd, user.id, drills=[d for d in mine if d.status != drill_clock.PREPARED])
     if progress["current"]:
         current = session.get(Drill, progress["current"])
         lifecycle.tick(session, clock, current)  # a question whose time ran out is handed in first
@@ -501,9 +504,9 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User) -> Drill:
     spec = scenario_spec(session, progress["next"], version)
     limit = (rnd.time_per_scenario or spec.time_limit) + entry.extra_seconds
     entry.joined_at = entry.joined_at or now
-    prepared = _prepared_drill(session, rnd, user.id, progress["next"], version)
-    if prepared is not None:
-        return lifecycle.activate_drill(session, clock, prepared, limit)
+    ready = next((d for d in prepared if d.scenario_id == progress["next"] and d.scenario_version == version), None)
+    if ready is not None:
+        return lifecycle.activate_drill(session, clock, ready, limit)
     return lifecycle.start_drill(session, clock, user.id, progress["next"], "exam", round_id=rnd.id,
                                  time_limit=limit, scenario_version=version)
 
@@ -572,6 +575,7 @@ def inject_fault(session: Session, clock: Clock, rnd: Round, examiner: User, com
                           created_by=examiner.id, created_at=now)
     session.add(fault)
     session.flush()
+    forget_round_faults(session, rnd.id)
     return fault
 
 
@@ -582,6 +586,7 @@ def restore_fault(session: Session, clock: Clock, rnd: Round, fault_id: int) -> 
     now = clock.now()
     if fault.ends_at is None or fault.ends_at > now:
         fault.ends_at = max(now, fault.starts_at)
+        forget_round_faults(session, rnd.id)
     return fault
 
 

@@ -91,7 +91,7 @@ def test_the_candidate_sees_nothing_of_a_prepared_question(roles, session, login
     resp = c1.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好"})
     assert resp.status_code in (403, 404)
     # Its customer cannot be reached by a conversation of one's own either.
-    assert c1.post("/api/v1/conversations", json={"customer": code}).status_code == 404
+    assert c1.post("/api/v1/conversations", json={"customer_id": code}).status_code == 404
     page = login_as("candidate1").get("/drills").get_data(as_text=True)
     assert f"/drills/{drill.id}" not in page
     # Nothing was written by all those attempts: the question is as it was prepared.

@@ -614,7 +614,8 @@ def round_paths(P: str) -> dict[str, dict]:
         f"{r}/candidates": {"post": op("加入考生（用户名列表或 CSV，全部成功或全部不加）", "rounds", EA, 200,
                                        ref("Roster"), (404, 409), [ROUND], body="RosterAdd",
                                        op_id="rounds_add_candidates")},
-        f"{r}/start": control("开始考试", "rounds_start"),
+        f"{r}/start": control("开始考试：同时为名单上每位考生备好第一题（抽取客户、建立会话，计时未开始、考生不可见），"
+                              "考生点“开始作答”时只需开始计时；每位考生约需数毫秒，200 人约 2–5 秒", "rounds_start"),
         f"{r}/pause": control("全体暂停（所有人的计时停止）", "rounds_pause"),
         f"{r}/resume": control("继续计时", "rounds_resume"),
         f"{r}/end": control("结束考试（未交卷的演练自动收卷）", "rounds_end"),
