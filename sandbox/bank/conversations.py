@@ -72,8 +72,7 @@ def open_conversation(session: Session, clock: Clock, user: User | None, custome
         raise NotFound("没有这位模拟客户。", code="unknown_customer")
     now = clock.now()
     conversation = Conversation(owner_id=user.id if user else None, customer_id=customer.id, channel=channel,
-                                status=OPEN,
-                                created_at=now, last_activity_at=now, drill_id=drill_id)
+                                status=OPEN, created_at=now, last_activity_at=now, drill_id=drill_id)
     session.add(conversation)
     session.flush()
     account_ids = session.scalars(select(Account.id).where(Account.customer_id == customer.id)

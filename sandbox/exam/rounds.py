@@ -263,24 +263,19 @@ def prepare_first_drills(session: Session, clock: Clock, rnd: Round) -> int:
 
     When a whole room presses 开始作答 in the same second, each press then only starts a
     clock instead of drawing customers and opening conversations: the work moves to the
-    examiner's 开始考试, done once per candidate (about 8 ms each). Candidates who join later,
-    or whose first question is already under way, start theirs the ordinary way. Returns
-    how many drills were prepared.
+    examiner's 开始考试, done once per candidate (about 8 ms each). Called as the round leaves
+    its draft, when no candidate can have a drill yet; candidates added later start theirs
+    the ordinary way. Returns how many drills were prepared.
     """
-    have = set(session.scalars(select(Drill.user_id).where(Drill.round_id == rnd.id)))
     entries = session.scalars(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id)
                               .order_by(RoundCandidate.id))
     prepared = 0
     for entry in entries:
-        plan = candidate_plan(rnd, entry.user_id)
-        if entry.user_id in have or not plan:
-            continue
-        lifecycle.prepare_drill(session, clock, entry.user_id, plan[0]["id"], "exam", round_id=rnd.id,
-                                scenario_version=plan[0]["version"])
+        first = candidate_plan(rnd, entry.user_id)[0]  # start_round refuses a round without scenarios
+        lifecycle.prepare_drill(session, clock, entry.user_id, first["id"], "exam", round_id=rnd.id,
+                                scenario_version=first["version"])
         prepared += 1
     return prepared
-
-
 
 
 def pause_round(session: Session, clock: Clock, rnd: Round) -> Round:
