@@ -41,9 +41,10 @@ def app(environ, start_response):
     body = b'{"messages": []}'
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
-if sys.argv[4] == "waitress":
+if sys.argv[4].startswith("waitress"):
     import waitress
-    waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[3]), connection_limit=1000)
+    waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[3]), connection_limit=1000,
+                   asyncore_use_poll=sys.argv[4] == "waitress-poll")
 else:  # gunicorn, one gthread worker: its own process, so psutil's split below counts the arbiter only
     from gunicorn.app.base import BaseApplication
 
@@ -68,8 +69,9 @@ def main() -> int:
     ap.add_argument("--work-ms", type=float, default=4.0)
     ap.add_argument("--beat", type=float, default=2.0)
     ap.add_argument("--duration", type=float, default=30)
-    ap.add_argument("--server", choices=("waitress", "gunicorn"), default="waitress",
-                    help="gunicorn: one gthread worker (Linux), --threads threads")
+    ap.add_argument("--server", choices=("waitress", "waitress-poll", "gunicorn"), default="waitress",
+                    help="waitress-poll: waitress with asyncore_use_poll; gunicorn: one gthread worker (Linux), "
+                         "--threads threads")
     ap.add_argument("--switch-interval-ms", type=float, default=0,
                     help="the server's sys.setswitchinterval (0: Python's default, 5 ms)")
     args = ap.parse_args()
