@@ -13,8 +13,6 @@ from datetime import datetime
 from sandbox.drill.models import Drill
 
 RUNNING, PAUSED, FINISHED, PREPARED = "running", "paused", "finished", "prepared"
-# Statuses whose clock does not run, so there is nothing to bring up to date.
-NOT_TICKING = (FINISHED, PREPARED)
 
 
 def drill_seconds(drill: Drill, now: datetime) -> float:

@@ -20,7 +20,7 @@ from sandbox.bank.models import Account, CreditCard, Customer
 from sandbox.bank.seed import insert_customer
 from sandbox.clock import Clock
 from sandbox.drill.customer_turns import react, say
-from sandbox.drill.drill_clock import FINISHED, NOT_TICKING, PAUSED, PREPARED, RUNNING, drill_seconds
+from sandbox.drill.drill_clock import FINISHED, PAUSED, PREPARED, RUNNING, drill_seconds
 from sandbox.drill.drill_contacts import contact_facts, contact_spec
 from sandbox.drill.drill_faults import fault_changes, record_fault_changes
 from sandbox.drill.event_log import record_event
@@ -192,7 +192,7 @@ def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None
 
 def needs_tick(session: Session, clock: Clock, drill: Drill) -> bool:
     """Whether tick() would change anything now (a read-only check, so polls need no write lock)."""
-    if drill.status in NOT_TICKING:
+    if drill.status in (FINISHED, PREPARED):  # no clock running: nothing to bring up to date
         return False
     spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
     now = clock.now()

@@ -237,8 +237,9 @@ def candidate_entry(session: Session, rnd: Round, user_id: int, for_update: bool
 # --------------------------------------------------------------------------- the round's clock
 
 
-def _round_drills(session: Session, rnd: Round, user_id: int | None = None, open_only: bool = False) -> list[Drill]:
-    """The round's drills that have started (a prepared first question counts as not started)."""
+def round_drills(session: Session, rnd: Round, user_id: int | None = None, open_only: bool = False) -> list[Drill]:
+    """The round's drills that have started, by id (``user_id``: one candidate's; ``open_only``:
+    not finished). A prepared first question has not started: every reader goes through here."""
     stmt = select(Drill).where(Drill.round_id == rnd.id, Drill.status != drill_clock.PREPARED)
     if user_id is not None:
         stmt = stmt.where(Drill.user_id == user_id)
@@ -258,24 +259,21 @@ def start_round(session: Session, clock: Clock, rnd: Round) -> Round:
     return rnd
 
 
-def prepare_first_drills(session: Session, clock: Clock, rnd: Round) -> int:
+def prepare_first_drills(session: Session, clock: Clock, rnd: Round) -> None:
     """Prepare every rostered candidate's first question (see ``lifecycle.prepare_drill``).
 
     When a whole room presses 开始作答 in the same second, each press then only starts a
     clock instead of drawing customers and opening conversations: the work moves to the
     examiner's 开始考试, done once per candidate (about 8 ms each). Called as the round leaves
     its draft, when no candidate can have a drill yet; candidates added later start theirs
-    the ordinary way. Returns how many drills were prepared.
+    the ordinary way.
     """
     entries = session.scalars(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id)
                               .order_by(RoundCandidate.id))
-    prepared = 0
     for entry in entries:
         first = candidate_plan(rnd, entry.user_id)[0]  # start_round refuses a round without scenarios
         lifecycle.prepare_drill(session, clock, entry.user_id, first["id"], "exam", round_id=rnd.id,
                                 scenario_version=first["version"])
-        prepared += 1
-    return prepared
 
 
 def pause_round(session: Session, clock: Clock, rnd: Round) -> Round:
@@ -285,7 +283,7 @@ def pause_round(session: Session, clock: Clock, rnd: Round) -> Round:
     now = clock.now()
     rnd.status = PAUSED
     rnd.paused_at = now
-    for drill in _round_drills(session, rnd, open_only=True):
+    for drill in round_drills(session, rnd, open_only=True):
         lifecycle.tick(session, clock, drill)
         if drill.status == drill_clock.RUNNING:
             drill.status = drill_clock.PAUSED
@@ -299,7 +297,7 @@ def resume_round(session: Session, clock: Clock, rnd: Round) -> Round:
     if rnd.status != PAUSED:
         raise Conflict("只有已暂停的考试可以继续。", code="illegal_round_state")
     now = clock.now()
-    for drill in _round_drills(session, rnd, open_only=True):
+    for drill in round_drills(session, rnd, open_only=True):
         if drill.status == drill_clock.PAUSED and drill.paused_at is not None:
             paused = (now - drill.paused_at).total_seconds()
             drill.paused_seconds = (drill.paused_seconds or 0.0) + paused
@@ -321,7 +319,7 @@ def extend_candidate(session: Session, clock: Clock, rnd: Round, user_id: int, s
     entry = candidate_entry(session, rnd, user_id)
     entry.extra_seconds += seconds
     now = clock.now()
-    for drill in _round_drills(session, rnd, user_id, open_only=True):
+    for drill in round_drills(session, rnd, user_id, open_only=True):
         drill.deadline = drill.deadline + timedelta(seconds=seconds)
         event_log.record_event(session, drill, now, "drill.extended", None, seconds=seconds)
     return entry
@@ -333,7 +331,7 @@ def end_round(session: Session, clock: Clock, rnd: Round) -> Round:
         raise Conflict("考试已经结束。", code="illegal_round_state")
     if rnd.status == PAUSED:
         resume_round(session, clock, rnd)
-    for drill in _round_drills(session, rnd, open_only=True):
+    for drill in round_drills(session, rnd, open_only=True):
         lifecycle.tick(session, clock, drill)
         lifecycle.finish(session, clock, drill, ended_by="examiner")
     rnd.status = ENDED
@@ -374,7 +372,7 @@ def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime
     candidate's started drills of the round, when the caller has already read them."""
     plan = candidate_plan(rnd, user_id)
     if drills is None:
-        drills = _round_drills(session, rnd, user_id)
+        drills = round_drills(session, rnd, user_id)
     done = {d.scenario_id: d for d in drills}
     current = next((d for d in drills if d.status != drill_clock.FINISHED), None)
     items = []
@@ -660,7 +658,7 @@ def live_board(session: Session, clock: Clock, rnd: Round) -> list[dict[str, Any
     rows = []
     for entry in rnd.candidates:
         user = session.get(User, entry.user_id)
-        drills = _round_drills(session, rnd, entry.user_id)
+        drills = round_drills(session, rnd, entry.user_id)
         current = next((d for d in drills if d.status != drill_clock.FINISHED), None)
         for d in drills:
             if d.status != drill_clock.FINISHED:
@@ -720,7 +718,7 @@ def results(session: Session, rnd: Round) -> dict[str, Any]:
     titles = scenario_titles(session)
     for entry in rnd.candidates:
         user = session.get(User, entry.user_id)
-        drills = {d.scenario_id: d for d in _round_drills(session, rnd, entry.user_id)}
+        drills = {d.scenario_id: d for d in round_drills(session, rnd, entry.user_id)}
         mine = []
         for p in candidate_plan(rnd, entry.user_id):
             d = drills.get(p["id"])

@@ -251,8 +251,7 @@ def print_report(round_id: int, user_id: int):
     if user is None or db().scalar(select(RoundCandidate.id).where(RoundCandidate.round_id == rnd.id,
                                                                    RoundCandidate.user_id == user_id)) is None:
         abort(404)
-    drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id,
-                                                   Drill.status != drill_clock.PREPARED).order_by(Drill.id)))
+    drills = exam.round_drills(db(), rnd, user_id)
     viewer, clock = current_user(), runtime().clock
     reports = [(d, scenario_spec(db(), d.scenario_id, d.scenario_version),
                 visible_report(db(), clock, d, viewer)) for d in drills]
@@ -350,8 +349,7 @@ def candidate_round(rnd: Round) -> dict[str, Any]:
     """The signed-in candidate's round (exam.my_round) after bringing their open question up to date."""
     user_id = current_user().id
     clock = runtime().clock
-    open_drills = list(db().scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user_id,
-                                                        Drill.status.not_in(drill_clock.NOT_TICKING))))
+    open_drills = exam.round_drills(db(), rnd, user_id, open_only=True)
     for drill_id in [d.id for d in open_drills]:
         advance_drill_if_due(db().get(Drill, drill_id))
     return exam.my_round(db(), clock, db().get(Round, rnd.id), user_id)

@@ -9,7 +9,6 @@ from flask import Response, jsonify, request
 from sqlalchemy import select
 
 from sandbox.drill import drill_clock, drill_contacts, event_log, lifecycle
-from sandbox.drill.models import Drill
 from sandbox.drill.reports import results_released
 from sandbox.errors import Forbidden, NotFound, ValidationFailed
 from sandbox.exam import rounds as exam
@@ -246,8 +245,7 @@ def rounds_results(round_id: int):
     with unit_of_work() as s:
         rnd = exam.get_round(s, round_id)
         for entry in rnd.candidates:
-            for d in s.scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == entry.user_id,
-                                                   Drill.status.not_in(drill_clock.NOT_TICKING))):
+            for d in exam.round_drills(s, rnd, entry.user_id, open_only=True):
                 lifecycle.tick(s, runtime().clock, d)
         body = exam.results(s, rnd)
     return jsonify(body)
