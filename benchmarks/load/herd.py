@@ -114,17 +114,11 @@ def candidate(client: Client, round_id: int, barrier: threading.Barrier, beat: f
 
 
 def server_cmd(args: argparse.Namespace, port: int) -> list[str]:
-    """``bankdrill serve`` (waitress), or gunicorn's gthread workers (``--servers`` of them on one port)."""
-    if args.server == "gunicorn":
-        return [str(Path(sys.executable).parent / "gunicorn"), "-w", str(args.servers), "-k", "gthread",
-                "--threads", str(args.threads), "--worker-connections", "1000", "--keep-alive", "75",
-                "-b", f"127.0.0.1:{port}", "--timeout", "60", "sandbox.app:create_app()"]
-    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads)]
-    if args.switch_interval_ms:
-        return [sys.executable, "-c", "import sys; from sandbox.__main__ import main; "
-                f"sys.setswitchinterval({args.switch_interval_ms / 1000}); sys.argv = ['bankdrill'] + sys.argv[1:]; "
-                "main()"] + serve
-    return load_run.bankdrill_cmd() + serve
+    """``bankdrill serve`` (waitress), or gunicorn's gthread workers (``--servers`` of them on one port,
+    keep-alive long enough for the beat)."""
+    return load_run.server_cmd(port, args.threads, switch_interval=args.switch_interval_ms / 1000,
+                               gunicorn_workers=args.servers if args.server == "gunicorn" else 0,
+                               gunicorn_extra=("--worker-connections", "1000", "--keep-alive", "75"))
 
 
 def main() -> int:

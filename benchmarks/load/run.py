@@ -37,6 +37,21 @@ TARGET_P95_MS = 200
 TARGETED = ("GET /conversations/{id}/messages", "GET /kb/search")
 
 
+def server_cmd(port: int, threads: int, *, switch_interval: float = 0.0, gunicorn_workers: int = 0,
+               worker_class: str = "gthread", gunicorn_extra: tuple[str, ...] = ()) -> list[str]:
+    """The command of one server on ``port``: ``bankdrill serve`` (waitress, ``threads``), with the
+    interpreter's GIL switch interval set to ``switch_interval`` seconds when given (an experiment;
+    it wins over gunicorn), or gunicorn with ``gunicorn_workers`` workers of ``worker_class``."""
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)]
+    if switch_interval:
+        return [sys.executable, "-c", "import sys; from sandbox.__main__ import main; "
+                f"sys.setswitchinterval({switch_interval}); sys.argv = ['bankdrill'] + sys.argv[1:]; main()"] + serve
+    if gunicorn_workers:
+        return [str(BIN / "gunicorn"), "-w", str(gunicorn_workers), "-b", f"127.0.0.1:{port}", "--timeout", "60",
+                "--worker-class", worker_class, "--threads", str(threads), *gunicorn_extra, "sandbox.app:create_app()"]
+    return bankdrill_cmd() + serve
+
+
 def bankdrill_cmd() -> list[str]:
     """``bankdrill`` from this checkout: ``python -m sandbox`` with the checkout first on the path
     (PYTHONPATH, set below for every child), not the code the installed script points at (an
@@ -243,19 +258,13 @@ def main() -> int:
         ports = [free_port() for _ in range(args.servers)]
         for port in ports:
             log = open(out / f"server-{port}.log", "w")
-            serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads)]
-            if args.switch_interval:  # experiment: the interpreter's GIL switch interval in the server
-                cmd = [sys.executable, "-c", "import sys; from sandbox.__main__ import main; "
-                       f"sys.setswitchinterval({args.switch_interval}); sys.argv = ['bankdrill'] + sys.argv[1:]; "
-                       "main()"] + serve
-            elif args.gunicorn:
-                cmd = [str(BIN / "gunicorn"), "-w", str(args.gunicorn), "-b", f"127.0.0.1:{port}", "--timeout", "60",
-                       "--worker-class", "sync" if args.threads == 1 else "gthread", "--threads", str(args.threads),
-                       "sandbox.app:create_app()"]
-            elif args.trace:
-                cmd = [sys.executable, str(HERE / "traced_serve.py")] + serve
+            if args.trace and not (args.switch_interval or args.gunicorn):
+                cmd = [sys.executable, str(HERE / "traced_serve.py"), "serve", "--host", "127.0.0.1",
+                       "--port", str(port), "--threads", str(args.threads)]
             else:
-                cmd = bankdrill_cmd() + serve
+                cmd = server_cmd(port, args.threads, switch_interval=args.switch_interval or 0.0,
+                                 gunicorn_workers=args.gunicorn or 0,
+                                 worker_class="sync" if args.threads == 1 else "gthread")
             server_env = {**env, "LOAD_TRACE": str(out / f"trace-{port}.tsv")} if args.trace else env
             servers.append(subprocess.Popen(cmd, env=server_env, stdout=log, stderr=subprocess.STDOUT))
         setup["hosts"] = [f"http://127.0.0.1:{p}" for p in ports]
