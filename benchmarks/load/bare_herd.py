@@ -44,7 +44,7 @@ def app(environ, start_response):
 if sys.argv[4].startswith("waitress"):
     import waitress
     waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.argv[3]), connection_limit=1000,
-                   asyncore_use_poll=sys.argv[4] == "waitress-poll")
+                   asyncore_use_poll=sys.argv[4] == "waitress-poll", send_bytes=int(sys.argv[6]))
 else:  # gunicorn, one gthread worker: its own process, so psutil's split below counts the arbiter only
     from gunicorn.app.base import BaseApplication
 
@@ -74,10 +74,12 @@ def main() -> int:
                          "--threads threads")
     ap.add_argument("--switch-interval-ms", type=float, default=0,
                     help="the server's sys.setswitchinterval (0: Python's default, 5 ms)")
+    ap.add_argument("--send-bytes", type=int, default=1,
+                    help="waitress's send_bytes (1, its default: the worker thread sends as soon as it writes)")
     args = ap.parse_args()
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(args.work_ms), str(args.threads),
-                               args.server, str(args.switch_interval_ms)],
+                               args.server, str(args.switch_interval_ms), str(args.send_bytes)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
