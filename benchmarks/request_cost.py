@@ -89,6 +89,8 @@ def main() -> int:
     # reads its conversation's history; over 200 a drill holds ~20, as a real one does.
     ap.add_argument("--users", type=int, default=200, help="candidates, each with a token and a drill")
     ap.add_argument("--postgres", action="store_true")
+    ap.add_argument("--server", choices=("waitress", "gunicorn"), default="waitress",
+                    help="waitress (bankdrill serve) or gunicorn with one gthread worker of --threads threads")
     ap.add_argument("--only", action="append", default=[],
                     help="only the requests whose label contains this (repeatable; health always runs)")
     args = ap.parse_args()
@@ -111,8 +113,8 @@ def main() -> int:
         tokens = setup["tokens"]
         port = free_port()
         env = {**os.environ, "BANKDRILL_HOME": str(home), "BANKDRILL_DATABASE_URL": url}
-        server = subprocess.Popen(load_run.bankdrill_cmd() + ["serve", "--host", "127.0.0.1", "--port", str(port),
-                                                             "--threads", str(args.threads)],
+        server = subprocess.Popen(load_run.server_cmd(port, args.threads,
+                                                      gunicorn_workers=1 if args.server == "gunicorn" else 0),
                                   env=env, stdout=open(root / "server.log", "w"), stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         load_run.wait_healthy(base)
@@ -150,7 +152,8 @@ def main() -> int:
             rows.append((label, result))
             print(f"{label}: {result['rps']:.0f} req/s", file=sys.stderr, flush=True)
         health = (rows[0][1]["rps"] + rows[-1][1]["rps"]) / 2
-        print(f"\nwrk -t{args.wrk_threads} -c{args.connections} -d{args.seconds}s; bankdrill serve --threads "
+        served = "bankdrill serve" if args.server == "waitress" else "gunicorn gthread, 1 worker,"
+        print(f"\nwrk -t{args.wrk_threads} -c{args.connections} -d{args.seconds}s; {served} --threads "
               f"{args.threads}; {'PostgreSQL' if args.postgres else 'SQLite'}; {args.users} candidates\n")
         print("| request | requests/s | mean ms | p99 ms | of health | target | non-2xx |")
         print("|---|---|---|---|---|---|---|")

@@ -76,6 +76,22 @@ class Client:
             return 0, {}
 
 
+def servers_cpu(servers: list[subprocess.Popen]) -> float:
+    """CPU seconds used so far by the server processes and their children (gunicorn's workers);
+    -1 without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return -1.0
+    total = 0.0
+    for p in servers:
+        proc = psutil.Process(p.pid)
+        for one in [proc, *proc.children(recursive=True)]:
+            times = one.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -106,10 +122,11 @@ def candidate(client: Client, round_id: int, barrier: threading.Barrier, beat: f
         start = time.perf_counter()
         status, body = client.call("GET", poll_path or f"/api/v1/conversations/{conv}/messages?after={after}")
         done = time.perf_counter()
-        if status == 200 and body.get("messages"):
+        news = status == 200 and bool(body.get("messages"))
+        if news:
             after = body["messages"][-1]["seq"]
         with lock:
-            samples.append((start - t0[0], (done - start) * 1000, "poll", status))
+            samples.append((start - t0[0], (done - start) * 1000, "poll+news" if news else "poll", status))
         next_beat += beat
 
 
@@ -190,6 +207,14 @@ def main() -> int:
             threads.append(th)
         t0[0] = time.perf_counter() + 0.5
         until_holder.append(t0[0] + args.duration)
+        cpu_marks: list[tuple[float, float, float]] = []  # (wall, servers' CPU s, this client's CPU s)
+
+        def mark_cpu() -> None:  # at the start of the steady phase and at its end
+            for at in (t0[0] + FIRST_WINDOW_S, until_holder[0]):
+                time.sleep(max(0.0, at - time.perf_counter()))
+                cpu_marks.append((time.perf_counter(), servers_cpu(servers), time.process_time()))
+
+        threading.Thread(target=mark_cpu, daemon=True).start()
         for th in threads:
             th.start()
         time.sleep(max(0.0, t0[0] - time.perf_counter()))
@@ -198,7 +223,7 @@ def main() -> int:
             th.join(timeout=args.duration + 120)
 
         starts = [s for s in samples if s[2] == "start"]
-        polls = [s for s in samples if s[2] == "poll"]
+        polls = [s for s in samples if s[2].startswith("poll")]
         errors = [s for s in samples if not (200 <= s[3] < 300)]
         first = [ms for t, ms, _, _ in samples if t < FIRST_WINDOW_S]
         after = [ms for t, ms, _, _ in samples if t >= FIRST_WINDOW_S]
@@ -222,7 +247,15 @@ def main() -> int:
                   f"{sum(1 for s in errors if (s[0] < FIRST_WINDOW_S) == label.startswith('first'))} | "
                   f"{percentile(values, .5):.0f} | {p95:.0f} | {percentile(values, .99):.0f} | "
                   f"{max(values, default=0):.0f} | p95 ≤ {target} {'✔' if p95 <= target else '✘'} |")
-        print(f"polls: {len(polls)}; errors: {len(errors)} {sorted({s[3] for s in errors})}")
+        print(f"polls: {len(polls)} ({sum(1 for s in polls if s[2] == 'poll+news')} brought new messages); "
+              f"errors: {len(errors)} {sorted({s[3] for s in errors})}")
+        if len(cpu_marks) == 2 and cpu_marks[0][1] >= 0:
+            (w0, s0, c0), (w1, s1, c1) = cpu_marks
+            steady_polls = sum(1 for t, _, kind, _ in samples if kind.startswith("poll") and t >= FIRST_WINDOW_S)
+            beats = (w1 - w0) / args.beat
+            print(f"steady phase CPU: servers {(s1 - s0) * 1000 / beats:.0f} ms per beat "
+                  f"({(s1 - s0) * 1000 / max(steady_polls, 1):.2f} ms per poll), this client "
+                  f"{(c1 - c0) * 1000 / beats:.0f} ms per beat")
         return 0 if ok else 1
     finally:
         for p in servers:

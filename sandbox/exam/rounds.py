@@ -363,13 +363,14 @@ def _allotted_seconds(session: Session, rnd: Round, item: dict[str, Any], extra:
 
 
 def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime | None = None,
-                       drills: list[Drill] | None = None) -> dict[str, Any]:
+                       drills: list[Drill] | None = None, entry: RoundCandidate | None = None) -> dict[str, Any]:
     """Where the candidate is in the round: the plan, the drill in progress, the next scenario,
     ``index`` / ``count`` (第 index / count 题: the question in progress, else the next one, else
     the last), and ``remaining_seconds``: the time the round still gives them (the current
     question's time left plus the full time of every question not started, never past the round's
-    closing time), with ``ticking`` when that time is running down now. ``drills``: the
-    candidate's started drills of the round, when the caller has already read them."""
+    closing time), with ``ticking`` when that time is running down now. ``drills`` and ``entry``:
+    the candidate's started drills of the round and their roster row, when the caller has already
+    read them (``start_next``)."""
     plan = candidate_plan(rnd, user_id)
     if drills is None:
         drills = round_drills(session, rnd, user_id)
@@ -394,16 +395,17 @@ def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime
                             "next": nxt["id"] if nxt else None, "index": index, "count": count,
                             "finished": finished, "complete": count > 0 and finished == count}
     if now is not None:
-        body.update(_time_left(session, rnd, user_id, plan, done, current, now))
+        body.update(_time_left(session, rnd, user_id, plan, done, current, now, entry))
     return body
 
 
 def _time_left(session: Session, rnd: Round, user_id: int, plan: list[dict[str, Any]], done: dict[str, Drill],
-               current: Drill | None, now: datetime) -> dict[str, Any]:
+               current: Drill | None, now: datetime, entry: RoundCandidate | None = None) -> dict[str, Any]:
     if _closed(rnd, now):
         return {"remaining_seconds": 0.0, "ticking": False}
-    entry = session.scalar(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id,
-                                                        RoundCandidate.user_id == user_id))
+    if entry is None:
+        entry = session.scalar(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id,
+                                                            RoundCandidate.user_id == user_id))
     extra = entry.extra_seconds if entry else 0
     left = drill_clock.remaining_seconds(current, now) if current is not None else 0.0
     left += sum(_allotted_seconds(session, rnd, p, extra) for p in plan if p["id"] not in done)
@@ -461,6 +463,17 @@ def drill_position(session: Session, drill: Drill) -> dict[str, Any] | None:
     return {"round_id": rnd.id, "index": index, "count": len(plan)}
 
 
+@dataclass
+class NextQuestion:
+    """What 开始作答 / 下一题 leaves: the drill to work on, the candidate's started drills of the
+    round (this one included, by id) and their roster row, so that the answer's progress is
+    worked out without reading them again."""
+
+    drill: Drill
+    drills: list[Drill]
+    entry: RoundCandidate
+
+
 def next_drill(session: Session, clock: Clock, rnd: Round, user: User) -> Drill:
     """The candidate's drill in progress, or a new one on their next scenario (exam mode).
 
@@ -471,6 +484,11 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User) -> Drill:
     A first question prepared when the round started (``prepare_first_drills``) only has its
     clock started here.
     """
+    return start_next(session, clock, rnd, user).drill
+
+
+def start_next(session: Session, clock: Clock, rnd: Round, user: User) -> NextQuestion:
+    """``next_drill``, with what ``candidate_progress`` needs afterwards (``NextQuestion``)."""
     entry = candidate_entry(session, rnd, user.id, for_update=True)
     now = clock.now()
     if rnd.status == DRAFT:
@@ -484,13 +502,14 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User) -> Drill:
     mine = list(session.scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user.id)
                                 .order_by(Drill.id)))
     prepared = [d for d in mine if d.status == drill_clock.PREPARED]
-    progress = candidate_progress(session, rnd, user.id, drills=[d for d in mine if d.status != drill_clock.PREPARED])
+    started = [d for d in mine if d.status != drill_clock.PREPARED]
+    progress = candidate_progress(session, rnd, user.id, drills=started)
     if progress["current"]:
-        current = session.get(Drill, progress["current"])
+        current = next(d for d in started if d.id == progress["current"])
         lifecycle.tick(session, clock, current)  # a question whose time ran out is handed in first
         if current.status != drill_clock.FINISHED:
-            return current
-        progress = candidate_progress(session, rnd, user.id)
+            return NextQuestion(current, started, entry)
+        progress = candidate_progress(session, rnd, user.id, drills=started)
     if progress["next"] is None:
         raise Conflict("您已完成本场考试的全部题目。", code="round_complete")
     version = next(p["version"] for p in rnd.scenarios if p["id"] == progress["next"])
@@ -499,9 +518,11 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User) -> Drill:
     entry.joined_at = entry.joined_at or now
     ready = next((d for d in prepared if d.scenario_id == progress["next"] and d.scenario_version == version), None)
     if ready is not None:
-        return lifecycle.activate_drill(session, clock, ready, limit)
-    return lifecycle.start_drill(session, clock, user.id, progress["next"], "exam", round_id=rnd.id,
-                                 time_limit=limit, scenario_version=version)
+        drill = lifecycle.activate_drill(session, clock, ready, limit)
+    else:
+        drill = lifecycle.start_drill(session, clock, user.id, progress["next"], "exam", round_id=rnd.id,
+                                      time_limit=limit, scenario_version=version)
+    return NextQuestion(drill, sorted([*started, drill], key=lambda d: d.id), entry)
 
 
 # --------------------------------------------------------------------------- practice during a round

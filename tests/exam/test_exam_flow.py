@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from sandbox.drill.models import Drill
 from sandbox.exam.models import Round
+from sandbox.users.models import User
 from tests.conftest import strip_tags
 
 ORDER = ["lost-debit-card", "cc-bill-enquiry", "dormant-account"]
@@ -315,3 +317,40 @@ def test_practice_reports_hide_reference_and_checks_while_a_round_holds_the_scen
     ex.post(f"/api/v1/rounds/{rid}/end")
     report = c2.get(f"/api/v1/drills/{practice['id']}/report").get_json()
     assert report["answers_withheld"] is False and report["checks"] and report["reference_run"]
+
+
+@pytest.mark.db
+def test_the_progress_next_answers_with_is_the_progress_read_afresh(roles, session, clock):
+    """开始作答 / 下一题 work out the answer's progress from what they already read (the
+    candidate's drills and roster row); it must equal the progress read afresh, at every step:
+    the prepared first question, asking again while it runs, a question whose time ran out,
+    the next one, with an extension and the scenarios' own time limits."""
+    c1, ex = roles["c1"], roles["examiner"]
+    rnd = open_round(roles)  # no time_per_scenario: each question's own limit counts
+    rid = rnd["id"]
+    c1_id = session.scalar(select(User.id).where(User.username == "candidate1"))
+    assert ex.post(f"/api/v1/rounds/{rid}/extend", json={"user": c1_id, "seconds": 45}).status_code == 200
+
+    def same_as_afresh(answer: dict) -> None:
+        afresh = c1.get(f"/api/v1/drills/{answer['id']}").get_json()
+        assert answer["progress"] == afresh["progress"]
+        assert answer["progress"]["remaining_seconds"] > 0
+
+    first = c1.post(f"/api/v1/rounds/{rid}/next").get_json()
+    same_as_afresh(first)
+    assert first["progress"]["index"] == 1 and first["progress"]["ticking"] is True
+    clock.advance(30)
+    again = c1.post(f"/api/v1/rounds/{rid}/next").get_json()
+    assert again["id"] == first["id"]
+    same_as_afresh(again)
+    clock.advance(first["remaining_seconds"] + 1)  # the first question's time runs out: handed in by next
+    second = c1.post(f"/api/v1/rounds/{rid}/next").get_json()
+    assert second["id"] != first["id"] and second["progress"]["index"] == 2
+    assert second["progress"]["finished"] == 1
+    same_as_afresh(second)
+    assert c1.post(f"/api/v1/drills/{second['id']}/finish").status_code == 200
+    third = c1.post(f"/api/v1/rounds/{rid}/next").get_json()
+    assert third["progress"]["index"] == 3 and third["progress"]["finished"] == 2
+    same_as_afresh(third)
+    # The time left counts the extension once, on the question in progress.
+    assert third["remaining_seconds"] == third["progress"]["remaining_seconds"]

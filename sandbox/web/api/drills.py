@@ -64,7 +64,8 @@ def contact_json(row: DrillContact, now) -> dict[str, Any]:
             "waiting_seconds": waiting, "last_seq": row.last_customer_seq}
 
 
-def drill_json(drill: Drill, with_report: bool = False) -> dict[str, Any]:
+def drill_json(drill: Drill, with_report: bool = False, started: exam.NextQuestion | None = None) -> dict[str, Any]:
+    """The drill as the API shows it (``started``: what ``exam.start_next`` read, reused for the progress)."""
     s = db()
     now = runtime().clock.now()
     spec = scenario_spec(s, drill.scenario_id, drill.scenario_version)
@@ -79,7 +80,7 @@ def drill_json(drill: Drill, with_report: bool = False) -> dict[str, Any]:
         "round_id": drill.round_id, "ended_by": drill.ended_by,
     }
     if drill.round_id is not None:
-        body["progress"] = round_progress(drill)
+        body["progress"] = round_progress(drill, started)
     if scores_visible(db(), drill, current_user()):
         # Exam scores stay hidden from the candidate until the examiner releases the results.
         body["total"] = drill.total
@@ -87,14 +88,16 @@ def drill_json(drill: Drill, with_report: bool = False) -> dict[str, Any]:
     return body
 
 
-def round_progress(drill: Drill) -> dict[str, Any] | None:
+def round_progress(drill: Drill, started: exam.NextQuestion | None = None) -> dict[str, Any] | None:
     """Which question of the candidate's round this drill is, and the round's time left for them."""
     s = db()
     rnd = s.get(Round, drill.round_id)
     if rnd is None:
         return None
     position = exam.drill_position(s, drill)
-    mine = exam.candidate_progress(s, rnd, drill.user_id, runtime().clock.now())
+    known = started if started is not None and started.drill is drill else None
+    mine = exam.candidate_progress(s, rnd, drill.user_id, runtime().clock.now(),
+                                   drills=known.drills if known else None, entry=known.entry if known else None)
     return {**position, "finished": mine["finished"], "complete": mine["complete"],
             "remaining_seconds": mine["remaining_seconds"], "ticking": mine["ticking"]}
 

@@ -234,8 +234,8 @@ def rounds_me(round_id: int):
 def rounds_next(round_id: int):
     with unit_of_work() as s:
         rnd = exam.get_round(s, round_id, for_share=True)
-        drill = exam.next_drill(s, runtime().clock, rnd, current_user())
-        body = drill_json(drill)
+        started = exam.start_next(s, runtime().clock, rnd, current_user())
+        body = drill_json(started.drill, started=started)
     return jsonify(body), 201
 
 
