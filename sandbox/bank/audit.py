@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sandbox.bank.models import AuditEntry
 from sandbox.clock import Clock
+from sandbox.db import table_of
 from sandbox.users.models import User
+
+_INSERT = insert(table_of(AuditEntry))  # built once: refusals and lookups are hot paths
 
 
 def record(session: Session, clock: Clock, user: User | None, action: str, *, allowed: bool,
            conversation_id: int | None = None, customer_id: int | None = None,
-           target_ref: str = "", reason: str = "") -> AuditEntry:
-    """Add an audit row (the caller commits; on a refusal it must commit before answering).
+           target_ref: str = "", reason: str = "") -> None:
+    """Write an audit row now, in the session's transaction (the caller commits; on a refusal it
+    must commit before answering). A Core insert: nothing waits for a flush.
 
     ``target_ref`` is an opaque reference (``A1``) or a field name, never a number.
     """
-    entry = AuditEntry(user_id=user.id if user is not None else None, conversation_id=conversation_id,
-                       customer_id=customer_id, action=action, target_ref=(target_ref or "")[:16],
-                       allowed=allowed, reason=(reason or "")[:64], at=clock.now())
-    session.add(entry)
-    return entry
+    session.connection().execute(_INSERT, {
+        "user_id": user.id if user is not None else None, "conversation_id": conversation_id,
+        "customer_id": customer_id, "action": action, "target_ref": (target_ref or "")[:16],
+        "allowed": allowed, "reason": (reason or "")[:64], "at": clock.now()})
 
 
 def entries(session: Session, *, conversation_id: int | None = None, customer_id: int | None = None,

@@ -32,6 +32,7 @@ from sandbox.bank.models import (
     ensure_open,
 )
 from sandbox.clock import BEIJING, Clock, as_utc, local_iso
+from sandbox.db import update_columns
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.roles import STAFF_ROLES
 from sandbox.users.models import User
@@ -101,8 +102,7 @@ def hand_over_conversation(session: Session, clock: Clock, conversation_id: int,
     if conversation.owner_id is not None:
         raise Conflict("该会话已有坐席接待。", code="conversation_taken")
     now = clock.now()
-    conversation.owner_id = user.id
-    conversation.created_at = conversation.last_activity_at = now
+    update_columns(session, conversation, owner_id=user.id, created_at=now, last_activity_at=now)
     audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation.id,
                  customer_id=conversation.customer_id)
     return conversation

@@ -19,6 +19,7 @@ from sandbox.bank.identities import drill_rng, fresh_record
 from sandbox.bank.models import Account, CreditCard, Customer
 from sandbox.bank.seed import insert_customer
 from sandbox.clock import Clock
+from sandbox.db import update_columns
 from sandbox.drill.customer_turns import react, say
 from sandbox.drill.drill_clock import FINISHED, PAUSED, PREPARED, RUNNING, drill_seconds
 from sandbox.drill.drill_contacts import contact_facts, contact_spec
@@ -85,10 +86,8 @@ def activate_drill(session: Session, clock: Clock, drill: Drill, time_limit: int
     spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
     now = clock.now()
     limit = time_limit or spec.time_limit
-    drill.status = RUNNING
-    drill.started_at = now
-    drill.deadline = now + timedelta(seconds=limit)
-    drill.paused_seconds = 0.0
+    update_columns(session, drill, status=RUNNING, started_at=now, deadline=now + timedelta(seconds=limit),
+                   paused_seconds=0.0)
     record_event(session, drill, now, "drill.started", scenario=spec.id, version=drill.scenario_version,
                  mode=drill.mode, time_limit=limit)
     user = session.get(User, drill.user_id)

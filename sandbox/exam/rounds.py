@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.bank.masking import redact_data
 from sandbox.clock import Clock
+from sandbox.db import update_columns
 from sandbox.drill import drill_clock, event_log, followups, grading, lifecycle
 from sandbox.drill.models import Drill, DrillEvent, Scenario
 from sandbox.drill.scenario.store import scenario_spec, scenario_title, scenario_titles
@@ -515,7 +516,8 @@ def start_next(session: Session, clock: Clock, rnd: Round, user: User) -> NextQu
     version = next(p["version"] for p in rnd.scenarios if p["id"] == progress["next"])
     spec = scenario_spec(session, progress["next"], version)
     limit = (rnd.time_per_scenario or spec.time_limit) + entry.extra_seconds
-    entry.joined_at = entry.joined_at or now
+    if entry.joined_at is None:
+        update_columns(session, entry, joined_at=now)
     ready = next((d for d in prepared if d.scenario_id == progress["next"] and d.scenario_version == version), None)
     if ready is not None:
         drill = lifecycle.activate_drill(session, clock, ready, limit)
