@@ -228,6 +228,8 @@ def main() -> int:
     ap.add_argument("--gunicorn", type=int, metavar="WORKERS",
                     help="serve with gunicorn (extra `prod`): WORKERS processes per --servers entry, "
                          "--threads threads each (1 = sync workers)")
+    ap.add_argument("--worker-class", choices=("sync", "gthread"),
+                    help="gunicorn's worker class (default: sync at one thread, gthread above)")
     ap.add_argument("--no-trainer", action="store_true")
     ap.add_argument("--switch-interval", type=float, help="sys.setswitchinterval() in the servers (default 0.005)")
     ap.add_argument("--lockstep", action="store_true",
@@ -264,7 +266,7 @@ def main() -> int:
             else:
                 cmd = server_cmd(port, args.threads, switch_interval=args.switch_interval or 0.0,
                                  gunicorn_workers=args.gunicorn or 0,
-                                 worker_class="sync" if args.threads == 1 else "gthread")
+                                 worker_class=args.worker_class or ("sync" if args.threads == 1 else "gthread"))
             server_env = {**env, "LOAD_TRACE": str(out / f"trace-{port}.tsv")} if args.trace else env
             servers.append(subprocess.Popen(cmd, env=server_env, stdout=log, stderr=subprocess.STDOUT))
         setup["hosts"] = [f"http://127.0.0.1:{p}" for p in ports]

@@ -105,7 +105,8 @@ DEFAULT_THREADS = 1
 # 5 ms switch interval forces it off: up to one switch interval per response under a herd.
 # Above any ordinary response's size, the worker only queues the response and the main loop
 # sends it (a 64 KiB download still streams: the worker sends each 64 KiB itself). Measured
-# with benchmarks/load/bare_herd.py (200 requests on one beat, 1 ms each): p95 1,387 → 271 ms.
+# with benchmarks/load/bare_herd.py (200 requests on one beat, 1 ms each, one worker thread): p95
+# 1,369 → 250 ms, the main thread's share of the CPU 69 → 9 % (RESULTS.md, "Who sends the response").
 SEND_BYTES = 65536
 
 
