@@ -328,16 +328,15 @@ def update_columns(session: Session, obj: Base, **values: Any) -> None:
     state = inspect(obj)
     if state.identity is None or state.session is not session:
         raise ValueError("update_columns needs an object loaded in this session")
+    pk = table.primary_key.columns.values()
     keys = tuple(sorted(values))
     stmt = _UPDATES.get((table, keys))
     if stmt is None:
-        pk = table.primary_key.columns.values()
-        criteria = [col == bindparam(f"pk_{col.key}") for col in pk]
-        stmt = update(table).where(*criteria).values({table.c[key]: bindparam(key) for key in keys})
+        stmt = (update(table).where(*(col == bindparam(f"pk_{col.key}") for col in pk))
+                .values({table.c[key]: bindparam(key) for key in keys}))
         with _updates_lock:
             _UPDATES[(table, keys)] = stmt
-    params = {f"pk_{col.key}": value for col, value in zip(table.primary_key.columns.values(),
-                                                           state.identity or (), strict=True)}
+    params = {f"pk_{col.key}": value for col, value in zip(pk, state.identity, strict=True)}
     result = session.connection().execute(stmt, {**params, **values})
     if result.rowcount != 1:
         raise LookupError(f"{table.name} row {state.identity} is gone")
