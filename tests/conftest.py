@@ -95,8 +95,10 @@ def _make_app(tmp_path: Path, template: dict, pg, clock, **config):
     home = tmp_path / "home"
     shutil.copytree(template["home"], home)
     url, dbname = _new_database(pg, home, template["dbname"])
+    # QUIET_POLL_CHECK: every poll answer reused from the memo is compared with one read afresh
+    # (sandbox.drill.quiet), so a writer that changes what a poll shows unseen fails its tests.
     settings = {"HOME": str(home), "DATABASE_URL": url, "TESTING": True, "CLOCK": clock,
-                "PROPAGATE_UNEXPECTED": True}
+                "PROPAGATE_UNEXPECTED": True, "QUIET_POLL_CHECK": True}
     settings.update(config)
     app = create_app(settings)
     app.config["TEST_PASSWORDS"] = template["passwords"]

@@ -8,7 +8,7 @@ and nothing about it is shown to anyone until its candidate presses 开始作答
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sandbox.drill.models import Drill
 
@@ -19,6 +19,11 @@ def drill_seconds(drill: Drill, now: datetime) -> float:
     """Seconds of drill time elapsed (pauses excluded), frozen once the drill ends."""
     end = drill.finished_at or drill.paused_at or now
     return max(0.0, (end - drill.started_at).total_seconds() - (drill.paused_seconds or 0.0))
+
+
+def moment_of(drill: Drill, seconds: float) -> datetime:
+    """When a running drill's clock reaches ``seconds`` of drill time (if it is not paused before)."""
+    return drill.started_at + timedelta(seconds=(drill.paused_seconds or 0.0) + seconds)
 
 
 def remaining_seconds(drill: Drill, now: datetime) -> float:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sandbox.drill.drill_clock import FINISHED, drill_seconds
+from sandbox.drill.drill_clock import FINISHED, PREPARED, RUNNING, drill_seconds, moment_of
 from sandbox.drill.event_log import record_event
 from sandbox.drill.models import Drill, DrillEvent
 from sandbox.drill.scenario.model import ScenarioSpec
@@ -49,6 +49,25 @@ def fault_changes(session: Session, drill: Drill, spec: ScenarioSpec, now: datet
         if key is not None:
             (started if e.type == "fault.started" else ended).add(key)
     return active, started, ended
+
+
+def next_fault_change(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> datetime | None:
+    """The next moment after ``now`` at which the faults in force change, if nothing is written
+    before it (None: no change coming). The scenario's faults follow the drill's clock, so they
+    do not move while it is paused; an examiner's follow the wall clock."""
+    if drill.status in (FINISHED, PREPARED):
+        return None
+    moments: list[datetime] = []
+    if drill.status == RUNNING:
+        for e in spec.events:
+            moments.append(moment_of(drill, e.at))
+            if e.duration is not None:
+                moments.append(moment_of(drill, e.at + e.duration))
+    for f in drill_round_faults(session, drill):
+        moments.append(f.starts_at)
+        if f.ends_at is not None:
+            moments.append(f.ends_at)
+    return min((m for m in moments if m > now), default=None)
 
 
 def record_fault_changes(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> bool:

@@ -21,7 +21,7 @@ from sandbox.bank.seed import insert_customer
 from sandbox.clock import Clock
 from sandbox.db import update_columns
 from sandbox.drill.customer_turns import react, say
-from sandbox.drill.drill_clock import FINISHED, PAUSED, PREPARED, RUNNING, drill_seconds
+from sandbox.drill.drill_clock import FINISHED, PAUSED, PREPARED, RUNNING, drill_seconds, moment_of
 from sandbox.drill.drill_contacts import contact_facts, contact_spec
 from sandbox.drill.drill_faults import fault_changes, record_fault_changes
 from sandbox.drill.event_log import record_event
@@ -131,25 +131,32 @@ def draw_customer(session: Session, spec: ScenarioSpec, contact: Contact, drill_
     return code, record_facts(record, spec.facts)
 
 
+def due_moment(drill: Drill, spec: ScenarioSpec) -> datetime | None:
+    """The first moment at which tick() has something to do, if nothing changes the drill before
+    it: the deadline, a contact's arrival, a customer's silence rule or patience running out.
+    None while the clock is not running (prepared, paused, finished). Faults are apart
+    (``drill_faults.next_fault_change``)."""
+    if drill.status != RUNNING:
+        return None
+    moments = [drill.deadline]
+    for row in drill.contacts:
+        if not row.arrived:
+            moments.append(moment_of(drill, row.arrives_at))
+        elif not row.closed and row.last_customer_at and row.silence_fired_seq < row.last_customer_seq \
+                and (row.last_agent_at is None or row.last_agent_at < row.last_customer_at):
+            contact = contact_spec(spec, row)
+            waits = [r.when["silence"] for r in contact.rules if "silence" in r.when]
+            if contact.needs:
+                waits.append(contact.patience)
+            if waits:
+                moments.append(row.last_customer_at + timedelta(seconds=min(waits)))
+    return min(moments)
+
+
 def _due(drill: Drill, spec: ScenarioSpec, now: datetime) -> bool:
     """Whether tick() has anything to do (checked before taking the write lock)."""
-    if drill.status != RUNNING:
-        return False
-    if now >= drill.deadline:
-        return True
-    t = drill_seconds(drill, now)
-    for row in drill.contacts:
-        if not row.arrived and row.arrives_at <= t:
-            return True
-        if row.arrived and not row.closed and row.last_customer_at and row.silence_fired_seq < row.last_customer_seq \
-                and (row.last_agent_at is None or row.last_agent_at < row.last_customer_at):
-            silent = (now - row.last_customer_at).total_seconds()
-            contact = contact_spec(spec, row)
-            if any("silence" in r.when and silent >= r.when["silence"] for r in contact.rules):
-                return True
-            if contact.needs and silent >= contact.patience:
-                return True
-    return False
+    moment = due_moment(drill, spec)
+    return moment is not None and now >= moment
 
 
 def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None = None) -> bool:

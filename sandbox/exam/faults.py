@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.db import CopyReader
 from sandbox.drill.models import Drill
-from sandbox.exam.models import InjectedFault
+from sandbox.exam.models import InjectedFault, Round
 
 _ROUND_FAULTS = CopyReader(InjectedFault, lambda t: [t.c.round_id == bindparam("round_id")], order_by="id")
 
@@ -43,9 +43,12 @@ def _cache_key(round_id: int) -> tuple[str, int]:
     return ("round_faults", round_id)
 
 
-def forget_round_faults(session: Session, round_id: int) -> None:
-    """Call after adding or changing a fault of the round in this session."""
-    session.info.pop(_cache_key(round_id), None)
+def round_faults_changed(session: Session, rnd: Round) -> None:
+    """Call after adding or changing a fault of the round in this session: the session's copy
+    of the faults is dropped and the round's ``faults_version`` goes up by one (in SQL, so two
+    examiners' changes both count), which tells every quiet poll, in any process, to look again."""
+    session.info.pop(_cache_key(rnd.id), None)
+    rnd.faults_version = Round.faults_version + 1  # type: ignore[assignment]
 
 
 def in_force(faults: list[InjectedFault], now: datetime) -> list[dict[str, Any]]:

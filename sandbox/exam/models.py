@@ -31,6 +31,9 @@ class Round(Base):
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     results_released: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Goes up by one whenever an examiner injects or restores a fault: a drill's quiet poll
+    # (sandbox.drill.quiet) reads it to know the round's faults are as it last saw them.
+    faults_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     candidates: Mapped[list[RoundCandidate]] = relationship(back_populates="round", cascade="all, delete-orphan",
                                                               order_by="RoundCandidate.id")

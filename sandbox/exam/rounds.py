@@ -22,7 +22,7 @@ from sandbox.drill.models import Drill, DrillEvent, Scenario
 from sandbox.drill.scenario.store import scenario_spec, scenario_title, scenario_titles
 from sandbox.drill.scenario.vocabulary import DIMENSIONS, FAULT_COMPONENTS
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from sandbox.exam.faults import forget_round_faults
+from sandbox.exam.faults import round_faults_changed
 from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
 from sandbox.roles import CANDIDATE
 from sandbox.safe_load import iter_csv
@@ -591,7 +591,7 @@ def inject_fault(session: Session, clock: Clock, rnd: Round, examiner: User, com
                           created_by=examiner.id, created_at=now)
     session.add(fault)
     session.flush()
-    forget_round_faults(session, rnd.id)
+    round_faults_changed(session, rnd)
     return fault
 
 
@@ -602,7 +602,7 @@ def restore_fault(session: Session, clock: Clock, rnd: Round, fault_id: int) -> 
     now = clock.now()
     if fault.ends_at is None or fault.ends_at > now:
         fault.ends_at = max(now, fault.starts_at)
-        forget_round_faults(session, rnd.id)
+        round_faults_changed(session, rnd)
     return fault
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 
 from sandbox.bank.masking import mask_name, redact, redact_data
 from sandbox.bank.models import Conversation
-from sandbox.drill import agent_turns, drill_clock, drill_contacts, drill_faults, event_log, lifecycle, speech
+from sandbox.drill import agent_turns, drill_clock, drill_contacts, drill_faults, event_log, lifecycle, quiet, speech
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.operations import BOT
 from sandbox.drill.reports import scores_visible, visible_report
@@ -29,6 +29,7 @@ from sandbox.web.drill_context import (
     log_nothing,
     recorded,
 )
+from sandbox.web.poll_memo import PollMemo, QuietAnswer
 from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
 from sandbox.web.tx import advance_drill_if_due, db, end_read, runtime, unit_of_work
@@ -242,18 +243,68 @@ _CONVERSATION_OWNER = select(_CONVERSATION_TABLE.c.owner_id, _CONVERSATION_TABLE
 
 def _quiet_poll(conversation_id: int, after: int) -> dict[str, Any] | None:
     """The common poll (a candidate's own drill conversation, nothing due) read with Core selects
-    into read-only copies: about a quarter of the ORM path's cost. None: the full path answers
-    (someone else's or a free conversation, a drill with something to do, a fault in play)."""
+    into read-only copies, or reused from the last such answer while the drill's stamp says
+    nothing changed (``sandbox.drill.quiet``): the token and one statement. None: the full
+    path answers (someone else's or a free conversation, a drill with something to do)."""
+    s = db()
+    now = runtime().clock.now()
+    user_id = current_user().id
+    memo = _poll_memo()
+    last = memo.get(conversation_id)
+    stamp = None
+    if last is not None and last.user_id == user_id:
+        stamp = quiet.drill_stamp(s, last.drill_id, conversation_id)
+        if last.holds(stamp, now):
+            body = _reused_body(conversation_id, after, last, stamp, now)
+            if current_app.config.get("QUIET_POLL_CHECK"):
+                _check_reused(conversation_id, after, body, now)
+            return body
+    return _read_quiet(conversation_id, after, now, user_id, memo, stamp)
+
+
+def _read_quiet(conversation_id: int, after: int, now, user_id: int, memo: PollMemo | None,
+                stamp: quiet.Stamp | None = None) -> dict[str, Any] | None:
+    """The quiet poll read afresh; remembered in ``memo`` (when given) with its stamp (``stamp``:
+    the conversation's drill's, if this request has read it already)."""
     s = db()
     conv = s.execute(_CONVERSATION_OWNER, {"id": conversation_id}).first()
-    if conv is None or conv.owner_id != current_user().id or conv.drill_id is None:
+    if conv is None or conv.owner_id != user_id or conv.drill_id is None:
         return None
+    if stamp is None:
+        stamp = quiet.drill_stamp(s, conv.drill_id, conversation_id)  # before the state it stands for
     drill = drill_contacts.drill_snapshot(s, conv.drill_id)
     contact = next((c for c in drill.contacts if c.conversation_id == conversation_id), None) if drill else None
-    if drill is None or contact is None or lifecycle.needs_tick(s, runtime().clock, drill):
+    if drill is None or contact is None or stamp is None or lifecycle.needs_tick(s, runtime().clock, drill):
         return None
+    if memo is not None:
+        spec = scenario_spec(s, drill.scenario_id, drill.scenario_version)
+        memo.put(conversation_id, QuietAnswer(user_id, drill.id, stamp, now, quiet.quiet_until(s, drill, spec, now),
+                                              drill, contact.closed, contact.mood))
     return _messages_body(conversation_id, event_log.message_copies_after(s, conversation_id, after), "agent",
                           drill, contact)
+
+
+def _reused_body(conversation_id: int, after: int, last: QuietAnswer, stamp: quiet.Stamp, now) -> dict[str, Any]:
+    msgs = event_log.message_copies_after(db(), conversation_id, after) if after < quiet.last_seq_of(stamp) else []
+    return {"conversation": conversation_id, "messages": [message_json(m, "agent") for m in msgs],
+            "drill": {"status": last.drill.status,
+                      "remaining_seconds": round(drill_clock.remaining_seconds(last.drill, now), 1)},
+            "closed": last.closed, "mood": vocab.mood_label(last.mood)}
+
+
+def _check_reused(conversation_id: int, after: int, body: dict[str, Any], now) -> None:
+    """QUIET_POLL_CHECK (the test suite): a reused answer must equal the one read afresh."""
+    fresh = _read_quiet(conversation_id, after, now, current_user().id, None)
+    if fresh != body:
+        raise AssertionError(f"a reused poll answer differs from the state: {body!r} != {fresh!r}")
+
+
+def _poll_memo() -> PollMemo:
+    services = runtime().services
+    memo = services.get("poll_memo")
+    if memo is None:
+        memo = services.setdefault("poll_memo", PollMemo())
+    return memo
 
 
 def _messages_body(conversation_id: int, msgs: list[ConversationMessage], audience: str, drill: Drill | None,
