@@ -403,3 +403,70 @@ def test_the_due_moment_is_where_due_turns_true(api, runtime, clock):
         drill.status, drill.paused_at, drill.paused_seconds = "running", None, 30.0
         assert next_fault_change(s, drill, spec, drill.started_at) == drill.started_at + timedelta(seconds=90)
         assert s.get(Drill, drill_id).paused_seconds == 0.0
+
+
+# --------------------------------------------------------------------------- every writer, listed
+
+# Each place in the code that changes what a drill conversation's poll shows, or when its drill
+# next has something to do, and how that moves the stamp (sandbox/drill/quiet.py). A new
+# writer fails the test below until it is added here, with the way its change is seen.
+WATCHED_ATTRIBUTES = {"closed", "mood", "arrived", "arrives_at", "last_customer_at", "last_agent_at",
+                      "last_customer_seq", "silence_fired_seq", "recognized", "asr_text", "text", "owner_id",
+                      "starts_at", "ends_at", "faults_version"}
+WATCHED_TABLES = {"DrillContact", "ConversationMessage", "Conversation", "InjectedFault", "MessageCounter"}
+KNOWN_WRITERS = {
+    ("sandbox/bank/conversations.py", "hand_over_conversation", "owner_id"): "at a drill's start: drill row",
+    ("sandbox/drill/agenda.py", "react", "mood"): "a Reaction value, applied by customer_turns",
+    ("sandbox/drill/agenda.py", "react_silence", "mood"): "a Reaction value, applied by customer_turns",
+    ("sandbox/drill/agenda.py", "_pop_met", "mood"): "a Reaction value, applied by customer_turns",
+    ("sandbox/drill/agenda.py", "_clamp", "mood"): "a Reaction value, applied by customer_turns",
+    ("sandbox/drill/agent_turns.py", "post_agent_message", "last_agent_at"): "message counter, message.agent",
+    ("sandbox/drill/agent_turns.py", "recognize", "recognized"): "asr.recognized event",
+    ("sandbox/drill/customer_turns.py", "say", "last_customer_seq"): "message counter, message.customer",
+    ("sandbox/drill/customer_turns.py", "say", "last_customer_at"): "message counter, message.customer",
+    ("sandbox/drill/customer_turns.py", "react", "mood"): "the trigger's event (message, op) or a due silence",
+    ("sandbox/drill/customer_turns.py", "react", "closed"): "contact.closed event",
+    ("sandbox/drill/customer_turns.py", "_agenda_react", "mood"): "the trigger's event or a due silence",
+    ("sandbox/drill/customer_turns.py", "_agenda_react", "closed"): "contact.closed event",
+    ("sandbox/drill/lifecycle.py", "tick", "arrived"): "a due arrival; contact.arrived event",
+    ("sandbox/drill/lifecycle.py", "tick", "silence_fired_seq"): "a due silence (quiet_until)",
+    ("sandbox/exam/faults.py", "round_faults_changed", "faults_version"): "is the stamp's fault part",
+    ("sandbox/exam/rounds.py", "restore_fault", "ends_at"): "round_faults_changed",
+}
+
+
+def writers_in_code() -> set[tuple[str, str, str]]:
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found: set[tuple[str, str, str]] = set()
+    for path in sorted((root / "sandbox").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        rel = path.relative_to(root).as_posix()
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else []
+                found |= {(rel, fn.name, t.attr) for t in targets
+                          if isinstance(t, ast.Attribute) and t.attr in WATCHED_ATTRIBUTES}
+                if isinstance(node, ast.Call):
+                    name = getattr(node.func, "id", getattr(node.func, "attr", None))
+                    if name == "update_columns":
+                        found |= {(rel, fn.name, kw.arg) for kw in node.keywords if kw.arg in WATCHED_ATTRIBUTES}
+                    if name == "update" and node.args and ast.unparse(node.args[0]).split("(")[-1].rstrip(")") \
+                            in WATCHED_TABLES:
+                        found.add((rel, fn.name, f"update({ast.unparse(node.args[0])})"))
+    return found
+
+
+def test_every_writer_of_what_a_poll_shows_is_known_and_moves_the_stamp():
+    found = writers_in_code()
+    assert found - KNOWN_WRITERS.keys() == set(), (
+        "a new writer of what a drill poll shows: make sure its change moves the drill's stamp "
+        "(sandbox/drill/quiet.py: an event, the message counter, the drill row or the round's "
+        "faults_version) or comes at a moment quiet_until foresees, test it in this file, then list it")
+    assert KNOWN_WRITERS.keys() - found == set(), "a listed writer is gone: take it off the list"
