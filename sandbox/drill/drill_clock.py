@@ -9,6 +9,7 @@ and nothing about it is shown to anyone until its candidate presses 开始作答
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sandbox.drill.models import Drill
 
@@ -26,7 +27,18 @@ def moment_of(drill: Drill, seconds: float) -> datetime:
     return drill.started_at + timedelta(seconds=(drill.paused_seconds or 0.0) + seconds)
 
 
-def remaining_seconds(drill: Drill, now: datetime) -> float:
+class Clocked(Protocol):
+    """What the time left depends on: a drill, or a poll's stamp of it (sandbox.drill.quiet)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def deadline(self) -> datetime: ...
+    @property
+    def paused_at(self) -> datetime | None: ...
+
+
+def remaining_seconds(drill: Clocked, now: datetime) -> float:
     """Seconds left before the deadline (frozen while paused, 0 once finished)."""
     if drill.status == FINISHED:
         return 0.0

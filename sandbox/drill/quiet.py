@@ -29,9 +29,8 @@ that changes what a poll shows without moving the stamp fails the tests that exe
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from sandbox.db import table_of
@@ -41,17 +40,21 @@ from sandbox.drill.models import Drill, DrillEvent, MessageCounter
 from sandbox.drill.scenario.model import ScenarioSpec
 from sandbox.exam.models import Round
 
-Stamp = tuple[Any, ...]
+# A row of named values (``status``, ``deadline``, ``paused_at``… as in ``_STAMP``), compared as a
+# tuple; it also serves as the drill's clock for the time left (``drill_clock.remaining_seconds``).
+Stamp = Row  # unparameterised: variadic in SQLAlchemy 2.1, one tuple type in 2.0
 
 _drills, _events, _counters, _rounds = (table_of(m) for m in (Drill, DrillEvent, MessageCounter, Round))
 # One statement, built once: the drill row by its key and three indexed scalar subqueries.
 _STAMP = select(
     _drills.c.status, _drills.c.started_at, _drills.c.deadline, _drills.c.paused_at, _drills.c.paused_seconds,
     _drills.c.finished_at,
-    select(func.count()).select_from(_events).where(_events.c.drill_id == _drills.c.id).scalar_subquery(),
+    select(func.count()).select_from(_events).where(_events.c.drill_id == _drills.c.id).scalar_subquery()
+    .label("events"),
     select(_counters.c.last_seq).where(_counters.c.conversation_id == bindparam("conversation_id"))
-    .scalar_subquery(),
-    select(_rounds.c.faults_version).where(_rounds.c.id == _drills.c.round_id).scalar_subquery(),
+    .scalar_subquery().label("last_seq"),
+    select(_rounds.c.faults_version).where(_rounds.c.id == _drills.c.round_id).scalar_subquery()
+    .label("faults_version"),
 ).where(_drills.c.id == bindparam("drill_id"))
 
 
@@ -60,13 +63,12 @@ def drill_stamp(session: Session, drill_id: int, conversation_id: int) -> Stamp 
     None if the drill is gone. Read it *before* the state it stands for: under READ COMMITTED a
     write that lands between the two then leaves an older stamp with newer state, which the next
     poll merely reads again (the other order would keep older state under a newer stamp)."""
-    row = session.connection().execute(_STAMP, {"drill_id": drill_id, "conversation_id": conversation_id}).first()
-    return None if row is None else tuple(row)
+    return session.connection().execute(_STAMP, {"drill_id": drill_id, "conversation_id": conversation_id}).first()
 
 
 def last_seq_of(stamp: Stamp) -> int:
     """The conversation's last message number in a stamp (0 before the first message)."""
-    return int(stamp[7] or 0)
+    return int(stamp.last_seq or 0)
 
 
 def quiet_until(session: Session, drill: Drill, spec: ScenarioSpec, now: datetime) -> datetime | None:

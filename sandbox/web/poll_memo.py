@@ -12,7 +12,6 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sandbox.drill.models import Drill
 from sandbox.drill.quiet import Stamp
 
 # However quiet a drill, an answer is read afresh at least this often: a bound on what a write
@@ -28,10 +27,9 @@ class QuietAnswer:
 
     user_id: int
     drill_id: int
-    stamp: Stamp
+    stamp: Stamp  # also the drill's clock: the time left is worked out from it
     read_at: datetime
     until: datetime | None  # the drill's next due moment or fault change; None: none coming
-    drill: Drill  # a read-only copy: its clock gives the remaining time
     closed: bool
     mood: int
 

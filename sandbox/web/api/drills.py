@@ -279,7 +279,7 @@ def _read_quiet(conversation_id: int, after: int, now, user_id: int, memo: PollM
     if memo is not None:
         spec = scenario_spec(s, drill.scenario_id, drill.scenario_version)
         memo.put(conversation_id, QuietAnswer(user_id, drill.id, stamp, now, quiet.quiet_until(s, drill, spec, now),
-                                              drill, contact.closed, contact.mood))
+                                              contact.closed, contact.mood))
     return _messages_body(conversation_id, event_log.message_copies_after(s, conversation_id, after), "agent",
                           drill, contact)
 
@@ -287,8 +287,7 @@ def _read_quiet(conversation_id: int, after: int, now, user_id: int, memo: PollM
 def _reused_body(conversation_id: int, after: int, last: QuietAnswer, stamp: quiet.Stamp, now) -> dict[str, Any]:
     msgs = event_log.message_copies_after(db(), conversation_id, after) if after < quiet.last_seq_of(stamp) else []
     return {"conversation": conversation_id, "messages": [message_json(m, "agent") for m in msgs],
-            "drill": {"status": last.drill.status,
-                      "remaining_seconds": round(drill_clock.remaining_seconds(last.drill, now), 1)},
+            "drill": {"status": stamp.status, "remaining_seconds": round(drill_clock.remaining_seconds(stamp, now), 1)},
             "closed": last.closed, "mood": vocab.mood_label(last.mood)}
 
 
