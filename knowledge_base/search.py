@@ -400,6 +400,7 @@ class KnowledgeBase:
         self._searcher = None
         self._scorer: kb_index.LexicalScorer | None = None
         self._segment_lengths: dict[tuple[str, str], np.ndarray] = {}
+        self._segment_terms: dict[tuple[str, str], dict[bytes, int]] = {}
         self._vocab: tuple[kb_index.LexicalScorer, PinyinVocab] | None = None
         self._vocab_lock = threading.Lock()
         self._retired: list[tuple[float, Any]] = []
@@ -518,7 +519,7 @@ class KnowledgeBase:
         # The new searcher and scorer are ready before they replace the old ones, which searches
         # in other threads may still hold: those are closed later.
         searcher = self.index.searcher()
-        scorer = kb_index.LexicalScorer(searcher, self._segment_lengths)
+        scorer = kb_index.LexicalScorer(searcher, self._segment_lengths, self._segment_terms)
         now = time.monotonic()
         if self._searcher is not None:
             self._retired.append((now, self._searcher))

@@ -74,3 +74,42 @@ def test_scorer_skips_unpublished_deleted_and_absent(changed_kb):
     assert scorer.search([], 10) == []
     star = scorer.search([("title", "星河", 1.0)], 10)
     assert [i for i, _ in star] == ["T-STAR"]  # the replaced version is not a second hit
+
+
+def test_the_vocabulary_read_segment_by_segment_is_the_whole_readers(changed_kb, runtime):
+    """The pinyin vocabulary (term, document frequency) summed over the segments, each read once
+    and kept, equals what the whole index's reader lists, after edits that added segments and
+    deleted documents; a new searcher after one more edit reads only the segment it adds."""
+    kb = changed_kb
+
+    def whole(scorer):
+        reader = scorer.searcher.reader()
+        return [(t.decode("utf-8") if isinstance(t, bytes) else t, info.doc_frequency())
+                for name in kb_index.BIGRAM_FIELDS for t, info in reader.iter_field(name)]
+
+    scorer = kb.lexical_scorer
+    assert len(scorer._leaves) > 1
+    assert scorer.vocabulary(kb_index.BIGRAM_FIELDS) == whole(scorer)
+    kept = set(kb._segment_terms)
+    save(runtime, "T-NEW", "云闪付绑卡失败怎么办", category="借记卡", questions=["云闪付绑不上卡"],
+         answer="请核对预留手机号后重试。")
+    kb.sync()
+    scorer = kb.lexical_scorer
+    read: list[str] = []
+    original = type(scorer)._terms_of
+
+    def counting(self, reader, name):
+        if (kb_index._segment_id(reader), name) not in self._segment_terms:
+            read.append(kb_index._segment_id(reader))
+        return original(self, reader, name)
+
+    type(scorer)._terms_of = counting  # type: ignore[method-assign]
+    try:
+        vocabulary = scorer.vocabulary(kb_index.BIGRAM_FIELDS)
+    finally:
+        type(scorer)._terms_of = original  # type: ignore[method-assign]
+    assert vocabulary == whole(scorer)
+    assert any(t == "云闪" for t, _ in vocabulary)  # the new article's terms are in
+    current = {kb_index._segment_id(r) for r, _ in scorer._leaves}
+    assert set(read) <= current - {k[0] for k in kept}  # only segments not read before
+    assert len(set(read)) <= 2
