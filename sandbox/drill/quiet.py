@@ -21,7 +21,7 @@ holds, with only its clock recomputed, until the stamp moves or that moment come
 drill makes at that moment without an event (a silence that draws no reply) happen after it, by
 which time the answer is no longer reused.
 
-``tests/drill/test_quiet_poll.py`` checks each writer moves the stamp; the test suite runs with
+``tests/proof/test_poll_memo.py`` plays each writer and lists every one; the test suite runs with
 every reused answer compared against one read afresh (``QUIET_POLL_CHECK``), so a new writer
 that changes what a poll shows without moving the stamp fails the tests that exercise it.
 """
