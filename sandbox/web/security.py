@@ -95,9 +95,11 @@ def init_security(app: Flask) -> None:
         # which was most of this hook's cost on every request.
         headers = response.headers
         present = {name.lower() for name, _ in headers.items()}
-        wanted = always + [("Strict-Transport-Security", HSTS)] if app.config.get("HSTS_ENABLED") else always
+        wanted = list(always)
+        if app.config.get("HSTS_ENABLED"):
+            wanted.append(("Strict-Transport-Security", HSTS))
         if request.path.startswith("/api/") or g.get("user") is not None:
-            wanted = [*wanted, ("Cache-Control", "no-store")]
+            wanted.append(("Cache-Control", "no-store"))
         for name, value in wanted:
             if name.lower() not in present:
                 headers.add(name, value)

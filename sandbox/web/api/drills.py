@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Response, current_app, jsonify, request, url_for
 from flask.json.provider import DefaultJSONProvider
@@ -255,7 +255,7 @@ def _quiet_poll(conversation_id: int, after: int) -> dict[str, Any] | None:
     if last is not None and last.user_id == user_id:
         stamp = quiet.drill_stamp(s, last.drill_id, conversation_id)
         if last.holds(stamp, now):
-            body = _reused_body(conversation_id, after, last, stamp, now)
+            body = _reused_body(conversation_id, after, last, stamp)
             if current_app.config.get("QUIET_POLL_CHECK"):
                 _check_reused(conversation_id, after, body, now)
             return body
@@ -284,11 +284,10 @@ def _read_quiet(conversation_id: int, after: int, now, user_id: int, memo: PollM
                           drill, contact)
 
 
-def _reused_body(conversation_id: int, after: int, last: QuietAnswer, stamp: quiet.Stamp, now) -> dict[str, Any]:
+def _reused_body(conversation_id: int, after: int, last: QuietAnswer, stamp: quiet.Stamp) -> dict[str, Any]:
+    """The kept answer: the stamp stands for the drill's clock, the kept values for the contact."""
     msgs = event_log.message_copies_after(db(), conversation_id, after) if after < quiet.last_seq_of(stamp) else []
-    return {"conversation": conversation_id, "messages": [message_json(m, "agent") for m in msgs],
-            "drill": {"status": stamp.status, "remaining_seconds": round(drill_clock.remaining_seconds(stamp, now), 1)},
-            "closed": last.closed, "mood": vocab.mood_label(last.mood)}
+    return _messages_body(conversation_id, msgs, "agent", stamp, last)
 
 
 def _check_reused(conversation_id: int, after: int, body: dict[str, Any], now) -> None:
@@ -306,8 +305,17 @@ def _poll_memo() -> PollMemo:
     return memo
 
 
-def _messages_body(conversation_id: int, msgs: list[ConversationMessage], audience: str, drill: Drill | None,
-                   contact: DrillContact | None) -> dict[str, Any]:
+class _ContactState(Protocol):
+    """What a poll shows of a contact: a drill contact row, or the values a kept answer holds."""
+
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def mood(self) -> int: ...
+
+
+def _messages_body(conversation_id: int, msgs: list[ConversationMessage], audience: str,
+                   drill: drill_clock.Clocked | None, contact: _ContactState | None) -> dict[str, Any]:
     body: dict[str, Any] = {"conversation": conversation_id, "messages": [message_json(m, audience) for m in msgs]}
     if drill is not None and contact is not None:
         body["drill"] = {"status": drill.status,
