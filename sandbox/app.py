@@ -36,12 +36,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    app.config.update({k: v for k, v in settings.extra.items() if k.isupper()})
+    if app.config.get("POLL_LANE", True):
+        from sandbox.web.poll_lane import PollLane
+
+        # The repeated quiet poll answered before Flask (sandbox.web.poll_lane); POLL_LANE=False
+        # sends every request through the app (benchmarks compare the two).
+        app.wsgi_app = PollLane(app, app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                 x_proto=settings.trusted_proxies, x_host=settings.trusted_proxies)
-    app.config.update({k: v for k, v in settings.extra.items() if k.isupper()})
     runtime = Runtime(settings, clock=clock)
     from sandbox.drill.gateway import BankConversationGateway
 

@@ -21,8 +21,9 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, inspect, select, update
+from sqlalchemy import Row, bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -228,17 +229,37 @@ def start_session(session: Session, clock: Clock, user: User) -> str:
     return sid
 
 
+def _session_live(active: bool, created_at: datetime, now: datetime) -> bool:
+    """Whether a browser session found by its id still lets its user in (one rule for both lookups)."""
+    return bool(active) and now - as_utc(created_at) <= SESSION_MAX_AGE
+
+
 def user_for_session(session: Session, clock: Clock, sid: object) -> User | None:
     """The active user of a live session, or None (ended, expired, unknown, deactivated)."""
     if not isinstance(sid, str) or not sid:
         return None
     row = session.execute(select(User, UserSession.created_at).join(UserSession, UserSession.user_id == User.id)
                           .where(UserSession.token_hash == _hash_token(sid))).first()  # one query per request
-    if row is None or not row[0].active:
-        return None
-    if clock.now() - as_utc(row[1]) > SESSION_MAX_AGE:
+    if row is None or not _session_live(row[0].active, row[1], clock.now()):
         return None
     return row[0]
+
+
+_SESSIONS = UserSession.__table__
+_SESSION_HOLDER = (select(_SESSIONS.c.user_id, _SESSIONS.c.created_at, User.__table__.c.active)
+                   .join(User.__table__, User.__table__.c.id == _SESSIONS.c.user_id)
+                   .where(_SESSIONS.c.token_hash == bindparam("token_hash")))
+
+
+def session_holder(session: Session, clock: Clock, sid: object) -> int | None:
+    """The id of the user ``user_for_session`` would let in, read without loading the user (one
+    Core select: the poll lane's check, ``sandbox.web.poll_lane``)."""
+    if not isinstance(sid, str) or not sid:
+        return None
+    row = session.execute(_SESSION_HOLDER, {"token_hash": _hash_token(sid)}).first()
+    if row is None or not _session_live(row.active, row.created_at, clock.now()):
+        return None
+    return int(row.user_id)
 
 
 def end_session(session: Session, sid: object) -> None:
@@ -381,12 +402,25 @@ def user_for_token(session: Session, clock: Clock, token: str,
     The token's last use is kept to the minute: when the stored one is older,
     ``record_use(token_id, now)`` is called (``TokenUseWriter.record_use``: written within a
     second, in a batch, off the request), so this function only reads."""
-    if not token:
-        return None
     # One Core select of the token's last use and its user's columns, and the user put into the
     # session without a second query (merge with load=False), at about half the cost of an ORM
     # load. Nothing is cached: a revoked token or a deactivated user is refused by the very next
     # request.
+    found = token_holder(session, clock, token, record_use)
+    if found is None:
+        return None
+    user = User(**{key: getattr(found, key) for key in _USER_KEYS})
+    make_transient_to_detached(user)
+    return session.merge(user, load=False)
+
+
+def token_holder(session: Session, clock: Clock, token: str,
+                 record_use: Callable[[int, datetime], None]) -> Row[Any] | None:
+    """The row of the active user holding ``token`` (the user's columns, by their attribute
+    names), or None; records a stale last use like ``user_for_token``, which builds the user
+    from it (the poll lane, ``sandbox.web.poll_lane``, needs only the id)."""
+    if not token:
+        return None
     found = session.execute(_TOKEN_USER, {"token_hash": _hash_token(token)}).first()
     if found is None or not found.active:
         return None
@@ -394,9 +428,7 @@ def user_for_token(session: Session, clock: Clock, token: str,
     last_used = as_utc(found.token_last_used_at) if found.token_last_used_at else None
     if last_used is None or (now - last_used).total_seconds() >= TOKEN_TOUCH_SECONDS:
         record_use(found.token_id, now)
-    user = User(**{key: getattr(found, key) for key in _USER_KEYS})
-    make_transient_to_detached(user)
-    return session.merge(user, load=False)
+    return found
 
 
 _TOUCH_TOKEN = (update(_TOKENS).where(_TOKENS.c.id == bindparam("token_id"))

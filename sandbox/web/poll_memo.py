@@ -11,8 +11,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sandbox.drill.quiet import Stamp
+
+if TYPE_CHECKING:
+    from sandbox.runtime import Runtime
 
 # However quiet a drill, an answer is read afresh at least this often: a bound on what a write
 # nobody foresaw (a database restored under a running server) could leave unseen.
@@ -59,3 +63,11 @@ class PollMemo:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def memo_of(runtime: Runtime) -> PollMemo:
+    """The server process's memo (one per runtime, made on first use)."""
+    memo = runtime.services.get("poll_memo")
+    if memo is None:
+        memo = runtime.services.setdefault("poll_memo", PollMemo())
+    return memo

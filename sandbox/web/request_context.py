@@ -21,7 +21,11 @@ def current_user() -> User | None:
 
 def bearer_token() -> str | None:
     """The token of an ``Authorization: Bearer`` header, if any."""
-    header = request.headers.get("Authorization", "")
+    return bearer_from_header(request.headers.get("Authorization", ""))
+
+
+def bearer_from_header(header: str) -> str | None:
+    """The token of an ``Authorization`` header's value when it is a Bearer one (also the poll lane's)."""
     if header.lower().startswith("bearer "):
         return header[7:].strip()
     return None

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, abort, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.datastructures import Headers
 
 from sandbox.roles import ALL_ROLES
 
@@ -75,6 +76,27 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+_ALWAYS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+           ("Referrer-Policy", "same-origin"))
+
+
+def add_security_headers(app: Flask, headers: Headers, personal: bool) -> None:
+    """The app's security headers on an answer, each unless the view set its own; ``personal``
+    (an API answer, or any page of a logged-in user) adds ``Cache-Control: no-store``. Called by
+    the app's after-request hook and by the poll lane (``sandbox.web.poll_lane``)."""
+    # The names present are read once: werkzeug's own presence check (setdefault) builds an
+    # exception for every header that is absent, which was most of this hook's cost.
+    present = {name.lower() for name, _ in headers.items()}
+    wanted = list(_ALWAYS)
+    if app.config.get("HSTS_ENABLED"):
+        wanted.append(("Strict-Transport-Security", HSTS))
+    if personal:
+        wanted.append(("Cache-Control", "no-store"))
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
+
+
 def init_security(app: Flask) -> None:
     @app.before_request
     def _upload_limit() -> None:
@@ -85,22 +107,7 @@ def init_security(app: Flask) -> None:
 
     csrf.init_app(app)
 
-    always = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
-              ("Referrer-Policy", "same-origin")]
-
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
-        # Each header unless the view set its own. The names present are read once: werkzeug's
-        # own presence check (setdefault) builds an exception for every header that is absent,
-        # which was most of this hook's cost on every request.
-        headers = response.headers
-        present = {name.lower() for name, _ in headers.items()}
-        wanted = list(always)
-        if app.config.get("HSTS_ENABLED"):
-            wanted.append(("Strict-Transport-Security", HSTS))
-        if request.path.startswith("/api/") or g.get("user") is not None:
-            wanted.append(("Cache-Control", "no-store"))
-        for name, value in wanted:
-            if name.lower() not in present:
-                headers.add(name, value)
+        add_security_headers(app, response.headers, request.path.startswith("/api/") or g.get("user") is not None)
         return response

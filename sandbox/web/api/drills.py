@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import Any
 
 from flask import Response, current_app, jsonify, request, url_for
 from flask.json.provider import DefaultJSONProvider
@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sandbox.bank.masking import mask_name, redact, redact_data
 from sandbox.bank.models import Conversation
 from sandbox.drill import agent_turns, drill_clock, drill_contacts, drill_faults, event_log, lifecycle, quiet, speech
-from sandbox.drill.models import ConversationMessage, Drill, DrillContact
+from sandbox.drill.models import Drill, DrillContact
 from sandbox.drill.operations import BOT
 from sandbox.drill.reports import scores_visible, visible_report
 from sandbox.drill.scenario.store import list_scenarios, scenario_spec
@@ -29,28 +29,12 @@ from sandbox.web.drill_context import (
     log_nothing,
     recorded,
 )
-from sandbox.web.poll_memo import PollMemo, QuietAnswer
+from sandbox.web.poll_answer import kept_answer, message_json, messages_body
+from sandbox.web.poll_memo import PollMemo, QuietAnswer, memo_of
 from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
 from sandbox.web.tx import advance_drill_if_due, db, end_read, runtime, unit_of_work
 from workorders import vocab
-
-
-def message_json(msg: ConversationMessage, audience: str = "agent") -> dict[str, Any]:
-    """A message as the agent (or the customer side) may see it; audio stays hidden until recognised."""
-    body: dict[str, Any] = {"seq": msg.seq, "speaker": msg.speaker, "kind": msg.kind,
-                            "at": msg.created_at.isoformat()}
-    if msg.kind == "audio" and audience == "agent":
-        body["recognized"] = msg.recognized
-        body["audio_seconds"] = max(2, round(len(msg.text) / 4))
-        if msg.recognized:
-            body["text"] = redact(msg.asr_text or "")
-            body["confidence"] = msg.asr_confidence
-        else:
-            body["text"] = None
-    else:
-        body["text"] = redact(msg.text)  # masked for every audience (the customer side and watchers too)
-    return body
 
 
 def contact_json(row: DrillContact, now) -> dict[str, Any]:
@@ -230,8 +214,8 @@ def messages_list(conversation_id: int):
         ctx = load_contact(conversation_id, as_customer=as_customer)
         if ctx.drill is not None and advance_drill_if_due(ctx.drill):
             ctx = load_contact(conversation_id, as_customer=as_customer)
-        body = _messages_body(conversation_id, event_log.messages_after(db(), conversation_id, after), ctx.audience,
-                              ctx.drill, ctx.contact)
+        body = messages_body(conversation_id, event_log.messages_after(db(), conversation_id, after), ctx.audience,
+                             ctx.drill, ctx.contact, runtime().clock.now())
     end_read()
     return jsonify(body)
 
@@ -245,20 +229,17 @@ def _quiet_poll(conversation_id: int, after: int) -> dict[str, Any] | None:
     """The common poll (a candidate's own drill conversation, nothing due) read with Core selects
     into read-only copies, or reused from the last such answer while the drill's stamp says
     nothing changed (``sandbox.drill.quiet``): the token and one statement. None: the full
-    path answers (someone else's or a free conversation, a drill with something to do)."""
+    path answers (someone else's or a free conversation, a drill with something to do).
+    The poll lane (``sandbox.web.poll_lane``) answers the reused case before the app."""
     s = db()
     now = runtime().clock.now()
     user_id = current_user().id
-    memo = _poll_memo()
-    last = memo.get(conversation_id)
-    stamp = None
-    if last is not None and last.user_id == user_id:
-        stamp = quiet.drill_stamp(s, last.drill_id, conversation_id)
-        if last.holds(stamp, now):
-            body = _reused_body(conversation_id, after, last, stamp)
-            if current_app.config.get("QUIET_POLL_CHECK"):
-                _check_reused(conversation_id, after, body, now)
-            return body
+    memo = memo_of(runtime())
+    body, stamp = kept_answer(s, memo, conversation_id, after, user_id, now)
+    if body is not None:
+        if current_app.config.get("QUIET_POLL_CHECK"):
+            _check_reused(conversation_id, after, body, now)
+        return body
     return _read_quiet(conversation_id, after, now, user_id, memo, stamp)
 
 
@@ -280,14 +261,8 @@ def _read_quiet(conversation_id: int, after: int, now, user_id: int, memo: PollM
         spec = scenario_spec(s, drill.scenario_id, drill.scenario_version)
         memo.put(conversation_id, QuietAnswer(user_id, drill.id, stamp, now, quiet.quiet_until(s, drill, spec, now),
                                               contact.closed, contact.mood))
-    return _messages_body(conversation_id, event_log.message_copies_after(s, conversation_id, after), "agent",
-                          drill, contact)
-
-
-def _reused_body(conversation_id: int, after: int, last: QuietAnswer, stamp: quiet.Stamp) -> dict[str, Any]:
-    """The kept answer: the stamp stands for the drill's clock, the kept values for the contact."""
-    msgs = event_log.message_copies_after(db(), conversation_id, after) if after < quiet.last_seq_of(stamp) else []
-    return _messages_body(conversation_id, msgs, "agent", stamp, last)
+    return messages_body(conversation_id, event_log.message_copies_after(s, conversation_id, after), "agent",
+                         drill, contact, now)
 
 
 def _check_reused(conversation_id: int, after: int, body: dict[str, Any], now) -> None:
@@ -295,34 +270,6 @@ def _check_reused(conversation_id: int, after: int, body: dict[str, Any], now) -
     fresh = _read_quiet(conversation_id, after, now, current_user().id, None)
     if fresh != body:
         raise AssertionError(f"a reused poll answer differs from the state: {body!r} != {fresh!r}")
-
-
-def _poll_memo() -> PollMemo:
-    services = runtime().services
-    memo = services.get("poll_memo")
-    if memo is None:
-        memo = services.setdefault("poll_memo", PollMemo())
-    return memo
-
-
-class _ContactState(Protocol):
-    """What a poll shows of a contact: a drill contact row, or the values a kept answer holds."""
-
-    @property
-    def closed(self) -> bool: ...
-    @property
-    def mood(self) -> int: ...
-
-
-def _messages_body(conversation_id: int, msgs: list[ConversationMessage], audience: str,
-                   drill: drill_clock.Clocked | None, contact: _ContactState | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"conversation": conversation_id, "messages": [message_json(m, audience) for m in msgs]}
-    if drill is not None and contact is not None:
-        body["drill"] = {"status": drill.status,
-                         "remaining_seconds": round(drill_clock.remaining_seconds(drill, runtime().clock.now()), 1)}
-        body["closed"] = contact.closed
-        body["mood"] = vocab.mood_label(contact.mood)
-    return body
 
 
 @bp.post("/conversations/<int:conversation_id>/messages")
