@@ -19,15 +19,18 @@ polls per 2 s beat is light work for it, and the start burst is 200 requests onc
 from __future__ import annotations
 
 import argparse
+import html
 import http.client
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -74,6 +77,57 @@ class Client:
         except (OSError, http.client.HTTPException):
             self.conn.close()  # reconnects on the next request
             return 0, {}
+
+
+class BrowserClient(Client):
+    """One keep-alive connection logged in as the console's browser is: through the login page,
+    then the session cookie on every call and the page's CSRF token on writes."""
+
+    def __init__(self, base: str, username: str, password: str) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        self.cookies: dict[str, str] = {}
+        login_page = self._page("GET", "/login")
+        form = urllib.parse.urlencode({"csrf_token": _meta_csrf(login_page), "username": username, "password": password})
+        self._page("POST", "/login", form.encode(), {"Content-Type": "application/x-www-form-urlencoded"})
+        if "bankdrill_session" not in self.cookies:
+            raise RuntimeError(f"{username} could not log in")
+        token = _meta_csrf(self._page("GET", "/"))  # the session's CSRF token, as a page gives it
+        self.headers = {"Content-Type": "application/json", "X-CSRFToken": token}
+
+    def _page(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> str:
+        self.conn.request(method, path, body=body, headers={**(headers or {}), **self._cookie_header()})
+        resp = self.conn.getresponse()
+        text = resp.read().decode("utf-8", "replace")
+        self._keep_cookies(resp)
+        return text
+
+    def _cookie_header(self) -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+
+    def _keep_cookies(self, resp: http.client.HTTPResponse) -> None:
+        for header in resp.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        try:
+            self.conn.request(method, path, body=data, headers={**self.headers, **self._cookie_header()})
+            resp = self.conn.getresponse()
+            payload = resp.read()
+            self._keep_cookies(resp)
+            return resp.status, json.loads(payload or b"null")
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            return 0, {}
+
+
+def _meta_csrf(page: str) -> str:
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    if not found:
+        raise RuntimeError("no CSRF token on the page")
+    return html.unescape(found.group(1))
 
 
 def servers_cpu(servers: list[subprocess.Popen]) -> float:
@@ -151,6 +205,9 @@ def main() -> int:
                          "(--servers workers on one port, --threads each)")
     ap.add_argument("--switch-interval-ms", type=float, default=0,
                     help="waitress only: the server interpreter's sys.setswitchinterval (0: Python's 5 ms)")
+    ap.add_argument("--browser", action="store_true",
+                    help="candidates log in through the login page and call with the session cookie and "
+                         "the page's CSRF token, as the console does (default: Bearer tokens)")
     ap.add_argument("--poll-path", default=None,
                     help="poll this path instead of the conversation (e.g. /api/v1/me: the floor of an "
                          "authenticated request, to tell the server's share from the poll's)")
@@ -192,7 +249,11 @@ def main() -> int:
         assert status == 200, started
         round_start_ms = (time.perf_counter() - began) * 1000  # prepares every candidate's first question
 
-        clients = [Client(hosts[i % len(hosts)], token) for i, token in enumerate(tokens)]
+        if args.browser:  # logged in through the login page, as the console is (not timed)
+            clients: list[Client] = [BrowserClient(hosts[i % len(hosts)], f"load{i:04d}", f"loadpass{i:04d}")
+                                     for i in range(args.users)]
+        else:
+            clients = [Client(hosts[i % len(hosts)], token) for i, token in enumerate(tokens)]
         for c in clients:  # connect first, as open browser tabs are
             c.call("GET", "/api/v1/health")
         barrier = threading.Barrier(args.users + 1)
@@ -231,7 +292,8 @@ def main() -> int:
         kind = f"PostgreSQL, {args.servers} process(es)" if args.postgres else f"SQLite, {args.servers} process(es)"
         server = args.server + (f" (switch interval {args.switch_interval_ms} ms)" if args.switch_interval_ms else "")
         print(f"\nherd: {args.users} candidates, {kind}, {server} {args.threads} threads, beat {args.beat} s, "
-              f"{args.duration:.0f} s" + (f", polling {args.poll_path}" if args.poll_path else ""))
+              f"{args.duration:.0f} s" + (f", polling {args.poll_path}" if args.poll_path else "")
+              + (", browser sessions" if args.browser else ", Bearer tokens"))
         print(f"the examiner's 开始考试 (preparing {args.users} first questions) took {round_start_ms:.0f} ms")
         print(f"start requests sent within {start_spread * 1000:.0f} ms; "
               f"start p50/p95/max {percentile([s[1] for s in starts], .5):.0f}/"
