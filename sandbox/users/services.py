@@ -246,20 +246,20 @@ def user_for_session(session: Session, clock: Clock, sid: object) -> User | None
 
 
 _SESSIONS = UserSession.__table__
-_SESSION_HOLDER = (select(_SESSIONS.c.user_id, _SESSIONS.c.created_at, User.__table__.c.active)
+_SESSION_HOLDER = (select(_SESSIONS.c.user_id, _SESSIONS.c.created_at, User.__table__.c.active, User.__table__.c.role)
                    .join(User.__table__, User.__table__.c.id == _SESSIONS.c.user_id)
                    .where(_SESSIONS.c.token_hash == bindparam("token_hash")))
 
 
-def session_holder(session: Session, clock: Clock, sid: object) -> int | None:
-    """The id of the user ``user_for_session`` would let in, read without loading the user (one
-    Core select: the poll lane's check, ``sandbox.web.poll_lane``)."""
+def session_holder(session: Session, clock: Clock, sid: object) -> tuple[int, str] | None:
+    """The id and role of the user ``user_for_session`` would let in, read without loading the
+    user (one Core select: the poll lane's check, ``sandbox.web.poll_lane``)."""
     if not isinstance(sid, str) or not sid:
         return None
     row = session.execute(_SESSION_HOLDER, {"token_hash": _hash_token(sid)}).first()
     if row is None or not _session_live(row.active, row.created_at, clock.now()):
         return None
-    return int(row.user_id)
+    return int(row.user_id), str(row.role)
 
 
 def end_session(session: Session, sid: object) -> None:

@@ -46,6 +46,8 @@ from sandbox.web.security import add_security_headers
 if TYPE_CHECKING:
     from sandbox.runtime import Runtime
 
+# The app's view of the URL below (its role check is the lane's too).
+POLL_ENDPOINT = "api.messages_list"
 _PATH = re.compile(r"/api/v1/conversations/([1-9][0-9]{0,17})/messages")
 _QUERY = re.compile(r"(?:after=(0|[1-9][0-9]{0,17}))?")
 # A session cookie holding anything else (flashed messages, say) is left to Flask, and so is a
@@ -89,9 +91,9 @@ class PollLane:
         try:
             with runtime.session_factory() as session:
                 caller = self._caller(session, runtime, environ)
-                if caller is None:
+                if caller is None or caller[1] not in self._allowed_roles():
                     return None
-                user_id, via_cookie = caller
+                user_id, _role, via_cookie = caller
                 body, _stamp = kept_answer(session, memo, conversation_id, after, user_id, runtime.clock.now())
         except SQLAlchemyError:
             return None  # the app answers, and reports the failure its own way
@@ -105,19 +107,23 @@ class PollLane:
             self._check(environ, response)
         return response
 
-    def _caller(self, session: Session, runtime: Runtime, environ: dict[str, Any]) -> tuple[int, bool] | None:
-        """``(user id, via the session cookie)`` of the request's caller, as the app would find
-        them (``request_context._load_user``): a Bearer token wins on the API; otherwise the
+    def _allowed_roles(self) -> frozenset[str]:
+        """The roles the app's view of this URL lets through (its ``roles_required``)."""
+        return getattr(self.app.view_functions[POLL_ENDPOINT], "allowed_roles", frozenset())
+
+    def _caller(self, session: Session, runtime: Runtime, environ: dict[str, Any]) -> tuple[int, str, bool] | None:
+        """``(user id, role, via the session cookie)`` of the request's caller, as the app would
+        find them (``request_context._load_user``): a Bearer token wins on the API; otherwise the
         browser session named by the session cookie. None: no caller, or one left to the app."""
         token = bearer_from_header(environ.get("HTTP_AUTHORIZATION", ""))
         if token is not None:
             row = token_holder(session, runtime.clock, token, get_token_use_writer(runtime).record_use)
-            return (int(row.id), False) if row is not None else None
+            return (int(row.id), str(row.role), False) if row is not None else None
         sid = self._cookie_sid(environ)
         if sid is None:
             return None
-        user_id = session_holder(session, runtime.clock, sid)
-        return (user_id, True) if user_id is not None else None
+        holder = session_holder(session, runtime.clock, sid)
+        return (*holder, True) if holder is not None else None
 
     def _cookie_sid(self, environ: dict[str, Any]) -> str | None:
         """The server-side session id in the request's signed session cookie, read with Flask's

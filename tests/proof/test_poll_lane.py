@@ -289,3 +289,15 @@ def test_the_check_catches_a_lane_that_misses_a_header(api, app, monkeypatch):
     monkeypatch.setattr(poll_lane_module, "add_security_headers", lambda *a, **k: None)
     with pytest.raises(AssertionError, match="poll lane"):
         cand.get(f"/api/v1/conversations/{conv}/messages?after=10000")
+
+
+@pytest.mark.db
+def test_the_lane_lets_through_only_the_roles_the_apps_view_allows(api, app, monkeypatch):
+    cand = api("candidate")
+    conv = practice_conversation(cand)
+    kept_poll(app, cand, conv)
+    view = app.view_functions[poll_lane_module.POLL_ENDPOINT]
+    monkeypatch.setattr(view, "allowed_roles", frozenset({"examiner"}), raising=False)
+    # The view would now refuse a candidate: so does the lane (it leaves the poll to the app).
+    resp = passed_on(app, lambda: cand.get(f"/api/v1/conversations/{conv}/messages?after=10000"))
+    assert resp.status_code == 200  # the decorator's own closure still holds the real roles
