@@ -13,7 +13,9 @@ case, which the console's spread polls avoid. Targets (issue 20): 0 errors, p95 
 first 5 s and <= 200 ms after. Prints the figures and exits 1 when a target is missed.
 
 The client is one process of plain threads with keep-alive connections (``http.client``): 200
-polls per 2 s beat is light work for it, and the start burst is 200 requests once.
+polls per 2 s beat is light work for it, and the start burst is 200 requests once. Candidates
+call with Bearer tokens, or with ``--browser`` as the console does: logged in through the login
+page (not timed), with the session cookie on every call and the page's CSRF token on writes.
 """
 
 from __future__ import annotations

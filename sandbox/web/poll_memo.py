@@ -3,7 +3,8 @@
 One entry per drill conversation a candidate polls: what the last answer read (the drill's
 clock, the contact's mood and closing) under which stamp, and until when it holds. Nothing is
 trusted across processes or beyond the database: every reuse first reads the stamp again, so
-several processes on one PostgreSQL each keep their own memo and stay right.
+several processes on one PostgreSQL each keep their own memo and stay right. The app's view
+fills it; the poll lane in front of the app (``sandbox.web.poll_lane``) answers from it too.
 """
 
 from __future__ import annotations
