@@ -729,7 +729,7 @@ class KnowledgeBase:
             cached = self._vocab
             if cached is not None and cached[0] is scorer:
                 return cached[1]
-            vocab = PinyinVocab(scorer.vocabulary(kb_index.BIGRAM_FIELDS))
+            vocab = PinyinVocab(scorer.vocabulary(kb_index.BIGRAM_FIELDS), previous=cached[1] if cached else None)
             self._vocab = (scorer, vocab)
             return vocab
 

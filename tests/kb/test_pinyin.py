@@ -141,3 +141,50 @@ def test_explain_survives_bad_input(runtime, amber):
         out = explain.explain(query, [["琥珀存单", "蜜蜡定期"]], kb)
         assert isinstance(out.terms, list), name
     assert explain.explain("hupo", [], kb).corrections[0].replacements[0] == "琥珀"
+
+
+def _same(a: pinyin.PinyinVocab, b: pinyin.PinyinVocab) -> None:
+    assert a.known == b.known
+    assert a.by_key == b.by_key
+    assert a._buckets == b._buckets
+
+
+def test_a_vocabulary_built_from_the_previous_one_is_the_one_built_afresh():
+    # 还款 / 换款 / 环卡 share fuzzy keys (huan …): one edit changes a bucket two terms live in.
+    before = [("还款", 5), ("换卡", 3), ("挂失", 2), ("信用", 9), ("用卡", 9), ("atm", 4), ("环款", 1)]
+    old = pinyin.PinyinVocab(before)
+    after = [("还款", 2), ("换卡", 3), ("信用", 9), ("用卡", 10), ("atm", 5), ("欢款", 7), ("环款", 1)]
+    new = pinyin.PinyinVocab(after, previous=old)
+    _same(new, pinyin.PinyinVocab(after))
+    assert new.by_key["huan kuan"][:1] == ["欢款"]  # the new bigram leads its bucket
+    assert "挂失" not in new.known and "gua shi" not in new.by_key  # a bigram gone leaves no bucket
+    _same(old, pinyin.PinyinVocab(before))  # the previous vocabulary (maybe serving a search) is unchanged
+    # The same terms given twice are summed, afresh and from the previous vocabulary alike.
+    twice = [*after, ("用卡", 1)]
+    _same(pinyin.PinyinVocab(twice, previous=new), pinyin.PinyinVocab(twice))
+
+
+def test_a_vocabulary_after_many_random_edits_is_the_one_built_afresh():
+    import random
+
+    rng = random.Random(20261207)
+    terms: dict[str, int] = {}
+    chars = "信用卡账单还款挂失补办密码重置转账限额理财存款利率"
+    bigrams = [a + b for a, b in zip(chars, chars[1:] + chars[0], strict=True)]
+
+    def any_bigram() -> str:
+        return chr(0x4E00 + rng.randrange(3000)) + chr(0x4E00 + rng.randrange(3000))
+
+    for _ in range(3000):
+        terms[rng.choice(bigrams) if rng.random() < 0.3 else any_bigram()] = rng.randrange(1, 50)
+    vocab = pinyin.PinyinVocab(terms.items())
+    for _edit in range(6):
+        for term in rng.sample(sorted(terms), 40):
+            if rng.random() < 0.3:
+                del terms[term]
+            else:
+                terms[term] = rng.randrange(1, 60)
+        for _ in range(20):
+            terms[chr(0x4E00 + rng.randrange(3000)) + rng.choice("卡款账")] = rng.randrange(1, 9)
+        vocab = pinyin.PinyinVocab(terms.items(), previous=vocab)
+        _same(vocab, pinyin.PinyinVocab(terms.items()))

@@ -113,3 +113,20 @@ def test_the_vocabulary_read_segment_by_segment_is_the_whole_readers(changed_kb,
     current = {kb_index._segment_id(r) for r, _ in scorer._leaves}
     assert set(read) <= current - {k[0] for k in kept}  # only segments not read before
     assert len(set(read)) <= 2
+
+
+def test_the_searchers_pinyin_vocabulary_after_an_edit_is_the_one_built_afresh(changed_kb, runtime):
+    """A new searcher's pinyin vocabulary is built from the previous one (only the changed
+    bigrams' buckets sorted again): it must equal the vocabulary built afresh."""
+    from knowledge_base.pinyin import PinyinVocab
+
+    kb = changed_kb
+    before = kb._vocab_for(kb.lexical_scorer)
+    save(runtime, "T-YSF", "云闪付绑卡失败怎么办", category="借记卡", questions=["云闪付绑不上卡"],
+         answer="请核对预留手机号后重试。")
+    kb.sync()
+    scorer = kb.lexical_scorer
+    vocab = kb._vocab_for(scorer)
+    afresh = PinyinVocab(scorer.vocabulary(kb_index.BIGRAM_FIELDS))
+    assert vocab is not before and "云闪" in vocab.known and "云闪" not in before.known
+    assert vocab.known == afresh.known and vocab.by_key == afresh.by_key
