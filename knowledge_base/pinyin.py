@@ -159,7 +159,7 @@ class PinyinVocab:
         for term in changed:
             if len(term) != 2 or not CJK_RUN.fullmatch(term):
                 continue
-            df = self.known.get(term)
+            frequency = self.known.get(term)
             times: dict[str, int] = {}  # a key the bigram has twice counts it twice
             for key in _bigram_keys(term):
                 times[key] = times.get(key, 0) + 1
@@ -167,10 +167,10 @@ class PinyinVocab:
                 bucket = touched.get(key)
                 if bucket is None:
                     bucket = touched[key] = dict(self._buckets.get(key, {}))
-                if df is None:
+                if frequency is None:
                     bucket.pop(term, None)
                 else:
-                    bucket[term] = df * n
+                    bucket[term] = frequency * n
         for key, bucket in touched.items():
             if bucket:
                 self._buckets[key] = bucket
