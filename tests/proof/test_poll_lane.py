@@ -8,11 +8,10 @@ it leaves to the app, and that the comparison catches a lane that drifts from th
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 import sandbox.web.poll_lane as poll_lane_module
@@ -20,6 +19,7 @@ from sandbox.users.models import ApiToken, User
 from sandbox.users.services import SESSION_MAX_AGE
 from sandbox.users.token_use import get_token_use_writer
 from sandbox.web.poll_lane import PollLane
+from tests.proof.test_poll_memo import statements_of
 
 NO_CHECK = {"WTF_CSRF_ENABLED": False, "QUIET_POLL_CHECK": False}
 
@@ -28,18 +28,6 @@ def lane_of(app) -> PollLane:
     lane = app.wsgi_app
     assert isinstance(lane, PollLane)
     return lane
-
-
-@contextmanager
-def statements_of(app):
-    seen: list[str] = []
-    engine = app.extensions["bankdrill"].engine
-    listener = lambda conn, cursor, stmt, *a: seen.append(stmt.split()[0].upper())  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def practice_conversation(client) -> int:
