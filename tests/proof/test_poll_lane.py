@@ -26,6 +26,8 @@ NO_CHECK = {"WTF_CSRF_ENABLED": False, "QUIET_POLL_CHECK": False}
 
 def lane_of(app) -> PollLane:
     lane = app.wsgi_app
+    if not isinstance(lane, PollLane):
+        lane = lane.app  # behind ProxyFix when the instance trusts a proxy
     assert isinstance(lane, PollLane)
     return lane
 
@@ -45,6 +47,12 @@ def kept_poll(app, client, conv: int, after: int = 10_000):
     assert resp.status_code == 200, resp.get_json()
     assert lane_of(app).answered == before + 1, "the lane did not answer the repeated quiet poll"
     return resp
+
+
+def refused(app, client, conv: int) -> None:
+    """The caller's next poll is left to the app, which refuses it (401)."""
+    resp = passed_on(app, lambda: client.get(f"/api/v1/conversations/{conv}/messages?after=10000"))
+    assert resp.status_code == 401, resp.get_json()
 
 
 def passed_on(app, call):
@@ -118,15 +126,13 @@ def test_a_revoked_token_and_a_deactivated_user_are_refused_by_the_very_next_pol
         s.execute(update(ApiToken).values(last_used_at=None))  # untouched by what follows
         token_id = s.scalar(select(ApiToken.id).order_by(ApiToken.id.desc()))
         s.delete(s.get(ApiToken, token_id))
-    resp = passed_on(app, lambda: cand.get(f"/api/v1/conversations/{conv}/messages?after=10000"))
-    assert resp.status_code == 401
+    refused(app, cand, conv)
 
     again = api("candidate")
     kept_poll(app, again, conv)
     with runtime.transaction() as s:
         s.execute(update(User).where(User.username == "candidate1").values(active=False))
-    resp = passed_on(app, lambda: again.get(f"/api/v1/conversations/{conv}/messages?after=10000"))
-    assert resp.status_code == 401
+    refused(app, again, conv)
 
 
 @pytest.mark.db
@@ -135,14 +141,12 @@ def test_a_logged_out_or_expired_browser_session_is_refused(app, login_as, clock
     conv = practice_conversation(browser)
     kept_poll(app, browser, conv)
     assert browser.post("/logout").status_code in (302, 303)
-    resp = passed_on(app, lambda: browser.get(f"/api/v1/conversations/{conv}/messages?after=10000"))
-    assert resp.status_code == 401
+    refused(app, browser, conv)
 
     browser = login_as("candidate")
     kept_poll(app, browser, conv)
     clock.advance((SESSION_MAX_AGE + timedelta(minutes=1)).total_seconds())
-    resp = passed_on(app, lambda: browser.get(f"/api/v1/conversations/{conv}/messages?after=10000"))
-    assert resp.status_code == 401
+    refused(app, browser, conv)
 
 
 @pytest.mark.db
@@ -289,3 +293,13 @@ def test_the_lane_lets_through_only_the_roles_the_apps_view_allows(api, app, mon
     # The view would now refuse a candidate: so does the lane (it leaves the poll to the app).
     resp = passed_on(app, lambda: cand.get(f"/api/v1/conversations/{conv}/messages?after=10000"))
     assert resp.status_code == 200  # the decorator's own closure still holds the real roles
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": False, "TRUSTED_PROXIES": 1, "SECURE_COOKIES": True}])
+def test_behind_a_trusted_proxy_with_hsts_the_lane_still_answers_as_the_app(api, app):
+    assert not isinstance(app.wsgi_app, PollLane)  # ProxyFix is outermost, the lane inside it
+    cand = api("candidate")
+    conv = practice_conversation(cand)
+    resp = kept_poll(app, cand, conv)  # compared with the app's answer, header by header
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
