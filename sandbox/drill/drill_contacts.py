@@ -4,8 +4,10 @@ contact behind a conversation, the mock-bank customer a contact talks as and the
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from sandbox.bank.models import Customer
 from sandbox.db import CopyReader
@@ -43,9 +45,15 @@ def contact_customer(session: Session, drill_id: int, contact_key: str) -> Custo
     return customer
 
 
-def get_drill(session: Session, drill_id: int, user_id: int | None = None, for_update: bool = False) -> Drill:
-    """The drill; with ``user_id``, refuse (403) a drill that belongs to someone else."""
-    drill = session.get(Drill, drill_id, with_for_update=for_update or None)
+def get_drill(session: Session, drill_id: int, user_id: int | None = None, for_update: bool = False,
+              with_contacts: bool = False) -> Drill:
+    """The drill; with ``user_id``, refuse (403) a drill that belongs to someone else.
+
+    ``with_contacts``: its contacts in the same query (a lock then covers the drill's row only:
+    PostgreSQL refuses to lock the nullable side of an outer join)."""
+    options = [joinedload(Drill.contacts)] if with_contacts else None
+    lock: Any = ({"of": Drill} if with_contacts else True) if for_update else None
+    drill = session.get(Drill, drill_id, options=options, with_for_update=lock)
     if drill is None or drill.status == drill_clock.PREPARED:  # nobody sees a question before its start
         raise NotFound("演练不存在。", code="unknown_drill")
     if user_id is not None and drill.user_id != user_id:

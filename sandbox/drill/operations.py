@@ -14,14 +14,14 @@ Functions take a session and a clock and never commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from sandbox.clock import Clock
 from sandbox.drill import agent_turns, drill_clock, drill_contacts, drill_faults, event_log, lifecycle
-from sandbox.drill.models import DrillContact
+from sandbox.drill.models import Drill, DrillContact
 from sandbox.drill.scenario.store import scenario_spec
 from sandbox.errors import DomainError, ServiceUnavailable
 
@@ -40,6 +40,10 @@ class Target:
     drill_id: int
     contact_id: int
     conversation_id: int
+    # Set by ``open_target``: the drill row as locked in the transaction that found it, so that
+    # ``record`` in that same transaction does not select it again (a locking read always goes
+    # to the database). Ignored in any other transaction.
+    locked: tuple[SessionTransaction, Drill] | None = field(default=None, compare=False, repr=False)
 
 
 def target_for(session: Session, conversation_id: int | None, user_id: int | None) -> Target | None:
@@ -49,15 +53,46 @@ def target_for(session: Session, conversation_id: int | None, user_id: int | Non
     watching examiner's reads are no operations of the candidate's). ``user_id`` None: the
     drill's contact whoever acts (the customer's side, e.g. confirming the SMS on its phone).
     """
-    if conversation_id is None or not 0 < conversation_id < 2**31:
+    if conversation_id is None:
+        return None
+    found = _contact_and_drill(session, conversation_id, user_id, lock=False)
+    return Target(found[1].id, found[0].id, conversation_id) if found else None
+
+
+def open_target(session: Session, clock: Clock, conversation_id: int | None, user_id: int | None,
+                component: str | None, operation: str) -> Target | None:
+    """``target_for``, ``is_open`` and ``enforce`` at once, inside the operation's own unit of work.
+
+    The drill is locked and brought up to date; a finished or paused drill is refused, and
+    when ``component`` is down ``fault.blocked`` is logged and ``service_unavailable``
+    raised, so the caller's unit must keep refusals (it commits the event). One transaction
+    and one read of the drill, where the gate before a separate unit of work takes two of each.
+    """
+    if conversation_id is None:
+        return None
+    found = _contact_and_drill(session, conversation_id, user_id, lock=True)
+    if found is None:
+        return None
+    transaction = session.get_transaction()
+    assert transaction is not None  # the reads above began it
+    contact, drill = found
+    blocked = _refusal(session, clock, drill, contact, component, operation)
+    if blocked is not None:
+        raise blocked
+    return Target(drill.id, contact.id, conversation_id, locked=(transaction, drill))
+
+
+def _contact_and_drill(session: Session, conversation_id: int, user_id: int | None,
+                       lock: bool) -> tuple[DrillContact, Drill] | None:
+    if not 0 < conversation_id < 2**31:
         return None
     contact = drill_contacts.contact_for_conversation(session, conversation_id)
     if contact is None:
         return None
-    drill = drill_contacts.get_drill(session, contact.drill_id)
+    drill = drill_contacts.get_drill(session, contact.drill_id, for_update=lock, with_contacts=lock)
     if user_id is not None and drill.user_id != user_id:
         return None
-    return Target(drill.id, contact.id, conversation_id)
+    return contact, drill
 
 
 def is_running(session: Session, target: Target) -> bool:
@@ -86,16 +121,20 @@ def enforce(session: Session, clock: Clock, target: Target, component: str | Non
     """Advance the drill to now and refuse a closed one; when ``component`` is down, log
     ``fault.blocked`` and return the refusal for the caller to raise after committing it."""
     drill = drill_contacts.get_drill(session, target.drill_id, for_update=True)
-    lifecycle.ensure_open(session, clock, drill)
+    return _refusal(session, clock, drill, session.get(DrillContact, target.contact_id), component, operation)
+
+
+def _refusal(session: Session, clock: Clock, drill: Drill, contact: DrillContact | None, component: str | None,
+             operation: str) -> ServiceUnavailable | None:
+    """``enforce`` on the locked drill."""
+    spec = lifecycle.ensure_open(session, clock, drill)
     if component is None:
         return None
     now = clock.now()
-    spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
     down = [f for f in drill_faults.active_faults(session, drill, spec, now) if f["component"] == component]
     if not down:
         return None
-    event_log.record_event(session, drill, now, "fault.blocked", session.get(DrillContact, target.contact_id),
-                           component=component, endpoint=operation)
+    event_log.record_event(session, drill, now, "fault.blocked", contact, component=component, endpoint=operation)
     return ServiceUnavailable(f"{down[0]['message']}，该功能暂不可用。", code="service_unavailable")
 
 
@@ -104,7 +143,10 @@ def record(session: Session, clock: Clock, target: Target, event_type: str, /, *
 
     ``data`` carries ``allowed`` (False for a refusal, with its ``reason``).
     """
-    drill = drill_contacts.get_drill(session, target.drill_id, for_update=True)
+    if target.locked is not None and target.locked[0] is session.get_transaction():
+        drill = target.locked[1]
+    else:
+        drill = drill_contacts.get_drill(session, target.drill_id, for_update=True)
     agent_turns.on_operation(session, clock, drill, session.get(DrillContact, target.contact_id), event_type, **data)
 
 

@@ -5,7 +5,8 @@ the view itself (no hook keyed by endpoint names):
 
 - before the operation, ``drill_gate`` refuses it when the drill is over or paused
   (``drill_expired``/``drill_paused``) or the component it needs is down
-  (``service_unavailable``, logged as ``fault.blocked``);
+  (``service_unavailable``, logged as ``fault.blocked``); ``drill_target`` does the same as
+  the first step of the operation's unit of work, for operations that write anyway;
 - inside the operation's unit of work, ``recorded`` appends its event to the drill's log
   (allowed or refused) through ``sandbox.drill.operations``, so the operation and its
   event are committed together or not at all, and the simulated customer may react.
@@ -53,6 +54,22 @@ def drill_gate(conversation_id: int | None, component: str | None, *, anyone: bo
     return target
 
 
+def drill_target(s: Session, conversation_id: int | None, component: str | None, *,
+                 anyone: bool = False) -> Target | None:
+    """``drill_gate`` inside the operation's own unit of work, which must keep refusals
+    (``unit_of_work(keep_refusal=True)``: it commits the ``fault.blocked`` event before the 503).
+
+    For operations that write anyway (a bank lookup writes its audit row): one transaction and
+    one read of the drill instead of the gate's read and then the write. Call it before
+    ``recorded``, so a refused operation logs no event of its own.
+    """
+    user = current_user()
+    if user is None:
+        return None
+    return operations.open_target(s, runtime().clock, conversation_id, None if anyone else user.id, component,
+                                  request.endpoint or "")
+
+
 Refusal = Callable[[DomainError], "tuple[str, dict[str, Any]] | None"]
 
 
@@ -90,11 +107,13 @@ def recorded(s: Session, target: Target | None, event: str | None, *, refusal: R
 
     ``undo_refused``: the block's writes are undone on a refusal (a savepoint) while the
     refusal's event is kept, for operations whose refusals write no audit row.
-    Outside a drill (``target`` None) this records nothing.
+    Outside a drill (``target`` None) this records nothing (and ``undo_refused`` still undoes
+    the block's writes on a refusal).
     """
     rec = Recording(event, refusal=refusal)
     if target is None:
-        yield rec
+        with undo_on_refusal(s, undo_refused):
+            yield rec
         return
     try:
         with undo_on_refusal(s, undo_refused):

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from sandbox.drill import operations
 from sandbox.errors import DomainError
 from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
-from sandbox.web.drill_context import drill_gate, recorded
+from sandbox.web.drill_context import drill_target, recorded
 from sandbox.web.request_context import current_user
 from sandbox.web.security import roles_required
 from sandbox.web.tx import db, runtime, write
@@ -81,9 +81,10 @@ def create_order(data: Any) -> Any:
     refused one with its reason) in the same unit of work.
     """
     who = actor()
-    target = drill_gate(_conversation_of(data), None)
+    conversation_id = _conversation_of(data)
 
     def _create(s: Any) -> Any:
+        target = drill_target(s, conversation_id, None)
         with recorded(s, target, "workorder.created", undo_refused=True) as rec:
             new = creation.check_new_order(data, runtime().clock.now())
             check_order_conversation(who, new.conversation_id)
@@ -91,7 +92,7 @@ def create_order(data: Any) -> Any:
             rec.set(**order_event_data(order))
         return order
 
-    return write(_create, keep_refusal=target is not None)
+    return write(_create, keep_refusal=True)
 
 
 def update_order(number: str, data: Any) -> Any:

@@ -21,7 +21,7 @@ from sandbox.drill import operations
 from sandbox.drill.operations import LOOKUP
 from sandbox.roles import BANK_STAFF_ROLES, STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.api import bp, json_body
-from sandbox.web.drill_context import Recording, Refusal, drill_gate, log_nothing, recorded
+from sandbox.web.drill_context import Recording, Refusal, drill_target, log_nothing, recorded
 from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user, roles_required
 from sandbox.web.tx import db, runtime, unit_of_work
@@ -34,9 +34,10 @@ def _operation(conversation_id: int, event: str | None,
                refusal: Refusal | None = None) -> Iterator[tuple[Session, Recording]]:
     """A lookup or action on a conversation: refused while the drill's lookup service is down,
     and logged as ``event`` in the drill's log (same unit of work) when it is a drill's."""
-    target = drill_gate(conversation_id, LOOKUP)
-    with unit_of_work(keep_refusal=True) as s, recorded(s, target, event, refusal=refusal) as rec:
-        yield s, rec
+    with unit_of_work(keep_refusal=True) as s:
+        target = drill_target(s, conversation_id, LOOKUP)
+        with recorded(s, target, event, refusal=refusal) as rec:
+            yield s, rec
 
 
 def _readable(s: Session, conversation_id: int):
@@ -108,14 +109,15 @@ def identity_verify(conversation_id: int):
 @any_user
 def identity_confirm(conversation_id: int):
     """The customer confirms the verification SMS on their phone (the customer's side)."""
-    target = drill_gate(conversation_id, None, anyone=True)
-    with unit_of_work(keep_refusal=True) as s, recorded(s, target, None, refusal=log_nothing) as rec:
-        c = _mine(s, conversation_id, watch=True)
-        result = identity.confirm_on_phone(s, runtime().clock, c, current_user()).to_dict()
-        # The customer's side confirmed (an examiner on a drill's phone): logged like the
-        # simulated customer's own confirmation.
-        event, _data = operations.identity_event("sms", {}, result)
-        rec.set(event, method="sms")
+    with unit_of_work(keep_refusal=True) as s:
+        target = drill_target(s, conversation_id, None, anyone=True)
+        with recorded(s, target, None, refusal=log_nothing) as rec:
+            c = _mine(s, conversation_id, watch=True)
+            result = identity.confirm_on_phone(s, runtime().clock, c, current_user()).to_dict()
+            # The customer's side confirmed (an examiner on a drill's phone): logged like the
+            # simulated customer's own confirmation.
+            event, _data = operations.identity_event("sms", {}, result)
+            rec.set(event, method="sms")
     return jsonify(result)
 
 

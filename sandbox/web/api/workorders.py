@@ -12,7 +12,7 @@ from sandbox.errors import ValidationFailed
 from sandbox.roles import STAFF_ROLES, WORK_ORDER_ROLES
 from sandbox.web.api import bp, json_body
 from sandbox.web.display import local_input
-from sandbox.web.drill_context import drill_gate, recorded
+from sandbox.web.drill_context import drill_target, recorded
 from sandbox.web.security import roles_required
 from sandbox.web.tx import db, runtime, write
 from sandbox.web.workorders import (
@@ -141,9 +141,9 @@ def conversation_handoff(conversation_id: int):
     data = json_body()
     who = actor()
     gateway = conversation_gateway()
-    target = drill_gate(conversation_id, None)
 
     def _create(s):
+        target = drill_target(s, conversation_id, None)
         with recorded(s, target, "handoff", undo_refused=True) as rec:
             info = gateway.get(s, conversation_id)
             h = handoffs.create_handoff(s, runtime().clock, who, info, data.get("queue"), data.get("summary"))
@@ -151,7 +151,7 @@ def conversation_handoff(conversation_id: int):
             rec.set(queue=data.get("queue"), summary=summary if isinstance(summary, dict) else {}, handoff_id=h.id)
         return h
 
-    h = write(_create, keep_refusal=target is not None)
+    h = write(_create, keep_refusal=True)
     resp, status = _handoff_json(h, 201)
     resp.headers["Location"] = url_for("api.handoff_get", handoff_id=h.id)
     return resp, status
