@@ -119,13 +119,13 @@ def app(tmp_path, template_instance, pg, clock, app_config):
     runtime.close_services()  # first: the search-log writer may be writing a batch right now
     # A connection still checked out here was never closed: on PostgreSQL the DROP below
     # kills it and the garbage collector later fails inside whatever test runs then.
-    leaked = runtime.engine.pool.checkedout()
+    leaked = sum(engine.pool.checkedout() for engine in runtime.engines())
     # A browser test's live server may still be answering a poll the page sent just before
     # it closed: give in-flight requests a moment to return their connection.
     deadline = time.monotonic() + 5
     while leaked and time.monotonic() < deadline:
         time.sleep(0.05)
-        leaked = runtime.engine.pool.checkedout()
+        leaked = sum(engine.pool.checkedout() for engine in runtime.engines())
     runtime.dispose()
     if pg is not None and dbname:
         pg.drop(dbname)

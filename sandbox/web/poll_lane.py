@@ -3,9 +3,10 @@
 A room of candidates polls its conversations on one beat; most polls find nothing new, and the
 server process already keeps the last answer (``sandbox.web.poll_memo``) while the drill's
 stamp says nothing changed (``sandbox.drill.quiet``). Answering such a poll costs two short
-selects, but going through Flask (request and app contexts, the session cookie, URL matching,
-every hook) cost as much again as the poll itself: measured under the herd, a bare token check
-behind waitress answered at 0.5 ms of server CPU where ``/api/v1/health`` through Flask took 0.9.
+selects (on PostgreSQL outside any transaction: ``Runtime.autocommit_reads``), but going
+through Flask (request and app contexts, the session cookie, URL matching, every hook) cost as
+much again as the poll itself: measured under the herd, a bare token check behind waitress
+answered at 0.5 ms of server CPU where ``/api/v1/health`` through Flask took 0.9.
 
 So this WSGI middleware answers exactly one kind of request itself:
 ``GET /api/v1/conversations/<id>/messages[?after=<n>]`` whose caller (a Bearer token, or the
@@ -89,7 +90,7 @@ class PollLane:
         if memo.get(conversation_id) is None:
             return None  # nothing kept: no database work here
         try:
-            with runtime.session_factory() as session:
+            with runtime.autocommit_reads() as session:
                 caller = self._caller(session, runtime, environ)
                 if caller is None or caller[1] not in self._allowed_roles():
                     return None

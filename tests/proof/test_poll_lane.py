@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import OperationalError
 
 import sandbox.web.poll_lane as poll_lane_module
@@ -101,6 +101,39 @@ def test_the_lane_reads_the_token_and_the_stamp_and_nothing_else(api, app):
         assert cand.get(f"/api/v1/conversations/{conv}/messages?after=0").get_json()["messages"]
     assert lane_of(app).answered == before + 2
     assert [s for s in seen if s != "BEGIN"] == ["SELECT"] * 3, seen
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("app_config", [NO_CHECK])
+def test_on_postgresql_the_lane_reads_outside_any_transaction(api, app):
+    """PostgreSQL: the lane's statements run in autocommit (no BEGIN and ROLLBACK round trips),
+    on their own engine; SQLite: in the app's usual sessions."""
+    runtime = app.extensions["bankdrill"]
+    cand = api("candidate")
+    conv = practice_conversation(cand)
+    kept_poll(app, cand, conv)
+    reads = runtime.autocommit_reads
+    if runtime.engine.dialect.name == "sqlite":
+        assert reads is runtime.session_factory and runtime.engines() == [runtime.engine]
+        return
+    lane_engine = runtime.engines()[1]
+    assert lane_engine is not runtime.engine
+    seen: dict[str, list[str]] = {"main": [], "lane": []}
+    listeners = []
+    for name, engine in (("main", runtime.engine), ("lane", lane_engine)):
+        listener = (lambda bucket: lambda conn, cursor, stmt, *a: bucket.append(stmt.split()[0].upper()))(seen[name])
+        event.listen(engine, "before_cursor_execute", listener)
+        listeners.append((engine, listener))
+    try:
+        before = lane_of(app).answered
+        assert cand.get(f"/api/v1/conversations/{conv}/messages?after=10000").status_code == 200
+        assert lane_of(app).answered == before + 1
+    finally:
+        for engine, listener in listeners:
+            event.remove(engine, "before_cursor_execute", listener)
+    assert seen == {"main": [], "lane": ["SELECT", "SELECT"]}
+    with reads() as s:
+        assert s.connection().connection.dbapi_connection.autocommit is True
 
 
 @pytest.mark.db

@@ -23,13 +23,17 @@ from sandbox.web.poll_memo import MAX_AGE, PollMemo, QuietAnswer
 @contextmanager
 def statements_of(app):
     seen: list[str] = []
-    engine = app.extensions["bankdrill"].engine
+    runtime = app.extensions["bankdrill"]
+    runtime.autocommit_reads  # noqa: B018  (made on first use: the poll lane reads through it)
+    engines = runtime.engines()
     listener = lambda conn, cursor, stmt, *a: seen.append(stmt.split()[0].upper())  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listener)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listener)
 
 
 def poll(client, conv: int, after: int = 0) -> dict:
