@@ -7,7 +7,8 @@ together or not at all. The event payloads are what ``sandbox.scoring.rubric`` r
 
 Before the operation, ``is_open``/``enforce`` refuse it when the drill is over or paused
 (``drill_expired``/``drill_paused``) or when the component it needs is down
-(``service_unavailable``, logged as ``fault.blocked``).
+(``service_unavailable``, logged as ``fault.blocked``); ``open_target`` does both as the first
+step of an operation's own unit of work, for operations that write anyway.
 
 Functions take a session and a clock and never commit.
 """
