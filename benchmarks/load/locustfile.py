@@ -56,6 +56,7 @@ class Candidate(FastHttpUser):
 
     def on_start(self) -> None:
         n = next(_next)
+        self.n = n
         self.token = TOKENS[n % len(TOKENS)]
         # Several server processes: round-robin users over them (each user sticks to one).
         self.base = HOSTS[n % len(HOSTS)]
@@ -135,7 +136,9 @@ class Candidate(FastHttpUser):
                 with _lock:
                     ACCEPTED.append({"kind": "workorder", "number": r.json()["number"], "conversation": self.conv})
         if self.tick % 5 == 0:
-            self.say(c, f"好的，我这边正在为您查询（第{self.tick}条），请稍等。")
+            # A text of this candidate's own: the dialogue reading is cached per text in a server
+            # process, and 200 candidates saying the same sentence would cost one reading, not 200.
+            self.say(c, f"好的，{self.n}号坐席这边正在为您查询第{self.tick}项，请稍等。")
         if self.tick % 15 in (0, 8):  # every 7-8 ticks, i.e. about every 15 s
             q = self.rng.choice(QUERIES)
             self.get(f"/api/v1/kb/search?q={q}&conversation={self.conv}", "GET /kb/search")
