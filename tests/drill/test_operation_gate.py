@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy import event, select
 
 from sandbox.bank.models import AuditEntry
-from sandbox.drill import drill_clock, drill_contacts
-from sandbox.drill.models import Drill, DrillContact, DrillEvent
+from sandbox.drill import drill_clock
+from sandbox.drill.models import Drill
+from tests.drill.test_operation_events import _events, _facts
+from tests.exam.test_rounds import started_round
 
 
 @pytest.fixture
@@ -31,18 +33,17 @@ def _start(cand, scenario: str) -> tuple[int, str]:
 
 
 def _verify(cand, session, path: str) -> None:
-    session.rollback()
-    conv = int(path.rsplit("/", 1)[1])
-    facts = drill_contacts.contact_facts(session.scalar(select(DrillContact).where(DrillContact.conversation_id == conv)))
+    facts = _facts(session, int(path.rsplit("/", 1)[1]))
     resp = cand.post(f"{path}/identity/verify", json={"method": "id_phone", "name": facts["name"],
                                                       "id_last6": facts["id_last6"],
                                                       "phone_last4": facts["phone_last4"]})
     assert resp.status_code == 200 and resp.get_json()["verified"] is True, resp.get_json()
 
 
-def _events(session, drill_id: int) -> list[DrillEvent]:
-    session.rollback()  # a fresh snapshot: the views committed in their own sessions
-    return list(session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill_id).order_by(DrillEvent.id)))
+def _past_deadline(session, clock, drill_id: int) -> None:
+    session.rollback()
+    drill = session.get(Drill, drill_id)
+    clock.advance((drill.deadline - drill.started_at).total_seconds() + 5)
 
 
 def _card_audits(session, conv_path: str) -> int:
@@ -95,9 +96,7 @@ def test_a_lookup_after_the_deadline_ends_the_drill_and_is_refused(api, session,
     cand = api("candidate")
     drill_id, path = _start(cand, "cc-bill-enquiry")
     _verify(cand, session, path)
-    session.rollback()
-    limit = session.get(Drill, drill_id).deadline - session.get(Drill, drill_id).started_at
-    clock.advance(limit.total_seconds() + 5)
+    _past_deadline(session, clock, drill_id)
 
     resp = cand.get(f"{path}/cards")
     assert resp.status_code in (409, 410), resp.get_json()
@@ -136,9 +135,7 @@ def test_a_work_order_from_a_drill_past_its_deadline_is_refused_and_nothing_is_f
     drill_id, path = _start(cand, "cc-bill-enquiry")
     conv = int(path.rsplit("/", 1)[1])
     order = {"category": "信用卡", "title": "账单疑问", "conversation_id": conv}
-    session.rollback()
-    limit = session.get(Drill, drill_id).deadline - session.get(Drill, drill_id).started_at
-    clock.advance(limit.total_seconds() + 5)
+    _past_deadline(session, clock, drill_id)
 
     for url, body in (("/api/v1/workorders", order), (f"{path}/handoff", {"queue": "人工坐席"})):
         resp = cand.post(url, json=body)
@@ -148,3 +145,24 @@ def test_a_work_order_from_a_drill_past_its_deadline_is_refused_and_nothing_is_f
     types = [e.type for e in _events(session, drill_id)]
     assert "workorder.created" not in types and "handoff" not in types
     assert session.get(Drill, drill_id).status == drill_clock.FINISHED
+
+
+@pytest.mark.db
+def test_a_lookup_while_the_round_is_paused_is_refused_and_logs_nothing(api, session, clock):
+    roles = {"examiner": api("examiner"), "c1": api("candidate1"), "c2": api("candidate2")}
+    rnd = started_round(roles)
+    cand = roles["c1"]
+    drill = cand.post(f"/api/v1/rounds/{rnd['id']}/next").get_json()
+    path = f"/api/v1/conversations/{drill['conversations'][0]['id']}"
+    _verify(cand, session, path)
+    assert roles["examiner"].post(f"/api/v1/rounds/{rnd['id']}/pause").status_code == 200
+    before = [e.type for e in _events(session, drill["id"])]
+
+    resp = cand.get(f"{path}/cards")
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "drill_paused"
+    assert [e.type for e in _events(session, drill["id"])] == before
+    assert _card_audits(session, path) == 0
+
+    assert roles["examiner"].post(f"/api/v1/rounds/{rnd['id']}/resume").status_code == 200
+    assert cand.get(f"{path}/cards").status_code == 200
+    assert "lookup.cards" in [e.type for e in _events(session, drill["id"])]
