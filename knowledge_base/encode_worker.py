@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from knowledge_base import embedding, token_cache
+from knowledge_base import embedding
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,10 @@ FAILED = b"\x01"
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO, model: Any = None) -> int:
-    """Answer batches from ``stdin`` until it closes, with ``model`` (default: load it, with
-    the token cache); returns how many batches were encoded."""
+    """Answer batches from ``stdin`` until it closes, with ``model`` (default: the loaded one,
+    which has the token cache); returns how many batches were encoded."""
     if model is None:
         model = embedding.get_model()
-        if model is not None:
-            token_cache.install(model)  # a process of its own: one thread uses the cache
     done = 0
     for line in stdin:
         try:
@@ -65,9 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     is loaded, a copy of this process is forked to serve that pair (sharing the loaded model)."""
     args = sys.argv[1:] if argv is None else argv
     pairs = [tuple(int(fd) for fd in args[i + 1].split(",")) for i, arg in enumerate(args) if arg == "--fork"]
-    model = embedding.get_model()
-    if model is not None:
-        token_cache.install(model)  # a process of its own: one thread uses the cache
+    model = embedding.get_model()  # loaded (with its token cache) before the copies are forked
     forked: list[int] = []
     for n, (read_fd, write_fd) in enumerate(pairs):
         pid = os.fork()

@@ -16,7 +16,7 @@ import json
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,7 @@ figures flatter them; benchmarks/VALIDITY.md also reports runs written by a seco
 
 NGRAMS = (1, 2, 3)
 ENCODER_WEIGHT = 0.5
+READ_CACHE = 20000  # clauses (~300 bytes each with the key)
 
 
 def analyse(text: str) -> list[str]:
@@ -85,6 +86,9 @@ class ActModel:
     intercept: np.ndarray
     classes: list[str]
     encoder_weight: float
+    # Probabilities of clauses already read, by clause text: candidates repeat greetings,
+    # waits and closings in otherwise new messages, and each clause costs an encoder pass.
+    _read: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def uses_encoder(self) -> bool:
@@ -114,9 +118,24 @@ class ActModel:
         return np.hstack([lexical, vectors * self.encoder_weight]).astype(np.float32)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """Rows of act probabilities, columns in ``classes`` order."""
-        if not texts:
-            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        """Rows of act probabilities, columns in ``classes`` order (each distinct clause is
+        computed once per model and process, up to ``READ_CACHE`` clauses)."""
+        out = np.empty((len(texts), len(self.classes)), dtype=np.float32)
+        read = self._read
+        missing = list(dict.fromkeys(t for t in texts if t not in read))
+        if missing:
+            computed = self._compute(missing)
+            if len(read) + len(missing) > READ_CACHE:
+                read.clear()  # starts over: cheaper than an LRU's bookkeeping on every clause
+            for text, row in zip(missing, computed, strict=True):
+                row.flags.writeable = False
+                read[text] = row
+        for i, text in enumerate(texts):
+            row = read.get(text)
+            out[i] = row if row is not None else self._compute([text])[0]  # cleared meanwhile
+        return out
+
+    def _compute(self, texts: Sequence[str]) -> np.ndarray:
         scores = self.features(texts) @ self.coef.T + self.intercept
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)

