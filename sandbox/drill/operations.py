@@ -45,6 +45,9 @@ class Target:
     # ``record`` in that same transaction does not select it again (a locking read always goes
     # to the database). Ignored in any other transaction.
     locked: tuple[SessionTransaction, Drill] | None = field(default=None, compare=False, repr=False)
+    # The drill's round (None in practice): a drill never changes rounds, so the KB pin of the
+    # round can be read without finding the drill again.
+    round_id: int | None = field(default=None, compare=False)
 
 
 def target_for(session: Session, conversation_id: int | None, user_id: int | None) -> Target | None:
@@ -57,7 +60,7 @@ def target_for(session: Session, conversation_id: int | None, user_id: int | Non
     if conversation_id is None:
         return None
     found = _contact_and_drill(session, conversation_id, user_id, lock=False)
-    return Target(found[1].id, found[0].id, conversation_id) if found else None
+    return Target(found[1].id, found[0].id, conversation_id, round_id=found[1].round_id) if found else None
 
 
 def open_target(session: Session, clock: Clock, conversation_id: int | None, user_id: int | None,
@@ -80,7 +83,7 @@ def open_target(session: Session, clock: Clock, conversation_id: int | None, use
     blocked = _refusal(session, clock, drill, contact, component, operation)
     if blocked is not None:
         raise blocked
-    return Target(drill.id, contact.id, conversation_id, locked=(transaction, drill))
+    return Target(drill.id, contact.id, conversation_id, locked=(transaction, drill), round_id=drill.round_id)
 
 
 def _contact_and_drill(session: Session, conversation_id: int, user_id: int | None,

@@ -206,18 +206,12 @@ def request_conversation_id() -> int | None:
     return conv_id
 
 
-def kb_pin_for_request() -> Any:
-    """When this KB call belongs to a drill of a round, the time the round pinned the KB at."""
+def kb_pin(target: Target | None) -> Any:
+    """When a KB call belongs to a drill of a round (``target``: the candidate's drill contact
+    from ``drill_gate``), the time the round pinned the KB at; None otherwise."""
     from sandbox.exam.models import Round
 
-    conv_id = request_conversation_id()
-    if conv_id is None:
+    if target is None or target.round_id is None:
         return None
-    contact = drill_contacts.contact_for_conversation(db(), conv_id)
-    if contact is None:
-        return None
-    drill = db().get(Drill, contact.drill_id)
-    if drill is None or drill.round_id is None or drill.user_id != current_user().id:
-        return None
-    rnd = db().get(Round, drill.round_id)
+    rnd = db().get(Round, target.round_id)
     return rnd.created_at if rnd else None

@@ -241,8 +241,11 @@ def test_a_round_keeps_the_kb_it_pinned_after_a_trainer_edit(roles, runtime, clo
     pinned = c1.get(f"/api/v1/kb/articles/CC-001?conversation={conv}").get_json()
     assert pinned["title"] == before["title"] and pinned["answer"] == before["answer"]
     assert c1.get(f"/api/v1/kb/articles/CC-900?conversation={conv}").status_code == 404
-    results = c1.get(f"/api/v1/kb/search?q=新增的信用卡文章&conversation={conv}").get_json()["results"]
-    assert "CC-900" not in [r["id"] for r in results]
+    searched = c1.get(f"/api/v1/kb/search?q=新增的信用卡文章&conversation={conv}").get_json()
+    assert "CC-900" not in [r["id"] for r in searched["results"]] and searched["pinned_at"]
+    # The examiner watching that conversation reads the live KB (the pin is the candidate's).
+    watched = roles["examiner"].get(f"/api/v1/kb/search?q=新增的信用卡文章&conversation={conv}").get_json()
+    assert "CC-900" in [r["id"] for r in watched["results"]] and "pinned_at" not in watched
     # Outside the round (practice), the edit is live.
     practice = c1.post("/api/v1/drills", json={"scenario": "dormant-account"}).get_json()["conversations"][0]["id"]
     assert c1.get(f"/api/v1/kb/articles/CC-001?conversation={practice}").get_json()["title"] == "信用卡账单查询（新版）"

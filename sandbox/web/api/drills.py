@@ -24,7 +24,7 @@ from sandbox.roles import ADMIN, CANDIDATE, EXAMINER, STAFF_ROLES, TRAINER
 from sandbox.web.api import bp, json_body
 from sandbox.web.drill_context import (
     drill_gate,
-    kb_pin_for_request,
+    kb_pin,
     load_contact,
     log_nothing,
     recorded,
@@ -354,7 +354,7 @@ def drill_assist(conversation_id: int):
     """The recognised intent and KB suggestions for the latest customer turn."""
     from knowledge_base.search import get_kb
 
-    drill_gate(conversation_id, BOT)
+    target = drill_gate(conversation_id, BOT)
     ctx = load_contact(conversation_id)
     last = next((m for m in reversed(event_log.messages_after(db(), conversation_id, 0)) if m.speaker == "customer"), None)
     end_read()
@@ -365,7 +365,7 @@ def drill_assist(conversation_id: int):
     text = (last.asr_text if last.kind == "audio" else last.text) or ""
     result = get_kb(runtime()).search(text, limit=3)
     hits = [h.to_dict() for h in result.hits]
-    pin = kb_pin_for_request()
+    pin = kb_pin(target)
     if pin is not None:
         from sandbox.web.api.kb import pinned_results
 
@@ -387,7 +387,7 @@ def drill_use_suggestion(conversation_id: int):
         raise ValidationFailed("请指定知识条目（article）。", code="missing_article")
     target = drill_gate(conversation_id, BOT)
     load_contact(conversation_id)
-    pin = kb_pin_for_request()
+    pin = kb_pin(target)
     if pin is not None:
         from knowledge_base.articles import record_as_of
 

@@ -10,7 +10,7 @@ from knowledge_base.render import markdown_to_html
 from sandbox.drill.operations import KB
 from sandbox.errors import Forbidden, NotFound
 from sandbox.web.api import bp
-from sandbox.web.drill_context import drill_gate, kb_pin_for_request, log_nothing, recorded, request_conversation_id
+from sandbox.web.drill_context import drill_gate, kb_pin, log_nothing, recorded, request_conversation_id
 from sandbox.web.kb import can_see_unpublished, int_arg, load_article, run_search
 from sandbox.web.request_context import current_user
 from sandbox.web.security import any_user
@@ -40,7 +40,7 @@ def kb_search():
     if show_all:
         for item, hit in zip(body["results"], result.hits, strict=True):
             item["status"] = hit.status
-    pin = kb_pin_for_request()
+    pin = kb_pin(target)
     if pin is not None:
         body["results"] = pinned_results(body["results"], pin)
         body["pinned_at"] = pin.isoformat()
@@ -73,7 +73,7 @@ def pinned_results(results: list[dict], pin) -> list[dict]:
 @any_user
 def kb_article(external_id: str):
     target = drill_gate(request_conversation_id(), KB)
-    pin = kb_pin_for_request()
+    pin = kb_pin(target)
     if pin is not None:
         record = articles.record_as_of(db(), external_id, pin)
         if record is None or record.get("status") != PUBLISHED:
