@@ -243,6 +243,10 @@ def test_a_round_keeps_the_kb_it_pinned_after_a_trainer_edit(roles, runtime, clo
     assert c1.get(f"/api/v1/kb/articles/CC-900?conversation={conv}").status_code == 404
     searched = c1.get(f"/api/v1/kb/search?q=新增的信用卡文章&conversation={conv}").get_json()
     assert "CC-900" not in [r["id"] for r in searched["results"]] and searched["pinned_at"]
+    # A suggestion taken as a draft is the pinned answer too; an article added later is unknown.
+    draft = c1.post(f"/api/v1/conversations/{conv}/suggestions/use", json={"article": "CC-001"}).get_json()
+    assert draft["title"] == before["title"] and "新版答案" not in draft["draft"]
+    assert c1.post(f"/api/v1/conversations/{conv}/suggestions/use", json={"article": "CC-900"}).status_code == 404
     # The examiner watching that conversation reads the live KB (the pin is the candidate's).
     watched = roles["examiner"].get(f"/api/v1/kb/search?q=新增的信用卡文章&conversation={conv}").get_json()
     assert "CC-900" in [r["id"] for r in watched["results"]] and "pinned_at" not in watched
