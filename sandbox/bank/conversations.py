@@ -32,7 +32,7 @@ from sandbox.bank.models import (
     ensure_open,
 )
 from sandbox.clock import BEIJING, Clock, as_utc, local_iso
-from sandbox.db import update_columns
+from sandbox.db import PrimaryKeyLoader, update_columns
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.roles import STAFF_ROLES
 from sandbox.users.models import User
@@ -108,6 +108,9 @@ def hand_over_conversation(session: Session, clock: Clock, conversation_id: int,
     return conversation
 
 
+_CONVERSATION = PrimaryKeyLoader(Conversation)  # every message and poll of a conversation loads it
+
+
 def get_conversation(session: Session, conversation_id: object, user: User, *, watch: bool = False,
                      clock: Clock | None = None, action: str = "") -> Conversation:
     """Load a conversation ``user`` may act in (owner only) or, with ``watch``, look at.
@@ -116,7 +119,7 @@ def get_conversation(session: Session, conversation_id: object, user: User, *, w
     (a candidate never reaches another candidate's conversation). With ``clock`` and
     ``action`` a refusal is audited (reason ``not_owner``; the caller commits).
     """
-    conversation = session.get(Conversation, conversation_id) if isinstance(conversation_id, int) else None
+    conversation = _CONVERSATION(session, conversation_id) if isinstance(conversation_id, int) else None
     if conversation is None:
         raise NotFound("会话不存在。", code="unknown_conversation")
     if conversation.owner_id != user.id and not (watch and user.role in WATCHER_ROLES):

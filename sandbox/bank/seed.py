@@ -28,7 +28,7 @@ from sandbox.bank.models import (
     Transaction,
 )
 from sandbox.clock import BEIJING, local_iso  # noqa: F401  (local_iso re-exported for old callers)
-from sandbox.db import table_of
+from sandbox.db import Base, table_of
 from sandbox.errors import ConfigurationError
 
 
@@ -90,81 +90,91 @@ def load_seed(session: Session, path: Path | None = None) -> dict[str, int]:
 
 
 def insert_customer(session: Session, record: dict[str, Any], drill_id: int | None = None,
-                    template_code: str | None = None) -> Customer:
-    """Insert one customer record (the seed file's shape) with everything it holds; flushes."""
+                    template_code: str | None = None) -> int:
+    """Insert one customer record (the seed file's shape) with everything it holds, at once;
+    returns the customer's id."""
     counts = {"customers": 0, "accounts": 0, "cards": 0, "holdings": 0}
     txn_rows: list[dict] = []
     card_txn_rows: list[dict] = []
-    customer = _insert_customer(session, record, counts, txn_rows, card_txn_rows, drill_id=drill_id,
-                                template_code=template_code)
+    customer_id = _insert_customer(session, record, counts, txn_rows, card_txn_rows, drill_id=drill_id,
+                                   template_code=template_code)
     if txn_rows:
-        session.connection().execute(insert(table_of(Transaction)), txn_rows)  # Core: the ORM bulk path cost 1.5x
+        session.connection().execute(insert(table_of(Transaction)), txn_rows)
     if card_txn_rows:
         session.connection().execute(insert(table_of(CardTransaction)), card_txn_rows)
-    return customer
+    return customer_id
+
+
+def _insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``model``'s table with one Core statement; their ids, in the rows' order."""
+    if not rows:
+        return []
+    table = table_of(model)
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(session.connection().execute(statement, rows).scalars())
 
 
 def _insert_customer(session: Session, c: dict[str, Any], counts: dict[str, int], txn_rows: list[dict],
                      card_txn_rows: list[dict], drill_id: int | None = None,
-                     template_code: str | None = None) -> Customer:
-    """Add one customer with its accounts, cards, bills, instalments and holdings in one flush;
-    transactions go to the row lists (they need the account and card ids the flush gives)."""
-    customer = Customer(code=c["id"], name=c["name"], gender=c.get("gender") or "", id_number=c["id_number"],
-                        phone=c["phone"], birth_date=_date(c["birth_date"]), segment=c.get("segment") or "",
-                        risk_level=c.get("risk_level") or "", risk_expires=_date(c.get("risk_expires")),
-                        risk_assessed=_date(c.get("risk_assessed")), address=c.get("address") or "",
-                        company=c.get("company"), magic=c.get("magic"),
-                        examiner_note=c.get("examiner_note") or "", drill_id=drill_id, template_code=template_code)
-    accounts = [(Account(number=a["number"], kind=a.get("kind") or "", status=a["status"],
-                         status_memo=a.get("status_memo"), balance=_money(a["balance"]),
-                         currency=a.get("currency") or "CNY", opened=_date(a.get("opened")),
-                         branch=a.get("branch") or "", risk_events=a.get("risk_events") or []), a)
-                for a in c.get("accounts", [])]
-    cards = []
-    for k in c.get("credit_cards", []):
-        card = CreditCard(number=k["number"], product=k.get("product") or "", status=k["status"],
-                          status_memo=k.get("status_memo"), opened=_date(k.get("opened")),
-                          credit_limit=_money(k["limit"]), available=_money(k["available"]),
-                          statement_day=int(k["statement_day"]), due_day_offset=int(k.get("due_day_offset", 20)),
-                          overdue_days=int(k.get("overdue_days") or 0), annual_fee=k.get("annual_fee"))
-        b = k.get("bill")
-        if b:
-            card.bill = CardBill(statement_date=_date(b["statement_date"]), period_start=_date(b["period_start"]),
-                                 period_end=_date(b["period_end"]), amount=_money(b["amount"]),
-                                 minimum=_money(b["minimum"]), due_date=_date(b["due_date"]),
-                                 paid=_money(b.get("paid")), status=b.get("status") or "",
-                                 breakdown=b.get("breakdown"))
-        card.instalments = [Instalment(kind=i.get("kind") or "", total=_money(i["total"]), periods=int(i["periods"]),
-                                       paid_periods=int(i["paid_periods"]), current_period=int(i["current_period"]),
-                                       per_period=_money(i["per_period"]),
-                                       fee_per_period=_money(i.get("fee_per_period")),
-                                       remaining_principal=_money(i.get("remaining_principal")))
-                            for i in k.get("instalments", [])]
-        cards.append((card, k))
-    customer.accounts = [account for account, _ in accounts]
-    customer.cards = [card for card, _ in cards]
-    customer.holdings = [Holding(product_code=h["product_code"], amount=_money(h["amount"]),
-                                 bought=_date(h.get("bought")), status=h.get("status") or "")
-                         for h in c.get("holdings", [])]
-    session.add(customer)
-    session.flush()
+                     template_code: str | None = None) -> int:
+    """Insert one customer with its accounts, cards, bills, instalments and holdings (Core
+    inserts: a drawn customer is part of every drill start, and the ORM's flush of these
+    objects cost several times the inserts); transactions go to the row lists, with the
+    account and card ids. Returns the customer's id."""
+    (customer_id,) = _insert_rows(session, Customer, [{
+        "code": c["id"], "name": c["name"], "gender": c.get("gender") or "", "id_number": c["id_number"],
+        "phone": c["phone"], "birth_date": _date(c["birth_date"]), "segment": c.get("segment") or "",
+        "risk_level": c.get("risk_level") or "", "risk_expires": _date(c.get("risk_expires")),
+        "risk_assessed": _date(c.get("risk_assessed")), "address": c.get("address") or "",
+        "company": c.get("company"), "magic": c.get("magic"), "examiner_note": c.get("examiner_note") or "",
+        "drill_id": drill_id, "template_code": template_code}])
+    accounts = c.get("accounts", [])
+    account_ids = _insert_rows(session, Account, [{
+        "customer_id": customer_id, "number": a["number"], "kind": a.get("kind") or "", "status": a["status"],
+        "status_memo": a.get("status_memo"), "balance": _money(a["balance"]), "currency": a.get("currency") or "CNY",
+        "opened": _date(a.get("opened")), "branch": a.get("branch") or "", "risk_events": a.get("risk_events") or []}
+        for a in accounts])
+    cards = c.get("credit_cards", [])
+    card_ids = _insert_rows(session, CreditCard, [{
+        "customer_id": customer_id, "number": k["number"], "product": k.get("product") or "", "status": k["status"],
+        "status_memo": k.get("status_memo"), "opened": _date(k.get("opened")), "credit_limit": _money(k["limit"]),
+        "available": _money(k["available"]), "statement_day": int(k["statement_day"]),
+        "due_day_offset": int(k.get("due_day_offset", 20)), "overdue_days": int(k.get("overdue_days") or 0),
+        "annual_fee": k.get("annual_fee")}
+        for k in cards])
+    _insert_rows(session, CardBill, [{
+        "card_id": card_id, "statement_date": _date(b["statement_date"]), "period_start": _date(b["period_start"]),
+        "period_end": _date(b["period_end"]), "amount": _money(b["amount"]), "minimum": _money(b["minimum"]),
+        "due_date": _date(b["due_date"]), "paid": _money(b.get("paid")), "status": b.get("status") or "",
+        "breakdown": b.get("breakdown")}
+        for card_id, k in zip(card_ids, cards, strict=True) if (b := k.get("bill"))])
+    _insert_rows(session, Instalment, [{
+        "card_id": card_id, "kind": i.get("kind") or "", "total": _money(i["total"]), "periods": int(i["periods"]),
+        "paid_periods": int(i["paid_periods"]), "current_period": int(i["current_period"]),
+        "per_period": _money(i["per_period"]), "fee_per_period": _money(i.get("fee_per_period")),
+        "remaining_principal": _money(i.get("remaining_principal"))}
+        for card_id, k in zip(card_ids, cards, strict=True) for i in k.get("instalments", [])])
+    holdings = c.get("holdings", [])
+    _insert_rows(session, Holding, [{
+        "customer_id": customer_id, "product_code": h["product_code"], "amount": _money(h["amount"]),
+        "bought": _date(h.get("bought")), "status": h.get("status") or ""} for h in holdings])
     counts["customers"] += 1
     counts["accounts"] += len(accounts)
     counts["cards"] += len(cards)
-    counts["holdings"] += len(customer.holdings)
-    for account, a in accounts:
+    counts["holdings"] += len(holdings)
+    for account_id, a in zip(account_ids, accounts, strict=True):
         for t in a.get("transactions", []):
-            txn_rows.append({"account_id": account.id, "code": t["id"], "at": parse_local(t["at"]),
+            txn_rows.append({"account_id": account_id, "code": t["id"], "at": parse_local(t["at"]),
                              "amount": _money(t["amount"]), "balance_after": _money(t["balance_after"]),
                              "type": t.get("type") or "", "counterparty": t.get("counterparty") or "",
                              "channel": t.get("channel") or "", "memo": t.get("memo") or ""})
-    for card, k in cards:
+    for card_id, k in zip(card_ids, cards, strict=True):
         for t in k.get("recent_transactions", []):
-            card_txn_rows.append({"card_id": card.id, "code": t["id"], "at": parse_local(t["at"]),
+            card_txn_rows.append({"card_id": card_id, "code": t["id"], "at": parse_local(t["at"]),
                                   "amount": _money(t["amount"]), "type": t.get("type") or "",
                                   "counterparty": t.get("counterparty") or "",
                                   "channel": t.get("channel") or "", "memo": t.get("memo") or ""})
-    return customer
+    return customer_id
 
 
 def seed_bank(session: Session, runtime: Any) -> str:

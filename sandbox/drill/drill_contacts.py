@@ -4,13 +4,11 @@ contact behind a conversation, the mock-bank customer a contact talks as and the
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from sandbox.bank.models import Customer
-from sandbox.db import CopyReader
+from sandbox.db import CopyReader, PrimaryKeyLoader
 from sandbox.drill import drill_clock
 from sandbox.drill.facts import customer_facts
 from sandbox.drill.models import Drill, DrillContact
@@ -51,9 +49,7 @@ def get_drill(session: Session, drill_id: int, user_id: int | None = None, for_u
 
     ``with_contacts``: its contacts in the same query (a lock then covers the drill's row only:
     PostgreSQL refuses to lock the nullable side of an outer join)."""
-    options = [joinedload(Drill.contacts)] if with_contacts else None
-    lock: Any = ({"of": Drill} if with_contacts else True) if for_update else None
-    drill = session.get(Drill, drill_id, options=options, with_for_update=lock)
+    drill = _DRILL_LOADERS[with_contacts, for_update](session, drill_id)
     if drill is None or drill.status == drill_clock.PREPARED:  # nobody sees a question before its start
         raise NotFound("演练不存在。", code="unknown_drill")
     if user_id is not None and drill.user_id != user_id:
@@ -84,6 +80,21 @@ def conversation_of(row: DrillContact) -> int:
     if row.conversation_id is None:
         raise Conflict("该客户尚未接入。", code="contact_not_arrived")
     return row.conversation_id
+
+
+# (with its contacts, locked): a write locks the drill's row only, ``FOR UPDATE OF drills``.
+_DRILL_LOADERS: dict[tuple[bool, bool], PrimaryKeyLoader[Drill]] = {
+    (False, False): PrimaryKeyLoader(Drill),
+    (False, True): PrimaryKeyLoader(Drill, for_update=True),
+    (True, False): PrimaryKeyLoader(Drill, joinedload(Drill.contacts)),
+    (True, True): PrimaryKeyLoader(Drill, joinedload(Drill.contacts), for_update={"of": Drill}),
+}
+
+
+def drill_loader(*, with_contacts: bool = False, for_update: bool = False) -> PrimaryKeyLoader[Drill]:
+    """The drill by id (``Session.get`` through a select built once), with its contacts in the
+    same query and/or locked; no check of who asks (``get_drill`` checks)."""
+    return _DRILL_LOADERS[with_contacts, for_update]
 
 
 def contact_for_conversation(session: Session, conversation_id: int) -> DrillContact | None:

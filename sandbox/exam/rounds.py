@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from sandbox.bank.masking import redact_data
 from sandbox.clock import Clock
-from sandbox.db import update_columns
+from sandbox.db import PrimaryKeyLoader, update_columns
 from sandbox.drill import drill_clock, event_log, followups, grading, lifecycle
 from sandbox.drill.models import Drill, DrillEvent, Scenario
 from sandbox.drill.scenario.store import scenario_spec, scenario_title, scenario_titles
@@ -94,12 +94,17 @@ def create_round(session: Session, clock: Clock, examiner: User, name: str, scen
     return rnd
 
 
+_ROUND_LOADERS: dict[str | None, PrimaryKeyLoader[Round]] = {
+    None: PrimaryKeyLoader(Round), "update": PrimaryKeyLoader(Round, for_update=True),
+    "share": PrimaryKeyLoader(Round, for_update={"read": True})}
+
+
 def get_round(session: Session, round_id: int, for_update: bool = False, for_share: bool = False) -> Round:
     """The round, optionally locked: ``for_update`` for changes to the round itself,
     ``for_share`` for work that reads the round's state and must not overlap a change to it
     (a candidate starting a question: many may do so at once, the examiner's pause waits)."""
-    lock: Any = True if for_update else ({"read": True} if for_share else None)
-    rnd = session.get(Round, round_id, with_for_update=lock) if isinstance(round_id, int) else None
+    loader = _ROUND_LOADERS["update" if for_update else "share" if for_share else None]
+    rnd = loader(session, round_id) if isinstance(round_id, int) else None
     if rnd is None:
         raise NotFound("考试场次不存在。", code="unknown_round")
     return rnd

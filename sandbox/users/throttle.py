@@ -98,12 +98,15 @@ def _insert_missing(session: Session, key: str) -> None:
 
 
 def _locked_row(session: Session, key: str) -> ThrottleCounter:
-    query = select(ThrottleCounter).where(ThrottleCounter.key == key).with_for_update()
+    # populate_existing: another transaction may have changed the row since this session last
+    # looked, so the locked read overwrites what the session holds (no second read to refresh).
+    query = (select(ThrottleCounter).where(ThrottleCounter.key == key).with_for_update()
+             .execution_options(populate_existing=True))
     row = session.scalar(query)
     if row is None:
         _insert_missing(session, key)
         row = session.scalar(query)
-    session.refresh(row)  # another transaction may have changed it since this session last looked
+    assert row is not None  # inserted just above when missing
     return row
 
 

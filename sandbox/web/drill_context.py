@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from sandbox.drill import drill_contacts, event_log, operations
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
@@ -180,8 +180,7 @@ def _drill_contact(s: Session, conversation: Any, write: bool) -> tuple[DrillCon
     if conversation.drill_id is not None:
         # The drill and its contacts in one query; a write locks the drill's row only
         # (``FOR UPDATE OF drills``: PostgreSQL refuses to lock an outer join's nullable side).
-        drill = s.get(Drill, conversation.drill_id, options=[joinedload(Drill.contacts)],
-                      with_for_update={"of": Drill} if write else None)
+        drill = drill_contacts.drill_loader(with_contacts=True, for_update=write)(s, conversation.drill_id)
         if drill is not None:
             contact = next((c for c in drill.contacts if c.conversation_id == conversation.id), None)
             if contact is not None:

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -37,6 +38,13 @@ _VERSIONS = ScenarioVersion.__table__
 # Built once: every poll asks for its drill's scenario (a statement built per call costs more than the query).
 _VERSION_TEXT = select(_VERSIONS.c.yaml_text).where(_VERSIONS.c.scenario_id == bindparam("scenario_id"),
                                                     _VERSIONS.c.version == bindparam("version"))
+_VERSION_ROW = select(_VERSIONS.c.id, _VERSIONS.c.created_at).where(
+    _VERSIONS.c.scenario_id == bindparam("scenario_id"), _VERSIONS.c.version == bindparam("version"))
+# Parsed versions by (database URL, scenario, version, version row id, creation time); bounded,
+# oldest dropped first (tests make many databases; a real instance has tens of versions).
+_VERSION_SPECS: OrderedDict[tuple[Any, str, int, int, str], ScenarioSpec] = OrderedDict()
+_VERSION_SPECS_MAX = 512
+_version_specs_lock = threading.Lock()
 
 
 def scenario_spec(session: Session, scenario_id: str, version: int | None = None) -> ScenarioSpec:
@@ -51,12 +59,22 @@ def scenario_spec(session: Session, scenario_id: str, version: int | None = None
     key = ("scenario_spec", scenario_id, version)
     if key in session.info:
         return session.info[key]
-    text = session.execute(_VERSION_TEXT, {"scenario_id": scenario_id, "version": version}).scalar()
-    if text is None:
+    params = {"scenario_id": scenario_id, "version": version}
+    found = session.execute(_VERSION_ROW, params).first()
+    if found is None:
         raise NotFound(f"场景 {scenario_id} 的第 {version} 版不存在。", code="unknown_scenario")
-    spec = spec_from_text(text)
-    # The stored version number is authoritative (an edited file may still say ``version: 1``).
-    spec = spec if spec.version == version else dataclasses.replace(spec, version=version)
+    # The version's row (its id and creation time) names its text within a database, so the
+    # text (~20 KB) is read and hashed only the first time a process meets that row.
+    version_key = (session.get_bind().engine.url, scenario_id, version, found[0], str(found[1]))
+    spec = _VERSION_SPECS.get(version_key)
+    if spec is None:
+        spec = spec_from_text(session.execute(_VERSION_TEXT, params).scalar_one())
+        # The stored version number is authoritative (an edited file may still say ``version: 1``).
+        spec = spec if spec.version == version else dataclasses.replace(spec, version=version)
+        with _version_specs_lock:
+            _VERSION_SPECS[version_key] = spec
+            while len(_VERSION_SPECS) > _VERSION_SPECS_MAX:
+                _VERSION_SPECS.popitem(last=False)
     session.info[key] = spec
     return spec
 
