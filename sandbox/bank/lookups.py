@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from sandbox.bank import audit, masking
 from sandbox.bank.conversations import (
@@ -224,7 +224,7 @@ def list_cards(session: Session, clock: Clock, conversation: Conversation, user:
     require_verified(session, clock, conversation, user, "cards")
     refs = refs_for(session, conversation, CARD)
     cards = session.scalars(select(CreditCard).where(CreditCard.customer_id == conversation.customer_id)
-                            .order_by(CreditCard.id))
+                            .options(joinedload(CreditCard.bill)).order_by(CreditCard.id))  # each item shows its due date
     items = [_card_item(session, conversation, k, refs[k.id]) for k in cards if k.id in refs]
     _allowed(session, clock, conversation, user, "cards")
     return items

@@ -150,8 +150,11 @@ def record(session: Session, clock: Clock, target: Target, event_type: str, /, *
     if target.locked is not None and target.locked[0] is session.get_transaction():
         drill = target.locked[1]
     else:
-        drill = drill_contacts.get_drill(session, target.drill_id, for_update=True)
-    agent_turns.on_operation(session, clock, drill, session.get(DrillContact, target.contact_id), event_type, **data)
+        # Its contacts in the same query: the operation's contact is one of them.
+        drill = drill_contacts.get_drill(session, target.drill_id, for_update=True, with_contacts=True)
+    contact = next((c for c in drill.contacts if c.id == target.contact_id), None)
+    agent_turns.on_operation(session, clock, drill, contact or session.get(DrillContact, target.contact_id),
+                             event_type, **data)
 
 
 def refusal_data(error: DomainError) -> dict[str, Any]:
