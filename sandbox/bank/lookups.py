@@ -47,12 +47,12 @@ from sandbox.bank.models import (
     CreditCard,
     Customer,
     Holding,
-    Instalment,
     Product,
     StatusOverride,
     Transaction,
 )
 from sandbox.clock import BEIJING, Clock, local_iso
+from sandbox.db import PrimaryKeyLoader
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.roles import STAFF_ROLES
 from sandbox.users.models import User
@@ -245,10 +245,16 @@ def card_status(session: Session, clock: Clock, conversation: Conversation, user
     return body
 
 
+# The card with its bill and instalments in one query (three before).
+_CARD_BILL_INSTALMENTS = PrimaryKeyLoader(CreditCard, joinedload(CreditCard.bill), joinedload(CreditCard.instalments))
+
+
 def card_bill(session: Session, clock: Clock, conversation: Conversation, user: User, ref: object) -> dict:
     """本期账单 (amount, minimum payment, due date, breakdown) and the card's instalments."""
     card_id, shown = _target(session, clock, conversation, user, "bill", CARD, ref)
-    card = session.get_one(CreditCard, card_id)
+    card = _CARD_BILL_INSTALMENTS(session, card_id)
+    if card is None:
+        raise NotFound("本会话中没有这个信用卡引用。", code="unknown_ref")
     b = card.bill
     bill = None
     if b is not None:
@@ -259,8 +265,7 @@ def card_bill(session: Session, clock: Clock, conversation: Conversation, user: 
     instalments = [{"kind": i.kind, "total": money(i.total), "periods": i.periods, "paid_periods": i.paid_periods,
                     "current_period": i.current_period, "per_period": money(i.per_period),
                     "fee_per_period": money(i.fee_per_period), "remaining_principal": money(i.remaining_principal)}
-                   for i in session.scalars(select(Instalment).where(Instalment.card_id == card_id)
-                                            .order_by(Instalment.id))]
+                   for i in card.instalments]  # in id order (the relationship's order)
     _allowed(session, clock, conversation, user, "bill", shown)
     return {"ref": shown, "card": _card_item(session, conversation, card, shown), "bill": bill,
             "instalments": instalments}

@@ -75,6 +75,28 @@ def test_lookups_return_masked_data_with_opaque_refs(bank, session):
     assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "unknown_ref"
 
 
+@pytest.mark.db
+@pytest.mark.parametrize("code", ["C009", "C018", "C026", "C001"])
+def test_the_bill_lists_the_cards_instalments(bank, session, code):
+    """Every instalment plan of the card, in the order they were taken out (none: an empty list)."""
+    a = bank("candidate")
+    cid = a.open_verified(code)
+    c = session.scalar(select(Customer).where(Customer.code == code))
+    cards = a.get(f"/api/v1/conversations/{cid}/cards").get_json()["cards"]
+    for item, card in zip(cards, c.cards, strict=True):
+        body = a.get(f"/api/v1/conversations/{cid}/cards/{item['ref']}/bill").get_json()
+        assert body["instalments"] == [
+            {"kind": i.kind, "total": f"{i.total:.2f}", "periods": i.periods, "paid_periods": i.paid_periods,
+             "current_period": i.current_period, "per_period": f"{i.per_period:.2f}",
+             "fee_per_period": f"{i.fee_per_period:.2f}", "remaining_principal": f"{i.remaining_principal:.2f}"}
+            for i in sorted(card.instalments, key=lambda i: i.id)]
+        assert (body["bill"] is None) == (card.bill is None)
+        if card.bill is not None:
+            assert body["bill"]["unpaid"] == f"{card.bill.amount - card.bill.paid:.2f}"
+    if code != "C001":
+        assert any(k.instalments for k in c.cards)
+
+
 def test_refs_are_per_conversation(bank):
     a = bank("candidate")
     c1 = a.open_verified("C001")
