@@ -79,10 +79,8 @@ def load_seed(session: Session, path: Path | None = None) -> dict[str, int]:
     card_txn_rows: list[dict] = []
     for c in data["customers"]:
         _insert_customer(session, c, counts, txn_rows, card_txn_rows)
-    if txn_rows:
-        session.connection().execute(insert(table_of(Transaction)), txn_rows)  # Core: the ORM bulk path cost 1.5x
-    if card_txn_rows:
-        session.connection().execute(insert(table_of(CardTransaction)), card_txn_rows)
+    _insert_rows(session, Transaction, txn_rows, ids=False)
+    _insert_rows(session, CardTransaction, card_txn_rows, ids=False)
     counts["transactions"] = len(txn_rows)
     counts["card_transactions"] = len(card_txn_rows)
     session.flush()
@@ -98,18 +96,20 @@ def insert_customer(session: Session, record: dict[str, Any], drill_id: int | No
     card_txn_rows: list[dict] = []
     customer_id = _insert_customer(session, record, counts, txn_rows, card_txn_rows, drill_id=drill_id,
                                    template_code=template_code)
-    if txn_rows:
-        session.connection().execute(insert(table_of(Transaction)), txn_rows)
-    if card_txn_rows:
-        session.connection().execute(insert(table_of(CardTransaction)), card_txn_rows)
+    _insert_rows(session, Transaction, txn_rows, ids=False)
+    _insert_rows(session, CardTransaction, card_txn_rows, ids=False)
     return customer_id
 
 
-def _insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` into ``model``'s table with one Core statement; their ids, in the rows' order."""
+def _insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]], ids: bool = True) -> list[int]:
+    """Insert ``rows`` into ``model``'s table with one Core statement; with ``ids``, their ids in
+    the rows' order (otherwise nothing is returned: the insert needs no RETURNING)."""
     if not rows:
         return []
     table = table_of(model)
+    if not ids:
+        session.connection().execute(insert(table), rows)
+        return []
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.connection().execute(statement, rows).scalars())
 
@@ -147,17 +147,17 @@ def _insert_customer(session: Session, c: dict[str, Any], counts: dict[str, int]
         "period_end": _date(b["period_end"]), "amount": _money(b["amount"]), "minimum": _money(b["minimum"]),
         "due_date": _date(b["due_date"]), "paid": _money(b.get("paid")), "status": b.get("status") or "",
         "breakdown": b.get("breakdown")}
-        for card_id, k in zip(card_ids, cards, strict=True) if (b := k.get("bill"))])
+        for card_id, k in zip(card_ids, cards, strict=True) if (b := k.get("bill"))], ids=False)
     _insert_rows(session, Instalment, [{
         "card_id": card_id, "kind": i.get("kind") or "", "total": _money(i["total"]), "periods": int(i["periods"]),
         "paid_periods": int(i["paid_periods"]), "current_period": int(i["current_period"]),
         "per_period": _money(i["per_period"]), "fee_per_period": _money(i.get("fee_per_period")),
         "remaining_principal": _money(i.get("remaining_principal"))}
-        for card_id, k in zip(card_ids, cards, strict=True) for i in k.get("instalments", [])])
+        for card_id, k in zip(card_ids, cards, strict=True) for i in k.get("instalments", [])], ids=False)
     holdings = c.get("holdings", [])
     _insert_rows(session, Holding, [{
         "customer_id": customer_id, "product_code": h["product_code"], "amount": _money(h["amount"]),
-        "bought": _date(h.get("bought")), "status": h.get("status") or ""} for h in holdings])
+        "bought": _date(h.get("bought")), "status": h.get("status") or ""} for h in holdings], ids=False)
     counts["customers"] += 1
     counts["accounts"] += len(accounts)
     counts["cards"] += len(cards)

@@ -152,9 +152,8 @@ def record(session: Session, clock: Clock, target: Target, event_type: str, /, *
     else:
         # Its contacts in the same query: the operation's contact is one of them.
         drill = drill_contacts.get_drill(session, target.drill_id, for_update=True, with_contacts=True)
-    contact = next((c for c in drill.contacts if c.id == target.contact_id), None)
-    agent_turns.on_operation(session, clock, drill, contact or session.get(DrillContact, target.contact_id),
-                             event_type, **data)
+    contact = next(c for c in drill.contacts if c.id == target.contact_id)  # the target's own drill
+    agent_turns.on_operation(session, clock, drill, contact, event_type, **data)
 
 
 def refusal_data(error: DomainError) -> dict[str, Any]:

@@ -112,4 +112,3 @@ def test_many_connections_at_once_each_get_their_own_answer(served):
     for t in threads:
         t.join(20)
     assert results == {n: f"/c{n}".encode() for n in range(40)}
-
