@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sandbox.bank import audit, masking
 from sandbox.bank.identity import identity_state
@@ -31,8 +32,9 @@ from sandbox.bank.models import (
     IdentityCheck,
     ensure_open,
 )
+from sandbox.bank.seed import StoredCustomer
 from sandbox.clock import BEIJING, Clock, as_utc, local_iso
-from sandbox.db import PrimaryKeyLoader, update_columns
+from sandbox.db import PrimaryKeyLoader, table_of
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sandbox.roles import STAFF_ROLES
 from sandbox.users.models import User
@@ -63,51 +65,86 @@ def open_conversation(session: Session, clock: Clock, user: User | None, custome
     ``user`` None (a drill prepared ahead of its start): the conversation is held by nobody,
     so no agent reaches it, until ``hand_over_conversation`` gives it to one.
     """
-    if channel is None:
-        channel = "文字"
-    if channel not in CHANNELS:
-        raise ValidationFailed("渠道只能是“文字”或“语音”。", code="invalid_channel")
+    channel = _checked_channel(channel)
     customer = get_customer(session, customer_code)
     if customer.drill_id is not None and customer.drill_id != drill_id:
         # A drill's own customer exists only inside that drill.
         raise NotFound("没有这位模拟客户。", code="unknown_customer")
-    now = clock.now()
-    conversation = Conversation(owner_id=user.id if user else None, customer_id=customer.id, channel=channel,
-                                status=OPEN, created_at=now, last_activity_at=now, drill_id=drill_id)
-    session.add(conversation)
-    session.flush()
-    account_ids = session.scalars(select(Account.id).where(Account.customer_id == customer.id)
-                                  .order_by(Account.id))
+    account_ids = session.scalars(select(Account.id).where(Account.customer_id == customer.id).order_by(Account.id))
     card_ids = session.scalars(select(CreditCard.id).where(CreditCard.customer_id == customer.id)
                                .order_by(CreditCard.id))
-    for kind, ids in ((ACCOUNT, list(account_ids)), (CARD, list(card_ids))):
-        for i, target_id in enumerate(ids, start=1):
-            session.add(ConversationRef(conversation_id=conversation.id, ref=f"{REF_PREFIX[kind]}{i}",
-                                        kind=kind, target_id=target_id))
-    # The identity-check row exists from the start, so concurrent first attempts cannot race to create it.
-    session.add(IdentityCheck(conversation_id=conversation.id, customer_id=customer.id, failed_attempts=0,
-                              locked=False))
-    if user is not None:
-        audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation.id,
-                     customer_id=customer.id)
-    session.flush()
+    stored = StoredCustomer(customer.id, tuple(account_ids), tuple(card_ids))
+    conversation = _CONVERSATION(session, _insert_conversation(session, clock, user, stored, channel, drill_id))
+    assert conversation is not None  # inserted just above, in this transaction
     return conversation
 
 
-def hand_over_conversation(session: Session, clock: Clock, conversation_id: int, user: User) -> Conversation:
-    """Give a held conversation (opened with no owner) to ``user``, as if opened now."""
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound("会话不存在。", code="unknown_conversation")
-    if conversation.owner_id is not None:
-        raise Conflict("该会话已有坐席接待。", code="conversation_taken")
+def open_drawn_conversation(session: Session, clock: Clock, user: User | None, customer: StoredCustomer,
+                            channel: object, drill_id: int) -> int:
+    """``open_conversation`` for the customer a drill has just drawn (``seed.insert_customer``
+    gave its ids, so nothing is read back); returns the conversation's id."""
+    return _insert_conversation(session, clock, user, customer, _checked_channel(channel), drill_id)
+
+
+def _checked_channel(channel: object) -> str:
+    if channel is None:
+        return "文字"
+    if channel not in CHANNELS:
+        raise ValidationFailed("渠道只能是“文字”或“语音”。", code="invalid_channel")
+    return str(channel)
+
+
+def _insert_conversation(session: Session, clock: Clock, user: User | None, customer: StoredCustomer,
+                         channel: str, drill_id: int | None) -> int:
+    # Core inserts, one per table: opening is part of every drill start, and the ORM's flush of
+    # the conversation, its references and its identity check cost several times the inserts.
     now = clock.now()
-    update_columns(session, conversation, owner_id=user.id, created_at=now, last_activity_at=now)
-    audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation.id,
-                 customer_id=conversation.customer_id)
-    return conversation
+    connection = session.connection()
+    conversation_id: int = connection.execute(_INSERT_CONVERSATION, {
+        "owner_id": user.id if user else None, "customer_id": customer.id, "channel": channel, "status": OPEN,
+        "created_at": now, "last_activity_at": now, "drill_id": drill_id}).scalar_one()
+    refs = [{"conversation_id": conversation_id, "ref": f"{REF_PREFIX[kind]}{i}", "kind": kind, "target_id": target}
+            for kind, ids in ((ACCOUNT, customer.account_ids), (CARD, customer.card_ids))
+            for i, target in enumerate(ids, start=1)]
+    if refs:
+        connection.execute(_INSERT_REF, refs)
+    # The identity-check row exists from the start, so concurrent first attempts cannot race to create it.
+    connection.execute(_INSERT_IDENTITY_CHECK, {"conversation_id": conversation_id, "customer_id": customer.id,
+                                                "failed_attempts": 0, "locked": False})
+    if user is not None:
+        audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation_id,
+                     customer_id=customer.id)
+    return conversation_id
 
 
+_INSERT_CONVERSATION = insert(table_of(Conversation)).returning(table_of(Conversation).c.id)
+_INSERT_REF = insert(table_of(ConversationRef))
+_INSERT_IDENTITY_CHECK = insert(table_of(IdentityCheck))
+
+
+def hand_over_conversation(session: Session, clock: Clock, conversation_id: int, user: User) -> None:
+    """Give a held conversation (opened with no owner) to ``user``, as if opened now."""
+    now = clock.now()
+    # One statement that also checks it is still held (the drill's row lock orders the callers).
+    customer_id = session.connection().execute(_HAND_OVER, {
+        "conversation_id": conversation_id, "owner_id": user.id, "now": now}).scalar()
+    if customer_id is None:
+        if session.get(Conversation, conversation_id) is None:
+            raise NotFound("会话不存在。", code="unknown_conversation")
+        raise Conflict("该会话已有坐席接待。", code="conversation_taken")
+    loaded = session.identity_map.get(session.identity_key(Conversation, conversation_id))
+    if loaded is not None:  # seen as written, as update_columns would leave it
+        for key, value in (("owner_id", user.id), ("created_at", now), ("last_activity_at", now)):
+            set_committed_value(loaded, key, value)
+    audit.record(session, clock, user, "open_conversation", allowed=True, conversation_id=conversation_id,
+                 customer_id=customer_id)
+
+
+_conversations = table_of(Conversation)
+_HAND_OVER = (update(_conversations)
+              .where(_conversations.c.id == bindparam("conversation_id"), _conversations.c.owner_id.is_(None))
+              .values(owner_id=bindparam("owner_id"), created_at=bindparam("now"), last_activity_at=bindparam("now"))
+              .returning(_conversations.c.customer_id))
 _CONVERSATION = PrimaryKeyLoader(Conversation)  # every message and poll of a conversation loads it
 
 

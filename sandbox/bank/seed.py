@@ -8,6 +8,7 @@ the file are Beijing time without an offset; they are stored as UTC.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -87,18 +88,28 @@ def load_seed(session: Session, path: Path | None = None) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class StoredCustomer:
+    """The ids a customer's insert gave its rows: the customer's, and its accounts' and its
+    cards', each in ascending order (the order a conversation numbers them ``A1``, ``K1``...)."""
+
+    id: int
+    account_ids: tuple[int, ...]
+    card_ids: tuple[int, ...]
+
+
 def insert_customer(session: Session, record: dict[str, Any], drill_id: int | None = None,
-                    template_code: str | None = None) -> int:
+                    template_code: str | None = None) -> StoredCustomer:
     """Insert one customer record (the seed file's shape) with everything it holds, at once;
-    returns the customer's id."""
+    returns the ids of the customer, its accounts and its cards."""
     counts = {"customers": 0, "accounts": 0, "cards": 0, "holdings": 0}
     txn_rows: list[dict] = []
     card_txn_rows: list[dict] = []
-    customer_id = _insert_customer(session, record, counts, txn_rows, card_txn_rows, drill_id=drill_id,
-                                   template_code=template_code)
+    stored = _insert_customer(session, record, counts, txn_rows, card_txn_rows, drill_id=drill_id,
+                              template_code=template_code)
     _insert_rows(session, Transaction, txn_rows, ids=False)
     _insert_rows(session, CardTransaction, card_txn_rows, ids=False)
-    return customer_id
+    return stored
 
 
 def _insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]], ids: bool = True) -> list[int]:
@@ -116,11 +127,11 @@ def _insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]
 
 def _insert_customer(session: Session, c: dict[str, Any], counts: dict[str, int], txn_rows: list[dict],
                      card_txn_rows: list[dict], drill_id: int | None = None,
-                     template_code: str | None = None) -> int:
+                     template_code: str | None = None) -> StoredCustomer:
     """Insert one customer with its accounts, cards, bills, instalments and holdings (Core
     inserts: a drawn customer is part of every drill start, and the ORM's flush of these
     objects cost several times the inserts); transactions go to the row lists, with the
-    account and card ids. Returns the customer's id."""
+    account and card ids. Returns the ids given."""
     (customer_id,) = _insert_rows(session, Customer, [{
         "code": c["id"], "name": c["name"], "gender": c.get("gender") or "", "id_number": c["id_number"],
         "phone": c["phone"], "birth_date": _date(c["birth_date"]), "segment": c.get("segment") or "",
@@ -174,7 +185,7 @@ def _insert_customer(session: Session, c: dict[str, Any], counts: dict[str, int]
                                   "amount": _money(t["amount"]), "type": t.get("type") or "",
                                   "counterparty": t.get("counterparty") or "",
                                   "channel": t.get("channel") or "", "memo": t.get("memo") or ""})
-    return customer_id
+    return StoredCustomer(customer_id, tuple(sorted(account_ids)), tuple(sorted(card_ids)))
 
 
 def seed_bank(session: Session, runtime: Any) -> str:

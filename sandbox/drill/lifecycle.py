@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sandbox.bank.conversations import hand_over_conversation, open_conversation
+from sandbox.bank.conversations import hand_over_conversation, open_drawn_conversation
 from sandbox.bank.identities import drill_rng, fresh_record
 from sandbox.bank.models import Account, CreditCard, Customer
-from sandbox.bank.seed import insert_customer
+from sandbox.bank.seed import StoredCustomer, insert_customer
 from sandbox.clock import Clock
 from sandbox.db import update_columns
 from sandbox.drill.customer_turns import react, say
@@ -41,9 +41,17 @@ def start_drill(session: Session, clock: Clock, user_id: int, scenario_id: str, 
                 round_id: int | None = None, time_limit: int | None = None,
                 scenario_version: int | None = None) -> Drill:
     """Start a drill of ``scenario_id`` for ``user_id``; the first contacts arrive at once."""
-    drill = prepare_drill(session, clock, user_id, scenario_id, mode, round_id=round_id,
-                          scenario_version=scenario_version)
-    return activate_drill(session, clock, drill, time_limit)
+    user = _user(session, user_id)
+    drill = _new_drill(session, clock, user_id, scenario_id, mode, round_id, scenario_version, owner=user,
+                       time_limit=time_limit)
+    return _activate(session, clock, drill, user, time_limit, held=False)
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在。", code="unknown_user")
+    return user
 
 
 def prepare_drill(session: Session, clock: Clock, user_id: int, scenario_id: str, mode: str,
@@ -54,6 +62,14 @@ def prepare_drill(session: Session, clock: Clock, user_id: int, scenario_id: str
     nobody, so no candidate can reach either before ``activate_drill``; no event is logged,
     no customer speaks and no earlier work order exists yet.
     """
+    return _new_drill(session, clock, user_id, scenario_id, mode, round_id, scenario_version, owner=None,
+                      time_limit=None)
+
+
+def _new_drill(session: Session, clock: Clock, user_id: int, scenario_id: str, mode: str, round_id: int | None,
+               scenario_version: int | None, *, owner: User | None, time_limit: int | None) -> Drill:
+    """``prepare_drill``; with ``owner`` (``start_drill``) the drill is written running, its
+    clock started now, and its conversations are opened as the owner's: nothing to hand over."""
     if mode not in MODES:
         raise ValidationFailed("模式必须是 practice（练习）或 exam（考试）。", code="invalid_mode")
     row = session.get(Scenario, scenario_id) if isinstance(scenario_id, str) else None
@@ -62,16 +78,18 @@ def prepare_drill(session: Session, clock: Clock, user_id: int, scenario_id: str
     version = scenario_version or row.version
     spec = scenario_spec(session, scenario_id, version)
     now = clock.now()
-    # The clock fields are placeholders until activate_drill sets them.
-    drill = Drill(user_id=user_id, scenario_id=spec.id, scenario_version=version, mode=mode, status=PREPARED,
-                  started_at=now, deadline=now, paused_seconds=0.0, round_id=round_id, contacts=[])
+    # Held for later: the clock fields are placeholders until activate_drill sets them.
+    status, deadline = (PREPARED, now) if owner is None else \
+        (RUNNING, now + timedelta(seconds=time_limit or spec.time_limit))
+    drill = Drill(user_id=user_id, scenario_id=spec.id, scenario_version=version, mode=mode, status=status,
+                  started_at=now, deadline=deadline, paused_seconds=0.0, round_id=round_id, contacts=[])
     session.add(drill)
     session.flush()
     for index, contact in enumerate(spec.contacts):
-        code, facts = draw_customer(session, spec, contact, drill.id, index, salt=now.isoformat())
-        conversation = open_conversation(session, clock, None, code, contact.channel, drill.id)
+        code, stored, facts = draw_customer(session, spec, contact, drill.id, index, salt=now.isoformat())
+        conversation_id = open_drawn_conversation(session, clock, owner, stored, contact.channel, drill.id)
         drill.contacts.append(DrillContact(contact_key=contact.key, customer_id=code, channel=contact.channel,
-                                           arrives_at=contact.arrives_at, conversation_id=conversation.id,
+                                           arrives_at=contact.arrives_at, conversation_id=conversation_id,
                                            mood=contact.mood, fired=[], fallback_index=0, last_customer_seq=0,
                                            silence_fired_seq=0, facts=facts))
     session.flush()
@@ -83,18 +101,25 @@ def activate_drill(session: Session, clock: Clock, drill: Drill, time_limit: int
     contacts' earlier work orders are written, and the first contacts arrive."""
     if drill.status != PREPARED:
         raise Conflict("这道题已经开始。", code="drill_already_started")
+    return _activate(session, clock, drill, _user(session, drill.user_id), time_limit, held=True)
+
+
+def _activate(session: Session, clock: Clock, drill: Drill, user: User, time_limit: int | None, *,
+              held: bool) -> Drill:
+    """``activate_drill``; ``held``: prepared ahead, so its clock starts now and its conversations
+    go to ``user``; otherwise (``start_drill``) both were written with the drill."""
     spec = scenario_spec(session, drill.scenario_id, drill.scenario_version)
-    now = clock.now()
     limit = time_limit or spec.time_limit
-    update_columns(session, drill, status=RUNNING, started_at=now, deadline=now + timedelta(seconds=limit),
-                   paused_seconds=0.0)
+    if held:
+        now = clock.now()
+        update_columns(session, drill, status=RUNNING, started_at=now, deadline=now + timedelta(seconds=limit),
+                       paused_seconds=0.0)
+    else:
+        now = drill.started_at
     record_event(session, drill, now, "drill.started", scenario=spec.id, version=drill.scenario_version,
                  mode=drill.mode, time_limit=limit)
-    user = session.get(User, drill.user_id)
-    if user is None:
-        raise NotFound("用户不存在。", code="unknown_user")
     for row in drill.contacts:
-        if row.conversation_id is not None:
+        if held and row.conversation_id is not None:
             hand_over_conversation(session, clock, row.conversation_id, user)
         contact = contact_spec(spec, row)
         if contact.prior_workorders:
@@ -107,11 +132,11 @@ def activate_drill(session: Session, clock: Clock, drill: Drill, time_limit: int
 
 
 def draw_customer(session: Session, spec: ScenarioSpec, contact: Contact, drill_id: int,
-                  index: int, salt: str = "") -> tuple[str, dict[str, str]]:
+                  index: int, salt: str = "") -> tuple[str, StoredCustomer, dict[str, str]]:
     """Give a drill contact a customer of its own: the template (or one drawn from the pool)
     copied with a fresh identity into the mock bank. Seeded by the drill id, its start time and
-    the contact key, so the same drill always draws the same customer. Returns the copy's code
-    and its facts."""
+    the contact key, so the same drill always draws the same customer. Returns the copy's code,
+    the ids its rows were given and its facts."""
     rng = drill_rng(drill_id, contact.key, salt)
     candidates = pool_members(contact.customer_pool) if contact.customer_pool else []
     template_code = rng.choice(candidates) if candidates else contact.customer
@@ -127,8 +152,8 @@ def draw_customer(session: Session, spec: ScenarioSpec, contact: Contact, drill_
     new = identity_variants(record["name"], record.get("gender") or "", record["id_number"], record["phone"])
     for key in ("name_typo", "name_misheard", "phone_last4_wrong"):
         record["examiner_note"] = record["examiner_note"].replace(old[key], new[key])
-    insert_customer(session, record, drill_id=drill_id, template_code=template_code)
-    return code, record_facts(record, spec.facts)
+    stored = insert_customer(session, record, drill_id=drill_id, template_code=template_code)
+    return code, stored, record_facts(record, spec.facts)
 
 
 def due_moment(drill: Drill, spec: ScenarioSpec) -> datetime | None:

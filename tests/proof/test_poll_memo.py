@@ -419,7 +419,7 @@ WATCHED_ATTRIBUTES = {"closed", "mood", "arrived", "arrives_at", "last_customer_
                       "starts_at", "ends_at", "faults_version"}
 WATCHED_TABLES = {"DrillContact", "ConversationMessage", "Conversation", "InjectedFault", "MessageCounter"}
 KNOWN_WRITERS = {
-    ("sandbox/bank/conversations.py", "hand_over_conversation", "owner_id"): "at a drill's start: drill row",
+    ("sandbox/bank/conversations.py", "_HAND_OVER", "owner_id"): "at a drill's start: drill row",
     ("sandbox/drill/agenda.py", "react", "mood"): "a Reaction value, applied by customer_turns",
     ("sandbox/drill/agenda.py", "react_silence", "mood"): "a Reaction value, applied by customer_turns",
     ("sandbox/drill/agenda.py", "_pop_met", "mood"): "a Reaction value, applied by customer_turns",
@@ -464,6 +464,14 @@ def writers_in_code() -> set[tuple[str, str, str]]:
                     if name == "update" and node.args and ast.unparse(node.args[0]).split("(")[-1].rstrip(")") \
                             in WATCHED_TABLES:
                         found.add((rel, fn.name, f"update({ast.unparse(node.args[0])})"))
+        # A statement built once at module level (``_HAND_OVER = update(...).values(owner_id=...)``)
+        # is listed under its name.
+        for top in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(top, ast.Assign) and isinstance(top.targets[0], ast.Name):
+                for node in ast.walk(top.value):
+                    if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "values":
+                        found |= {(rel, top.targets[0].id, kw.arg) for kw in node.keywords
+                                  if kw.arg in WATCHED_ATTRIBUTES}
     return found
 
 
