@@ -124,12 +124,10 @@ def throttle_key(agent_id: int, customer_id: int, drill_id: int | None = None) -
 def _pause_left(session: Session, clock: Clock, agent_id: int, conversation: Conversation) -> int:
     """Seconds this agent's checks of this customer are paused here: a pause earned in free
     practice also holds inside drills (failures inside a drill count for that drill only)."""
-    own = throttle.seconds_left(session, clock, throttle_key(agent_id, conversation.customer_id, conversation.drill_id),
-                                AGENT_CUSTOMER)
-    if conversation.drill_id is None:
-        return own
-    return max(own, throttle.seconds_left(session, clock, throttle_key(agent_id, conversation.customer_id),
-                                          AGENT_CUSTOMER))
+    keys = [(throttle_key(agent_id, conversation.customer_id, conversation.drill_id), AGENT_CUSTOMER)]
+    if conversation.drill_id is not None:
+        keys.append((throttle_key(agent_id, conversation.customer_id), AGENT_CUSTOMER))
+    return throttle.longest_wait(session, clock, keys)
 
 
 def _wait_text(seconds: int) -> str:

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock, as_utc
@@ -87,14 +90,24 @@ def _seconds_left(row: ThrottleCounter | None, policy: Policy, now: datetime) ->
     return int(left) + 1 if left > 0 else 0
 
 
+def _upsert(session: Session) -> Any:
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def _insert_missing(session: Session, key: str) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(ThrottleCounter).values(key=key, failures=0)
+    session.execute(_upsert(session)(ThrottleCounter).values(key=key, failures=0)
                     .on_conflict_do_nothing(index_elements=["key"]))
+
+
+def _insert_counted(session: Session, key: str, now: datetime) -> bool:
+    """Create ``key``'s counter with this attempt counted; False (nothing written) when it exists.
+
+    Inserting takes the new row's lock as ``_locked_row`` would, and a key without a counter
+    has no failures to wait for: one statement for the common case (a first attempt, or the
+    first since a success cleared the key)."""
+    inserted = session.execute(_upsert(session)(ThrottleCounter).values(key=key, failures=1, last_failure_at=now)
+                               .on_conflict_do_nothing(index_elements=["key"]).returning(ThrottleCounter.id))
+    return inserted.first() is not None
 
 
 def _locked_row(session: Session, key: str) -> ThrottleCounter:
@@ -112,8 +125,17 @@ def _locked_row(session: Session, key: str) -> ThrottleCounter:
 
 def seconds_left(session: Session, clock: Clock, key: str, policy: Policy) -> int:
     """Seconds ``key`` must still wait (0 when an attempt may go ahead). Reads only."""
-    row = session.scalar(select(ThrottleCounter).where(ThrottleCounter.key == key))
-    return _seconds_left(row, policy, clock.now())
+    return longest_wait(session, clock, [(key, policy)])
+
+
+def longest_wait(session: Session, clock: Clock, keys: list[tuple[str, Policy]]) -> int:
+    """The longest of ``seconds_left`` over ``keys``, read in one statement."""
+    if not keys:
+        return 0
+    rows = {row.key: row for row in session.scalars(select(ThrottleCounter).where(
+        ThrottleCounter.key.in_({key for key, _policy in keys})))}
+    now = clock.now()
+    return max(_seconds_left(rows.get(key), policy, now) for key, policy in keys)
 
 
 def failures(session: Session, clock: Clock, key: str, policy: Policy) -> int:
@@ -128,16 +150,24 @@ def reserve(session: Session, clock: Clock, keys: list[tuple[str, Policy]]) -> R
     Rows are locked in key order, so two reservations never deadlock.
     """
     now = clock.now()
-    rows = [(key, policy, _locked_row(session, key)) for key, policy in sorted(keys, key=lambda kp: kp[0])]
+    created: list[str] = []  # counters this attempt created, already counted
+    rows = []
+    for key, policy in sorted(keys, key=lambda kp: kp[0]):
+        if policy.wait_after(0) == 0 and _insert_counted(session, key, now):
+            created.append(key)
+        else:
+            rows.append((key, policy, _locked_row(session, key)))
     waits = [(_seconds_left(row, policy, now), key) for key, policy, row in rows]
     wait, key = max(waits) if waits else (0, "")
     if wait > 0:
+        if created:  # counting nothing: the counters this attempt created go again
+            session.execute(delete(ThrottleCounter).where(ThrottleCounter.key.in_(created)))
         raise Throttled(key, wait)
     for _key, policy, row in rows:
         row.failures = _recent(row, policy, now) + 1
         row.last_failure_at = now
     session.flush()
-    return Reservation(keys=[(key, policy) for key, policy, _row in rows])
+    return Reservation(keys=sorted(keys, key=lambda kp: kp[0]))
 
 
 def release(session: Session, reservation: Reservation, *, forget: tuple[str, ...] = ()) -> None:
