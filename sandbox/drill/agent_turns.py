@@ -20,7 +20,7 @@ from sandbox.drill.lifecycle import ensure_open
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.scenario.store import scenario_spec
 from sandbox.errors import Conflict, ValidationFailed
-from sandbox.scoring.compliance import check_text
+from sandbox.scoring.compliance import check_text, read
 
 
 @dataclass
@@ -30,6 +30,17 @@ class AgentReply:
     message: ConversationMessage
     customer_replies: list[ConversationMessage]
     hints: list[dict[str, str]]
+
+
+def read_ahead(text: object) -> None:
+    """Read an agent message before the write transaction that posts it.
+
+    The reading (the dialogue model: a few milliseconds for a text not seen before) is a pure
+    function of the text and cached by it, so ``post_agent_message`` finds it done: the
+    database's write lock (SQLite's, shared by every server process) is not held while the
+    model runs. Text that ``post_agent_message`` would refuse is not read."""
+    if isinstance(text, str) and (stripped := text.strip()) and len(stripped) <= MAX_MESSAGE_CHARS:
+        read(stripped)
 
 
 def post_agent_message(session: Session, clock: Clock, drill: Drill, row: DrillContact, text: str,

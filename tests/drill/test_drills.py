@@ -334,3 +334,42 @@ def test_out_of_range_conversation_ids_never_reach_the_database(api, conv):
     assert cand.get(f"/api/v1/kb/articles/CC-001?conversation={conv}").status_code == 200
     resp = cand.post("/api/v1/workorders", json={"category": "信用卡", "title": "账单", "conversation_id": conv})
     assert resp.status_code in (400, 404) and "error" in resp.get_json()
+
+
+@pytest.mark.db
+def test_the_model_reads_a_new_message_before_the_write_transaction_begins(api, runtime, monkeypatch):
+    """A post's reading (the dialogue model, a few ms for a text not seen before) is done before
+    the post's unit of work loads the conversation, so the write lock is not held meanwhile;
+    the post uses that reading (the model runs once), and a refused text is not read."""
+    import uuid
+
+    from sqlalchemy import event
+
+    from sandbox.scoring import compliance
+
+    cand = api("candidate")
+    conv = start(cand)["conversations"][0]["id"]
+    text = f"您好，我是{uuid.uuid4().hex[:6]}号坐席，请问有什么可以帮您？"
+    statements: list[str] = []
+    reads: list[tuple[str, int]] = []
+    real = compliance.read_message
+
+    def read_message(message, *args, **kwargs):
+        reads.append((message, len(statements)))
+        return real(message, *args, **kwargs)
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    monkeypatch.setattr(compliance, "read_message", read_message)
+    event.listen(runtime.engine, "before_cursor_execute", record)
+    try:
+        resp = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": f"  {text} "})
+        refused = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "长" * 2001})
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", record)
+    assert resp.status_code == 201 and refused.status_code == 400
+    assert [message for message, _ in reads] == [text]  # once, stripped; the refused text never
+    first_conversation_read = next(i for i, s in enumerate(statements) if s.startswith("SELECT conversations."))
+    assert reads[0][1] <= first_conversation_read
+    assert not any(s.startswith(("BEGIN IMMEDIATE", "INSERT", "UPDATE")) for s in statements[:reads[0][1]])

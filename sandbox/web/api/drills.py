@@ -280,6 +280,8 @@ def messages_post(conversation_id: int):
     if not isinstance(text, str):
         raise ValidationFailed("text 必须是文本。", code="invalid_text")
     as_customer = data.get("as") == "customer"
+    if not as_customer:
+        agent_turns.read_ahead(text)  # before the write lock: the model's reading is cached by text
     with unit_of_work() as s:
         ctx = load_contact(conversation_id, write=True, as_customer=as_customer)
         if ctx.drill is None:
