@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -33,6 +35,11 @@ from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_comm
 from sqlalchemy.types import TypeDecorator
 
 from sandbox.errors import ConfigurationError
+
+try:
+    import fcntl
+except ImportError:  # Windows: writers of other processes wait in SQLite's busy handler
+    fcntl = None  # type: ignore[assignment]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -98,26 +105,82 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 class _WriterGate:
-    """One writer at a time inside this process, handed over without sleeping.
+    """One writer at a time on the database file, handed over without SQLite's sleeps.
 
     SQLite lets one transaction write at a time; a second ``BEGIN IMMEDIATE`` waits in SQLite's
     busy handler, which sleeps and retries (1, 2, 5 … 100 ms), so under a queue of writers
-    most of the wait is oversleeping. Writers of one engine queue on this lock instead and the
-    next one starts as soon as the last commits. Other processes on the same file (a CLI
-    command while serving) still meet the busy timeout.
+    most of the wait is oversleeping. Writers of one engine queue on a thread lock instead and
+    the next one starts as soon as the last commits. Writers of other processes on the same
+    file (a second server process, a CLI command) queue on an exclusive ``flock`` of a file
+    beside the database (``<database>-writer``; POSIX only), tried every 20–200 µs: the
+    hand-over between processes costs at most a fraction of a millisecond instead of
+    SQLite's 25–100 ms naps. The lock only orders writers; SQLite's own locking still
+    guarantees one writer at a time if a process does not take it.
     """
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, lock_path: str | None = None) -> None:
         self.lock = threading.Lock()
         self.timeout = timeout
+        self.lock_path = lock_path if fcntl is not None else None
+        self._fd: int | None = None
+        self._fd_pid = 0
 
     def acquire(self) -> None:
+        deadline = time.monotonic() + self.timeout
         if not self.lock.acquire(timeout=self.timeout):
-            # What SQLite itself says after its busy timeout, so callers handle both alike.
-            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+            raise _locked()
+        try:
+            self._lock_file(deadline)
+        except BaseException:
+            self.lock.release()
+            raise
 
     def release(self) -> None:
-        self.lock.release()
+        try:
+            if self._fd is not None and self._fd_pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
+
+    def _lock_file(self, deadline: float) -> None:
+        fd = self._file()
+        if fd is None:
+            return
+        pause = 20e-6
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise _locked() from None
+                time.sleep(pause)
+                pause = min(pause * 2, 200e-6)
+
+    def _file(self) -> int | None:
+        # Opened by this process (a descriptor inherited across fork shares the lock with the
+        # parent, so it would not keep the two apart); held by the thread that holds self.lock.
+        if self.lock_path is None:
+            return None
+        if self._fd is None or self._fd_pid != os.getpid():
+            try:
+                self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, SQLITE_FILE_MODE)
+            except OSError:
+                self.lock_path = None  # unwritable folder: SQLite's busy handler orders the processes
+                return None
+            self._fd_pid = os.getpid()
+        return self._fd
+
+    def close(self) -> None:
+        """Close the lock file (the engine is being disposed of)."""
+        if self._fd is not None and self._fd_pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
+
+
+def _locked() -> OperationalError:
+    # What SQLite itself says after its busy timeout, so callers handle both alike.
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
 
 
 class _GatedConnection(sqlite3.Connection):
@@ -152,7 +215,8 @@ class _GatedConnection(sqlite3.Connection):
 
 
 SQLITE_FILE_MODE = 0o600
-SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+WRITER_LOCK_SUFFIX = "-writer"  # _WriterGate's lock file beside the database
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal", WRITER_LOCK_SUFFIX)
 
 
 def secure_sqlite_file(url: str) -> None:
@@ -193,11 +257,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the settings this app relies on (WAL and foreign keys on SQLite)."""
     if url.startswith("sqlite"):
         secure_sqlite_file(url)
-        gate = _WriterGate(timeout=30)
+        gate = _WriterGate(timeout=30, lock_path=_writer_lock_path(url))
         connect_args = {"check_same_thread": False, "timeout": 30, "factory": _GatedConnection,
                         **kwargs.pop("connect_args", {})}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         engine.sqlite_writer_gate = gate  # type: ignore[attr-defined]  # tests look at it
+        weakref.finalize(engine, gate.close)  # dispose_engine closes it at once
         event.listen(engine, "connect", _sqlite_on_connect)
         # Let SQLAlchemy, not pysqlite, decide when a transaction starts, so that
         # BEGIN IMMEDIATE can be issued where we need a write lock up front.
@@ -233,6 +298,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+def _writer_lock_path(url: str) -> str | None:
+    """The writer gate's lock file of a SQLite database file (None in memory or for URIs)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return os.path.abspath(database) + WRITER_LOCK_SUFFIX
+
+
+def dispose_engine(engine: Engine) -> None:
+    """``engine.dispose()``, and the SQLite writer gate's lock file closed."""
+    engine.dispose()
+    gate = getattr(engine, "sqlite_writer_gate", None)
+    if gate is not None:
+        gate.close()
 
 
 def check_connection(engine: Engine) -> None:

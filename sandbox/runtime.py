@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sandbox.clock import Clock, SystemClock
 from sandbox.config import Settings
-from sandbox.db import begin_write, make_engine, make_session_factory
+from sandbox.db import begin_write, dispose_engine, make_engine, make_session_factory
 
 
 class Runtime:
@@ -79,4 +79,4 @@ class Runtime:
     def dispose(self) -> None:
         self.close_services()
         for engine in self.engines():
-            engine.dispose()
+            dispose_engine(engine)
