@@ -4,7 +4,9 @@ contact behind a conversation, the mock-bank customer a contact talks as and the
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from sandbox.bank.models import Customer
@@ -95,6 +97,32 @@ def drill_loader(*, with_contacts: bool = False, for_update: bool = False) -> Pr
     """The drill by id (``Session.get`` through a select built once), with its contacts in the
     same query and/or locked; no check of who asks (``get_drill`` checks)."""
     return _DRILL_LOADERS[with_contacts, for_update]
+
+
+def contact_and_drill(session: Session, conversation_id: int, *,
+                      for_update: bool = False) -> tuple[DrillContact, Drill] | None:
+    """The drill contact a conversation belongs to and its drill with all its contacts, in one
+    query (a lock covers the drill's row); None for a conversation outside drills. Refuses a
+    drill that has not started, as ``get_drill`` does; no check of who asks."""
+    drill = session.execute(_DRILL_OF_CONVERSATION[for_update], {"conversation_id": conversation_id}
+                            ).unique().scalar_one_or_none()
+    if drill is None:
+        return None
+    if drill.status == drill_clock.PREPARED:  # nobody sees a question before its start
+        raise NotFound("演练不存在。", code="unknown_drill")
+    contact = next((c for c in drill.contacts if c.conversation_id == conversation_id), None)
+    return (contact, drill) if contact is not None else None
+
+
+def _drill_of_conversation(for_update: bool) -> Select[Any]:
+    statement = select(Drill).where(Drill.id == select(DrillContact.drill_id).where(
+        DrillContact.conversation_id == bindparam("conversation_id")).scalar_subquery()
+    ).options(joinedload(Drill.contacts))
+    return statement.with_for_update(of=Drill) if for_update else statement
+
+
+# Built once: every bank lookup, search and work order of a drill conversation finds its drill so.
+_DRILL_OF_CONVERSATION = {lock: _drill_of_conversation(lock) for lock in (False, True)}
 
 
 def contact_for_conversation(session: Session, conversation_id: int) -> DrillContact | None:

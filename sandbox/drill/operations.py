@@ -90,13 +90,10 @@ def _contact_and_drill(session: Session, conversation_id: int, user_id: int | No
                        lock: bool) -> tuple[DrillContact, Drill] | None:
     if not 0 < conversation_id < 2**31:
         return None
-    contact = drill_contacts.contact_for_conversation(session, conversation_id)
-    if contact is None:
+    found = drill_contacts.contact_and_drill(session, conversation_id, for_update=lock)
+    if found is None or (user_id is not None and found[1].user_id != user_id):
         return None
-    drill = drill_contacts.get_drill(session, contact.drill_id, for_update=lock, with_contacts=lock)
-    if user_id is not None and drill.user_id != user_id:
-        return None
-    return contact, drill
+    return found
 
 
 def is_running(session: Session, target: Target) -> bool:

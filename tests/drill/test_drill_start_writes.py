@@ -143,3 +143,36 @@ def test_a_prepared_drill_is_held_then_handed_over_with_one_statement_per_conver
         with pytest.raises(Conflict) as again:
             lifecycle.activate_drill(s, clock, s.get(Drill, drill_id))
         assert again.value.code == "drill_already_started"
+
+
+@pytest.mark.db
+def test_an_operation_finds_its_contact_and_drill_in_one_query(api, runtime):
+    """A drill conversation's contact and its drill with every contact, one statement (locked
+    on the drill's row when writing); None outside drills; a drill not started is refused."""
+    from sqlalchemy.dialects import postgresql
+
+    from sandbox.bank.conversations import open_conversation
+    from sandbox.drill import drill_contacts
+
+    cand = api("candidate")
+    drill = cand.post("/api/v1/drills", json={"scenario": SCENARIO}).get_json()
+    conv = drill["conversations"][0]["id"]
+    for lock in (False, True):
+        with runtime.transaction() as s, Statements(runtime.engine) as statements:
+            contact, found = drill_contacts.contact_and_drill(s, conv, for_update=lock)
+            assert found.id == drill["id"] and contact.conversation_id == conv and contact in found.contacts
+            assert sorted(c.contact_key for c in found.contacts) == sorted(
+                s.scalars(select(DrillContact.contact_key).where(DrillContact.drill_id == drill["id"])))
+            selects = [x for x in statements.seen if x.startswith("SELECT")]
+        assert len(selects) == 2  # the one query, then the check above
+    locked = str(drill_contacts._DRILL_OF_CONVERSATION[True].compile(dialect=postgresql.dialect()))
+    assert locked.rstrip().endswith("FOR UPDATE OF drills")
+    with runtime.transaction() as s:
+        user = get_user(s, "candidate1")
+        free = open_conversation(s, runtime.clock, user, "C001")
+        assert drill_contacts.contact_and_drill(s, free.id) is None
+        assert drill_contacts.contact_and_drill(s, 10**9) is None
+        prepared = lifecycle.prepare_drill(s, runtime.clock, user.id, SCENARIO, "exam")
+        with pytest.raises(NotFound) as not_started:
+            drill_contacts.contact_and_drill(s, prepared.contacts[0].conversation_id, for_update=True)
+        assert not_started.value.code == "unknown_drill"
