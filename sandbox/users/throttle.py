@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -105,9 +105,15 @@ def _insert_counted(session: Session, key: str, now: datetime) -> bool:
     Inserting takes the new row's lock as ``_locked_row`` would, and a key without a counter
     has no failures to wait for: one statement for the common case (a first attempt, or the
     first since a success cleared the key)."""
-    inserted = session.execute(_upsert(session)(ThrottleCounter).values(key=key, failures=1, last_failure_at=now)
-                               .on_conflict_do_nothing(index_elements=["key"]).returning(ThrottleCounter.id))
-    return inserted.first() is not None
+    statement = _INSERT_COUNTED[session.get_bind().dialect.name == "postgresql"]
+    return session.execute(statement, {"key": key, "now": now}).first() is not None
+
+
+# Built once per dialect (every identity check's first attempt runs it).
+_INSERT_COUNTED = {postgres: (postgresql_insert if postgres else sqlite_insert)(ThrottleCounter)
+                   .values(key=bindparam("key"), failures=1, last_failure_at=bindparam("now"))
+                   .on_conflict_do_nothing(index_elements=["key"]).returning(ThrottleCounter.id)
+                   for postgres in (False, True)}
 
 
 def _locked_row(session: Session, key: str) -> ThrottleCounter:
