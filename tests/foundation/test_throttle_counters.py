@@ -19,6 +19,15 @@ def _counters(runtime) -> dict[str, tuple[int, object]]:
                 for row in s.scalars(select(ThrottleCounter).where(ThrottleCounter.key.like("t:%")))}
 
 
+def _reserve(runtime, *keys: str, times: int = 1, advance: float = 0) -> throttle.Reservation:
+    """``times`` reservations under ``keys``, each in its own transaction, ``advance`` seconds apart."""
+    for _ in range(times):
+        with runtime.transaction() as s:
+            reservation = throttle.reserve(s, runtime.clock, [(key, POLICY) for key in keys])
+        runtime.clock.advance(advance)
+    return reservation
+
+
 def _statements(runtime, action) -> list[str]:
     seen: list[str] = []
 
@@ -42,17 +51,14 @@ def test_a_first_attempt_creates_its_counter_already_counted_in_one_statement(ru
     assert _counters(runtime) == {"t:first": (1, clock.now())}
     # A second attempt finds the counter and raises it under its lock.
     clock.advance(5)
-    with runtime.transaction() as s:
-        throttle.reserve(s, clock, [("t:first", POLICY)])
+    _reserve(runtime, "t:first")
     assert _counters(runtime) == {"t:first": (2, clock.now())}
 
 
 @pytest.mark.db
 def test_a_refused_reservation_counts_nothing_even_under_the_counters_it_created(runtime):
     clock = runtime.clock
-    for _ in range(POLICY.free):
-        with runtime.transaction() as s:
-            throttle.reserve(s, clock, [("t:busy", POLICY)])
+    _reserve(runtime, "t:busy", times=POLICY.free)
     before = _counters(runtime)
     assert before["t:busy"][0] == POLICY.free
     with runtime.transaction() as s:
@@ -62,8 +68,7 @@ def test_a_refused_reservation_counts_nothing_even_under_the_counters_it_created
     assert _counters(runtime) == before  # no counter for the fresh keys, the busy one unchanged
     # Once the wait is over, the same reservation counts under all three.
     clock.advance(POLICY.base_seconds + 1)
-    with runtime.transaction() as s:
-        reservation = throttle.reserve(s, clock, [("t:z-fresh", POLICY), ("t:busy", POLICY), ("t:a-fresh", POLICY)])
+    reservation = _reserve(runtime, "t:z-fresh", "t:busy", "t:a-fresh")
     assert [key for key, _ in reservation.keys] == ["t:a-fresh", "t:busy", "t:z-fresh"]
     assert {k: v[0] for k, v in _counters(runtime).items()} == {"t:a-fresh": 1, "t:busy": 4, "t:z-fresh": 1}
     with runtime.transaction() as s:
@@ -74,12 +79,8 @@ def test_a_refused_reservation_counts_nothing_even_under_the_counters_it_created
 @pytest.mark.db
 def test_the_longest_wait_of_several_keys_is_read_in_one_statement(runtime):
     clock = runtime.clock
-    for _ in range(POLICY.free):
-        with runtime.transaction() as s:
-            throttle.reserve(s, clock, [("t:long", POLICY)])
-        clock.advance(1)
-    with runtime.transaction() as s:
-        throttle.reserve(s, clock, [("t:short", POLICY)])
+    _reserve(runtime, "t:long", times=POLICY.free, advance=1)
+    _reserve(runtime, "t:short")
     keys = [("t:short", POLICY), ("t:long", POLICY), ("t:none", POLICY)]
     waits: list[int] = []
     statements = _statements(runtime, lambda s: waits.append(throttle.longest_wait(s, clock, keys)))
