@@ -90,13 +90,25 @@ def _seconds_left(row: ThrottleCounter | None, policy: Policy, now: datetime) ->
     return int(left) + 1 if left > 0 else 0
 
 
-def _upsert(session: Session) -> Any:
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def _counter_insert(make_insert: Any, failures: int) -> Any:
+    statement = make_insert(ThrottleCounter).values(key=bindparam("key"), failures=failures)
+    if failures:
+        statement = statement.values(last_failure_at=bindparam("now"))
+    return statement.on_conflict_do_nothing(index_elements=["key"]).returning(ThrottleCounter.id)
+
+
+# Built once per dialect: a counter created empty (to be locked and read), or created with the
+# attempt already counted (every identity check's first attempt).
+_INSERT_EMPTY = {"sqlite": _counter_insert(sqlite_insert, 0), "postgresql": _counter_insert(postgresql_insert, 0)}
+_INSERT_COUNTED = {"sqlite": _counter_insert(sqlite_insert, 1), "postgresql": _counter_insert(postgresql_insert, 1)}
+
+
+def _dialect(session: Session) -> str:
+    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
 
 
 def _insert_missing(session: Session, key: str) -> None:
-    session.execute(_upsert(session)(ThrottleCounter).values(key=key, failures=0)
-                    .on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(_INSERT_EMPTY[_dialect(session)], {"key": key})
 
 
 def _insert_counted(session: Session, key: str, now: datetime) -> bool:
@@ -105,15 +117,7 @@ def _insert_counted(session: Session, key: str, now: datetime) -> bool:
     Inserting takes the new row's lock as ``_locked_row`` would, and a key without a counter
     has no failures to wait for: one statement for the common case (a first attempt, or the
     first since a success cleared the key)."""
-    statement = _INSERT_COUNTED[session.get_bind().dialect.name == "postgresql"]
-    return session.execute(statement, {"key": key, "now": now}).first() is not None
-
-
-# Built once per dialect (every identity check's first attempt runs it).
-_INSERT_COUNTED = {postgres: (postgresql_insert if postgres else sqlite_insert)(ThrottleCounter)
-                   .values(key=bindparam("key"), failures=1, last_failure_at=bindparam("now"))
-                   .on_conflict_do_nothing(index_elements=["key"]).returning(ThrottleCounter.id)
-                   for postgres in (False, True)}
+    return session.execute(_INSERT_COUNTED[_dialect(session)], {"key": key, "now": now}).first() is not None
 
 
 def _locked_row(session: Session, key: str) -> ThrottleCounter:
@@ -156,9 +160,10 @@ def reserve(session: Session, clock: Clock, keys: list[tuple[str, Policy]]) -> R
     Rows are locked in key order, so two reservations never deadlock.
     """
     now = clock.now()
+    ordered = sorted(keys, key=lambda kp: kp[0])
     created: list[str] = []  # counters this attempt created, already counted
     rows = []
-    for key, policy in sorted(keys, key=lambda kp: kp[0]):
+    for key, policy in ordered:
         if policy.wait_after(0) == 0 and _insert_counted(session, key, now):
             created.append(key)
         else:
@@ -173,7 +178,7 @@ def reserve(session: Session, clock: Clock, keys: list[tuple[str, Policy]]) -> R
         row.failures = _recent(row, policy, now) + 1
         row.last_failure_at = now
     session.flush()
-    return Reservation(keys=sorted(keys, key=lambda kp: kp[0]))
+    return Reservation(keys=ordered)
 
 
 def release(session: Session, reservation: Reservation, *, forget: tuple[str, ...] = ()) -> None:
