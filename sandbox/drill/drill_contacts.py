@@ -125,11 +125,6 @@ def _drill_of_conversation(for_update: bool) -> Select[Any]:
 _DRILL_OF_CONVERSATION = {lock: _drill_of_conversation(lock) for lock in (False, True)}
 
 
-def contact_for_conversation(session: Session, conversation_id: int) -> DrillContact | None:
-    """The drill contact a conversation belongs to (None for a conversation outside drills)."""
-    return session.scalar(select(DrillContact).where(DrillContact.conversation_id == conversation_id))
-
-
 def contact_spec(spec: ScenarioSpec, row: DrillContact) -> Contact:
     """The scenario's description of a drill contact."""
     return spec.contact(row.contact_key)

@@ -185,9 +185,8 @@ def _drill_contact(s: Session, conversation: Any, write: bool) -> tuple[DrillCon
             contact = next((c for c in drill.contacts if c.conversation_id == conversation.id), None)
             if contact is not None:
                 return contact, drill
-    contact = drill_contacts.contact_for_conversation(s, conversation.id)
-    drill = drill_contacts.get_drill(s, contact.drill_id, for_update=write) if contact else None
-    return contact, drill
+    found = drill_contacts.contact_and_drill(s, conversation.id, for_update=write)
+    return found if found is not None else (None, None)
 
 
 def request_conversation_id() -> int | None:

@@ -176,3 +176,26 @@ def test_an_operation_finds_its_contact_and_drill_in_one_query(api, runtime):
         with pytest.raises(NotFound) as not_started:
             drill_contacts.contact_and_drill(s, prepared.contacts[0].conversation_id, for_update=True)
         assert not_started.value.code == "unknown_drill"
+
+
+@pytest.mark.db
+def test_a_drill_conversation_without_its_drill_link_is_still_found_by_its_contact(api, runtime):
+    """A conversation written before conversations named their drill (``drill_id`` empty) is
+    found through its contact: messages and polls work as for any drill conversation."""
+    from sqlalchemy import update
+
+    cand = api("candidate")
+    drill = cand.post("/api/v1/drills", json={"scenario": "cc-bill-enquiry"}).get_json()
+    conv = drill["conversations"][0]["id"]
+    with runtime.transaction() as s:
+        s.execute(update(Conversation).where(Conversation.id == conv).values(drill_id=None))
+    posted = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好，请问有什么可以帮您？"})
+    assert posted.status_code == 201, posted.get_json()
+    assert posted.get_json()["replies"]  # the simulated customer of that drill answered
+    polled = cand.get(f"/api/v1/conversations/{conv}/messages?after=0").get_json()
+    assert [m["speaker"] for m in polled["messages"]][:2] == ["customer", "agent"]
+    # Still that drill's conversation: a watching examiner may read it but not write in it.
+    examiner = api("examiner")
+    assert examiner.get(f"/api/v1/conversations/{conv}/messages?after=0").status_code == 200
+    refused = examiner.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好"})
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
