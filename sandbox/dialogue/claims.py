@@ -100,7 +100,10 @@ def _cn_or_int(text: str) -> int | None:
     return int(value) if value is not None else None
 
 
-def _values(clause: str) -> list[Value]:
+@lru_cache(maxsize=8192)
+def _values(clause: str) -> tuple[Value, ...]:
+    """The dates, levels and amounts of a clause (cached: every slot a post reads looks at the
+    same clauses)."""
     out: list[Value] = []
     taken: list[tuple[int, int]] = []
     for m in _DATE_RE.finditer(clause):
@@ -164,7 +167,7 @@ def _values(clause: str) -> list[Value]:
         if not unit and (_NOT_MONEY_AFTER.match(clause, m.end()) or clause[max(0, m.start() - 1):m.start()] in ("第", "前")):
             continue
         out.append(Value(AMOUNT, number, m.start(), m.end(), approximate=bool(m.group("more"))))
-    return sorted(out, key=lambda v: v.start)
+    return tuple(sorted(out, key=lambda v: v.start))
 
 
 def _cue_slots(slots: Iterable[str]) -> dict[str, list[str]]:

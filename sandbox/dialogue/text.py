@@ -135,8 +135,16 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and _CONTENT.search(s)]
 
 
-def split_clauses(text: str | None) -> list[Clause]:
-    """Clauses of a message (normalised), in order."""
+def split_clauses(text: str | None) -> tuple[Clause, ...]:
+    """Clauses of a message (normalised), in order.
+
+    Cached by text: one message is split by its reading, by each fact and claim a customer's
+    need or a rule looks for, and by the compliance checks, all within one post."""
+    return _split_clauses(text or "")
+
+
+@lru_cache(maxsize=4096)
+def _split_clauses(text: str) -> tuple[Clause, ...]:
     out: list[Clause] = []
     for si, sentence in enumerate(sentences(normalise(text))):
         parts = [p.strip() for p in _COMMA.split(sentence)]
@@ -160,4 +168,4 @@ def split_clauses(text: str | None) -> list[Clause]:
         for part in merged:
             if _CONTENT.search(part):
                 out.append(Clause(part, si, len(out)))
-    return out
+    return tuple(out)

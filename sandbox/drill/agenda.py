@@ -14,6 +14,7 @@ customer says, the mood change and the new state. The engine persists it.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,14 +73,20 @@ class Need:
     asks: tuple[str, ...]
     met_by: dict[str, Any]
     reply: str = ""
+    # ``met_by["claim"]`` as propositions, built once with the need (read on every message).
+    claims: tuple[Proposition, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        claim = self.met_by.get("claim")
+        items = claim if isinstance(claim, list) else [claim] if claim is not None else []
+        object.__setattr__(self, "claims", tuple(Proposition.from_dict(item) for item in items))
 
     def satisfied_by_message(self, text: str, reading: Reading, facts: dict[str, str]) -> bool:
         """Whether an agent message meets this need (a fact bound to its slot, a claim, or an act)."""
         if "fact" in self.met_by:
             return read_fact(text, self.met_by["fact"], facts.get(self.met_by["fact"], "")).stated
         if "claim" in self.met_by:
-            items = self.met_by["claim"] if isinstance(self.met_by["claim"], list) else [self.met_by["claim"]]
-            return any(match_proposition(text, Proposition.from_dict(item)) for item in items)
+            return any(match_proposition(text, prop) for prop in self.claims)
         if "acts" in self.met_by:
             about = [normalise(w) for w in self.met_by.get("about") or []]
             norm = normalise(text)
@@ -312,11 +319,30 @@ def _clamp(out: Reaction) -> Reaction:
 
 
 def needs_from_spec(raw: Sequence[dict[str, Any]] | None) -> tuple[Need, ...]:
-    """Needs of a contact from its scenario data (validated by the scenario parser)."""
+    """Needs of a contact from its scenario data (validated by the scenario parser).
+
+    A scenario's needs are a tuple that lives as long as its parsed version: built once per
+    such tuple (every agent message reads them), anything else every time."""
+    if isinstance(raw, tuple):
+        kept = _NEEDS_BUILT.get(id(raw))
+        if kept is not None and kept[0] is raw:
+            return kept[1]
     out = []
     for i, item in enumerate(raw or []):
         asks = item.get("ask") or []
         asks = [asks] if isinstance(asks, str) else list(asks)
         out.append(Need(str(item.get("id") or f"need-{i + 1}"), tuple(str(a) for a in asks),
                         dict(item.get("met_by") or {}), str(item.get("reply") or "")))
-    return tuple(out)
+    needs = tuple(out)
+    if isinstance(raw, tuple):
+        with _needs_lock:
+            _NEEDS_BUILT[id(raw)] = (raw, needs)  # holding ``raw`` keeps its id from being reused
+            while len(_NEEDS_BUILT) > _NEEDS_BUILT_MAX:
+                _NEEDS_BUILT.pop(next(iter(_NEEDS_BUILT)))
+    return needs
+
+
+# Needs built per scenario tuple (by id, with the tuple itself); bounded, oldest dropped first.
+_NEEDS_BUILT: dict[int, tuple[Sequence[dict[str, Any]], tuple[Need, ...]]] = {}
+_NEEDS_BUILT_MAX = 2048
+_needs_lock = threading.Lock()

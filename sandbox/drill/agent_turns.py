@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock
+from sandbox.db import write_changes
 from sandbox.drill.customer_turns import confirm_sms, react
 from sandbox.drill.drill_contacts import conversation_of
 from sandbox.drill.event_log import MAX_MESSAGE_CHARS, append_message, message_copies_after, record_event
@@ -71,6 +72,7 @@ def post_agent_message(session: Session, clock: Clock, drill: Drill, row: DrillC
         record_event(session, drill, now, "compliance.flag", row, **finding.to_dict())
     replies = react(session, drill, now, spec, row, {"kind": "message", "text": text}, history=[*history, msg])
     hints = [f.to_dict() for f in findings] if drill.mode == "practice" else []
+    write_changes(session, row)  # the contact's new seq, times, mood and agenda: one UPDATE, no flush
     return AgentReply(msg, replies, hints)
 
 

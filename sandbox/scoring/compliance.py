@@ -96,8 +96,10 @@ class Finding:
 
 def _jargon(reading: Reading, earlier: str, heard: str = "") -> list[Finding]:
     text = normalise(reading.text)
-    earlier_norm = normalise(earlier)
-    heard_norm = normalise(heard)
+    # What was said before is normalised only when a term needs it: ``earlier`` grows with the
+    # conversation and is new text on every post (no cache holds it).
+    earlier_norm: str | None = None
+    heard_norm: str | None = None
     menu_spans = [m.span() for m in _MENU_PATH.finditer(text) if re.search(r"[—–\-]|->|→|>", m.group())]
     out: list[Finding] = []
     for term, plain in JARGON_TERMS.items():
@@ -108,9 +110,15 @@ def _jargon(reading: Reading, earlier: str, heard: str = "") -> list[Finding]:
                 break  # the longer term is judged instead
             if term == "持有期" and re.search(r"\d+天持有期", text):
                 break  # part of a product's name
+            if heard_norm is None:
+                heard_norm = normalise(heard)
             if term in heard_norm:
                 break  # the customer's own word
-            if _explains(term, plain, text) or _explains(term, plain, earlier_norm):
+            if _explains(term, plain, text):
+                break
+            if earlier_norm is None:
+                earlier_norm = normalise(earlier)
+            if _explains(term, plain, earlier_norm):
                 break
             sentence = next((x for x in sentences(text) if term in x), text)
             out.append(Finding(JARGON, term, f"“{term}”是专业术语，请用通俗的话解释。", f"可以说：{plain}", sentence))
