@@ -364,9 +364,10 @@ _SENTENCE_END = re.compile(r"[。！？!?；;\n…]+|\.(?!\d)|\s{2,}")
 _CONTENT = re.compile(r"[\u4e00-\u9fff0-9a-z]")
 
 
-def _marked_sentences(text: str) -> list[tuple[str, bool]]:
+@lru_cache(maxsize=4096)
+def _marked_sentences(text: str) -> tuple[tuple[str, bool], ...]:
     """Sentences of normalised ``text`` (as ``text.sentences`` splits them), each with whether
-    a question mark ended it."""
+    a question mark ended it (cached: every proposition checked against a message asks)."""
     out: list[tuple[str, bool]] = []
     pos = 0
     for end in [*_SENTENCE_END.finditer(text), None]:
@@ -374,7 +375,7 @@ def _marked_sentences(text: str) -> list[tuple[str, bool]]:
         if piece and _CONTENT.search(piece):
             out.append((piece.strip(), bool(end and re.search(r"[？?]", end.group()))))
         pos = end.end() if end else len(text)
-    return out
+    return tuple(out)
 
 
 def match_proposition(text: str, prop: Proposition, assertions_only: bool = False) -> str | None:

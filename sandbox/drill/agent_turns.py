@@ -58,19 +58,18 @@ def post_agent_message(session: Session, clock: Clock, drill: Drill, row: DrillC
     if row.closed:
         raise Conflict("该会话已结束。", code="conversation_closed")
     now = clock.now()
-    # The conversation is read once per post: the customer's answer below works on the same
-    # messages (with this one and its own replies added), not on a second query. Read-only
-    # copies: nothing here changes an earlier message, and a long conversation loads 3x faster.
-    history = message_copies_after(session, conversation_of(row), 0)
-    earlier = "\n".join(m.text for m in history if m.speaker == "agent")
-    findings = check_text(text, earlier)
-    msg = append_message(session, now, conversation_of(row), "agent", text, author_id=author_id)
+    conversation_id = conversation_of(row)
+    # What the agent said before matters only to a message that uses a term (explained
+    # earlier?): the conversation is read then, before this message is written.
+    findings = check_text(text, lambda: "\n".join(m.text for m in message_copies_after(session, conversation_id, 0)
+                                                  if m.speaker == "agent"))
+    msg = append_message(session, now, conversation_id, "agent", text, author_id=author_id)
     row.last_agent_at = now
     record_event(session, drill, now, "message.agent", row, seq=msg.seq, text=text,
                  flags=[f.to_dict() for f in findings])
     for finding in findings:
         record_event(session, drill, now, "compliance.flag", row, **finding.to_dict())
-    replies = react(session, drill, now, spec, row, {"kind": "message", "text": text}, history=[*history, msg])
+    replies = react(session, drill, now, spec, row, {"kind": "message", "text": text})
     hints = [f.to_dict() for f in findings] if drill.mode == "practice" else []
     write_changes(session, row)  # the contact's new seq, times, mood and agenda: one UPDATE, no flush
     return AgentReply(msg, replies, hints)

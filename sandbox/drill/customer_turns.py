@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from sandbox.clock import Clock
 from sandbox.drill import agenda
 from sandbox.drill.drill_contacts import contact_facts, contact_spec, conversation_of
-from sandbox.drill.event_log import MAX_MESSAGE_CHARS, append_message, messages_after, record_event
+from sandbox.drill.event_log import MAX_MESSAGE_CHARS, append_message, message_copies_after, record_event
 from sandbox.drill.facts import contains_any, fill, states_fact
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.scenario.model import Contact, Rule, ScenarioSpec, Turn
@@ -97,11 +98,8 @@ def _matches(rule: Rule, trigger: dict[str, Any], row: DrillContact, facts: dict
 
 
 def react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, row: DrillContact,
-          trigger: dict[str, Any], history: list[ConversationMessage] | None = None) -> list[ConversationMessage]:
-    """Let the simulated customer answer ``trigger`` by the scenario's rules.
-
-    ``history``: the conversation's messages so far, oldest first, when the caller has just
-    read them (the agent's message included); otherwise the agenda customer reads them."""
+          trigger: dict[str, Any]) -> list[ConversationMessage]:
+    """Let the simulated customer answer ``trigger`` by the scenario's rules."""
     if row.closed or not row.arrived:
         return []
     contact = contact_spec(spec, row)
@@ -123,8 +121,7 @@ def react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, row
             record_event(session, drill, now, "contact.closed", row, rule=rule.id)
             break
     if contact.needs and not row.closed and trigger["kind"] in ("message", "op"):
-        said += _agenda_react(session, drill, now, contact, row, facts, trigger, [m.text for m in said],
-                              history=None if history is None else [*history, *said])
+        said += _agenda_react(session, drill, now, contact, row, facts, trigger, [m.text for m in said])
     elif contact.needs and not row.closed and not said and trigger["kind"] == "silence" \
             and trigger["seconds"] >= contact.patience:
         said += _agenda_react(session, drill, now, contact, row, facts, trigger)
@@ -137,8 +134,7 @@ def react(session: Session, drill: Drill, now: datetime, spec: ScenarioSpec, row
 
 def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contact, row: DrillContact,
                   facts: dict[str, str], trigger: dict[str, Any],
-                  rule_lines: list[str] | None = None,
-                  history: list[ConversationMessage] | None = None) -> list[ConversationMessage]:
+                  rule_lines: list[str] | None = None) -> list[ConversationMessage]:
     """The agenda-driven customer's answer to a message or an operation (needs in order).
 
     ``rule_lines``: what the scenario's rules already made the customer say to this message;
@@ -156,12 +152,17 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
         claimed = {k: fill(v, facts) for k, v in contact.claims.items()}
         # What was said before: a term the agent explained earlier, or the customer used first,
         # needs no explanation now.
-        # (``history`` holds the same messages as the query, within its limit of 500.)
-        known = messages_after(session, conversation_of(row), 0) if history is None else history[:500]
-        earlier = [m for m in known if m.text]
-        agent_before = "".join(m.text for m in earlier if m.speaker == "agent" and m.text != text)
-        heard = "".join((m.asr_text or m.text) for m in earlier if m.speaker == "customer")
-        findings = findings_for(read(text), agent_before, heard=heard)
+        # Only a message that uses a term needs them: the conversation (this message and the
+        # rules' replies to it included) is read then, at most once.
+        conversation_id = conversation_of(row)
+
+        @cache
+        def earlier() -> list[ConversationMessage]:
+            return [m for m in message_copies_after(session, conversation_id, 0) if m.text]
+
+        findings = findings_for(
+            read(text), lambda: "".join(m.text for m in earlier() if m.speaker == "agent" and m.text != text),
+            heard=lambda: "".join((m.asr_text or m.text) for m in earlier() if m.speaker == "customer"))
         reaction = agenda.react(needs, state, text, read(text), findings, facts,
                                 identity_given=verified, lines=contact.lines, effects=contact.mood_effects,
                                 claimed=claimed)

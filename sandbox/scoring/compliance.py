@@ -19,7 +19,7 @@ promise; "请勿透露验证码" is advice and "请把验证码念一下" a viol
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
@@ -94,7 +94,17 @@ class Finding:
         return asdict(self)
 
 
-def _jargon(reading: Reading, earlier: str, heard: str = "") -> list[Finding]:
+# What was said around a message (the agent's earlier words, the customer's): the words, or a
+# function that gives them when a check needs them. Only a message that uses a term needs
+# them, and reading a conversation costs a query.
+Said = str | Callable[[], str]
+
+
+def _words(said: Said) -> str:
+    return said() if callable(said) else said
+
+
+def _jargon(reading: Reading, earlier: Said, heard: Said = "") -> list[Finding]:
     text = normalise(reading.text)
     # What was said before is normalised only when a term needs it: ``earlier`` grows with the
     # conversation and is new text on every post (no cache holds it).
@@ -103,6 +113,8 @@ def _jargon(reading: Reading, earlier: str, heard: str = "") -> list[Finding]:
     menu_spans = [m.span() for m in _MENU_PATH.finditer(text) if re.search(r"[—–\-]|->|→|>", m.group())]
     out: list[Finding] = []
     for term, plain in JARGON_TERMS.items():
+        if term not in text:
+            continue  # most messages hold none of the terms: no pattern is looked up for them
         for m in re.finditer(re.escape(term), text):
             if any(s <= m.start() < e for s, e in menu_spans):
                 continue
@@ -111,13 +123,13 @@ def _jargon(reading: Reading, earlier: str, heard: str = "") -> list[Finding]:
             if term == "持有期" and re.search(r"\d+天持有期", text):
                 break  # part of a product's name
             if heard_norm is None:
-                heard_norm = normalise(heard)
+                heard_norm = normalise(_words(heard))
             if term in heard_norm:
                 break  # the customer's own word
             if _explains(term, plain, text):
                 break
             if earlier_norm is None:
-                earlier_norm = normalise(earlier)
+                earlier_norm = normalise(_words(earlier))
             if _explains(term, plain, earlier_norm):
                 break
             sentence = next((x for x in sentences(text) if term in x), text)
@@ -138,10 +150,11 @@ def _explains(term: str, plain: str, text: str) -> bool:
     return normalise(plain)[:4] in text
 
 
-def findings_for(reading: Reading, earlier: str = "", forbidden: Sequence[Proposition] = (),
-                 heard: str = "") -> list[Finding]:
+def findings_for(reading: Reading, earlier: Said = "", forbidden: Sequence[Proposition] = (),
+                 heard: Said = "") -> list[Finding]:
     """Every compliance problem of one read message; ``heard`` is what the customer said (a
-    term the customer used first needs no explanation)."""
+    term the customer used first needs no explanation). ``earlier`` and ``heard`` may be
+    functions, called only when a term in the message needs them."""
     findings: list[Finding] = []
     for clause in reading.clauses:
         if clause.act == "promise":
@@ -177,11 +190,11 @@ def read(text: str) -> Reading:
     return _cached_reading(text or "")
 
 
-def check_text(text: str, earlier: str = "", forbidden: Sequence[Proposition] = ()) -> list[Finding]:
+def check_text(text: str, earlier: Said = "", forbidden: Sequence[Proposition] = ()) -> list[Finding]:
     """Every compliance problem in one agent message.
 
-    ``earlier`` is what the agent already said in this conversation: a term explained
-    there need not be explained again."""
+    ``earlier`` is what the agent already said in this conversation (or a function giving it
+    when needed): a term explained there need not be explained again."""
     return findings_for(read(text or ""), earlier, forbidden)
 
 
