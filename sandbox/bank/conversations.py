@@ -159,6 +159,13 @@ def get_conversation(session: Session, conversation_id: object, user: User, *, w
     conversation = _CONVERSATION(session, conversation_id) if isinstance(conversation_id, int) else None
     if conversation is None:
         raise NotFound("会话不存在。", code="unknown_conversation")
+    return check_access(session, conversation, user, watch=watch, clock=clock, action=action)
+
+
+def check_access(session: Session, conversation: Conversation, user: User, *, watch: bool = False,
+                 clock: Clock | None = None, action: str = "") -> Conversation:
+    """``conversation`` when ``user`` may act in it (or, with ``watch``, look at it): the checks of
+    ``get_conversation`` for a conversation loaded otherwise (with its drill, say)."""
     if conversation.owner_id != user.id and not (watch and user.role in WATCHER_ROLES):
         if clock is not None and action:
             audit.record(session, clock, user, action, allowed=False, conversation_id=conversation.id,

@@ -155,12 +155,22 @@ def load_contact(conversation_id: int, write: bool = False, as_customer: bool = 
     ``as_customer``: the customer's side of a free practice conversation (role-play), for its
     owner or an examiner; a drill's customer is always the simulated one.
     """
-    from sandbox.bank.conversations import get_conversation
+    from sandbox.bank.conversations import check_access, get_conversation
 
     s = db()
     user = current_user()
-    conversation = get_conversation(s, conversation_id, user, watch=True)
-    contact, drill = _drill_contact(s, conversation, write)
+    # A drill's conversation and its drill (every contact, locked to write) in one query; any
+    # other conversation as before.
+    found = drill_contacts.conversation_and_drill(s, conversation_id, for_update=write) \
+        if isinstance(conversation_id, int) and 0 < conversation_id < 2**31 else None
+    if found is not None:
+        conversation, drill = check_access(s, found[0], user, watch=True), found[1]
+        contact = next((c for c in drill.contacts if c.conversation_id == conversation.id), None)
+        if contact is None:
+            contact, drill = _drill_contact(s, conversation, write)
+    else:
+        conversation = get_conversation(s, conversation_id, user, watch=True)
+        contact, drill = _drill_contact(s, conversation, write)
     if as_customer:
         if drill is not None:
             raise Forbidden("演练中的客户由系统模拟，不能以客户身份发言。", code="forbidden")

@@ -1,5 +1,6 @@
-"""A post reads the conversation's earlier messages only when its text needs them: a term that
-may have been explained before, or that the customer used first. Most messages need nothing."""
+"""What a post reads: its conversation and drill in one query, and the conversation's earlier
+messages only when its text needs them (a term that may have been explained before, or that the
+customer used first). Most messages need nothing more."""
 
 from __future__ import annotations
 
@@ -51,3 +52,30 @@ def test_an_unexplained_term_is_still_flagged_and_questioned(api, app):
     assert reads  # it looked for an explanation before flagging the term
     assert [h["phrase"] for h in body["hints"] if h["kind"] == "jargon"] == ["账单分期"]
     assert any("账单分期" in r["text"] and "什么意思" in r["text"] for r in body["replies"])
+
+
+def test_a_post_loads_its_conversation_and_drill_in_one_query(api, app):
+    cand = api("candidate")
+    conv = _start(cand)
+    engine = app.extensions["bankdrill"].engine
+    seen: list[str] = []
+    listener = lambda conn, cursor, stmt, *a: seen.append(" ".join(stmt.split()))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好，请稍等。"}).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    reads = [s for s in seen if s.startswith("SELECT") and ("FROM conversations" in s or "FROM drills" in s)]
+    assert len(reads) == 1 and "JOIN drills" in reads[0] and "drill_contacts" in reads[0], reads
+
+
+def test_who_may_post_is_unchanged_by_the_joint_load(api):
+    owner, other, examiner = api("candidate"), api("candidate2"), api("examiner")
+    conv = _start(owner)
+    resp = other.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好"})
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
+    resp = examiner.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好"})
+    assert resp.status_code == 403  # a watcher may look, not write
+    assert examiner.get(f"/api/v1/conversations/{conv}/messages").status_code == 200
+    resp = owner.post("/api/v1/conversations/2147483000/messages", json={"text": "您好"})
+    assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "unknown_conversation"
