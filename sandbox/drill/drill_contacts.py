@@ -10,12 +10,12 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from sandbox.bank.models import Conversation, Customer
-from sandbox.db import CopyReader, PrimaryKeyLoader
+from sandbox.db import CopyReader, PrimaryKeyLoader, table_of
 from sandbox.drill import drill_clock
 from sandbox.drill.facts import customer_facts
-from sandbox.drill.models import Drill, DrillContact
+from sandbox.drill.models import Drill, DrillContact, ScenarioVersion
 from sandbox.drill.scenario.model import Contact, ScenarioSpec
-from sandbox.drill.scenario.store import scenario_spec
+from sandbox.drill.scenario.store import scenario_spec, version_row_read
 from sandbox.errors import Conflict, Forbidden, NotFound
 
 
@@ -134,16 +134,24 @@ def conversation_and_drill(session: Session, conversation_id: int, *,
                             ).unique().first()
     if found is None:
         return None
-    conversation, drill = found
+    conversation, drill, version_id, version_created_at = found
+    if version_id is not None:  # the drill's scenario version, for scenario_spec
+        version_row_read(session, drill.scenario_id, drill.scenario_version, version_id, version_created_at)
     return conversation, drill
 
 
-def _conversation_and_drill(for_update: bool) -> Any:  # a two-entity Select (typed apart in 2.0 and 2.1)
-    statement = (select(Conversation, Drill).join(Drill, Drill.id == Conversation.drill_id)
+def _conversation_and_drill(for_update: bool) -> Any:  # a multi-entity Select (typed apart in 2.0 and 2.1)
+    # With the row of the drill's scenario version (its id and creation time), which the
+    # message's scenario_spec would otherwise read by a query of its own.
+    statement = (select(Conversation, Drill, _VERSIONS.c.id, _VERSIONS.c.created_at)
+                 .join(Drill, Drill.id == Conversation.drill_id)
+                 .outerjoin(_VERSIONS, (_VERSIONS.c.scenario_id == Drill.scenario_id)
+                            & (_VERSIONS.c.version == Drill.scenario_version))
                  .where(Conversation.id == bindparam("conversation_id")).options(joinedload(Drill.contacts)))
     return statement.with_for_update(of=Drill) if for_update else statement
 
 
+_VERSIONS = table_of(ScenarioVersion)
 _CONVERSATION_AND_DRILL = {lock: _conversation_and_drill(lock) for lock in (False, True)}
 
 

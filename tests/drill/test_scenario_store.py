@@ -49,3 +49,44 @@ def test_a_version_row_replaced_with_another_text_is_parsed_anew(runtime):
                                                  created_at=datetime(2026, 11, 30, 8, 0, tzinfo=UTC)))
     with runtime.session_factory() as s, s.begin():
         assert scenario_spec(s, SCENARIO, old.version).title == "信用卡账单查询（恢复的版本）"
+
+
+def _post_watching(app, cand, conv: int, text: str) -> list[str]:
+    seen: list[str] = []
+    listener = lambda conn, cursor, stmt, *a: seen.append(" ".join(stmt.split()))  # noqa: E731
+    engine = app.extensions["bankdrill"].engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": text}).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return seen
+
+
+@pytest.mark.db
+def test_a_drill_message_reads_its_version_row_with_its_drill(api, app):
+    cand = api("candidate")
+    conv = cand.post("/api/v1/drills", json={"scenario": SCENARIO}).get_json()["conversations"][0]["id"]
+    seen = _post_watching(app, cand, conv, "您好，请稍等。")
+    assert not [s for s in seen if s.startswith("SELECT") and "FROM scenario_versions" in s]
+    assert [s for s in seen if "JOIN scenario_versions" in s]
+
+
+@pytest.mark.db
+def test_a_drill_message_after_its_version_row_was_replaced_parses_the_new_text(api, app, runtime):
+    """As for a restore above: the row read with the drill names another text, so the post
+    does not use the old parse (it reads the text and parses it)."""
+    cand = api("candidate")
+    drill = cand.post("/api/v1/drills", json={"scenario": SCENARIO}).get_json()
+    conv = drill["conversations"][0]["id"]
+    with runtime.session_factory() as s, s.begin():
+        version = s.scalar(select(ScenarioVersion.version).where(ScenarioVersion.scenario_id == SCENARIO)
+                           .order_by(ScenarioVersion.version.desc()))
+        row = s.scalar(select(ScenarioVersion).where(ScenarioVersion.scenario_id == SCENARIO,
+                                                     ScenarioVersion.version == version))
+        text = row.yaml_text
+        s.execute(delete(ScenarioVersion).where(ScenarioVersion.id == row.id))
+        s.execute(insert(ScenarioVersion).values(scenario_id=SCENARIO, version=version, yaml_text=text + "\n# 恢复\n",
+                                                 created_at=datetime(2026, 11, 30, 8, 0, tzinfo=UTC)))
+    seen = _post_watching(app, cand, conv, "您好，请稍等。")
+    assert [s for s in seen if s.startswith("SELECT") and "yaml_text" in s]  # the new row's text, parsed

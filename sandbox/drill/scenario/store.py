@@ -65,7 +65,7 @@ def scenario_spec(session: Session, scenario_id: str, version: int | None = None
         raise NotFound(f"场景 {scenario_id} 的第 {version} 版不存在。", code="unknown_scenario")
     # The version's row (its id and creation time) names its text within a database, so the
     # text (~20 KB) is read and hashed only the first time a process meets that row.
-    version_key = (session.get_bind().engine.url, scenario_id, version, found[0], str(found[1]))
+    version_key = _version_key(session, scenario_id, version, found[0], found[1])
     spec = _VERSION_SPECS.get(version_key)
     if spec is None:
         spec = spec_from_text(session.execute(_VERSION_TEXT, params).scalar_one())
@@ -77,6 +77,20 @@ def scenario_spec(session: Session, scenario_id: str, version: int | None = None
                 _VERSION_SPECS.popitem(last=False)
     session.info[key] = spec
     return spec
+
+
+def _version_key(session: Session, scenario_id: str, version: int, row_id: int,
+                 created_at: Any) -> tuple[Any, str, int, int, str]:
+    return (session.get_bind().engine.url, scenario_id, version, row_id, str(created_at))
+
+
+def version_row_read(session: Session, scenario_id: str, version: int, row_id: int, created_at: Any) -> None:
+    """The row of a scenario version (its id and creation time), read by the caller along with
+    something else (a drill message reads it with its drill): when this process has parsed that
+    version, ``scenario_spec`` in this session answers without a query of its own."""
+    spec = _VERSION_SPECS.get(_version_key(session, scenario_id, version, row_id, created_at))
+    if spec is not None:
+        session.info.setdefault(("scenario_spec", scenario_id, version), spec)
 
 
 def validate_scenario(yaml_text: str, file: str = "<upload>") -> ScenarioSpec:
