@@ -93,12 +93,6 @@ _DRILL_LOADERS: dict[tuple[bool, bool], PrimaryKeyLoader[Drill]] = {
 }
 
 
-def drill_loader(*, with_contacts: bool = False, for_update: bool = False) -> PrimaryKeyLoader[Drill]:
-    """The drill by id (``Session.get`` through a select built once), with its contacts in the
-    same query and/or locked; no check of who asks (``get_drill`` checks)."""
-    return _DRILL_LOADERS[with_contacts, for_update]
-
-
 def contact_and_drill(session: Session, conversation_id: int, *,
                       for_update: bool = False) -> tuple[DrillContact, Drill] | None:
     """The drill contact a conversation belongs to and its drill with all its contacts, in one

@@ -159,18 +159,20 @@ def load_contact(conversation_id: int, write: bool = False, as_customer: bool = 
 
     s = db()
     user = current_user()
-    # A drill's conversation and its drill (every contact, locked to write) in one query; any
-    # other conversation as before.
+    # A drill's conversation names its drill: the two (every contact, locked to write) come in
+    # one query. Any other conversation is loaded alone, and its drill contact, if any (rows
+    # from before conversations named their drill), found by the conversation.
     found = drill_contacts.conversation_and_drill(s, conversation_id, for_update=write) \
         if isinstance(conversation_id, int) and 0 < conversation_id < 2**31 else None
+    contact: DrillContact | None = None
+    drill: Drill | None = None
     if found is not None:
         conversation, drill = check_access(s, found[0], user, watch=True), found[1]
         contact = next((c for c in drill.contacts if c.conversation_id == conversation.id), None)
-        if contact is None:
-            contact, drill = _drill_contact(s, conversation, write)
     else:
         conversation = get_conversation(s, conversation_id, user, watch=True)
-        contact, drill = _drill_contact(s, conversation, write)
+    if contact is None:
+        contact, drill = drill_contacts.contact_and_drill(s, conversation.id, for_update=write) or (None, None)
     if as_customer:
         if drill is not None:
             raise Forbidden("演练中的客户由系统模拟，不能以客户身份发言。", code="forbidden")
@@ -179,24 +181,6 @@ def load_contact(conversation_id: int, write: bool = False, as_customer: bool = 
         raise Forbidden("只有作答的考生可以在演练会话中操作。", code="forbidden")
     audience = "agent" if conversation.owner_id == user.id or drill is not None else "customer"
     return ContactContext(conversation, contact, drill, audience)
-
-
-def _drill_contact(s: Session, conversation: Any, write: bool) -> tuple[DrillContact | None, Drill | None]:
-    """The drill contact behind a conversation and its drill (locked when ``write``), or Nones.
-
-    A drill's conversation names its drill, so the drill is loaded first and the contact taken
-    from its contacts, which the drill's clock check (tick, needs_tick) reads anyway: one query
-    fewer per message and poll. A conversation without that link is looked up by its contact."""
-    if conversation.drill_id is not None:
-        # The drill and its contacts in one query; a write locks the drill's row only
-        # (``FOR UPDATE OF drills``: PostgreSQL refuses to lock an outer join's nullable side).
-        drill = drill_contacts.drill_loader(with_contacts=True, for_update=write)(s, conversation.drill_id)
-        if drill is not None:
-            contact = next((c for c in drill.contacts if c.conversation_id == conversation.id), None)
-            if contact is not None:
-                return contact, drill
-    found = drill_contacts.contact_and_drill(s, conversation.id, for_update=write)
-    return found if found is not None else (None, None)
 
 
 def request_conversation_id() -> int | None:
