@@ -3,6 +3,7 @@ VM does not move (the same code and data give the same count within ~0.2 %).
 
     python benchmarks/post_instructions.py                  # a drill message, 40 posts
     python benchmarks/post_instructions.py --what health    # GET /api/v1/health, for scale
+    python benchmarks/post_instructions.py --what next      # 开始作答: a round's prepared first question
     python benchmarks/post_instructions.py --repo /tmp/wt   # another checkout (a worktree), to compare
 
 Wall-clock figures on this machine move ±20–40 % from one minute to the next, so a change of
@@ -10,8 +11,11 @@ a few per cent in a request's cost cannot be seen in requests/s. This script pre
 instance with 40 running drills (one message each), then runs the requests in-process with
 Flask's test client under ``valgrind --tool=callgrind``, with instrumentation switched on only
 around the measured requests (``callgrind_control``), and prints the instructions per request.
-The drill messages use the constant text of ``request_cost.py``. Needs valgrind (Debian package
-``valgrind``). Not part of the test suite.
+The drill messages use the constant text of ``request_cost.py``. ``--what next`` measures what
+the herd benchmark's burst is made of: candidates of a started round (their first questions
+prepared by 开始考试, as in ``load/herd.py``) each pressing 开始作答 once (``POST
+/api/v1/rounds/{id}/next``). Needs valgrind (Debian package ``valgrind``). Not part of the test
+suite.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from pathlib import Path
 
 TEXT = "您好，我帮您查一下，请稍等。"  # as request_cost.py posts
 DRILLS = 40
+ROUND_SCENARIOS = ["cc-bill-enquiry", "lost-debit-card"]  # as load/herd.py's round
+WARM_CANDIDATES = 10  # press 开始作答 before the measured ones: caches warm, as in a running server
 
 
 def _prepare(repo: Path, home: Path) -> None:
@@ -53,8 +59,29 @@ def _prepare(repo: Path, home: Path) -> None:
         resp = client.post(f"/api/v1/conversations/{conversations[-1]}/messages", json={"text": "您好，请问有什么可以帮您？"},
                            headers=headers)
         assert resp.status_code == 201, resp.get_json()
-    (home / "prepared.json").write_text(json.dumps({"token": token, "conversations": conversations}))
+    round_id, round_tokens = _prepare_round(runtime, client)
+    (home / "prepared.json").write_text(json.dumps({"token": token, "conversations": conversations,
+                                                    "round": round_id, "round_tokens": round_tokens}))
     runtime.dispose()
+
+
+def _prepare_round(runtime, client) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
+    """A started round with warm-up and measured candidates, each with a token."""
+    from sandbox.roles import CANDIDATE
+    from sandbox.users.services import create_user, get_user, issue_token
+
+    names = [f"herd{i:03d}" for i in range(WARM_CANDIDATES + DRILLS)]
+    with runtime.transaction() as s:
+        examiner = issue_token(s, runtime.clock, get_user(s, "examiner"))
+        tokens = [issue_token(s, runtime.clock, create_user(s, runtime.clock, name, CANDIDATE, "herd-password-1"))
+                  for name in names]
+    headers = {"Authorization": f"Bearer {examiner}"}
+    rnd = client.post("/api/v1/rounds", json={"name": "指令计数", "scenarios": ROUND_SCENARIOS},
+                      headers=headers).get_json()
+    assert client.post(f"/api/v1/rounds/{rnd['id']}/candidates", json={"usernames": names},
+                       headers=headers).status_code == 200
+    assert client.post(f"/api/v1/rounds/{rnd['id']}/start", headers=headers).status_code == 200
+    return rnd["id"], tokens
 
 
 def _measure(repo: Path, home: Path, what: str, count: int) -> None:
@@ -69,6 +96,11 @@ def _measure(repo: Path, home: Path, what: str, count: int) -> None:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {prepared['token']}"}
     conversations = prepared["conversations"]
+
+    if what == "next":
+        _measure_next(client, prepared, count)
+        app.extensions["bankdrill"].dispose()
+        return
 
     def request(i: int) -> None:
         if what == "health":
@@ -88,9 +120,28 @@ def _measure(repo: Path, home: Path, what: str, count: int) -> None:
     app.extensions["bankdrill"].dispose()
 
 
+def _measure_next(client, prepared: dict, count: int) -> None:  # type: ignore[no-untyped-def]
+    tokens = prepared["round_tokens"]
+    if count > len(tokens) - WARM_CANDIDATES:
+        raise SystemExit(f"--what next measures at most {len(tokens) - WARM_CANDIDATES} candidates")
+
+    def press(token: str) -> None:
+        resp = client.post(f"/api/v1/rounds/{prepared['round']}/next", json={},
+                           headers={"Authorization": f"Bearer {token}"})
+        assert resp.status_code == 201, resp.get_json()
+
+    for token in tokens[:WARM_CANDIDATES]:
+        press(token)
+    pid = str(os.getpid())
+    subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
+    for token in tokens[WARM_CANDIDATES:WARM_CANDIDATES + count]:
+        press(token)
+    subprocess.run(["callgrind_control", "-i", "off", pid], check=True, capture_output=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--what", choices=("post", "health"), default="post")
+    ap.add_argument("--what", choices=("post", "health", "next"), default="post")
     ap.add_argument("--count", type=int, default=40, help="measured requests")
     ap.add_argument("--repo", type=Path, default=Path(__file__).resolve().parent.parent,
                     help="the checkout whose code runs (default: this one)")
@@ -118,7 +169,8 @@ def main() -> int:
                         str(args.count), "--repo", str(repo)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         total = int(re.search(r"^totals:\s+(\d+)", out.read_text(), re.M).group(1))
-        label = "POST /conversations/{id}/messages" if args.what == "post" else "GET /api/v1/health"
+        label = {"post": "POST /conversations/{id}/messages", "health": "GET /api/v1/health",
+                 "next": "POST /rounds/{id}/next (开始作答)"}[args.what]
         print(f"{label}: {total / args.count / 1e6:.3f} M instructions per request "
               f"({args.count} requests, code of {repo})")
         return 0

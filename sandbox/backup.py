@@ -294,9 +294,21 @@ def restore(engine: Engine, path: Path, progress: Callable[[str, int], None] | N
             info.tables[table.name] = len(rows)
             if progress is not None:
                 progress(table.name, len(rows))
+        for statement in _AFTER_RESTORE:
+            conn.execute(statement)
         if engine.dialect.name == "postgresql":
             _reset_sequences(conn, tables)
     return info
+
+
+# Rows an older revision wrote that today's code reads differently, put right after a restore
+# (a migration does the same to a database it upgrades; a restore copies rows and runs none).
+_AFTER_RESTORE = (
+    # A round's faults_version of 0 means "no fault ever injected" (its drills read no faults);
+    # rounds from before the counter (migration 0016) may have faults with it still at 0.
+    text("UPDATE rounds SET faults_version = 1 WHERE faults_version = 0 "
+         "AND EXISTS (SELECT 1 FROM injected_faults WHERE injected_faults.round_id = rounds.id)"),
+)
 
 
 def _reset_sequences(conn: Connection, tables: list[Table]) -> None:

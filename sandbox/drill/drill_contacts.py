@@ -17,6 +17,11 @@ from sandbox.drill.models import Drill, DrillContact, ScenarioVersion
 from sandbox.drill.scenario.model import Contact, ScenarioSpec
 from sandbox.drill.scenario.store import scenario_spec, version_row_read
 from sandbox.errors import Conflict, Forbidden, NotFound
+from sandbox.exam.faults import round_faults_version_read
+from sandbox.exam.models import Round
+
+_VERSIONS = table_of(ScenarioVersion)
+_ROUNDS = table_of(Round)
 
 
 def contact_facts(row: DrillContact, spec: ScenarioSpec | None = None) -> dict[str, str]:
@@ -98,10 +103,13 @@ def contact_and_drill(session: Session, conversation_id: int, *,
     """The drill contact a conversation belongs to and its drill with all its contacts, in one
     query (a lock covers the drill's row); None for a conversation outside drills. Refuses a
     drill that has not started, as ``get_drill`` does; no check of who asks."""
-    drill = session.execute(_DRILL_OF_CONVERSATION[for_update], {"conversation_id": conversation_id}
-                            ).unique().scalar_one_or_none()
-    if drill is None:
+    found = session.execute(_DRILL_OF_CONVERSATION[for_update], {"conversation_id": conversation_id}
+                            ).unique().one_or_none()
+    if found is None:
         return None
+    drill, faults_version = found
+    if drill.round_id is not None:
+        round_faults_version_read(session, drill.round_id, faults_version)
     if drill.status == drill_clock.PREPARED:  # nobody sees a question before its start
         raise NotFound("演练不存在。", code="unknown_drill")
     contact = next((c for c in drill.contacts if c.conversation_id == conversation_id), None)
@@ -109,9 +117,11 @@ def contact_and_drill(session: Session, conversation_id: int, *,
 
 
 def _drill_of_conversation(for_update: bool) -> Select[Any]:
-    statement = select(Drill).where(Drill.id == select(DrillContact.drill_id).where(
+    # With the round's count of fault changes: a round that never had a fault needs no read of them.
+    drill_id = select(DrillContact.drill_id).where(
         DrillContact.conversation_id == bindparam("conversation_id")).scalar_subquery()
-    ).options(joinedload(Drill.contacts))
+    statement = (select(Drill, _ROUNDS.c.faults_version).outerjoin(_ROUNDS, _ROUNDS.c.id == Drill.round_id)
+                 .where(Drill.id == drill_id).options(joinedload(Drill.contacts)))
     return statement.with_for_update(of=Drill) if for_update else statement
 
 
@@ -128,24 +138,27 @@ def conversation_and_drill(session: Session, conversation_id: int, *,
                             ).unique().first()
     if found is None:
         return None
-    conversation, drill, version_id, version_created_at = found
+    conversation, drill, version_id, version_created_at, faults_version = found
     if version_id is not None:  # the drill's scenario version, for scenario_spec
         version_row_read(session, drill.scenario_id, drill.scenario_version, version_id, version_created_at)
+    if drill.round_id is not None:
+        round_faults_version_read(session, drill.round_id, faults_version)
     return conversation, drill
 
 
 def _conversation_and_drill(for_update: bool) -> Any:  # a multi-entity Select (typed apart in 2.0 and 2.1)
     # With the row of the drill's scenario version (its id and creation time), which the
-    # message's scenario_spec would otherwise read by a query of its own.
-    statement = (select(Conversation, Drill, _VERSIONS.c.id, _VERSIONS.c.created_at)
+    # message's scenario_spec would otherwise read by a query of its own, and the round's count
+    # of fault changes (a round that never had a fault needs no read of them).
+    statement = (select(Conversation, Drill, _VERSIONS.c.id, _VERSIONS.c.created_at, _ROUNDS.c.faults_version)
                  .join(Drill, Drill.id == Conversation.drill_id)
                  .outerjoin(_VERSIONS, (_VERSIONS.c.scenario_id == Drill.scenario_id)
                             & (_VERSIONS.c.version == Drill.scenario_version))
+                 .outerjoin(_ROUNDS, _ROUNDS.c.id == Drill.round_id)
                  .where(Conversation.id == bindparam("conversation_id")).options(joinedload(Drill.contacts)))
     return statement.with_for_update(of=Drill) if for_update else statement
 
 
-_VERSIONS = table_of(ScenarioVersion)
 _CONVERSATION_AND_DRILL = {lock: _conversation_and_drill(lock) for lock in (False, True)}
 
 

@@ -39,6 +39,18 @@ def drill_round_faults(session: Session, drill: Drill) -> list[InjectedFault]:
     return [f for f in rows if f.user_id is None or f.user_id == drill.user_id]
 
 
+def round_faults_version_read(session: Session, round_id: int, faults_version: int | None) -> None:
+    """The round's ``faults_version``, read in this transaction (with the round, or along with a
+    drill): 0 means no fault was ever injected into the round (every change counts it), so its
+    drills' faults are known to be none for the rest of the transaction, without a query."""
+    transaction = session.get_transaction()
+    if faults_version != 0 or transaction is None:
+        return
+    cached = session.info.get(_cache_key(round_id))
+    if cached is None or cached[0] is not transaction:
+        session.info[_cache_key(round_id)] = (transaction, [])
+
+
 def _cache_key(round_id: int) -> tuple[str, int]:
     return ("round_faults", round_id)
 

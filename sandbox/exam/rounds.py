@@ -11,18 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from sandbox.bank.masking import redact_data
 from sandbox.clock import Clock
 from sandbox.db import PrimaryKeyLoader, update_columns
 from sandbox.drill import drill_clock, event_log, followups, grading, lifecycle
 from sandbox.drill.models import Drill, DrillEvent, Scenario
-from sandbox.drill.scenario.store import scenario_spec, scenario_title, scenario_titles
+from sandbox.drill.scenario.store import scenario_spec, scenario_specs, scenario_title, scenario_titles
 from sandbox.drill.scenario.vocabulary import DIMENSIONS, FAULT_COMPONENTS
 from sandbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from sandbox.exam.faults import round_faults_changed
+from sandbox.exam.faults import round_faults_changed, round_faults_version_read
 from sandbox.exam.models import InjectedFault, Round, RoundCandidate, ScoreAdjustment
 from sandbox.roles import CANDIDATE
 from sandbox.safe_load import iter_csv
@@ -405,6 +405,11 @@ def candidate_progress(session: Session, rnd: Round, user_id: int, now: datetime
     return body
 
 
+def _pending_specs(session: Session, plan: list[dict[str, Any]], done: Any) -> None:
+    """The scenarios of the plan not started yet (``done``: the started ones), read together."""
+    scenario_specs(session, [(p["id"], p["version"]) for p in plan if p["id"] not in done])
+
+
 def _time_left(session: Session, rnd: Round, user_id: int, plan: list[dict[str, Any]], done: dict[str, Drill],
                current: Drill | None, now: datetime, entry: RoundCandidate | None = None) -> dict[str, Any]:
     if _closed(rnd, now):
@@ -414,6 +419,8 @@ def _time_left(session: Session, rnd: Round, user_id: int, plan: list[dict[str, 
                                                             RoundCandidate.user_id == user_id))
     extra = entry.extra_seconds if entry else 0
     left = drill_clock.remaining_seconds(current, now) if current is not None else 0.0
+    if not rnd.time_per_scenario:
+        _pending_specs(session, plan, done)
     left += sum(_allotted_seconds(session, rnd, p, extra) for p in plan if p["id"] not in done)
     ticking = current is not None and current.status == drill_clock.RUNNING
     if rnd.closes_at is not None:
@@ -448,9 +455,9 @@ def next_step(rnd: Round, progress: dict[str, Any], now: datetime) -> str:
 
 def my_round(session: Session, clock: Clock, rnd: Round, user_id: int) -> dict[str, Any]:
     """The round as its candidate sees it: status, progress and what to do next (no scores)."""
-    candidate_entry(session, rnd, user_id)
+    entry = candidate_entry(session, rnd, user_id)
     now = clock.now()
-    progress = candidate_progress(session, rnd, user_id, now)
+    progress = candidate_progress(session, rnd, user_id, now, entry=entry)
     step = next_step(rnd, progress, now)
     return {"id": rnd.id, "name": rnd.name, "status": rnd.status, "status_label": STATUS_LABELS[rnd.status],
             "results_released": rnd.results_released, "progress": progress, "step": step,
@@ -493,6 +500,11 @@ def next_drill(session: Session, clock: Clock, rnd: Round, user: User) -> Drill:
     return start_next(session, clock, rnd, user).drill
 
 
+# A candidate's drills of a round with their contacts (the question started next needs its own).
+_CANDIDATE_DRILLS = (select(Drill).where(Drill.round_id == bindparam("round_id"), Drill.user_id == bindparam("user_id"))
+                     .order_by(Drill.id).options(joinedload(Drill.contacts)))
+
+
 def start_next(session: Session, clock: Clock, rnd: Round, user: User) -> NextQuestion:
     """``next_drill``, with what ``candidate_progress`` needs afterwards (``NextQuestion``)."""
     entry = candidate_entry(session, rnd, user.id, for_update=True)
@@ -505,10 +517,13 @@ def start_next(session: Session, clock: Clock, rnd: Round, user: User) -> NextQu
         raise Conflict("考试已结束。", code="round_ended")
     if rnd.opens_at and now < rnd.opens_at:
         raise Conflict("还没到开考时间。", code="round_not_open")
-    mine = list(session.scalars(select(Drill).where(Drill.round_id == rnd.id, Drill.user_id == user.id)
-                                .order_by(Drill.id)))
+    # The round was read in this transaction (the caller's shared lock): a round that never had
+    # a fault spares the new question's first tick its read of them.
+    round_faults_version_read(session, rnd.id, rnd.faults_version)
+    mine = list(session.scalars(_CANDIDATE_DRILLS, {"round_id": rnd.id, "user_id": user.id}).unique())
     prepared = [d for d in mine if d.status == drill_clock.PREPARED]
     started = [d for d in mine if d.status != drill_clock.PREPARED]
+    _pending_specs(session, candidate_plan(rnd, user.id), {d.scenario_id for d in started})
     progress = candidate_progress(session, rnd, user.id, drills=started)
     if progress["current"]:
         current = next(d for d in started if d.id == progress["current"])

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import delete, event, insert, select
 
 from sandbox.drill.models import ScenarioVersion
-from sandbox.drill.scenario.store import scenario_spec
+from sandbox.drill.scenario.store import scenario_spec, scenario_specs
+from sandbox.errors import NotFound
 
 SCENARIO = "cc-bill-enquiry"
 
@@ -90,3 +91,31 @@ def test_a_drill_message_after_its_version_row_was_replaced_parses_the_new_text(
                                                  created_at=datetime(2026, 11, 30, 8, 0, tzinfo=UTC)))
     seen = _post_watching(app, cand, conv, "您好，请稍等。")
     assert [s for s in seen if s.startswith("SELECT") and "yaml_text" in s]  # the new row's text, parsed
+
+
+@pytest.mark.db
+def test_several_versions_are_read_by_one_query_and_a_replaced_one_is_parsed_anew(runtime):
+    ids = [SCENARIO, "lost-debit-card", "dormant-account"]
+    with runtime.session_factory() as s, s.begin():
+        firsts = {sid: scenario_spec(s, sid) for sid in ids}
+    wanted = [(sid, spec.version) for sid, spec in firsts.items()]
+    with runtime.session_factory() as s, s.begin():
+        seen = _statements(s)
+        specs = scenario_specs(s, wanted + wanted[:1])  # a repeat costs nothing
+        assert list(specs) == wanted and all(specs[sid, v] is firsts[sid] for sid, v in wanted)
+        assert len(seen) == 1 and "yaml_text" not in seen[0]
+        assert scenario_spec(s, "lost-debit-card", firsts["lost-debit-card"].version) is firsts["lost-debit-card"]
+        assert len(seen) == 1  # the session has them now
+        with pytest.raises(NotFound):
+            scenario_specs(s, [(SCENARIO, 999), ("no-such-scenario", 1)])
+    with runtime.session_factory() as s, s.begin():
+        row = s.scalar(select(ScenarioVersion).where(ScenarioVersion.scenario_id == SCENARIO,
+                                                     ScenarioVersion.version == firsts[SCENARIO].version))
+        text = row.yaml_text.replace(f"title: {firsts[SCENARIO].title}", "title: 信用卡账单查询（恢复的版本）", 1)
+        s.execute(delete(ScenarioVersion).where(ScenarioVersion.id == row.id))
+        s.execute(insert(ScenarioVersion).values(scenario_id=SCENARIO, version=row.version, yaml_text=text,
+                                                 created_at=datetime(2026, 11, 30, 8, 0, tzinfo=UTC)))
+    with runtime.session_factory() as s, s.begin():
+        specs = scenario_specs(s, wanted)
+        assert specs[wanted[0]].title == "信用卡账单查询（恢复的版本）"
+        assert specs[wanted[1]] is firsts["lost-debit-card"]

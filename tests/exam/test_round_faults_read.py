@@ -8,11 +8,11 @@ committed by someone else before the next one, must still be seen.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from sandbox.drill.models import Drill
+from sandbox.drill.models import Drill, DrillEvent
 from sandbox.exam import rounds as exam
-from sandbox.exam.faults import drill_round_faults
+from sandbox.exam.faults import drill_round_faults, round_faults_version_read
 from sandbox.exam.models import Round
 from sandbox.users.models import User
 
@@ -57,3 +57,56 @@ def test_a_fault_committed_elsewhere_is_seen_by_the_next_transaction(runtime, st
         with reader.begin():
             drill = reader.get(Drill, started_drill)
             assert _components(reader, drill) == [("kb", True)]
+
+
+# --- a round that never had a fault is not asked for its faults -------------------------------
+
+
+def _fault_reads(app, call) -> tuple[object, int]:
+    engine = app.extensions["bankdrill"].engine
+    seen: list[str] = []
+    listener = lambda conn, cursor, stmt, *a: seen.append(stmt)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        resp = call()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return resp, sum("FROM injected_faults" in s for s in seen)
+
+
+@pytest.mark.db
+def test_a_round_without_faults_reads_none_and_a_fault_injected_later_is_seen(api, app, session):
+    examiner, cand = api("examiner"), api("candidate1")
+    rnd = examiner.post("/api/v1/rounds", json={"name": "无故障", "scenarios": ["cc-bill-enquiry"]}).get_json()
+    examiner.post(f"/api/v1/rounds/{rnd['id']}/candidates", json={"usernames": ["candidate1"]})
+    assert examiner.post(f"/api/v1/rounds/{rnd['id']}/start").status_code == 200
+
+    resp, reads = _fault_reads(app, lambda: cand.post(f"/api/v1/rounds/{rnd['id']}/next"))
+    assert resp.status_code == 201 and reads == 0  # 开始作答 of a round that never had a fault
+    drill = resp.get_json()
+    conv = drill["conversations"][0]["id"]
+    resp, reads = _fault_reads(app, lambda: cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您好"}))
+    assert resp.status_code == 201 and reads == 0
+
+    assert examiner.post(f"/api/v1/rounds/{rnd['id']}/faults", json={"component": "lookup"}).status_code == 201
+    resp, reads = _fault_reads(app, lambda: cand.post(f"/api/v1/conversations/{conv}/messages",
+                                                      json={"text": "我帮您查一下"}))
+    assert resp.status_code == 201 and reads == 1
+    session.rollback()
+    started = session.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill["id"],
+                                                       DrillEvent.type == "fault.started")).all()
+    assert [e.data["component"] for e in started] == ["lookup"]  # the post's tick logged it
+    assert cand.get(f"/api/v1/drills/{drill['id']}").get_json()["faults"][0]["component"] == "lookup"
+
+
+@pytest.mark.db
+def test_a_round_read_without_faults_still_sees_one_injected_in_the_same_transaction(runtime, started_drill):
+    with runtime.transaction() as s:
+        drill = s.get(Drill, started_drill)
+        rnd = s.get(Round, drill.round_id)
+        assert rnd.faults_version == 0
+        round_faults_version_read(s, rnd.id, rnd.faults_version)
+        assert _components(s, drill) == []
+        examiner = s.scalar(select(User).where(User.username == "examiner"))
+        exam.inject_fault(s, runtime.clock, rnd, examiner, "kb")
+        assert _components(s, drill) == [("kb", True)]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from sandbox.db import import_all_models, make_engine
+from sandbox.exam.models import InjectedFault, Round
 from sandbox.migrate import check, current_revision, head_revision, upgrade
+from sandbox.users.models import User
 
 
 @pytest.mark.db
@@ -28,3 +32,27 @@ def test_there_is_one_head():
     from sandbox.migrate import alembic_config
 
     assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1
+
+
+@pytest.mark.db
+def test_rounds_with_faults_from_before_the_counter_count_them_after_the_upgrade(empty_database):
+    """A round's ``faults_version`` of 0 means no fault was ever injected (its drills then read
+    none), so a round whose faults predate the counter is given 1 by the upgrade."""
+    upgrade(empty_database, "faultsver_0001")
+    engine = make_engine(empty_database)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            conn.execute(User.__table__.insert(), {"id": 1, "username": "examiner", "role": "examiner",
+                                                   "password_hash": "x", "created_at": now})
+            for rid in (1, 2):
+                conn.execute(Round.__table__.insert(), {"id": rid, "name": f"r{rid}", "created_by": 1, "created_at": now,
+                                                        "scenarios": [], "join_code": f"code{rid}"})
+            conn.execute(InjectedFault.__table__.insert(), {"round_id": 1, "component": "kb", "message": "知识库异常",
+                                                            "starts_at": now, "created_by": 1, "created_at": now})
+        upgrade(empty_database)
+        with engine.connect() as conn:
+            versions = dict(conn.execute(select(Round.id, Round.faults_version)).all())
+        assert versions == {1: 1, 2: 0}
+    finally:
+        engine.dispose()

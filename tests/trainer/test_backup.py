@@ -16,6 +16,7 @@ from sandbox.app import create_app
 from sandbox.batch_writer import flush_batch_writers
 from sandbox.db import import_all_models
 from sandbox.drill.models import Drill
+from sandbox.exam.models import Round
 from sandbox.migrate import head_revision
 from sandbox.users.models import User
 from tests.kb.helpers import save
@@ -158,6 +159,37 @@ def test_restore_refuses_newer_or_broken_backups(runner, runtime, tmp_path):
     assert result.exit_code == 1 and "已取消" in result.output
     assert _dump(runtime.engine) == before
     assert runner.invoke(args=["backup", str(tmp_path / "no-such-dir" / "b.zip")]).exit_code == 1
+
+
+@pytest.mark.db
+def test_a_backup_from_before_the_fault_counter_restores_its_faults_counted(api, runner, runtime, tmp_path):
+    """A round's ``faults_version`` of 0 means no fault was ever injected (its drills then read
+    none): a backup made before the counter existed (no such column: every round restores at 0)
+    gets 1 for each round that has faults, as the migration does."""
+    examiner = api("examiner")
+    ids = []
+    for name in ("有故障", "无故障"):
+        rnd = examiner.post("/api/v1/rounds", json={"name": name, "scenarios": ["cc-bill-enquiry"]}).get_json()
+        ids.append(rnd["id"])
+    assert examiner.post(f"/api/v1/rounds/{ids[0]}/faults", json={"component": "kb"}).status_code == 201
+    made = tmp_path / "made.zip"
+    assert runner.invoke(args=["backup", str(made)]).exit_code == 0
+    older = tmp_path / "older.zip"
+    with zipfile.ZipFile(made) as src, zipfile.ZipFile(older, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "tables/rounds.json":
+                body = json.loads(data)
+                at = body["columns"].index("faults_version")
+                body["columns"].pop(at)
+                body["rows"] = [row[:at] + row[at + 1:] for row in body["rows"]]
+                data = json.dumps(body).encode()
+            dst.writestr(item, data)
+    result = runner.invoke(args=["restore", str(older), "--yes"])
+    assert result.exit_code == 0, result.output
+    with runtime.engine.connect() as conn:
+        versions = dict(conn.execute(select(Round.id, Round.faults_version).where(Round.id.in_(ids))).all())
+    assert versions == {ids[0]: 1, ids[1]: 0}
 
 
 def test_values_survive_encoding():

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -77,6 +78,24 @@ def scenario_spec(session: Session, scenario_id: str, version: int | None = None
                 _VERSION_SPECS.popitem(last=False)
     session.info[key] = spec
     return spec
+
+
+_VERSION_ROWS = select(_VERSIONS.c.scenario_id, _VERSIONS.c.version, _VERSIONS.c.id, _VERSIONS.c.created_at).where(
+    _VERSIONS.c.scenario_id.in_(bindparam("scenario_ids", expanding=True)))
+
+
+def scenario_specs(session: Session, versions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], ScenarioSpec]:
+    """``scenario_spec`` of several pinned versions (a round's plan), their rows read by one
+    query instead of one each; a version this session already has costs nothing. NotFound when
+    one is missing, as ``scenario_spec``."""
+    wanted = list(dict.fromkeys(versions))
+    missing = {(sid, v) for sid, v in wanted if ("scenario_spec", sid, v) not in session.info}
+    if len(missing) > 1:  # one is read by scenario_spec's own query, as cheap as this one
+        rows = session.execute(_VERSION_ROWS, {"scenario_ids": sorted({sid for sid, _ in missing})})
+        for sid, version, row_id, created_at in rows:
+            if (sid, version) in missing:
+                version_row_read(session, sid, version, row_id, created_at)
+    return {(sid, v): scenario_spec(session, sid, v) for sid, v in wanted}
 
 
 def _version_key(session: Session, scenario_id: str, version: int, row_id: int,

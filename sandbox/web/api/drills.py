@@ -94,10 +94,10 @@ def next_action(round_id: int, step: str) -> dict[str, Any] | None:
     return {"method": "POST", "href": url_for("api.rounds_next", round_id=round_id), "label": exam.NEXT_STATES[step]}
 
 
-def _own_drill(drill_id: int, for_update: bool = False) -> Drill:
+def _own_drill(drill_id: int, for_update: bool = False, with_contacts: bool = False) -> Drill:
     user = current_user()
     owner = None if user.role in STAFF_ROLES else user.id
-    return drill_contacts.get_drill(db(), drill_id, owner, for_update=for_update)
+    return drill_contacts.get_drill(db(), drill_id, owner, for_update=for_update, with_contacts=with_contacts)
 
 
 # The scenario list's JSON, redacted and serialised once per catalogue: ``list_scenarios``
@@ -150,9 +150,11 @@ def drills_start():
 @bp.get("/drills/<int:drill_id>")
 @any_user
 def drills_get(drill_id: int):
-    drill = _own_drill(drill_id)  # held: the session's identity map keeps it only while referenced
+    # With its contacts (one query): the poll looks at every contact. Held: the session's identity
+    # map keeps it only while referenced.
+    drill = _own_drill(drill_id, with_contacts=True)
     if advance_drill_if_due(drill):
-        drill = _own_drill(drill_id)
+        drill = _own_drill(drill_id, with_contacts=True)
     body = drill_json(drill)
     end_read()
     return jsonify(body)
