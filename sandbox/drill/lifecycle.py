@@ -19,7 +19,7 @@ from sandbox.bank.identities import drill_rng, fresh_record
 from sandbox.bank.models import Account, CreditCard, Customer
 from sandbox.bank.seed import StoredCustomer, insert_customer
 from sandbox.clock import Clock
-from sandbox.db import update_columns
+from sandbox.db import update_columns, write_changes
 from sandbox.drill.customer_turns import react, say
 from sandbox.drill.drill_clock import FINISHED, PAUSED, PREPARED, RUNNING, drill_seconds, moment_of
 from sandbox.drill.drill_contacts import contact_facts, contact_spec
@@ -217,6 +217,8 @@ def tick(session: Session, clock: Clock, drill: Drill, spec: ScenarioSpec | None
                 if any(silent >= r.when["silence"] for r in contact.rules if "silence" in r.when) or (
                         contact.needs and silent >= contact.patience):
                     row.silence_fired_seq = row.last_customer_seq
+    for row in drill.contacts:
+        write_changes(session, row)  # arrivals and replies: one UPDATE each, no flush at the commit
     # The faults were logged above, for this same moment; arrivals and replies do not change them.
     return True
 

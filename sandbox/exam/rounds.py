@@ -231,10 +231,15 @@ def join(session: Session, clock: Clock, user: User, code: str) -> Round:
     return rnd
 
 
+# Built once (unlocked, locked): every 开始作答 and every look at the round reads the candidate's row.
+_ROSTER_ROW_READ = select(RoundCandidate).where(RoundCandidate.round_id == bindparam("round_id"),
+                                                RoundCandidate.user_id == bindparam("user_id"))
+_ROSTER_ROW = {False: _ROSTER_ROW_READ, True: _ROSTER_ROW_READ.with_for_update()}
+
+
 def candidate_entry(session: Session, rnd: Round, user_id: int, for_update: bool = False) -> RoundCandidate:
     """The candidate's row on the round's roster (locked with ``for_update``); Forbidden when absent."""
-    stmt = select(RoundCandidate).where(RoundCandidate.round_id == rnd.id, RoundCandidate.user_id == user_id)
-    entry = session.scalar(stmt.with_for_update() if for_update else stmt)
+    entry = session.scalar(_ROSTER_ROW[for_update], {"round_id": rnd.id, "user_id": user_id})
     if entry is None:
         raise Forbidden("您不在本场考试中。", code="not_on_roster")
     return entry

@@ -105,3 +105,31 @@ def test_a_drill_message_updates_its_contact_once_and_the_commit_flushes_nothing
         row = s.scalar(select(DrillContact).where(DrillContact.conversation_id == conv))
         assert row.last_customer_seq == resp.get_json()["replies"][-1]["seq"]
         assert row.agenda and row.last_agent_at is not None
+
+
+@pytest.mark.db
+def test_a_prepared_question_starts_without_a_flush(api, app):
+    """开始作答 (a whole room presses it at once): the contact's arrival and its first message
+    are written by the tick itself; the commit has nothing left to flush."""
+    examiner, cand = api("examiner"), api("candidate1")
+    rnd = examiner.post("/api/v1/rounds", json={"name": "开始作答", "scenarios": ["cc-bill-enquiry"]}).get_json()
+    examiner.post(f"/api/v1/rounds/{rnd['id']}/candidates", json={"usernames": ["candidate1"]})
+    assert examiner.post(f"/api/v1/rounds/{rnd['id']}/start").status_code == 200
+    factory = app.extensions["bankdrill"].session_factory
+    flushed: list[object] = []
+    on_flush = lambda session, *a: flushed.extend(session.dirty | session.new)  # noqa: E731
+    event.listen(factory, "before_flush", on_flush)
+    try:
+        resp = cand.post(f"/api/v1/rounds/{rnd['id']}/next")
+    finally:
+        event.remove(factory, "before_flush", on_flush)
+    assert resp.status_code == 201
+    conv = resp.get_json()["conversations"][0]
+    assert flushed == []
+    messages = cand.get(f"/api/v1/conversations/{conv['id']}/messages").get_json()["messages"]
+    assert messages and messages[-1]["speaker"] == "customer"
+    with factory() as s:
+        from sandbox.drill.models import DrillContact
+
+        row = s.scalar(select(DrillContact).where(DrillContact.conversation_id == conv["id"]))
+        assert row.arrived and row.last_customer_seq == messages[-1]["seq"] and row.last_customer_at is not None
