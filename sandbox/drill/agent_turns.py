@@ -7,6 +7,7 @@ clock and never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from sandbox.drill.lifecycle import ensure_open
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.scenario.store import scenario_spec
 from sandbox.errors import Conflict, ValidationFailed
-from sandbox.scoring.compliance import check_text, read
+from sandbox.scoring.compliance import Finding, findings_for, read
 
 
 @dataclass
@@ -59,20 +60,32 @@ def post_agent_message(session: Session, clock: Clock, drill: Drill, row: DrillC
         raise Conflict("该会话已结束。", code="conversation_closed")
     now = clock.now()
     conversation_id = conversation_of(row)
-    # What the agent said before matters only to a message that uses a term (explained
-    # earlier?): the conversation is read then, before this message is written.
-    findings = check_text(text, lambda: "\n".join(m.text for m in message_copies_after(session, conversation_id, 0)
-                                                  if m.speaker == "agent"))
+    findings = _message_findings(session, conversation_id, text)
     msg = append_message(session, now, conversation_id, "agent", text, author_id=author_id)
     row.last_agent_at = now
     record_event(session, drill, now, "message.agent", row, seq=msg.seq, text=text,
                  flags=[f.to_dict() for f in findings])
     for finding in findings:
         record_event(session, drill, now, "compliance.flag", row, **finding.to_dict())
-    replies = react(session, drill, now, spec, row, {"kind": "message", "text": text})
+    replies = react(session, drill, now, spec, row, {"kind": "message", "text": text, "findings": findings})
     hints = [f.to_dict() for f in findings] if drill.mode == "practice" else []
     write_changes(session, row)  # the contact's new seq, times, mood and agenda: one UPDATE, no flush
     return AgentReply(msg, replies, hints)
+
+
+def _message_findings(session: Session, conversation_id: int, text: str) -> list[Finding]:
+    """The compliance findings of an agent message, against what was said before it: a term the
+    agent explained earlier, or that the customer used first, needs no explanation. Only a
+    message that uses a term needs the conversation: it is read then (once), before this
+    message is written. The hints, the log and the customer's answer all take these."""
+
+    @cache
+    def before() -> list[ConversationMessage]:
+        return message_copies_after(session, conversation_id, 0)
+
+    return findings_for(read(text), lambda: "\n".join(m.text for m in before() if m.speaker == "agent" and m.text),
+                        heard=lambda: "\n".join((m.asr_text or m.text or "") for m in before()
+                                                 if m.speaker == "customer"))
 
 
 def on_operation(session: Session, clock: Clock, drill: Drill, row: DrillContact | None, op: str,

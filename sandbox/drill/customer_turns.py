@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -19,12 +18,12 @@ from sqlalchemy.orm import Session
 from sandbox.clock import Clock
 from sandbox.drill import agenda
 from sandbox.drill.drill_contacts import contact_facts, contact_spec, conversation_of
-from sandbox.drill.event_log import MAX_MESSAGE_CHARS, append_message, message_copies_after, record_event
+from sandbox.drill.event_log import MAX_MESSAGE_CHARS, append_message, record_event
 from sandbox.drill.facts import contains_any, fill, states_fact
 from sandbox.drill.models import ConversationMessage, Drill, DrillContact
 from sandbox.drill.scenario.model import Contact, Rule, ScenarioSpec, Turn
 from sandbox.drill.scenario.vocabulary import LOOKUP_EVENTS
-from sandbox.scoring.compliance import findings_for, read
+from sandbox.scoring.compliance import read
 
 
 def say(session: Session, drill: Drill, now: datetime, row: DrillContact, turn: Turn, facts: dict[str, str],
@@ -150,19 +149,9 @@ def _agenda_react(session: Session, drill: Drill, now: datetime, contact: Contac
     else:
         text = trigger["text"]
         claimed = {k: fill(v, facts) for k, v in contact.claims.items()}
-        # What was said before: a term the agent explained earlier, or the customer used first,
-        # needs no explanation now.
-        # Only a message that uses a term needs them: the conversation (this message and the
-        # rules' replies to it included) is read then, at most once.
-        conversation_id = conversation_of(row)
-
-        @cache
-        def earlier() -> list[ConversationMessage]:
-            return [m for m in message_copies_after(session, conversation_id, 0) if m.text]
-
-        findings = findings_for(
-            read(text), lambda: "".join(m.text for m in earlier() if m.speaker == "agent" and m.text != text),
-            heard=lambda: "".join((m.asr_text or m.text) for m in earlier() if m.speaker == "customer"))
+        # The message's findings as the post worked them out (a term the agent explained
+        # earlier, or the customer used first, is not one).
+        findings = trigger["findings"]
         reaction = agenda.react(needs, state, text, read(text), findings, facts,
                                 identity_given=verified, lines=contact.lines, effects=contact.mood_effects,
                                 claimed=claimed)

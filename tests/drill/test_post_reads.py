@@ -4,7 +4,11 @@ customer used first). Most messages need nothing more."""
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from sqlalchemy import event, select
+
+from sandbox.drill.event_log import append_message
+from sandbox.drill.models import DrillEvent
+from sandbox.scoring import compliance
 
 
 def _post_watching_reads(app, cand, conv: int, text: str) -> tuple[dict, list[str]]:
@@ -79,3 +83,42 @@ def test_who_may_post_is_unchanged_by_the_joint_load(api):
     assert examiner.get(f"/api/v1/conversations/{conv}/messages").status_code == 200
     resp = owner.post("/api/v1/conversations/2147483000/messages", json={"text": "您好"})
     assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "unknown_conversation"
+
+
+def _customer_says(runtime, conv: int, text: str) -> None:
+    with runtime.transaction() as s:
+        append_message(s, runtime.clock.now(), conv, "customer", text)
+
+
+def test_a_term_the_customer_used_first_is_neither_hinted_logged_nor_questioned(api, runtime, session):
+    cand = api("candidate")
+    heard, fresh = _start(cand), _start(cand)
+    _customer_says(runtime, heard, "我看账单上写着最低还款额，我能只还这个吗？")
+    text = "可以的，您这期的最低还款额是五百元。"
+    body = cand.post(f"/api/v1/conversations/{heard}/messages", json={"text": text}).get_json()
+    assert not [h for h in body["hints"] if h["kind"] == "jargon"]
+    assert not any("什么意思" in r["text"] for r in body["replies"])
+    session.rollback()
+    logged = session.scalars(select(DrillEvent).where(DrillEvent.conversation_id == heard,
+                                                      DrillEvent.type == "message.agent")).all()
+    assert [f["kind"] for f in logged[-1].data["flags"]] == []
+    # The same words where the customer never said the term: hinted and questioned.
+    body = cand.post(f"/api/v1/conversations/{fresh}/messages", json={"text": text}).get_json()
+    assert [h["phrase"] for h in body["hints"] if h["kind"] == "jargon"] == ["最低还款额"]
+
+
+def test_a_posts_findings_are_worked_out_once(api, monkeypatch):
+    cand = api("candidate")
+    conv = _start(cand)
+    calls: list[str] = []
+    real = compliance._jargon
+
+    def counted(reading, *args, **kwargs):
+        calls.append(reading.text)
+        return real(reading, *args, **kwargs)
+
+    monkeypatch.setattr(compliance, "_jargon", counted)
+    body = cand.post(f"/api/v1/conversations/{conv}/messages", json={"text": "您可以办理账单分期。"}).get_json()
+    assert [h["phrase"] for h in body["hints"] if h["kind"] == "jargon"] == ["账单分期"]
+    assert any("账单分期" in r["text"] and "什么意思" in r["text"] for r in body["replies"])  # the customer used them
+    assert calls == ["您可以办理账单分期。"]
