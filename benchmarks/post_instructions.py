@@ -4,6 +4,7 @@ VM does not move (the same code and data give the same count within ~0.2 %).
     python benchmarks/post_instructions.py                  # a drill message, 40 posts
     python benchmarks/post_instructions.py --what health    # GET /api/v1/health, for scale
     python benchmarks/post_instructions.py --what next      # 开始作答: a round's prepared first question
+    python benchmarks/post_instructions.py --what start     # a practice drill's start (POST /api/v1/drills)
     python benchmarks/post_instructions.py --repo /tmp/wt   # another checkout (a worktree), to compare
 
 Wall-clock figures on this machine move ±20–40 % from one minute to the next, so a change of
@@ -105,6 +106,8 @@ def _measure(repo: Path, home: Path, what: str, count: int) -> None:
     def request(i: int) -> None:
         if what == "health":
             resp = client.get("/api/v1/health", headers=headers)
+        elif what == "start":  # as the load test's candidates start theirs
+            resp = client.post("/api/v1/drills", json={"scenario": "cc-bill-enquiry"}, headers=headers)
         else:
             resp = client.post(f"/api/v1/conversations/{conversations[i % len(conversations)]}/messages",
                                json={"text": TEXT}, headers=headers)
@@ -141,7 +144,7 @@ def _measure_next(client, prepared: dict, count: int) -> None:  # type: ignore[n
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--what", choices=("post", "health", "next"), default="post")
+    ap.add_argument("--what", choices=("post", "health", "next", "start"), default="post")
     ap.add_argument("--count", type=int, default=40, help="measured requests")
     ap.add_argument("--repo", type=Path, default=Path(__file__).resolve().parent.parent,
                     help="the checkout whose code runs (default: this one)")
@@ -170,7 +173,7 @@ def main() -> int:
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         total = int(re.search(r"^totals:\s+(\d+)", out.read_text(), re.M).group(1))
         label = {"post": "POST /conversations/{id}/messages", "health": "GET /api/v1/health",
-                 "next": "POST /rounds/{id}/next (开始作答)"}[args.what]
+                 "next": "POST /rounds/{id}/next (开始作答)", "start": "POST /api/v1/drills (practice)"}[args.what]
         print(f"{label}: {total / args.count / 1e6:.3f} M instructions per request "
               f"({args.count} requests, code of {repo})")
         return 0
