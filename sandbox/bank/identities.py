@@ -77,33 +77,56 @@ def fresh_card_number(rng: random.Random, template: str) -> str:
     return body + luhn_check_digit(body)
 
 
+Drawn = tuple[str, str]  # (kind, value): ("id_number", …), ("account", …) or ("card", …)
+
+
 def fresh_record(template: dict[str, Any], code: str, rng: random.Random,
-                 taken: Callable[[str, str], bool] = lambda kind, value: False) -> dict[str, Any]:
+                 taken: Callable[[list[Drawn]], set[Drawn]] = lambda drawn: set()) -> dict[str, Any]:
     """A copy of a seed customer record with a fresh identity and fresh numbers.
 
-    ``taken(kind, value)`` says whether an ``id_number``, ``account`` or ``card`` number is
-    already used (then another is drawn). Every mention of the old name, ID number, phone and
-    numbers in the record (transactions, the examiner's note) is replaced by the new one.
+    ``taken(drawn)`` says which of the drawn ``(kind, value)`` pairs (an ``id_number``, an
+    ``account`` or a ``card`` number) are already used: it is asked once for the whole record
+    (one query at a drill start), and again only for numbers drawn anew after a clash. Every
+    mention of the old name, ID number, phone and numbers in the record (transactions, the
+    examiner's note) is replaced by the new one.
     """
     old_birth = date.fromisoformat(template["birth_date"])
     gender = template.get("gender") or "男"
     # Same year (so the customer stays in the same age group), another day.
     start = date(old_birth.year, 1, 1)
+    days = 365 if old_birth.year % 4 else 366
+
+    def draw_id() -> tuple[date, str]:
+        birth = start + timedelta(days=rng.randrange(days))
+        return birth, fresh_id_number(rng, birth, gender)
+
     name = fresh_name(rng, gender, old_birth.year, template["name"])
-    for _ in range(MAX_DRAWS):
-        birth = start + timedelta(days=rng.randrange(365 if old_birth.year % 4 else 366))
-        id_number = fresh_id_number(rng, birth, gender)
-        if not taken("id_number", id_number):
-            break
+    birth, id_number = draw_id()
     phone = rng.choice(MOBILE_PREFIXES) + _digits(rng, 8)
-    replacements: dict[str, str] = {template["name"]: name, template["id_number"]: id_number, template["phone"]: phone}
+    numbers: dict[str, Drawn] = {}  # the template's number -> the fresh one
+
+    def draw_number(old: str, kind: str) -> Drawn:
+        used = {id_number, phone} | {value for _, value in numbers.values()}
+        for _ in range(MAX_DRAWS):
+            number = fresh_card_number(rng, old)
+            if number not in used:
+                break
+        return kind, number
+
     for kind, items in (("account", template.get("accounts") or []), ("card", template.get("credit_cards") or [])):
         for item in items:
-            for _ in range(MAX_DRAWS):
-                number = fresh_card_number(rng, item["number"])
-                if number not in replacements.values() and not taken(kind, number):
-                    break
-            replacements[item["number"]] = number
+            numbers[item["number"]] = draw_number(item["number"], kind)
+    for _ in range(MAX_DRAWS):
+        clashes = taken([("id_number", id_number), *numbers.values()])
+        if not clashes:
+            break
+        if ("id_number", id_number) in clashes:
+            birth, id_number = draw_id()
+        for old, drawn in list(numbers.items()):
+            if drawn in clashes:
+                numbers[old] = draw_number(old, drawn[0])
+    replacements: dict[str, str] = {template["name"]: name, template["id_number"]: id_number, template["phone"]: phone}
+    replacements.update({old: value for old, (_, value) in numbers.items()})
     text = json.dumps(template, ensure_ascii=False)
     for old, new in sorted(replacements.items(), key=lambda kv: -len(kv[0])):
         text = text.replace(old, new)

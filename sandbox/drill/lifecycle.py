@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from sandbox.bank.conversations import hand_over_conversation, open_drawn_conversation
@@ -131,6 +131,22 @@ def _activate(session: Session, clock: Clock, drill: Drill, user: User, time_lim
     return drill
 
 
+# Which of a fresh customer's drawn numbers are already used, in one query (built once).
+_TAKEN = union_all(
+    select(literal("id_number"), Customer.id_number).where(
+        Customer.id_number.in_(bindparam("id_numbers", expanding=True))),
+    select(literal("account"), Account.number).where(Account.number.in_(bindparam("accounts", expanding=True))),
+    select(literal("card"), CreditCard.number).where(CreditCard.number.in_(bindparam("cards", expanding=True))))
+
+
+def numbers_taken(session: Session, drawn: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of the ``(kind, value)`` pairs (``id_number``, ``account``, ``card``) the mock bank
+    already holds, in one query."""
+    values = {kind: [v for k, v in drawn if k == kind] for kind in ("id_number", "account", "card")}
+    return {(kind, value) for kind, value in session.execute(_TAKEN, {
+        "id_numbers": values["id_number"], "accounts": values["account"], "cards": values["card"]})}
+
+
 def draw_customer(session: Session, spec: ScenarioSpec, contact: Contact, drill_id: int,
                   index: int, salt: str = "") -> tuple[str, StoredCustomer, dict[str, str]]:
     """Give a drill contact a customer of its own: the template (or one drawn from the pool)
@@ -142,12 +158,8 @@ def draw_customer(session: Session, spec: ScenarioSpec, contact: Contact, drill_
     template_code = rng.choice(candidates) if candidates else contact.customer
     template = customer_record(template_code)
 
-    def taken(kind: str, value: str) -> bool:
-        column = {"id_number": Customer.id_number, "account": Account.number, "card": CreditCard.number}[kind]
-        return session.scalar(select(column).where(column == value).limit(1)) is not None
-
     code = f"D{drill_id}-{index + 1}"
-    record = fresh_record(template, code, rng, taken)
+    record = fresh_record(template, code, rng, lambda drawn: numbers_taken(session, drawn))
     old = identity_variants(template["name"], template.get("gender") or "", template["id_number"], template["phone"])
     new = identity_variants(record["name"], record.get("gender") or "", record["id_number"], record["phone"])
     for key in ("name_typo", "name_misheard", "phone_last4_wrong"):

@@ -16,6 +16,7 @@ from sandbox.bank.masking import id_number_valid, luhn_valid
 from sandbox.dialogue.text import normalise
 from sandbox.drill import drill_contacts
 from sandbox.drill.facts import customer_record, fill
+from sandbox.drill.lifecycle import numbers_taken
 from sandbox.drill.models import ConversationMessage, DrillContact
 from sandbox.drill.scenario.files import load_file, scenario_files, seeded_scenarios_dir
 
@@ -206,6 +207,42 @@ def test_the_draw_is_reproducible_from_the_drill_id():
     assert first["credit_cards"][0]["number"][:6] == template["credit_cards"][0]["number"][:6]
     # The examiner's note speaks of the new customer.
     assert template["name"] not in first["examiner_note"] and first["name"] in first["examiner_note"]
+
+
+def test_numbers_already_taken_are_drawn_again_and_only_they_are_asked_again():
+    template = customer_record("C001")
+    plain = fresh_record(template, "D7-1", drill_rng(7, "main"))
+    asked: list[list[tuple[str, str]]] = []
+    card = plain["credit_cards"][0]["number"]
+
+    def taken(drawn):
+        asked.append(list(drawn))
+        # The first draw's ID number and card are someone else's; nothing drawn later is.
+        return {d for d in drawn if d in {("id_number", plain["id_number"]), ("card", card)}} if len(asked) == 1 else set()
+
+    again = fresh_record(template, "D7-1", drill_rng(7, "main"), taken)
+    assert len(asked) == 2  # the whole record at once, then once more after the clash
+    assert ("id_number", plain["id_number"]) in asked[0] and ("card", card) in asked[0]
+    assert again["id_number"] != plain["id_number"] and id_number_valid(again["id_number"])
+    assert again["id_number"][6:10] == plain["id_number"][6:10]  # still born in the template's year
+    assert again["credit_cards"][0]["number"] != card and luhn_valid(again["credit_cards"][0]["number"])
+    assert again["accounts"][0]["number"] == plain["accounts"][0]["number"]  # not clashing: kept
+    assert again["name"] == plain["name"] and again["phone"] == plain["phone"]
+    numbers = [a["number"] for a in again["accounts"]] + [c["number"] for c in again["credit_cards"]]
+    assert len(set(numbers)) == len(numbers)
+
+
+def test_the_bank_says_which_drawn_numbers_it_already_holds(session):
+    seed = customer_record("C001")
+    held = [("id_number", seed["id_number"]), ("account", seed["accounts"][0]["number"]),
+            ("card", seed["credit_cards"][0]["number"])]
+    fresh = fresh_record(seed, "D7-1", drill_rng(7, "main"))
+    new = [("id_number", fresh["id_number"]), ("account", fresh["accounts"][0]["number"]),
+           ("card", fresh["credit_cards"][0]["number"])]
+    # A card number is not an account number: each kind is looked up in its own table.
+    crossed = [("account", seed["credit_cards"][0]["number"])]
+    assert numbers_taken(session, held + new + crossed) == set(held)
+    assert numbers_taken(session, []) == set()
 
 
 def test_the_seed_identity_no_longer_verifies_a_drill_caller(app, clock, api_token):
