@@ -21,6 +21,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import DataRequired
 
 from sandbox import backup as backups
+from sandbox.bank.masking import Clear
 from sandbox.batch_writer import flush_batch_writers
 from sandbox.clock import BEIJING
 from sandbox.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -262,8 +263,10 @@ def restore_upload():
         return _backup_page(restore_form=form, status=400)
     meta = {"user_id": current_user().id, "name": os.path.basename(form.file.data.filename or "")[:200]}
     (folder / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    return render_template("admin/restore_confirm.html", info=info, token=token, name=meta["name"],
-                           form=ConfirmForm())
+    # The token is a random nonce, not a customer's number: shown in clear (a digit run in it may
+    # look like a mobile number to the page's redaction, which would break the link).
+    return render_template("admin/restore_confirm.html", info=info, name=meta["name"], form=ConfirmForm(),
+                           confirm_url=Clear(url_for("admin.restore_confirm", token=token)))
 
 
 @bp.post("/restore/<token>")

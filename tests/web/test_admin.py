@@ -236,6 +236,19 @@ def test_restore_asks_first_then_replaces_everything(login_as, runner, session, 
     assert admin.get("/api/v1/kb/search?q=挂失").get_json()["results"]
 
 
+def test_a_restore_token_that_looks_like_a_mobile_number_still_links(login_as, session, monkeypatch):
+    """The staged upload's token is random hex: a digit run in it (here one that reads as a
+    mobile number) must not be masked by the page's redaction, or 确认恢复 would find nothing."""
+    token = "00873239fd915fc84cd3e16912132365"  # "16912132365": eleven digits, 1[3-9]…
+    monkeypatch.setattr("sandbox.web.admin.secrets.token_hex", lambda n=None: token)
+    admin = login_as("admin")
+    data = _download(admin)
+    preview = _upload(admin, data)
+    assert preview.status_code == 200 and _token(preview) == token
+    done = admin.post(f"/admin/restore/{token}", data={"confirm": "1"})
+    assert done.status_code == 200 and "恢复完成" in _text(done)
+
+
 def test_cancel_discards_the_upload_and_changes_nothing(login_as, runner, session, runtime):
     admin = login_as("admin")
     data = _download(admin)
