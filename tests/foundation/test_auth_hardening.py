@@ -267,8 +267,9 @@ def test_an_unknown_name_costs_a_password_hash_like_a_known_one(app, monkeypatch
         return time.perf_counter() - start
 
     timed("nobody-here", "10.3.0.2")  # warm up
-    known = min(timed("examiner", f"10.4.0.{i}") for i in range(3))
-    unknown = min(timed(f"ghost{i}", f"10.5.0.{i}") for i in range(3))
+    # Interleaved, the fastest of five each: a busy machine slows a run of one kind, not the other.
+    pairs = [(timed("examiner", f"10.4.0.{i}"), timed(f"ghost{i}", f"10.5.0.{i}")) for i in range(5)]
+    known, unknown = min(k for k, _ in pairs), min(u for _, u in pairs)
     assert 0.5 < unknown / known < 2, (known, unknown)
 
 
