@@ -467,10 +467,10 @@ def write_changes(session: Session, obj: Base) -> None:
     For hot write paths (a drill message changes its contact's row): the ORM's flush of one
     changed row cost several times the UPDATE. Only column attributes are written, reassigned
     ones (the models use no in-place mutation tracking); a changed relationship is left to the
-    flush. ``obj`` must be persistent in ``session``.
+    flush. An object not inserted yet is left to the flush too.
     """
     state = instance_state(obj)
-    if not state.modified:
+    if not state.modified or state.key is None:  # unchanged, or not inserted yet (the flush will)
         return
     columns = state.mapper.column_attrs
     changed = {key: state.dict[key] for key in state.committed_state if key in columns and key in state.dict}

@@ -61,6 +61,22 @@ def test_an_unchanged_object_writes_nothing(session):
 
 
 @pytest.mark.db
+def test_an_object_not_inserted_yet_is_left_to_the_flush(session, runtime):
+    with session.begin():
+        user = session.scalar(select(User).where(User.username == "candidate1"))
+        rnd = Round(name="未写入", created_by=user.id, created_at=datetime(2026, 12, 1, tzinfo=UTC), scenarios=[],
+                    status="draft", join_code="WRCHG2")
+        session.add(rnd)
+        seen = _statements(session)
+        rnd.name = "写入时的名字"
+        write_changes(session, rnd)  # nothing to update: the row does not exist yet
+        assert seen == []
+    assert rnd.id is not None
+    with runtime.session_factory() as fresh:
+        assert fresh.get(Round, rnd.id).name == "写入时的名字"
+
+
+@pytest.mark.db
 def test_a_changed_collection_is_left_to_the_flush(session, runtime):
     with session.begin():
         round_id = _new_round(session)

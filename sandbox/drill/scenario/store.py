@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from sandbox.clock import Clock
@@ -81,7 +81,7 @@ def scenario_spec(session: Session, scenario_id: str, version: int | None = None
 
 
 _VERSION_ROWS = select(_VERSIONS.c.scenario_id, _VERSIONS.c.version, _VERSIONS.c.id, _VERSIONS.c.created_at).where(
-    _VERSIONS.c.scenario_id.in_(bindparam("scenario_ids", expanding=True)))
+    tuple_(_VERSIONS.c.scenario_id, _VERSIONS.c.version).in_(bindparam("versions", expanding=True)))
 
 
 def scenario_specs(session: Session, versions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], ScenarioSpec]:
@@ -91,10 +91,8 @@ def scenario_specs(session: Session, versions: Iterable[tuple[str, int]]) -> dic
     wanted = list(dict.fromkeys(versions))
     missing = {(sid, v) for sid, v in wanted if ("scenario_spec", sid, v) not in session.info}
     if len(missing) > 1:  # one is read by scenario_spec's own query, as cheap as this one
-        rows = session.execute(_VERSION_ROWS, {"scenario_ids": sorted({sid for sid, _ in missing})})
-        for sid, version, row_id, created_at in rows:
-            if (sid, version) in missing:
-                version_row_read(session, sid, version, row_id, created_at)
+        for sid, version, row_id, created_at in session.execute(_VERSION_ROWS, {"versions": sorted(missing)}):
+            version_row_read(session, sid, version, row_id, created_at)
     return {(sid, v): scenario_spec(session, sid, v) for sid, v in wanted}
 
 
