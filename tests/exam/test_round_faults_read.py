@@ -8,13 +8,14 @@ committed by someone else before the next one, must still be seen.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from sandbox.drill.models import Drill, DrillEvent
 from sandbox.exam import rounds as exam
 from sandbox.exam.faults import drill_round_faults, round_faults_version_read
 from sandbox.exam.models import Round
 from sandbox.users.models import User
+from tests.statements import statements_sent
 
 
 @pytest.fixture
@@ -63,14 +64,8 @@ def test_a_fault_committed_elsewhere_is_seen_by_the_next_transaction(runtime, st
 
 
 def _fault_reads(app, call) -> tuple[object, int]:
-    engine = app.extensions["bankdrill"].engine
-    seen: list[str] = []
-    listener = lambda conn, cursor, stmt, *a: seen.append(stmt)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(app.extensions["bankdrill"].engine) as seen:
         resp = call()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     return resp, sum("FROM injected_faults" in s for s in seen)
 
 

@@ -5,20 +5,15 @@ a version it also reads and parses its text: a first look at the round does so h
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+
+from tests.statements import statements_sent
 
 SCENARIOS = ["cc-bill-enquiry", "lost-debit-card", "dormant-account"]
 
 
 def _reads(app, call, table: str) -> tuple[object, int]:
-    engine = app.extensions["bankdrill"].engine
-    seen: list[str] = []
-    listener = lambda conn, cursor, stmt, *a: seen.append(stmt)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(app.extensions["bankdrill"].engine) as seen:
         resp = call()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     return resp, sum(f"FROM {table}" in s for s in seen)
 
 

@@ -116,33 +116,29 @@ def test_backup_restore_round_trip(app, api, runtime, runner, tmp_path, clock):
         "description": "恢复后新建"}).status_code == 201
 
 
+def _with_member_changed(source, target, name: str, change):  # type: ignore[no-untyped-def]
+    """A copy of the backup ``source`` at ``target`` with the JSON member ``name`` changed."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == name:
+                data = json.dumps(change(json.loads(data))).encode()
+            dst.writestr(item, data)
+    return target
+
+
 def test_restore_refuses_newer_or_broken_backups(runner, runtime, tmp_path):
     good = tmp_path / "good.zip"
     assert runner.invoke(args=["backup", str(good)]).exit_code == 0
     before = _dump(runtime.engine)
 
-    newer = tmp_path / "newer.zip"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(newer, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "manifest.json":
-                manifest = json.loads(data)
-                manifest["revision"] = "future_9999"
-                data = json.dumps(manifest).encode()
-            dst.writestr(item, data)
+    newer = _with_member_changed(good, tmp_path / "newer.zip", "manifest.json",
+                                 lambda manifest: {**manifest, "revision": "future_9999"})
     result = runner.invoke(args=["restore", str(newer), "--yes"])
     assert result.exit_code == 1 and "更新的数据库版本" in result.output
 
-    broken = tmp_path / "broken.zip"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(broken, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "tables/users.json":
-                body = json.loads(data)
-                body["columns"].append("shoe_size")
-                body["rows"] = [row + [42] for row in body["rows"]]
-                data = json.dumps(body).encode()
-            dst.writestr(item, data)
+    broken = _with_member_changed(good, tmp_path / "broken.zip", "tables/users.json", lambda body: {
+        "columns": [*body["columns"], "shoe_size"], "rows": [row + [42] for row in body["rows"]]})
     result = runner.invoke(args=["restore", str(broken), "--yes"])
     assert result.exit_code == 1 and "shoe_size" in result.output and "未做任何改动" in result.output
 
@@ -174,17 +170,13 @@ def test_a_backup_from_before_the_fault_counter_restores_its_faults_counted(api,
     assert examiner.post(f"/api/v1/rounds/{ids[0]}/faults", json={"component": "kb"}).status_code == 201
     made = tmp_path / "made.zip"
     assert runner.invoke(args=["backup", str(made)]).exit_code == 0
-    older = tmp_path / "older.zip"
-    with zipfile.ZipFile(made) as src, zipfile.ZipFile(older, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "tables/rounds.json":
-                body = json.loads(data)
-                at = body["columns"].index("faults_version")
-                body["columns"].pop(at)
-                body["rows"] = [row[:at] + row[at + 1:] for row in body["rows"]]
-                data = json.dumps(body).encode()
-            dst.writestr(item, data)
+
+    def without_counter(body: dict) -> dict:
+        at = body["columns"].index("faults_version")
+        return {"columns": body["columns"][:at] + body["columns"][at + 1:],
+                "rows": [row[:at] + row[at + 1:] for row in body["rows"]]}
+
+    older = _with_member_changed(made, tmp_path / "older.zip", "tables/rounds.json", without_counter)
     result = runner.invoke(args=["restore", str(older), "--yes"])
     assert result.exit_code == 0, result.output
     with runtime.engine.connect() as conn:
