@@ -218,8 +218,7 @@ def join(session: Session, clock: Clock, user: User, code: str) -> Round:
     now = clock.now()
     if rnd.status == ENDED or (rnd.closes_at and now > rnd.closes_at):
         raise Conflict("该考试已结束，加入码已失效。", code="join_code_expired")
-    entry = session.scalar(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id,
-                                                        RoundCandidate.user_id == user.id))
+    entry = _roster_row(session, rnd.id, user.id)
     if entry is None:
         has_roster = session.scalar(select(RoundCandidate.id).where(RoundCandidate.round_id == rnd.id).limit(1))
         if has_roster:
@@ -237,9 +236,13 @@ _ROSTER_ROW_READ = select(RoundCandidate).where(RoundCandidate.round_id == bindp
 _ROSTER_ROW = {False: _ROSTER_ROW_READ, True: _ROSTER_ROW_READ.with_for_update()}
 
 
+def _roster_row(session: Session, round_id: int, user_id: int, for_update: bool = False) -> RoundCandidate | None:
+    return session.scalar(_ROSTER_ROW[for_update], {"round_id": round_id, "user_id": user_id})
+
+
 def candidate_entry(session: Session, rnd: Round, user_id: int, for_update: bool = False) -> RoundCandidate:
     """The candidate's row on the round's roster (locked with ``for_update``); Forbidden when absent."""
-    entry = session.scalar(_ROSTER_ROW[for_update], {"round_id": rnd.id, "user_id": user_id})
+    entry = _roster_row(session, rnd.id, user_id, for_update)
     if entry is None:
         raise Forbidden("您不在本场考试中。", code="not_on_roster")
     return entry
@@ -420,8 +423,7 @@ def _time_left(session: Session, rnd: Round, user_id: int, plan: list[dict[str, 
     if _closed(rnd, now):
         return {"remaining_seconds": 0.0, "ticking": False}
     if entry is None:
-        entry = session.scalar(select(RoundCandidate).where(RoundCandidate.round_id == rnd.id,
-                                                            RoundCandidate.user_id == user_id))
+        entry = _roster_row(session, rnd.id, user_id)
     extra = entry.extra_seconds if entry else 0
     left = drill_clock.remaining_seconds(current, now) if current is not None else 0.0
     if not rnd.time_per_scenario:
